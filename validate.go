@@ -1,0 +1,120 @@
+package smartonboard
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/language"
+)
+
+// Validate checks every rule of a content item and reports the first broken one,
+// naming its field.
+func (c *ContentItem) Validate() error {
+	checks := []func() error{
+		func() error { return checkEnum("kind", c.Kind, ContentKinds) },
+		func() error { return checkText("title", c.Title, 1, MaxTitleLen) },
+		func() error { return checkBytes("body", c.Body, MaxBodyBytes) },
+		func() error { return checkEnum("status", c.Status, ContentStatuses) },
+		func() error { return checkText("category", c.Category, 0, MaxCategoryLen) },
+		c.validateTags,
+		func() error { return CheckLocale("locale", c.Locale) },
+		func() error { return checkEnum("complexity", c.Complexity, Complexities) },
+		c.validateSchedule,
+		func() error { return CheckJSONObject("metadata", c.Metadata, MaxMetadataSize) },
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *ContentItem) validateTags() error {
+	if len(c.Tags) > MaxTags {
+		return FieldErrorf(EINVALID, "tags", "at most %d tags are allowed, got %d", MaxTags, len(c.Tags))
+	}
+	for i, tag := range c.Tags {
+		if err := checkText(fmt.Sprintf("tags[%d]", i), tag, 1, MaxTagLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *ContentItem) validateSchedule() error {
+	if c.Status == StatusScheduled && c.ScheduledAt == nil {
+		return FieldErrorf(EINVALID, "scheduled_at", "is required when status is scheduled")
+	}
+	return nil
+}
+
+// checkEnum rejects a value that is not one of the allowed ones and lists them.
+func checkEnum[T ~string](field string, v T, allowed []T) error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	if v == "" {
+		return FieldErrorf(EINVALID, field, "is required; one of %s", strings.Join(names, ", "))
+	}
+	return FieldErrorf(EINVALID, field, "%q is not one of %s", string(v), strings.Join(names, ", "))
+}
+
+// checkText bounds a string's length in characters and rejects NUL bytes, which
+// PostgreSQL cannot store and SQLite would keep, so both engines behave alike.
+func checkText(field, s string, minLen, maxLen int) error {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case minLen > 0 && strings.TrimSpace(s) == "":
+		return FieldErrorf(EINVALID, field, "is required")
+	case n > maxLen:
+		return FieldErrorf(EINVALID, field, "is %d characters long; the limit is %d", n, maxLen)
+	}
+	return checkBytes(field, s, len(s))
+}
+
+// checkBytes bounds a string's size in bytes and rejects NUL bytes and invalid UTF-8.
+func checkBytes(field, s string, maxBytes int) error {
+	switch {
+	case len(s) > maxBytes:
+		return FieldErrorf(EINVALID, field, "is %d bytes long; the limit is %d", len(s), maxBytes)
+	case strings.ContainsRune(s, 0):
+		return FieldErrorf(EINVALID, field, "must not contain NUL characters")
+	case !utf8.ValidString(s):
+		return FieldErrorf(EINVALID, field, "must be valid UTF-8")
+	}
+	return nil
+}
+
+// CheckLocale accepts a well-formed BCP 47 language tag such as "en" or "pt-BR".
+func CheckLocale(field, tag string) error {
+	if tag == "" {
+		return FieldErrorf(EINVALID, field, "is required")
+	}
+	if _, err := language.Parse(tag); err != nil || len(tag) > 35 {
+		return FieldErrorf(EINVALID, field, "%q is not a BCP 47 language tag (for example en, de-CH, pt-BR)", tag)
+	}
+	return nil
+}
+
+// CheckJSONObject accepts a JSON object of at most maxBytes bytes.
+func CheckJSONObject(field string, raw json.RawMessage, maxBytes int) error {
+	if len(raw) > maxBytes {
+		return FieldErrorf(EINVALID, field, "is %d bytes; the limit is %d", len(raw), maxBytes)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return FieldErrorf(EINVALID, field, "must be a JSON object")
+	}
+	if strings.Contains(string(raw), `\u0000`) {
+		return FieldErrorf(EINVALID, field, "must not contain NUL characters")
+	}
+	return nil
+}
