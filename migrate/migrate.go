@@ -21,9 +21,9 @@ const VersionTable = "schema_migrations"
 
 // Migrator runs one engine's migrations against one database.
 type Migrator struct {
-	provider *goose.Provider
-	store    database.StoreExtender
-	db       *sql.DB
+	provider    *goose.Provider
+	db          *sql.DB
+	existsQuery string
 }
 
 // Migration is one migration and whether it has been applied.
@@ -48,10 +48,6 @@ func New(dialect goose.Dialect, db *sql.DB, fsys fs.FS) (*Migrator, error) {
 	if err != nil {
 		return nil, err
 	}
-	ext, ok := store.(database.StoreExtender)
-	if !ok {
-		return nil, fmt.Errorf("migrate: goose store for %s cannot check its table", dialect)
-	}
 	opts := []goose.ProviderOption{goose.WithStore(store), goose.WithDisableGlobalRegistry(true)}
 	if dialect == Postgres {
 		locker, err := lock.NewPostgresSessionLocker()
@@ -64,7 +60,19 @@ func New(dialect goose.Dialect, db *sql.DB, fsys fs.FS) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate: load migrations: %w", err)
 	}
-	return &Migrator{provider: p, store: ext, db: db}, nil
+	exists := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if dialect == Postgres {
+		exists = `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1`
+	}
+	return &Migrator{provider: p, db: db, existsQuery: exists}, nil
+}
+
+// tableExists tells whether the database was ever migrated, without creating the
+// version table as goose would.
+func (m *Migrator) tableExists(ctx context.Context) (bool, error) {
+	var n int
+	err := m.db.QueryRowContext(ctx, m.existsQuery, VersionTable).Scan(&n)
+	return n > 0, err
 }
 
 // Up applies every pending migration and returns the versions it applied.
@@ -100,7 +108,7 @@ func (m *Migrator) Down(ctx context.Context) (int64, error) {
 // Status lists every known migration with whether it is applied. It never writes:
 // on a database that was never migrated, all are pending.
 func (m *Migrator) Status(ctx context.Context) ([]Migration, error) {
-	exists, err := m.store.TableExists(ctx, m.db)
+	exists, err := m.tableExists(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate status: %w", err)
 	}
@@ -130,7 +138,7 @@ func (m *Migrator) Latest() int64 {
 
 // Current is the newest version applied to the database (0 if none).
 func (m *Migrator) Current(ctx context.Context) (int64, error) {
-	exists, err := m.store.TableExists(ctx, m.db)
+	exists, err := m.tableExists(ctx)
 	if err != nil || !exists {
 		return 0, err
 	}

@@ -27,6 +27,7 @@ type Opener func(t *testing.T) DB
 func Run(t *testing.T, open Opener) {
 	t.Run("Migrations", func(t *testing.T) { testMigrations(t, open) })
 	t.Run("Projects", func(t *testing.T) { testProjects(t, migrated(t, open)) })
+	t.Run("Bootstrap", func(t *testing.T) { testBootstrap(t, migrated(t, open)) })
 	t.Run("Content", func(t *testing.T) { testContent(t, open) })
 }
 

@@ -1,0 +1,142 @@
+// Package sqlite is the embedded storage engine: a single SQLite file in the data
+// directory, pure Go (modernc.org/sqlite), so a new install needs no other software.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DB is an open SQLite database: one writer connection, because SQLite allows one
+// writer at a time and queuing in Go beats retrying on SQLITE_BUSY, and a pool of
+// readers that WAL lets run beside it.
+type DB struct {
+	path     string
+	writer   *sql.DB
+	reader   *sql.DB
+	migrator *migrate.Migrator
+}
+
+// Open opens (creating if needed) the database file at path.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	writer, err := openPool(path, 1, "_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	reader, err := openPool(path, max(4, runtime.NumCPU()), "_pragma=query_only(1)")
+	if err != nil {
+		writer.Close()
+		return nil, err
+	}
+	db := &DB{path: path, writer: writer, reader: reader}
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+	}
+	sub, _ := fs.Sub(migrationFiles, "migrations")
+	if db.migrator, err = migrate.New(migrate.SQLite, writer, sub); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openPool opens a pool whose every connection gets the pragmas: busy_timeout
+// first (the driver orders it so), then WAL, foreign keys and full fsync so that a
+// committed write survives power loss.
+func openPool(path string, conns int, extra string) (*sql.DB, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" +
+		"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(FULL)&" + extra
+	pool, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	pool.SetMaxOpenConns(conns)
+	pool.SetMaxIdleConns(conns)
+	pool.SetConnMaxIdleTime(0)
+	return pool, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Ping checks that the file can be read and written.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.writer.PingContext(ctx); err != nil {
+		return err
+	}
+	return db.reader.PingContext(ctx)
+}
+
+// Engine names the engine in status output.
+func (db *DB) Engine() string { return "sqlite" }
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Migrator runs this engine's embedded migrations.
+func (db *DB) Migrator() *migrate.Migrator { return db.migrator }
+
+// Stats reports the writer and reader pools for metrics.
+func (db *DB) Stats() (writer, reader sql.DBStats) {
+	return db.writer.Stats(), db.reader.Stats()
+}
+
+// inTx runs fn in one write transaction, committed only if fn succeeds.
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return mapError(err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return mapError(tx.Commit())
+}
+
+// mapError turns driver errors into domain errors at the storage boundary.
+func mapError(err error) error {
+	var se *sqlite.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return so.Errorf(so.ENOTFOUND, "not found")
+	case errors.As(err, &se):
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return so.Errorf(so.ECONFLICT, "already exists")
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return so.Errorf(so.ENOTFOUND, "the project does not exist")
+		}
+	}
+	return fmt.Errorf("sqlite: %w", err)
+}
