@@ -1,0 +1,75 @@
+// Command smartonboard is the Smart Onboarding server and its operator tools: one
+// binary that serves, migrates, checks a deployment before it goes live and tells
+// what it is.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `smartonboard — personalized in-app onboarding
+
+Usage:
+  smartonboard serve [--addr :8080] [--data-dir ./data] [--migrate]   run the API server
+  smartonboard migrate up|down|status                                 manage the database schema
+  smartonboard preflight [--json]                                     check a deployment before it goes live
+  smartonboard version                                                print version, commit and build time
+  smartonboard help                                                   this text
+
+Configuration comes from environment variables (see README.md); secrets may be
+given as files through the _FILE variants (DATABASE_URL_FILE, SMARTONBOARD_ADMIN_KEY_FILE).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitError carries a process exit code chosen below main.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// run executes one subcommand and returns the process exit code.
+func run(ctx context.Context, args []string, environ []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], environ, stdout, stderr)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], environ, stdout, stderr)
+	case "preflight":
+		err = runPreflight(ctx, args[1:], environ, stdout, stderr)
+	case "version":
+		printVersion(stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "smartonboard: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.code
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	}
+	fmt.Fprintf(stderr, "smartonboard %s: %v\n", args[0], err)
+	return 1
+}

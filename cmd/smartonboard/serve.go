@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/httpapi"
+	"github.com/smartonboarding/smartonboard/migrate"
+)
+
+// Main is the running program: tests build one with a temporary database, call Run
+// to serve on a real port, and Close to shut it down exactly as SIGTERM would.
+type Main struct {
+	Config config.Config
+	Stdout io.Writer // the operator's terminal: URLs and generated keys
+	Logger *slog.Logger
+
+	db       database
+	closeDB  func()
+	listener net.Listener
+	server   *http.Server
+	stopJobs context.CancelFunc
+	jobs     sync.WaitGroup
+	// Bootstrap reports the keys generated on first start, for tests.
+	Bootstrap *so.BootstrapResult
+}
+
+// runServe loads and checks the configuration, then serves until ctx ends.
+func runServe(ctx context.Context, args []string, environ []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("serve", args, environ, stderr)
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, Stdout: stdout, Logger: newLogger(cfg, stderr)}
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	return m.Close()
+}
+
+// loadConfig reads environment and flags and refuses a configuration with errors,
+// listing every problem at once.
+func loadConfig(name string, args []string, environ []string, stderr io.Writer) (config.Config, error) {
+	cfg, problems := config.Load(environ)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return cfg, exitError{2}
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	problems = append(problems, cfg.Validate()...)
+	for _, p := range problems.Warnings() {
+		fmt.Fprintf(stderr, "warning: %s\n", p)
+	}
+	if err := problems.Err(); err != nil {
+		return cfg, fmt.Errorf("invalid configuration:\n%w\n(run `smartonboard preflight` for the full report)", err)
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // Validate has checked it
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Run opens the database, brings the schema up to date where allowed, creates the
+// default project on first start, and starts serving; it returns once the
+// listener is open.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	m.Logger.Info("starting", "config", m.Config)
+	if m.db, m.closeDB, err = openDatabase(ctx, m.Config); err != nil {
+		return err
+	}
+	if err := m.prepareSchema(ctx); err != nil {
+		return err
+	}
+	if m.Bootstrap, err = so.Bootstrap(ctx, m.db, m.Config.AdminKey, m.Config.PublicKey); err != nil {
+		return err
+	}
+	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w (set SMARTONBOARD_ADDR to a free address)", m.Config.Addr, err)
+	}
+	m.server = m.newHTTPServer()
+	go func() {
+		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("server stopped", "err", err)
+		}
+	}()
+	m.startJobs()
+	m.printWelcome()
+	return nil
+}
+
+// prepareSchema applies pending migrations in development (or with --migrate) and
+// otherwise refuses to serve a schema that is not exactly current.
+func (m *Main) prepareSchema(ctx context.Context) error {
+	migrator := m.db.Migrator()
+	err := migrator.Check(ctx)
+	if errors.Is(err, migrate.ErrPending) && (m.Config.Env == config.EnvDevelopment || m.Config.Migrate) {
+		applied, err := migrator.Up(ctx)
+		if err != nil {
+			return err
+		}
+		m.Logger.Info("migrations applied", "versions", applied)
+		return nil
+	}
+	if errors.Is(err, migrate.ErrPending) {
+		return fmt.Errorf("%w (SMARTONBOARD_ENV=%s applies migrations only through `smartonboard migrate up` or `serve --migrate`)", err, m.Config.Env)
+	}
+	return err
+}
+
+func (m *Main) newHTTPServer() *http.Server {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newPoolCollector(m.db))
+	api := &httpapi.Server{
+		Projects:       m.db,
+		Content:        &so.ContentService{Store: m.db},
+		ReadyChecks:    []httpapi.Check{{Name: "database", Run: m.db.Ping}, {Name: "migrations", Run: m.db.Migrator().Check}},
+		Build:          buildInfo(),
+		Engine:         m.db.Engine(),
+		StartedAt:      time.Now(),
+		Logger:         m.Logger,
+		Registry:       reg,
+		AllowedOrigins: m.Config.AllowedOrigins,
+		MetricsToken:   m.Config.MetricsToken,
+	}
+	return &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second, // SSE handlers clear their own deadline
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// startJobs runs the background work of this instance. Publishing due content is a
+// single idempotent UPDATE, so every instance may run it.
+func (m *Main) startJobs() {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopJobs = cancel
+	content := &so.ContentService{Store: m.db}
+	m.jobs.Go(func() {
+		tick := time.NewTicker(m.Config.PublishInterval)
+		defer tick.Stop()
+		for {
+			if n, err := content.PublishDue(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Error("publish scheduled content", "err", err)
+			} else if n > 0 {
+				m.Logger.Info("published scheduled content", "count", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	})
+}
+
+// URL is the base URL the server listens on, for tests and the welcome text.
+func (m *Main) URL() string {
+	addr := m.listener.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+func (m *Main) printWelcome() {
+	u := m.URL()
+	fmt.Fprintf(m.Stdout, "Smart Onboarding is running on %s (database: %s)\n", u, m.db.Engine())
+	fmt.Fprintf(m.Stdout, "  health:    %s/healthz   readiness: %s/readyz\n", u, u)
+	fmt.Fprintf(m.Stdout, "  API docs:  %s/v1/openapi.json\n", u)
+	if b := m.Bootstrap; b.GeneratedSecretKey != "" || b.GeneratedPublicKey != "" {
+		fmt.Fprintf(m.Stdout, "\nFirst start: created the default project with these keys. They are shown ONCE and\n"+
+			"stored only as hashes; save them now (or set SMARTONBOARD_ADMIN_KEY / SMARTONBOARD_PUBLIC_KEY):\n")
+		fmt.Fprintf(m.Stdout, "  secret key (admin API):  %s\n", b.GeneratedSecretKey)
+		fmt.Fprintf(m.Stdout, "  public key (browser SDK): %s\n\n", b.GeneratedPublicKey)
+	}
+}
+
+// Close stops accepting connections, lets in-flight requests finish within the
+// shutdown timeout, stops background jobs and closes the database.
+func (m *Main) Close() error {
+	var err error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		err = m.server.Shutdown(ctx)
+		cancel()
+	}
+	if m.stopJobs != nil {
+		m.stopJobs()
+		m.jobs.Wait()
+	}
+	if m.closeDB != nil {
+		m.closeDB()
+	}
+	return err
+}

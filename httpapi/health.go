@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"net/http"
+	"time"
+)
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+// OpenAPI returns the published OpenAPI document, the contract of this API.
+func OpenAPI() []byte { return openapiDoc }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// CheckResult is the outcome of one readiness check.
+type CheckResult struct {
+	Status    string `json:"status"`
+	Error     string `json:"error,omitempty"`
+	ElapsedMS int64  `json:"elapsed_ms"`
+}
+
+// Readiness is the body of GET /readyz.
+type Readiness struct {
+	Status string                 `json:"status"`
+	Checks map[string]CheckResult `json:"checks"`
+}
+
+// readyz runs every check with a short deadline; any failure is a 503 so a load
+// balancer stops sending traffic here.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	resp := Readiness{Status: "ok", Checks: map[string]CheckResult{}}
+	for _, c := range s.ReadyChecks {
+		start := time.Now()
+		res := CheckResult{Status: "ok"}
+		if err := c.Run(ctx); err != nil {
+			res.Status, res.Error, resp.Status = "error", err.Error(), "error"
+		}
+		res.ElapsedMS = time.Since(start).Milliseconds()
+		resp.Checks[c.Name] = res
+	}
+	status := http.StatusOK
+	if resp.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, resp)
+	return nil
+}
+
+// Status is the body of GET /v1/status.
+type Status struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit"`
+	BuiltAt  string `json:"built_at"`
+	Database string `json:"database"`
+	UptimeS  int64  `json:"uptime_s"`
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, Status{Version: s.Build.Version, Commit: s.Build.Commit,
+		BuiltAt: s.Build.BuiltAt, Database: s.Engine, UptimeS: int64(time.Since(s.StartedAt).Seconds())})
+	return nil
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(openapiDoc)
+	return err
+}

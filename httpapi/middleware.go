@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	apiKeyKey
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// APIKeyFrom returns the authenticated key of a request, so handlers know the project.
+func APIKeyFrom(ctx context.Context) *so.APIKey {
+	k, _ := ctx.Value(apiKeyKey).(*so.APIKey)
+	return k
+}
+
+// projectID is the project of the authenticated request.
+func projectID(r *http.Request) string { return APIKeyFrom(r.Context()).ProjectID }
+
+// withRequestID keeps a sane incoming X-Request-ID (from a proxy) or makes one, and
+// echoes it so clients can quote it in a bug report.
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(c rune) bool { return c < '!' || c > '~' }) {
+			b := make([]byte, 8)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+// recoverPanics turns a handler panic into a logged 500 instead of a dropped connection.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.writeError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder remembers the status a handler wrote, for logs and metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer (flush, deadlines).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// observe logs each request and records it in the metrics by route pattern, so
+// label cardinality stays bounded whatever paths clients send.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		route := r.Pattern
+		if route == "" || route == "/" {
+			route = "unmatched"
+		}
+		elapsed := time.Since(start)
+		s.metrics.observe(route, r.Method, rec.status, elapsed)
+		level := slog.LevelInfo
+		if route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics" {
+			level = slog.LevelDebug
+		}
+		s.Logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+			"route", route, "status", rec.status, "duration_ms", elapsed.Milliseconds(),
+			"request_id", requestID(r.Context()))
+	})
+}
+
+// cors answers preflight requests and marks responses readable by the allowed
+// origins; other origins get no CORS headers, so browsers block them.
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && s.originAllowed(origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Expose-Headers", "X-Request-ID")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-User-Hash, X-Request-ID, Last-Event-ID")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) originAllowed(origin string) bool {
+	return slices.Contains(s.AllowedOrigins, "*") || slices.Contains(s.AllowedOrigins, origin)
+}
+
+// authenticate checks the bearer key and that its kind may call the route.
+func (s *Server) authenticate(r *http.Request, who access) (*http.Request, error) {
+	auth := r.Header.Get("Authorization")
+	key, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || strings.TrimSpace(key) == "" {
+		return r, so.Errorf(so.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>")
+	}
+	k, err := so.Authenticate(r.Context(), s.Projects, strings.TrimSpace(key))
+	if err != nil {
+		return r, err
+	}
+	if who == admin && k.Kind != so.KeySecret {
+		return r, so.Errorf(so.EFORBIDDEN, "this route needs a secret key (sk_…); public keys may only track users")
+	}
+	return r.WithContext(context.WithValue(r.Context(), apiKeyKey, k)), nil
+}

@@ -1,0 +1,114 @@
+// Package httpapi is the JSON-over-HTTP API: routing, authentication, decoding,
+// and the one place where errors become HTTP statuses.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// DefaultBodyLimit bounds request bodies unless a route says otherwise.
+const DefaultBodyLimit = 1 << 20
+
+// Check is one readiness check, such as the database ping.
+type Check struct {
+	Name string
+	Run  func(ctx context.Context) error
+}
+
+// BuildInfo identifies the running binary in /v1/status.
+type BuildInfo struct {
+	Version string
+	Commit  string
+	BuiltAt string
+}
+
+// Server holds the dependencies of the handlers; it is built once by main.
+type Server struct {
+	Projects       so.ProjectStore
+	Content        *so.ContentService
+	ReadyChecks    []Check
+	Build          BuildInfo
+	Engine         string
+	StartedAt      time.Time
+	Logger         *slog.Logger
+	Registry       *prometheus.Registry
+	AllowedOrigins []string
+	MetricsToken   string
+
+	routes  []string
+	metrics *httpMetrics
+}
+
+// Routes lists every "METHOD /path" pattern the server registered, so a test can
+// hold it against the OpenAPI document.
+func (s *Server) Routes() []string { return s.routes }
+
+// Handler builds the complete HTTP handler with its middleware.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	s.metrics = newHTTPMetrics(s.Registry)
+	mux := http.NewServeMux()
+	s.routes = nil
+	s.register(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, so.Errorf(so.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
+	})
+	return s.withRequestID(s.recoverPanics(s.observe(s.cors(mux))))
+}
+
+// register lists every operation; the OpenAPI test compares this list with the
+// published document.
+func (s *Server) register(mux *http.ServeMux) {
+	s.handle(mux, "GET /healthz", anyone, s.healthz)
+	s.handle(mux, "GET /readyz", anyone, s.readyz)
+	s.handle(mux, "GET /v1/status", anyone, s.status)
+	s.handle(mux, "GET /v1/openapi.json", anyone, s.openapi)
+	mux.Handle("GET /metrics", s.metricsHandler())
+	s.routes = append(s.routes, "GET /metrics")
+
+	s.handle(mux, "POST /v1/content-items", admin, s.createContent)
+	s.handle(mux, "GET /v1/content-items", admin, s.listContent)
+	s.handle(mux, "GET /v1/content-items/{id}", admin, s.getContent)
+	s.handle(mux, "PATCH /v1/content-items/{id}", admin, s.updateContent)
+	s.handle(mux, "DELETE /v1/content-items/{id}", admin, s.deleteContent)
+}
+
+// handlerFunc is a handler that returns its error for writeError to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// access says who may call a route.
+type access int
+
+const (
+	anyone access = iota
+	public        // a public or a secret key
+	admin         // a secret key
+)
+
+func (s *Server) handle(mux *http.ServeMux, pattern string, who access, h handlerFunc) {
+	s.routes = append(s.routes, pattern)
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if who != anyone {
+			var err error
+			if r, err = s.authenticate(r, who); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}

@@ -1,0 +1,264 @@
+// Package preflight checks a deployment before it serves traffic: configuration,
+// database reachability, schema, listen address and data directory, reported as one
+// DeploymentStatus that says what is wrong and how to fix it.
+package preflight
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/migrate"
+)
+
+// Report phases and statuses, as the deployment tooling of the earlier system named them.
+const (
+	PhaseDeploy   = "deploy"
+	StatusSuccess = "success"
+	StatusWarning = "warning"
+	StatusError   = "error"
+)
+
+// Issue types say which part of the deployment a problem is in.
+const (
+	TypeConfiguration = "configuration"
+	TypeDatabase      = "database"
+	TypeMigration     = "migration"
+	TypeNetwork       = "network"
+)
+
+// Report is the DeploymentStatus that preflight prints.
+type Report struct {
+	Phase     string    `json:"phase"`
+	Status    string    `json:"status"`
+	Timestamp time.Time `json:"timestamp"`
+	Errors    []Issue   `json:"errors"`
+	Checks    []Check   `json:"checks"`
+}
+
+// Issue is one problem with what to do about it.
+type Issue struct {
+	Type       string `json:"type"`
+	Severity   string `json:"severity"` // error or warning
+	Message    string `json:"message"`
+	Suggestion string `json:"suggestion"`
+	Variable   string `json:"variable,omitempty"`
+	File       string `json:"file,omitempty"`
+}
+
+// Check is the outcome of one check, so a clean report still shows what was checked.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // ok, error, warning, skipped
+	Detail string `json:"detail"`
+}
+
+// Database is what preflight needs of an open storage engine.
+type Database interface {
+	Ping(ctx context.Context) error
+	Migrator() *migrate.Migrator
+	Engine() string
+}
+
+// Inputs are the configuration and a way to open its database.
+type Inputs struct {
+	Config   config.Config
+	Problems config.Problems // from config.Load and Config.Validate
+	OpenDB   func(ctx context.Context) (Database, func(), error)
+}
+
+// Run performs every check and returns the report; it never serves or migrates.
+func Run(ctx context.Context, in Inputs) *Report {
+	r := &Report{Phase: PhaseDeploy, Timestamp: time.Now().UTC().Truncate(time.Millisecond), Errors: []Issue{}}
+	r.checkConfig(in.Problems)
+	if in.Config.Engine() == config.EngineSQLite {
+		r.checkDataDir(in.Config.DataDir)
+	}
+	r.checkDatabase(ctx, in)
+	r.checkListen(in.Config.Addr)
+	r.Status = StatusSuccess
+	for _, is := range r.Errors {
+		if is.Severity == StatusError {
+			r.Status = StatusError
+			break
+		}
+		r.Status = StatusWarning
+	}
+	return r
+}
+
+func (r *Report) add(check, status, detail string, issues ...Issue) {
+	r.Checks = append(r.Checks, Check{Name: check, Status: status, Detail: detail})
+	r.Errors = append(r.Errors, issues...)
+}
+
+func (r *Report) checkConfig(problems config.Problems) {
+	var issues []Issue
+	for _, p := range problems {
+		sev := StatusError
+		if p.Warning {
+			sev = StatusWarning
+		}
+		issues = append(issues, Issue{Type: TypeConfiguration, Severity: sev, Message: p.Message,
+			Suggestion: p.Suggestion, Variable: p.Variable, File: p.File})
+	}
+	status := "ok"
+	switch {
+	case len(problems.Errors()) > 0:
+		status = StatusError
+	case len(problems) > 0:
+		status = StatusWarning
+	}
+	r.add("configuration", status, fmt.Sprintf("%d errors, %d warnings", len(problems.Errors()), len(problems.Warnings())), issues...)
+}
+
+// checkDataDir proves the SQLite directory is writable by writing a file in it, or
+// in the nearest existing parent when serve would have to create it.
+func (r *Report) checkDataDir(dir string) {
+	target := dir
+	for {
+		if _, err := os.Stat(target); err == nil || filepath.Dir(target) == target {
+			break
+		}
+		target = filepath.Dir(target)
+	}
+	f, err := os.CreateTemp(target, ".preflight-*")
+	if err == nil {
+		name := f.Name()
+		f.Close()
+		err = os.Remove(name)
+	}
+	if err != nil {
+		r.add("data directory", StatusError, dir, Issue{Type: TypeConfiguration, Severity: StatusError,
+			Variable: "SMARTONBOARD_DATA_DIR", File: target,
+			Message:    fmt.Sprintf("data directory %s is not writable: %v", dir, unwrapPath(err)),
+			Suggestion: "point SMARTONBOARD_DATA_DIR at a writable directory (in a container, a mounted volume owned by the service user)"})
+		return
+	}
+	r.add("data directory", "ok", dir+" is writable")
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// dbVariables are the settings whose errors make a database check pointless.
+var dbVariables = []string{"DATABASE_URL", "DATABASE_URL_FILE", "DATABASE_SSL_ROOT_CERT", "DATABASE_MAX_CONNS",
+	"DATABASE_CONNECT_TIMEOUT", "DATABASE_IDLE_TIMEOUT", "SMARTONBOARD_DATA_DIR"}
+
+func (r *Report) checkDatabase(ctx context.Context, in Inputs) {
+	for _, p := range in.Problems.Errors() {
+		for _, v := range dbVariables {
+			if p.Variable == v {
+				r.add("database", "skipped", "fix "+v+" first")
+				r.add("migrations", "skipped", "database not checked")
+				return
+			}
+		}
+	}
+	db, closeDB, err := in.OpenDB(ctx)
+	if err != nil {
+		r.add("database", StatusError, "", databaseIssue(in.Config, err))
+		r.add("migrations", "skipped", "database not reachable")
+		return
+	}
+	defer closeDB()
+	r.add("database", "ok", db.Engine()+" reachable")
+	r.checkMigrations(ctx, in.Config, db.Migrator())
+}
+
+// databaseIssue explains a connection failure with the fix operators need most.
+func databaseIssue(cfg config.Config, err error) Issue {
+	msg := err.Error()
+	is := Issue{Type: TypeDatabase, Severity: StatusError, Message: msg, Variable: "DATABASE_URL"}
+	lower := strings.ToLower(msg)
+	switch {
+	case cfg.Engine() == config.EngineSQLite:
+		is.Variable, is.File = "SMARTONBOARD_DATA_DIR", cfg.SQLitePath()
+		is.Suggestion = "check that the SQLite file is a Smart Onboarding database and that its directory is writable"
+	case strings.Contains(lower, "tls") || strings.Contains(lower, "ssl") || strings.Contains(lower, "certificate"):
+		is.Variable = "DATABASE_SSL_ROOT_CERT"
+		is.Suggestion = "check sslmode in DATABASE_URL and that DATABASE_SSL_ROOT_CERT holds the CA that signed the server certificate"
+	case strings.Contains(lower, "password") || strings.Contains(lower, "28p01") || strings.Contains(lower, "28000"):
+		is.Suggestion = "check the user name and password in DATABASE_URL (or DATABASE_URL_FILE)"
+	case strings.Contains(lower, "3d000") || strings.Contains(lower, "does not exist"):
+		is.Suggestion = "create the database (createdb) or fix its name in DATABASE_URL"
+	default:
+		is.Suggestion = "check that PostgreSQL is running and that the host and port in DATABASE_URL are reachable from here (firewall, security group, DNS); raise DATABASE_CONNECT_TIMEOUT if it is slow to start"
+	}
+	return is
+}
+
+func (r *Report) checkMigrations(ctx context.Context, cfg config.Config, m *migrate.Migrator) {
+	err := m.Check(ctx)
+	switch {
+	case err == nil:
+		r.add("migrations", "ok", fmt.Sprintf("schema at version %d, current", m.Latest()))
+	case errors.Is(err, migrate.ErrPending) && cfg.Env == config.EnvDevelopment:
+		r.add("migrations", StatusWarning, err.Error(), Issue{Type: TypeMigration, Severity: StatusWarning,
+			Message: err.Error(), Suggestion: "serve applies them on start in development; run `smartonboard migrate up` to apply them now"})
+	case errors.Is(err, migrate.ErrPending):
+		r.add("migrations", StatusError, err.Error(), Issue{Type: TypeMigration, Severity: StatusError,
+			Message: err.Error(), Suggestion: "run `smartonboard migrate up` (or start serve with --migrate) before this deploy"})
+	case errors.Is(err, migrate.ErrSchemaTooNew):
+		r.add("migrations", StatusError, err.Error(), Issue{Type: TypeMigration, Severity: StatusError,
+			Message: err.Error(), Suggestion: "deploy the binary that matches the schema, or run `smartonboard migrate down` with the newer binary"})
+	default:
+		r.add("migrations", StatusError, err.Error(), Issue{Type: TypeMigration, Severity: StatusError,
+			Message: err.Error(), Suggestion: "check that the database user may read the schema_migrations table"})
+	}
+}
+
+// checkListen binds the address and releases it at once.
+func (r *Report) checkListen(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		r.add("listen address", StatusError, addr, Issue{Type: TypeNetwork, Severity: StatusError,
+			Variable: "SMARTONBOARD_ADDR", Message: fmt.Sprintf("cannot listen on %s: %v", addr, err),
+			Suggestion: "stop whatever holds the port or choose another one in SMARTONBOARD_ADDR"})
+		return
+	}
+	ln.Close()
+	r.add("listen address", "ok", addr+" can be bound")
+}
+
+// WriteJSON prints the report for machines.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText prints the report for people.
+func (r *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "Smart Onboarding preflight (phase %s) at %s\n\n", r.Phase, r.Timestamp.Format(time.RFC3339))
+	for _, c := range r.Checks {
+		fmt.Fprintf(w, "  %-8s %-15s %s\n", strings.ToUpper(c.Status), c.Name, c.Detail)
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, is := range r.Errors {
+		where := is.Variable
+		if is.File != "" {
+			where = strings.TrimPrefix(where+" ", " ") + "(file " + is.File + ")"
+		}
+		fmt.Fprintf(w, "%s [%s] %s: %s\n", strings.ToUpper(is.Severity), is.Type, where, is.Message)
+		if is.Suggestion != "" {
+			fmt.Fprintf(w, "    fix: %s\n", is.Suggestion)
+		}
+	}
+	fmt.Fprintf(w, "\nstatus: %s\n", r.Status)
+}
