@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/postgres/pgtest"
+)
+
+// engines lists the storage engines every end-to-end test runs against.
+var engines = []string{config.EngineSQLite, config.EnginePostgres}
+
+// testConfig is a configuration for one test instance on a free port.
+func testConfig(t *testing.T, engine string) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.PublishInterval = 50 * time.Millisecond
+	cfg.ShutdownTimeout = 5 * time.Second
+	if engine == config.EnginePostgres {
+		cfg.DatabaseURL = pgtest.URL(t)
+		cfg.DatabaseConnectTimeout = 5 * time.Second
+	}
+	return cfg
+}
+
+// instance is a real smartonboard server on a real port.
+type instance struct {
+	t      *testing.T
+	m      *Main
+	url    string
+	secret string
+	public string
+	stdout *bytes.Buffer
+}
+
+func start(t *testing.T, cfg config.Config) *instance {
+	t.Helper()
+	out := &bytes.Buffer{}
+	m := &Main{Config: cfg, Stdout: out}
+	if err := m.Run(context.Background()); err != nil {
+		m.Close()
+		t.Fatalf("Run: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return &instance{t: t, m: m, url: m.URL(), secret: m.Bootstrap.GeneratedSecretKey,
+		public: m.Bootstrap.GeneratedPublicKey, stdout: out}
+}
+
+// response is what a request got back.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("response is not JSON (%v): %s", err, r.body)
+	}
+}
+
+// errorCode returns the code of a JSON error body, or "".
+func (r response) errorCode() (code, field string) {
+	var e struct {
+		Error struct{ Code, Field string }
+	}
+	_ = json.Unmarshal(r.body, &e)
+	return e.Error.Code, e.Error.Field
+}
+
+// request sends one request; key "" sends no Authorization header.
+func (in *instance) request(method, path, key, contentType string, body io.Reader) response {
+	in.t.Helper()
+	req, err := http.NewRequest(method, in.url+path, body)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// admin sends JSON with the secret key.
+func (in *instance) admin(method, path, body string) response {
+	in.t.Helper()
+	var r io.Reader
+	ct := ""
+	if body != "" {
+		r, ct = strings.NewReader(body), "application/json"
+	}
+	return in.request(method, path, in.secret, ct, r)
+}
+
+func forEachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) { fn(t, engine) })
+	}
+}
+
+func urlQuery(s string) string { return url.QueryEscape(s) }

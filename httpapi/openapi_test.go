@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestOpenAPIMatchesRouter proves every route is documented and every documented
+// operation is routed: the Go form of "every import has an export".
+func TestOpenAPIMatchesRouter(t *testing.T) {
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(OpenAPI(), &doc); err != nil {
+		t.Fatalf("openapi.json is not valid JSON: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi version %q, want 3.x", doc.OpenAPI)
+	}
+	var documented []string
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if method == "parameters" {
+				continue
+			}
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+			var o struct {
+				OperationID string         `json:"operationId"`
+				Responses   map[string]any `json:"responses"`
+			}
+			if err := json.Unmarshal(op, &o); err != nil || o.OperationID == "" || len(o.Responses) == 0 {
+				t.Errorf("%s %s: needs an operationId and responses", method, path)
+			}
+		}
+	}
+	s := &Server{}
+	s.Handler()
+	routed := slices.Clone(s.Routes())
+	slices.Sort(documented)
+	slices.Sort(routed)
+	for _, r := range routed {
+		if !slices.Contains(documented, r) {
+			t.Errorf("route %q is not in openapi.json", r)
+		}
+	}
+	for _, d := range documented {
+		if !slices.Contains(routed, d) {
+			t.Errorf("openapi.json documents %q but no route serves it", d)
+		}
+	}
+}
