@@ -170,7 +170,7 @@ func (r *Report) checkDatabase(ctx context.Context, in Inputs) {
 	}
 	db, closeDB, err := in.OpenDB(ctx)
 	if err != nil {
-		r.add("database", StatusError, "", databaseIssue(in.Config, err))
+		r.add("database", StatusError, in.Config.Engine()+" not reachable", databaseIssue(in.Config, err))
 		r.add("migrations", "skipped", "database not reachable")
 		return
 	}

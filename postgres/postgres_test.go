@@ -1,0 +1,79 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/postgres"
+	"github.com/smartonboarding/smartonboard/postgres/pgtest"
+	"github.com/smartonboarding/smartonboard/storetest"
+)
+
+// open connects to a new empty database and closes it when tb ends.
+func open(tb testing.TB) *postgres.DB {
+	tb.Helper()
+	db, err := postgres.Open(context.Background(), postgres.Options{URL: pgtest.URL(tb), ConnectTimeout: 5 * time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(db.Close)
+	return db
+}
+
+// migrated opens a new database and applies every migration.
+func migrated(tb testing.TB) *postgres.DB {
+	tb.Helper()
+	db := open(tb)
+	if _, err := db.Migrator().Up(context.Background()); err != nil {
+		tb.Fatalf("migrate up: %v", err)
+	}
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.DB { return open(t) })
+}
+
+func TestDomainErrors(t *testing.T) {
+	ctx := context.Background()
+	db := migrated(t)
+	if err := db.CreateProject(ctx, &so.Project{ID: "p1", Name: "p1", CreatedAt: so.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	item, err := so.NewContentItem("ghost", so.ContentInput{Kind: so.ContentArticle, Title: "t"}, so.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateContentItem(ctx, item); so.ErrorCode(err) != so.ENOTFOUND || !strings.Contains(err.Error(), "project does not exist") {
+		t.Fatalf("item for a missing project: %v, want not_found naming the project", err)
+	}
+	err = db.CreateProject(ctx, &so.Project{ID: "p1", Name: "again", CreatedAt: so.Now()})
+	if so.ErrorCode(err) != so.ECONFLICT {
+		t.Fatalf("duplicate project: %v, want conflict", err)
+	}
+	for _, leak := range []string{"SQLSTATE", "duplicate key", "projects_pkey"} {
+		if strings.Contains(so.ErrorMessage(err), leak) {
+			t.Fatalf("conflict message %q shows SQL details (%s)", so.ErrorMessage(err), leak)
+		}
+	}
+}
+
+func TestEngineAndStats(t *testing.T) {
+	db := open(t)
+	if db.Engine() != "postgres" {
+		t.Fatalf("Engine() = %q", db.Engine())
+	}
+	if err := db.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := db.Stats()
+	if st.Max <= 0 || st.Total < 1 || st.AcquireCount < 1 {
+		t.Fatalf("Stats() = %+v, want a pool that has been used", st)
+	}
+	if db.Pool() == nil {
+		t.Fatal("Pool() is nil")
+	}
+}
