@@ -241,7 +241,9 @@ func serverCertificate(t *testing.T, addr string) (string, *x509.Certificate) {
 	if _, err := io.ReadFull(conn, reply); err != nil {
 		t.Fatal(err)
 	}
-	if reply[0] != 'S' {
+	if reply[0] != 'S' && os.Getenv("CI") == "true" {
+		t.Fatalf("the PostgreSQL server at %s offers no TLS, so the SSL modes go untested; enable ssl on it (Debian's default)", addr)
+	} else if reply[0] != 'S' {
 		t.Skipf("the PostgreSQL server at %s offers no TLS; TestOpenTLSRefused covers that case", addr)
 	}
 	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
