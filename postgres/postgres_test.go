@@ -34,7 +34,7 @@ func migrated(tb testing.TB) *postgres.DB {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.DB { return open(t) })
+	storetest.Run(t, func(tb testing.TB) storetest.DB { return open(tb) })
 }
 
 func TestDomainErrors(t *testing.T) {

@@ -9,14 +9,18 @@ import (
 	"github.com/smartonboarding/smartonboard/storetest"
 )
 
-func open(t *testing.T) storetest.DB {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "nested", "test.db"))
+func open(tb testing.TB) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "nested", "test.db"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	tb.Cleanup(func() { db.Close() })
 	return db
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, open) }
+func opener(tb testing.TB) storetest.DB { return open(tb) }
+
+func TestConformance(t *testing.T) { storetest.Run(t, opener) }
+
+func BenchmarkContent(b *testing.B) { storetest.BenchmarkContent(b, opener) }

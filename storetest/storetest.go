@@ -21,7 +21,7 @@ type DB interface {
 
 // Opener returns a fresh, empty, never-migrated database for one test; the engine's
 // test arranges its cleanup.
-type Opener func(t *testing.T) DB
+type Opener func(tb testing.TB) DB
 
 // Run runs the whole suite against the engine that open creates.
 func Run(t *testing.T, open Opener) {
@@ -32,15 +32,12 @@ func Run(t *testing.T, open Opener) {
 }
 
 // migrated opens a database and applies every migration.
-func migrated(t *testing.T, open Opener) DB {
-	t.Helper()
-	db := open(t)
+func migrated(tb testing.TB, open Opener) DB {
+	tb.Helper()
+	db := open(tb)
 	if _, err := db.Migrator().Up(context.Background()); err != nil {
-		t.Fatalf("migrate up: %v", err)
+		tb.Fatalf("migrate up: %v", err)
 	}
 	return db
 }
 
-// Migrated opens a database through open and applies every migration, for engine
-// tests and benchmarks outside the suite.
-func Migrated(t *testing.T, open Opener) DB { return migrated(t, open) }

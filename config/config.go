@@ -1,0 +1,95 @@
+// Package config is the typed configuration of the smartonboard binary: defaults in
+// code, environment overrides, a few flags, and a Validate that reports every problem
+// at once with a suggestion, so an operator fixes a deployment in one pass instead of
+// discovering its mistakes one crash at a time.
+package config
+
+import (
+	"flag"
+	"path/filepath"
+	"time"
+)
+
+// Environments name where an instance runs; production turns on the strict rules.
+const (
+	EnvDevelopment = "development"
+	EnvStaging     = "staging"
+	EnvProduction  = "production"
+)
+
+// Engines name the storage backends Engine returns, so callers switch on constants.
+const (
+	EngineSQLite   = "sqlite"
+	EnginePostgres = "postgres"
+)
+
+// Config holds every setting of the binary; it is loaded once in main and passed down
+// explicitly so no package reads the environment or keeps a global.
+type Config struct {
+	Addr                   string        // SMARTONBOARD_ADDR
+	DataDir                string        // SMARTONBOARD_DATA_DIR: holds the SQLite file
+	DatabaseURL            string        // DATABASE_URL (secret): empty means embedded SQLite
+	DatabaseMaxConns       int           // DATABASE_MAX_CONNS
+	DatabaseConnectTimeout time.Duration // DATABASE_CONNECT_TIMEOUT
+	DatabaseIdleTimeout    time.Duration // DATABASE_IDLE_TIMEOUT
+	DatabaseSSLRootCert    string        // DATABASE_SSL_ROOT_CERT: path to a PEM file
+	Env                    string        // SMARTONBOARD_ENV
+	AdminKey               string        // SMARTONBOARD_ADMIN_KEY (secret)
+	PublicKey              string        // SMARTONBOARD_PUBLIC_KEY
+	AllowedOrigins         []string      // SMARTONBOARD_ALLOWED_ORIGINS
+	LogFormat              string        // SMARTONBOARD_LOG_FORMAT
+	LogLevel               string        // SMARTONBOARD_LOG_LEVEL
+	MetricsToken           string        // SMARTONBOARD_METRICS_TOKEN (secret)
+	ShutdownTimeout        time.Duration // SMARTONBOARD_SHUTDOWN_TIMEOUT
+	PublishInterval        time.Duration // SMARTONBOARD_PUBLISH_INTERVAL
+	Migrate                bool          // --migrate only: apply pending migrations on start
+}
+
+// Default returns the settings a new user gets with no configuration at all: a
+// working development instance on embedded SQLite.
+func Default() Config {
+	return Config{
+		Addr:                   ":8080",
+		DataDir:                "./data",
+		DatabaseMaxConns:       10,
+		DatabaseConnectTimeout: 10 * time.Second,
+		DatabaseIdleTimeout:    5 * time.Minute,
+		Env:                    EnvDevelopment,
+		LogFormat:              "text",
+		LogLevel:               "info",
+		ShutdownTimeout:        30 * time.Second,
+		PublishInterval:        30 * time.Second,
+	}
+}
+
+// Engine tells which storage backend the settings select, so main opens the right one.
+func (c Config) Engine() string {
+	if c.DatabaseURL == "" {
+		return EngineSQLite
+	}
+	return EnginePostgres
+}
+
+// SQLitePath is where the embedded database lives, derived in one place so every
+// command (serve, migrate, preflight) opens the same file.
+func (c Config) SQLitePath() string {
+	return filepath.Join(c.DataDir, "smartonboard.db")
+}
+
+// RegisterFlags binds the non-secret settings to flags whose defaults are the values
+// already loaded, so a flag overrides the environment.
+//
+// Secrets (DATABASE_URL, the keys, the metrics token) deliberately have no flags: a
+// command line is readable by every user of the host through ps and
+// /proc/<pid>/cmdline, and it lands in shell history and process listings of
+// orchestrators. Secrets come only from the environment or from a _FILE.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	for _, s := range settings {
+		p, ok := s.field(c).(*string)
+		if s.Flag == "" || !ok {
+			continue
+		}
+		fs.StringVar(p, s.Flag, *p, s.Description+" (env "+s.Name+")")
+	}
+	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "apply pending migrations on start, even in production")
+}

@@ -1,0 +1,130 @@
+package config
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Var describes one environment variable, so --help and the README print the same
+// table that Load actually reads.
+type Var struct {
+	Name        string `json:"name"`
+	Default     string `json:"default"`
+	Description string `json:"description"`
+	Secret      bool   `json:"secret"`
+	File        bool   `json:"file,omitempty"` // Name_FILE may name a file holding the value
+	Flag        string `json:"flag,omitempty"` // the flag that overrides it, if any
+}
+
+// setting ties a Var to the Config field it fills; field returns a pointer to it.
+type setting struct {
+	Var
+	field func(c *Config) any
+	mask  func(v string) string // how LogValue shows the value; nil shows it in clear
+}
+
+// settings is the one table Load, Vars, RegisterFlags and LogValue all read.
+var settings = []setting{
+	{Var: Var{Name: "SMARTONBOARD_ADDR", Flag: "addr",
+		Description: "Address the HTTP server listens on, as host:port; :0 picks a free port."},
+		field: func(c *Config) any { return &c.Addr }},
+	{Var: Var{Name: "SMARTONBOARD_DATA_DIR", Flag: "data-dir",
+		Description: "Directory that holds the embedded SQLite database (smartonboard.db)."},
+		field: func(c *Config) any { return &c.DataDir }},
+	{Var: Var{Name: "DATABASE_URL", Secret: true, File: true,
+		Description: "PostgreSQL URL such as postgres://user:password@host:5432/db?sslmode=verify-full (sslmode defaults to prefer); unset uses embedded SQLite."},
+		field: func(c *Config) any { return &c.DatabaseURL }, mask: maskURLValue},
+	{Var: Var{Name: "DATABASE_MAX_CONNS",
+		Description: "Most PostgreSQL connections one instance opens (1 to 1000)."},
+		field: func(c *Config) any { return &c.DatabaseMaxConns }},
+	{Var: Var{Name: "DATABASE_CONNECT_TIMEOUT",
+		Description: "How long to wait for a database connection (1s to 5m)."},
+		field: func(c *Config) any { return &c.DatabaseConnectTimeout }},
+	{Var: Var{Name: "DATABASE_IDLE_TIMEOUT",
+		Description: "How long an idle pooled connection is kept open (1s to 24h)."},
+		field: func(c *Config) any { return &c.DatabaseIdleTimeout }},
+	{Var: Var{Name: "DATABASE_SSL_ROOT_CERT",
+		Description: "Path to a PEM file of the CA certificates that sign the PostgreSQL server certificate."},
+		field: func(c *Config) any { return &c.DatabaseSSLRootCert }},
+	{Var: Var{Name: "SMARTONBOARD_ENV", Flag: "env",
+		Description: "development, staging or production; production refuses an unencrypted connection to PostgreSQL."},
+		field: func(c *Config) any { return &c.Env }},
+	{Var: Var{Name: "SMARTONBOARD_ADMIN_KEY", Secret: true, File: true,
+		Description: "Secret API key for admin APIs (sk_ and at least 32 characters); unset generates one on first start and prints it once."},
+		field: func(c *Config) any { return &c.AdminKey }, mask: maskKey},
+	{Var: Var{Name: "SMARTONBOARD_PUBLIC_KEY", File: true,
+		Description: "Public API key the browser SDK sends (pk_ and at least 32 characters); unset generates one on first start."},
+		field: func(c *Config) any { return &c.PublicKey }, mask: maskKey},
+	{Var: Var{Name: "SMARTONBOARD_ALLOWED_ORIGINS",
+		Description: "Comma-separated browser origins (scheme://host[:port]) allowed to call the API cross-origin; * allows any."},
+		field: func(c *Config) any { return &c.AllowedOrigins }},
+	{Var: Var{Name: "SMARTONBOARD_LOG_FORMAT", Flag: "log-format",
+		Description: "Log format: text or json."},
+		field: func(c *Config) any { return &c.LogFormat }},
+	{Var: Var{Name: "SMARTONBOARD_LOG_LEVEL", Flag: "log-level",
+		Description: "Least severe level logged: debug, info, warn or error."},
+		field: func(c *Config) any { return &c.LogLevel }},
+	{Var: Var{Name: "SMARTONBOARD_METRICS_TOKEN", Secret: true, File: true,
+		Description: "When set, GET /metrics requires Authorization: Bearer <token>."},
+		field: func(c *Config) any { return &c.MetricsToken }, mask: maskSet},
+	{Var: Var{Name: "SMARTONBOARD_SHUTDOWN_TIMEOUT",
+		Description: "How long in-flight requests get to finish on shutdown (1s to 10m)."},
+		field: func(c *Config) any { return &c.ShutdownTimeout }},
+	{Var: Var{Name: "SMARTONBOARD_PUBLISH_INTERVAL",
+		Description: "How often scheduled content is published (1s to 24h)."},
+		field: func(c *Config) any { return &c.PublishInterval }},
+}
+
+// Vars describes every environment variable with its default, so documentation and
+// --help are generated from the code instead of drifting from it.
+func Vars() []Var {
+	def := Default()
+	vars := make([]Var, len(settings))
+	for i, s := range settings {
+		vars[i] = s.Var
+		if !s.Secret {
+			vars[i].Default = formatValue(s.field(&def))
+		}
+	}
+	return vars
+}
+
+// knownNames lists every variable Load reads, _FILE variants included.
+func knownNames() []string {
+	var names []string
+	for _, s := range settings {
+		names = append(names, s.Name)
+		if s.File {
+			names = append(names, s.Name+"_FILE")
+		}
+	}
+	return names
+}
+
+// formatValue renders a field the way an operator would write it in the environment.
+func formatValue(p any) string {
+	switch p := p.(type) {
+	case *string:
+		return *p
+	case *int:
+		return strconv.Itoa(*p)
+	case *time.Duration:
+		return formatDuration(*p)
+	case *[]string:
+		return strings.Join(*p, ",")
+	}
+	return ""
+}
+
+// formatDuration drops Go's trailing zero units: 5m rather than 5m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
