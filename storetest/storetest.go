@@ -40,4 +40,3 @@ func migrated(tb testing.TB, open Opener) DB {
 	}
 	return db
 }
-
