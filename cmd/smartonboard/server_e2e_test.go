@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCORS(t *testing.T) {
+	cfg := testConfig(t, "sqlite")
+	cfg.AllowedOrigins = []string{"https://app.example.com"}
+	in := start(t, cfg)
+
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", in.url+"/v1/content-items", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	ok := preflight("https://app.example.com")
+	if ok.StatusCode != 204 || ok.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+		!strings.Contains(ok.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("allowed origin preflight: %d %v", ok.StatusCode, ok.Header)
+	}
+	if bad := preflight("https://evil.example.com"); bad.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("other origin got CORS headers: %v", bad.Header)
+	}
+}
+
+func TestMetricsToken(t *testing.T) {
+	cfg := testConfig(t, "sqlite")
+	cfg.MetricsToken = "metrics-token-for-tests"
+	in := start(t, cfg)
+	if r := in.request("GET", "/metrics", "", "", nil); r.status != 401 {
+		t.Fatalf("metrics without token: %d", r.status)
+	}
+	if r := in.request("GET", "/metrics", "wrong", "", nil); r.status != 401 {
+		t.Fatalf("metrics with a wrong token: %d", r.status)
+	}
+	if r := in.request("GET", "/metrics", "metrics-token-for-tests", "", nil); r.status != 200 || !strings.Contains(string(r.body), "go_goroutines") {
+		t.Fatalf("metrics with the token: %d", r.status)
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	in := start(t, testConfig(t, "sqlite"))
+	req, _ := http.NewRequest("GET", in.url+"/v1/content-items", nil)
+	req.Header.Set("X-Request-ID", "trace-123")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("X-Request-ID") != "trace-123" || !strings.Contains(string(body), `"request_id":"trace-123"`) {
+		t.Fatalf("request id not echoed: %v %s", resp.Header, body)
+	}
+	if r := in.request("GET", "/healthz", "", "", nil); len(r.header.Get("X-Request-ID")) != 16 {
+		t.Fatalf("no generated request id: %v", r.header)
+	}
+}
+
+// TestGracefulShutdown closes the server while a request is still sending its
+// body: the request completes and is committed, and Close returns cleanly.
+func TestGracefulShutdown(t *testing.T) {
+	in := start(t, testConfig(t, "sqlite"))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(in.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"kind":"task","title":"sent during shutdown"}`
+	head := fmt.Sprintf("POST /v1/content-items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", in.secret, len(body))
+	if _, err := io.WriteString(conn, head+body[:10]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the server is now reading the body
+	closed := make(chan error, 1)
+	go func() { closed <- in.m.Close() }()
+	time.Sleep(100 * time.Millisecond) // Shutdown has closed the listener and waits for us
+	if _, err := http.Get(in.url + "/healthz"); err == nil {
+		t.Fatal("server accepts new connections during shutdown")
+	}
+	if _, err := io.WriteString(conn, body[10:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("in-flight request during shutdown: %v %v", resp, err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
