@@ -1,0 +1,190 @@
+package smartonboard
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+)
+
+// EventType is what happened in the browser.
+type EventType string
+
+// Event types the SDK sends.
+const (
+	EventSessionStarted       EventType = "session_started"
+	EventSessionEnded         EventType = "session_ended"
+	EventPageViewed           EventType = "page_viewed"
+	EventStepViewed           EventType = "step_viewed"
+	EventStepStarted          EventType = "step_started"
+	EventStepCompleted        EventType = "step_completed"
+	EventStepSkipped          EventType = "step_skipped"
+	EventStepBack             EventType = "step_back"
+	EventClick                EventType = "click"
+	EventRageClick            EventType = "rage_click"
+	EventHesitation           EventType = "hesitation"
+	EventError                EventType = "error"
+	EventIdle                 EventType = "idle"
+	EventHelpOpened           EventType = "help_opened"
+	EventHelpClosed           EventType = "help_closed"
+	EventInterventionShown    EventType = "intervention_shown"
+	EventInterventionAccepted EventType = "intervention_accepted"
+	EventInterventionDismiss  EventType = "intervention_dismissed"
+	EventCustom               EventType = "custom"
+)
+
+// EventTypes lists every valid event type.
+var EventTypes = []EventType{EventSessionStarted, EventSessionEnded, EventPageViewed, EventStepViewed,
+	EventStepStarted, EventStepCompleted, EventStepSkipped, EventStepBack, EventClick, EventRageClick,
+	EventHesitation, EventError, EventIdle, EventHelpOpened, EventHelpClosed, EventInterventionShown,
+	EventInterventionAccepted, EventInterventionDismiss, EventCustom}
+
+// stepEvents must name a flow and a step.
+var stepEvents = []EventType{EventStepViewed, EventStepStarted, EventStepCompleted, EventStepSkipped, EventStepBack}
+
+// Event limits from the API contract.
+const (
+	MaxEventsPerBatch  = 500
+	MaxEventBatchBytes = 1 << 20
+	MaxEventIDLen      = 64
+	MaxPropertiesBytes = 8 * 1024
+	MaxFutureSkew      = 5 * time.Minute
+	maxSessionIDLen    = 128
+	maxEventNameLen    = 100
+)
+
+// Event is one stored behavioural event: append-only, idempotent by (project, id).
+type Event struct {
+	ProjectID  string          `json:"project_id"`
+	ID         string          `json:"id"`
+	Type       EventType       `json:"type"`
+	UserID     string          `json:"user_id"`
+	SessionID  string          `json:"session_id"`
+	Flow       string          `json:"flow"`
+	Step       string          `json:"step"`
+	Timestamp  time.Time       `json:"timestamp"`
+	ReceivedAt time.Time       `json:"received_at"`
+	Properties json.RawMessage `json:"properties"`
+}
+
+// MarshalJSON renders timestamps with milliseconds.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event
+	return json.Marshal(struct {
+		plain
+		Timestamp  string `json:"timestamp"`
+		ReceivedAt string `json:"received_at"`
+	}{plain(e), FormatTime(e.Timestamp), FormatTime(e.ReceivedAt)})
+}
+
+// EventInput is one event as a client sends it; the timestamp stays a string so a
+// bad one is reported against its field.
+type EventInput struct {
+	ID         string          `json:"id"`
+	Type       EventType       `json:"type"`
+	UserID     string          `json:"user_id"`
+	SessionID  string          `json:"session_id"`
+	Flow       string          `json:"flow"`
+	Step       string          `json:"step"`
+	Timestamp  string          `json:"timestamp"`
+	Properties json.RawMessage `json:"properties"`
+}
+
+// NewEvent validates client input received at `received` and builds the event.
+func NewEvent(projectID string, in EventInput, received time.Time) (*Event, error) {
+	e := &Event{ProjectID: projectID, ID: in.ID, Type: in.Type, UserID: in.UserID, SessionID: in.SessionID,
+		Flow: in.Flow, Step: in.Step, ReceivedAt: received, Properties: in.Properties}
+	if err := checkText("id", in.ID, 1, MaxEventIDLen); err != nil {
+		return nil, err
+	}
+	if err := checkEnum("type", in.Type, EventTypes); err != nil {
+		return nil, err
+	}
+	if err := CheckUserID("user_id", in.UserID); err != nil {
+		return nil, err
+	}
+	if err := checkText("session_id", in.SessionID, 0, maxSessionIDLen); err != nil {
+		return nil, err
+	}
+	if err := e.checkFlowStep(); err != nil {
+		return nil, err
+	}
+	ts, err := time.Parse(time.RFC3339Nano, in.Timestamp)
+	switch {
+	case in.Timestamp == "":
+		return nil, FieldErrorf(EINVALID, "timestamp", "is required (RFC 3339, e.g. 2026-11-25T10:00:00.123Z)")
+	case err != nil:
+		return nil, FieldErrorf(EINVALID, "timestamp", "%q is not an RFC 3339 timestamp", in.Timestamp)
+	case ts.After(received.Add(MaxFutureSkew)):
+		return nil, FieldErrorf(EINVALID, "timestamp", "is more than %s in the future; check the client clock", MaxFutureSkew)
+	}
+	e.Timestamp = Truncate(ts)
+	return e, e.checkProperties()
+}
+
+func (e *Event) checkFlowStep() error {
+	if e.Flow != "" {
+		if err := CheckKey("flow", e.Flow); err != nil {
+			return err
+		}
+	}
+	if e.Step != "" {
+		if err := CheckKey("step", e.Step); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(stepEvents, e.Type) && (e.Flow == "" || e.Step == "") {
+		field := "flow"
+		if e.Flow != "" {
+			field = "step"
+		}
+		return FieldErrorf(EINVALID, field, "is required for %s events", e.Type)
+	}
+	return nil
+}
+
+func (e *Event) checkProperties() error {
+	if len(e.Properties) == 0 || string(e.Properties) == "null" {
+		e.Properties = json.RawMessage("{}")
+	}
+	if err := CheckJSONObject("properties", e.Properties, MaxPropertiesBytes); err != nil {
+		return err
+	}
+	if e.Type == EventCustom {
+		var p struct {
+			Name *string `json:"name"`
+		}
+		if json.Unmarshal(e.Properties, &p) != nil || p.Name == nil || strings.TrimSpace(*p.Name) == "" || len(*p.Name) > maxEventNameLen {
+			return FieldErrorf(EINVALID, "properties.name", "custom events need a name of 1 to %d characters", maxEventNameLen)
+		}
+	}
+	return nil
+}
+
+// IngestTx is what the ingestion transaction lets the journey engine do, so that
+// journey changes commit together with the events that cause them.
+type IngestTx interface {
+	// LockJourneys returns every journey of the users, locked until commit.
+	LockJourneys(ctx context.Context, projectID string, userIDs []string) ([]*Journey, error)
+	// InsertJourney stores j unless the user already has a journey in its flow,
+	// and returns the stored journey either way.
+	InsertJourney(ctx context.Context, j *Journey) (*Journey, error)
+	// SaveJourneys writes changed journeys back by id.
+	SaveJourneys(ctx context.Context, js []*Journey) error
+	// TouchUsers creates the users that do not exist yet and moves last_seen_at forward.
+	TouchUsers(ctx context.Context, projectID string, seen map[string]time.Time) error
+}
+
+// EventStore keeps the append-only event log.
+type EventStore interface {
+	// IngestEvents inserts, in one transaction, each event whose (project, id) is
+	// not stored yet, then calls apply with the inserted events in input order; if
+	// apply fails nothing is committed. It reports per input event whether it was
+	// inserted (false: a duplicate). A nil error means everything is durable.
+	IngestEvents(ctx context.Context, events []*Event, apply func(ctx context.Context, tx IngestTx, inserted []*Event) error) ([]bool, error)
+	// ListUserEvents returns a user's events in timestamp order, up to limit.
+	ListUserEvents(ctx context.Context, projectID, userID string, limit int) ([]*Event, error)
+	// CountEvents counts a project's stored events.
+	CountEvents(ctx context.Context, projectID string) (int, error)
+}

@@ -1,0 +1,260 @@
+package smartonboard
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// StepKind is how a step is presented to the end user.
+type StepKind string
+
+// Step kinds.
+const (
+	StepTour      StepKind = "tour"
+	StepChecklist StepKind = "checklist"
+	StepTask      StepKind = "task"
+	StepArticle   StepKind = "article"
+	StepVideo     StepKind = "video"
+	StepQuiz      StepKind = "quiz"
+	StepForm      StepKind = "form"
+)
+
+// StepKinds lists every valid step kind.
+var StepKinds = []StepKind{StepTour, StepChecklist, StepTask, StepArticle, StepVideo, StepQuiz, StepForm}
+
+// Step is one thing a user does in a flow. Prerequisites name other steps of the
+// same flow and must form a DAG.
+type Step struct {
+	Key              string   `json:"key"`
+	Title            string   `json:"title"`
+	Kind             StepKind `json:"kind"`
+	ContentItemID    string   `json:"content_item_id"`
+	Required         bool     `json:"required"`
+	Basic            bool     `json:"basic"`
+	Prerequisites    []string `json:"prerequisites"`
+	EstimatedSeconds int      `json:"estimated_seconds"`
+	Target           string   `json:"target,omitempty"`
+}
+
+// FlowStatus tells whether a flow has ever been published.
+type FlowStatus string
+
+// Flow statuses: a draft flow has no published version yet.
+const (
+	FlowDraft     FlowStatus = "draft"
+	FlowPublished FlowStatus = "published"
+	FlowArchived  FlowStatus = "archived"
+)
+
+// Flow is an onboarding flow: an editable draft and the number of its latest
+// published version. Published versions are immutable FlowVersions.
+type Flow struct {
+	ID               string        `json:"id"`
+	ProjectID        string        `json:"project_id"`
+	Key              string        `json:"key"`
+	Name             string        `json:"name"`
+	Description      string        `json:"description"`
+	Status           FlowStatus    `json:"status"`
+	Steps            []Step        `json:"steps"`
+	Revision         int           `json:"revision"`          // draft edit counter, for optimistic concurrency
+	PublishedVersion int           `json:"published_version"` // 0 until first publish
+	Versions         []VersionInfo `json:"versions"`
+	CreatedAt        time.Time     `json:"created_at"`
+	UpdatedAt        time.Time     `json:"updated_at"`
+}
+
+// VersionInfo summarises one published version in a flow listing.
+type VersionInfo struct {
+	Version     int       `json:"version"`
+	PublishedAt time.Time `json:"published_at"`
+}
+
+// MarshalJSON renders timestamps with milliseconds.
+func (f Flow) MarshalJSON() ([]byte, error) {
+	type plain Flow
+	return json.Marshal(struct {
+		plain
+		CreatedAt string `json:"created_at"`
+		UpdatedAt string `json:"updated_at"`
+	}{plain(f), FormatTime(f.CreatedAt), FormatTime(f.UpdatedAt)})
+}
+
+// MarshalJSON renders timestamps with milliseconds.
+func (v VersionInfo) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Version     int    `json:"version"`
+		PublishedAt string `json:"published_at"`
+	}{v.Version, FormatTime(v.PublishedAt)})
+}
+
+// FlowVersion is a frozen, published copy of a flow; journeys pin one, so a new
+// version never changes a journey in progress.
+type FlowVersion struct {
+	FlowID      string    `json:"flow_id"`
+	ProjectID   string    `json:"project_id"`
+	FlowKey     string    `json:"flow_key"`
+	Version     int       `json:"version"`
+	Name        string    `json:"name"`
+	Steps       []Step    `json:"steps"`
+	PublishedAt time.Time `json:"published_at"`
+}
+
+// Step returns the step with the key, or nil.
+func (v *FlowVersion) Step(key string) *Step {
+	for i := range v.Steps {
+		if v.Steps[i].Key == key {
+			return &v.Steps[i]
+		}
+	}
+	return nil
+}
+
+// FlowStore keeps flows and their published versions.
+type FlowStore interface {
+	// CreateFlow stores a new draft flow; a taken key is a conflict.
+	CreateFlow(ctx context.Context, f *Flow) error
+	// FindFlow returns a flow by key with its version list, or not_found.
+	FindFlow(ctx context.Context, projectID, key string) (*Flow, error)
+	// ListFlows returns up to limit flows ordered by key, after the key `after`.
+	ListFlows(ctx context.Context, projectID, after string, limit int) ([]*Flow, error)
+	// UpdateFlowDraft replaces the draft if its revision is still expectedRevision.
+	UpdateFlowDraft(ctx context.Context, f *Flow, expectedRevision int) error
+	// PublishFlow stores v as the next version of its flow (v.Version must be the
+	// flow's PublishedVersion+1, else conflict) and marks the flow published.
+	PublishFlow(ctx context.Context, v *FlowVersion) error
+	// FindFlowVersion returns one published version, or not_found.
+	FindFlowVersion(ctx context.Context, projectID, flowID string, version int) (*FlowVersion, error)
+	// ContentInUse tells whether any published flow version uses the content item.
+	ContentInUse(ctx context.Context, projectID, contentItemID string) (bool, error)
+}
+
+// Flow limits.
+const (
+	MaxFlowSteps       = 100
+	MaxPrerequisites   = 20
+	MaxDescriptionLen  = 2000
+	MaxTargetLen       = 500
+	MaxEstimateSeconds = 7 * 24 * 3600
+)
+
+var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// CheckKey accepts a slug: lower-case letters, digits, '-' and '_', up to 64.
+func CheckKey(field, key string) error {
+	if !keyPattern.MatchString(key) {
+		return FieldErrorf(EINVALID, field, "%q is not a key: use 1 to 64 lower-case letters, digits, '-' or '_', starting with a letter or digit", key)
+	}
+	return nil
+}
+
+// Validate checks a flow's fields and its steps, including that prerequisites name
+// existing steps and contain no cycle.
+func (f *Flow) Validate() error {
+	if err := CheckKey("key", f.Key); err != nil {
+		return err
+	}
+	if err := checkText("name", f.Name, 1, MaxTitleLen); err != nil {
+		return err
+	}
+	if err := checkText("description", f.Description, 0, MaxDescriptionLen); err != nil {
+		return err
+	}
+	return ValidateSteps(f.Steps)
+}
+
+// ValidateSteps checks every step and the prerequisite graph.
+func ValidateSteps(steps []Step) error {
+	if len(steps) > MaxFlowSteps {
+		return FieldErrorf(EINVALID, "steps", "at most %d steps are allowed, got %d", MaxFlowSteps, len(steps))
+	}
+	seen := map[string]bool{}
+	for i := range steps {
+		if err := steps[i].validate(fmt.Sprintf("steps[%d]", i)); err != nil {
+			return err
+		}
+		if seen[steps[i].Key] {
+			return FieldErrorf(EINVALID, fmt.Sprintf("steps[%d].key", i), "step key %q is used twice", steps[i].Key)
+		}
+		seen[steps[i].Key] = true
+	}
+	for i, s := range steps {
+		for j, p := range s.Prerequisites {
+			if !seen[p] {
+				return FieldErrorf(EINVALID, fmt.Sprintf("steps[%d].prerequisites[%d]", i, j), "unknown step %q", p)
+			}
+		}
+	}
+	if cycle := findCycle(steps); cycle != nil {
+		return FieldErrorf(EINVALID, "steps", "prerequisites form a cycle: %s", strings.Join(cycle, " → "))
+	}
+	return nil
+}
+
+func (s *Step) validate(at string) error {
+	if s.Prerequisites == nil {
+		s.Prerequisites = []string{}
+	}
+	switch {
+	case CheckKey(at+".key", s.Key) != nil:
+		return CheckKey(at+".key", s.Key)
+	case checkText(at+".title", s.Title, 1, MaxTitleLen) != nil:
+		return checkText(at+".title", s.Title, 1, MaxTitleLen)
+	case checkEnum(at+".kind", s.Kind, StepKinds) != nil:
+		return checkEnum(at+".kind", s.Kind, StepKinds)
+	case s.ContentItemID == "":
+		return FieldErrorf(EINVALID, at+".content_item_id", "is required")
+	case len(s.Prerequisites) > MaxPrerequisites:
+		return FieldErrorf(EINVALID, at+".prerequisites", "at most %d prerequisites", MaxPrerequisites)
+	case slices.Contains(s.Prerequisites, s.Key):
+		return FieldErrorf(EINVALID, at+".prerequisites", "step %q cannot require itself", s.Key)
+	case s.EstimatedSeconds < 0 || s.EstimatedSeconds > MaxEstimateSeconds:
+		return FieldErrorf(EINVALID, at+".estimated_seconds", "must be between 0 and %d", MaxEstimateSeconds)
+	}
+	return checkText(at+".target", s.Target, 0, MaxTargetLen)
+}
+
+// findCycle returns the keys of one prerequisite cycle, or nil.
+func findCycle(steps []Step) []string {
+	prereqs := map[string][]string{}
+	for _, s := range steps {
+		prereqs[s.Key] = s.Prerequisites
+	}
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := map[string]int{}
+	var path []string
+	var visit func(k string) []string
+	visit = func(k string) []string {
+		switch state[k] {
+		case onPath:
+			i := slices.Index(path, k)
+			return append(slices.Clone(path[i:]), k)
+		case done:
+			return nil
+		}
+		state[k] = onPath
+		path = append(path, k)
+		for _, p := range prereqs[k] {
+			if c := visit(p); c != nil {
+				return c
+			}
+		}
+		path = path[:len(path)-1]
+		state[k] = done
+		return nil
+	}
+	for _, s := range steps {
+		if c := visit(s.Key); c != nil {
+			return c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package smartonboard
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// EndUser is a user of the customer's product, known by the customer's own id.
+type EndUser struct {
+	ProjectID   string          `json:"project_id"`
+	UserID      string          `json:"user_id"`
+	Traits      json.RawMessage `json:"traits"`
+	FirstSeenAt time.Time       `json:"first_seen_at"`
+	LastSeenAt  time.Time       `json:"last_seen_at"`
+}
+
+// MarshalJSON renders timestamps with milliseconds.
+func (u EndUser) MarshalJSON() ([]byte, error) {
+	type plain EndUser
+	return json.Marshal(struct {
+		plain
+		FirstSeenAt string `json:"first_seen_at"`
+		LastSeenAt  string `json:"last_seen_at"`
+	}{plain(u), FormatTime(u.FirstSeenAt), FormatTime(u.LastSeenAt)})
+}
+
+// UserStore keeps end users.
+type UserStore interface {
+	// UpsertEndUser creates the user or, if it exists, calls merge with its current
+	// traits and stores what merge returns; LastSeenAt only moves forward.
+	UpsertEndUser(ctx context.Context, u *EndUser, merge func(old json.RawMessage) (json.RawMessage, error)) (*EndUser, error)
+	// FindEndUser returns one user or not_found.
+	FindEndUser(ctx context.Context, projectID, userID string) (*EndUser, error)
+	// ListEndUsers returns up to limit users ordered by user id, after `after`.
+	ListEndUsers(ctx context.Context, projectID, after string, limit int) ([]*EndUser, error)
+}
+
+// User limits.
+const (
+	MaxUserIDLen   = 128
+	MaxTraitsBytes = 16 * 1024
+)
+
+// Experience levels an identify call may state.
+var Experiences = []string{"none", "some", "expert"}
+
+// CheckUserID accepts the customer's user id: 1 to 128 characters, no control
+// characters, so it is safe in paths, logs and topic names.
+func CheckUserID(field, id string) error {
+	if err := checkText(field, id, 1, MaxUserIDLen); err != nil {
+		return err
+	}
+	for _, r := range id {
+		if r < 0x20 || r == 0x7f {
+			return FieldErrorf(EINVALID, field, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// ValidateTraits checks a traits object and the well-known traits' types.
+func ValidateTraits(raw json.RawMessage) error {
+	if err := CheckJSONObject("traits", raw, MaxTraitsBytes); err != nil {
+		return err
+	}
+	var t map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &t)
+	checks := map[string]func(json.RawMessage) error{
+		"role": isString, "plan": isString, "goals": isStringList, "platforms": isStringList,
+		"experience": func(v json.RawMessage) error {
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				return fmt.Errorf("must be a string")
+			}
+			return checkEnum("", s, Experiences)
+		},
+		"signed_up_at": func(v json.RawMessage) error {
+			var ts time.Time
+			if json.Unmarshal(v, &ts) != nil {
+				return fmt.Errorf("must be an RFC 3339 timestamp")
+			}
+			return nil
+		},
+	}
+	for name, check := range checks {
+		if v, ok := t[name]; ok && string(v) != "null" {
+			if err := check(v); err != nil {
+				return FieldErrorf(EINVALID, "traits."+name, "%s", ErrorMessageOr(err))
+			}
+		}
+	}
+	return nil
+}
+
+// ErrorMessageOr returns an application error's message or any error's text.
+func ErrorMessageOr(err error) string {
+	if e, ok := err.(*Error); ok {
+		return e.Message
+	}
+	return err.Error()
+}
+
+func isString(v json.RawMessage) error {
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return fmt.Errorf("must be a string")
+	}
+	return nil
+}
+
+func isStringList(v json.RawMessage) error {
+	var s []string
+	if json.Unmarshal(v, &s) != nil {
+		return fmt.Errorf("must be a list of strings")
+	}
+	return nil
+}
+
+// MergeTraits applies an identify call's traits over the stored ones: a key with a
+// value replaces, a key with null removes, other keys stay.
+func MergeTraits(old, update json.RawMessage) (json.RawMessage, error) {
+	merged := map[string]json.RawMessage{}
+	if len(old) > 0 {
+		if err := json.Unmarshal(old, &merged); err != nil {
+			return nil, fmt.Errorf("stored traits: %w", err)
+		}
+	}
+	var upd map[string]json.RawMessage
+	if len(update) > 0 {
+		if err := json.Unmarshal(update, &upd); err != nil {
+			return nil, FieldErrorf(EINVALID, "traits", "must be a JSON object")
+		}
+	}
+	for k, v := range upd {
+		if string(v) == "null" {
+			delete(merged, k)
+		} else {
+			merged[k] = v
+		}
+	}
+	out, err := json.Marshal(merged)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > MaxTraitsBytes {
+		return nil, FieldErrorf(EINVALID, "traits", "merged traits are %d bytes; the limit is %d", len(out), MaxTraitsBytes)
+	}
+	return out, nil
+}
