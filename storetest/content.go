@@ -45,13 +45,7 @@ func testContent(t *testing.T, open Opener) {
 		"Isolation":   testContentIsolation,
 		"MissingProj": testContentMissingProject,
 	}
-	for name, fn := range tests {
-		t.Run(name, func(t *testing.T) {
-			db := migrated(t, open)
-			setupProjects(t, db, "p1", "p2")
-			fn(t, db)
-		})
-	}
+	runAll(t, open, tests)
 }
 
 func testContentRoundTrip(t *testing.T, db DB) {

@@ -15,6 +15,10 @@ import (
 type DB interface {
 	so.ContentStore
 	so.ProjectStore
+	so.FlowStore
+	so.UserStore
+	so.JourneyStore
+	so.EventStore
 	Migrator() *migrate.Migrator
 	Ping(ctx context.Context) error
 }
@@ -29,6 +33,21 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Projects", func(t *testing.T) { testProjects(t, migrated(t, open)) })
 	t.Run("Bootstrap", func(t *testing.T) { testBootstrap(t, migrated(t, open)) })
 	t.Run("Content", func(t *testing.T) { testContent(t, open) })
+	t.Run("Flows", func(t *testing.T) { testFlows(t, open) })
+	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
+	t.Run("Journeys", func(t *testing.T) { testJourneys(t, open) })
+	t.Run("Events", func(t *testing.T) { testEvents(t, open) })
+}
+
+// runAll runs each named test on its own migrated database with projects p1, p2.
+func runAll(t *testing.T, open Opener, tests map[string]func(*testing.T, DB)) {
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) {
+			db := migrated(t, open)
+			setupProjects(t, db, "p1", "p2")
+			fn(t, db)
+		})
+	}
 }
 
 // migrated opens a database and applies every migration.

@@ -1,0 +1,150 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+func testEvents(t *testing.T, open Opener) {
+	runAll(t, open, map[string]func(*testing.T, DB){
+		"Ingest":     testEventIngest,
+		"Duplicates": testEventDuplicates,
+		"Concurrent": testEventConcurrent,
+		"Users":      testEventTouchUsers,
+	})
+}
+
+func noApply(context.Context, so.IngestTx, []*so.Event) error { return nil }
+
+func testEventIngest(t *testing.T, db DB) {
+	ctx := context.Background()
+	e1, e2 := newEvent(t, "p1", "e1", "u1"), newEvent(t, "p1", "e2", "u1")
+	e2.Timestamp = e1.Timestamp.Add(-time.Hour) // older events are accepted and sort first
+	var applied []*so.Event
+	inserted, err := db.IngestEvents(ctx, []*so.Event{e1, e2}, func(_ context.Context, _ so.IngestTx, in []*so.Event) error {
+		applied = in
+		return nil
+	})
+	if err != nil || fmt.Sprint(inserted) != "[true true]" || len(applied) != 2 || applied[0] != e1 {
+		t.Fatalf("ingest = %v, %v; applied %v", inserted, err, applied)
+	}
+	got, err := db.ListUserEvents(ctx, "p1", "u1", 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("list = %v, %v", got, err)
+	}
+	assertJSONEqual(t, "first event", got[0], e2)
+	assertJSONEqual(t, "second event", got[1], e1)
+	if got, _ := db.ListUserEvents(ctx, "p2", "u1", 10); len(got) != 0 {
+		t.Fatalf("other project sees the events: %v", got)
+	}
+}
+
+func testEventDuplicates(t *testing.T, db DB) {
+	ctx := context.Background()
+	a, b := newEvent(t, "p1", "same", "u1"), newEvent(t, "p1", "same", "u1")
+	other := newEvent(t, "p2", "same", "u1") // ids are unique per project only
+	var applied []*so.Event
+	inserted, err := db.IngestEvents(ctx, []*so.Event{a, b, other}, func(_ context.Context, _ so.IngestTx, in []*so.Event) error {
+		applied = in
+		return nil
+	})
+	if err != nil || fmt.Sprint(inserted) != "[true false true]" || len(applied) != 2 {
+		t.Fatalf("ingest = %v, %v; applied %d", inserted, err, len(applied))
+	}
+	inserted, err = db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "same", "u1"), newEvent(t, "p1", "new", "u1")}, noApply)
+	if err != nil || fmt.Sprint(inserted) != "[false true]" {
+		t.Fatalf("retry = %v, %v", inserted, err)
+	}
+	if n, _ := db.CountEvents(ctx, "p1"); n != 2 {
+		t.Fatalf("%d events in p1, want 2", n)
+	}
+}
+
+// testEventConcurrent posts the same batch from 20 goroutines: exactly one row per id.
+func testEventConcurrent(t *testing.T, db DB) {
+	ctx := context.Background()
+	const clients, size = 20, 50
+	batch := make([]*so.Event, size)
+	for i := range batch {
+		batch[i] = newEvent(t, "p1", fmt.Sprintf("ev-%d", i), fmt.Sprintf("u%d", i%7))
+	}
+	var wg sync.WaitGroup
+	insertedPerID := make([]int, size)
+	var mu sync.Mutex
+	for range clients {
+		wg.Go(func() {
+			copies := make([]*so.Event, size)
+			for i, e := range batch {
+				c := *e
+				copies[i] = &c
+			}
+			for attempt := 0; ; attempt++ {
+				inserted, err := db.IngestEvents(ctx, copies, func(ctx context.Context, tx so.IngestTx, in []*so.Event) error {
+					seen := map[string]time.Time{}
+					for _, e := range in {
+						seen[e.UserID] = e.Timestamp
+					}
+					return tx.TouchUsers(ctx, "p1", seen)
+				})
+				if so.ErrorCode(err) == so.EUNAVAILABLE && attempt < 5 { // a deadlock victim may retry
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for i, ok := range inserted {
+					if ok {
+						insertedPerID[i]++
+					}
+				}
+				mu.Unlock()
+				return
+			}
+		})
+	}
+	wg.Wait()
+	for i, n := range insertedPerID {
+		if n != 1 {
+			t.Fatalf("event %d reported inserted %d times, want exactly 1", i, n)
+		}
+	}
+	if n, _ := db.CountEvents(ctx, "p1"); n != size {
+		t.Fatalf("%d rows, want %d", n, size)
+	}
+}
+
+func testEventTouchUsers(t *testing.T, db DB) {
+	ctx := context.Background()
+	t0 := so.Now()
+	_, err := db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "e1", "new-user")}, func(ctx context.Context, tx so.IngestTx, _ []*so.Event) error {
+		return tx.TouchUsers(ctx, "p1", map[string]time.Time{"new-user": t0, "other": t0.Add(-time.Hour)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.FindEndUser(ctx, "p1", "new-user")
+	if err != nil || string(u.Traits) != "{}" || !u.FirstSeenAt.Equal(t0) || !u.LastSeenAt.Equal(t0) {
+		t.Fatalf("implicit user = %+v, %v", u, err)
+	}
+	later := t0.Add(time.Minute)
+	_, err = db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "e2", "new-user")}, func(ctx context.Context, tx so.IngestTx, _ []*so.Event) error {
+		if err := tx.TouchUsers(ctx, "p1", map[string]time.Time{"new-user": later}); err != nil {
+			return err
+		}
+		return tx.TouchUsers(ctx, "p1", map[string]time.Time{"new-user": t0}) // never backwards
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ = db.FindEndUser(ctx, "p1", "new-user")
+	if !u.FirstSeenAt.Equal(t0) || !u.LastSeenAt.Equal(later) {
+		t.Fatalf("touched user = %+v", u)
+	}
+}

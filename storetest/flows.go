@@ -1,0 +1,254 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+func testFlows(t *testing.T, open Opener) {
+	runAll(t, open, map[string]func(*testing.T, DB){
+		"RoundTrip": testFlowRoundTrip,
+		"List":      testFlowList,
+		"Draft":     testFlowDraft,
+		"Publish":   testFlowPublish,
+	})
+}
+
+// newFlow builds a valid two-step flow whose steps use a stored content item.
+func newFlow(t *testing.T, db DB, projectID, key string) *so.Flow {
+	t.Helper()
+	item := newItem(t, projectID, "content for "+key)
+	if err := db.CreateContentItem(context.Background(), item); err != nil {
+		t.Fatal(err)
+	}
+	now := so.Now()
+	f := &so.Flow{ID: so.NewID(), ProjectID: projectID, Key: key, Name: "Flow " + hostile, Description: hostile,
+		Status: so.FlowDraft, Revision: 1, CreatedAt: now, UpdatedAt: now, Versions: []so.VersionInfo{},
+		Steps: []so.Step{
+			{Key: "connect", Title: "Connect " + hostile, Kind: so.StepTask, ContentItemID: item.ID, Required: true, Prerequisites: []string{}, EstimatedSeconds: 60, Target: "#connect"},
+			{Key: "invite", Title: "Invite", Kind: so.StepChecklist, ContentItemID: item.ID, Basic: true, Prerequisites: []string{"connect"}},
+		}}
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func assertJSONEqual(t *testing.T, what string, got, want any) {
+	t.Helper()
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if string(g) != string(w) {
+		t.Fatalf("%s differs:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+func testFlowRoundTrip(t *testing.T, db DB) {
+	ctx := context.Background()
+	f := newFlow(t, db, "p1", "getting-started")
+	if err := db.CreateFlow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.FindFlow(ctx, "p1", "getting-started")
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertJSONEqual(t, "flow", got, f)
+	dup := newFlow(t, db, "p1", "getting-started")
+	if err := db.CreateFlow(ctx, dup); so.ErrorCode(err) != so.ECONFLICT {
+		t.Fatalf("same key twice: %v, want conflict", err)
+	}
+	other := newFlow(t, db, "p2", "getting-started")
+	if err := db.CreateFlow(ctx, other); err != nil {
+		t.Fatalf("same key in another project: %v", err)
+	}
+	if _, err := db.FindFlow(ctx, "p1", "nope"); so.ErrorCode(err) != so.ENOTFOUND {
+		t.Fatalf("missing flow: %v", err)
+	}
+}
+
+func testFlowList(t *testing.T, db DB) {
+	ctx := context.Background()
+	for _, k := range []string{"c", "a", "b"} {
+		if err := db.CreateFlow(ctx, newFlow(t, db, "p1", k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := db.ListFlows(ctx, "p1", "", 2)
+	if err != nil || len(page) != 2 || page[0].Key != "a" || page[1].Key != "b" {
+		t.Fatalf("page 1 = %v, %v", page, err)
+	}
+	page, err = db.ListFlows(ctx, "p1", "b", 2)
+	if err != nil || len(page) != 1 || page[0].Key != "c" {
+		t.Fatalf("page 2 = %v, %v", page, err)
+	}
+	if page, _ := db.ListFlows(ctx, "p2", "", 10); len(page) != 0 {
+		t.Fatalf("p2 sees p1's flows: %v", page)
+	}
+}
+
+func testFlowDraft(t *testing.T, db DB) {
+	ctx := context.Background()
+	f := newFlow(t, db, "p1", "draft")
+	if err := db.CreateFlow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	next := *f
+	next.Name, next.Revision, next.UpdatedAt = "Renamed", 2, so.Now()
+	next.Steps = f.Steps[:1]
+	if err := db.UpdateFlowDraft(ctx, &next, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UpdateFlowDraft(ctx, &next, 1); so.ErrorCode(err) != so.ECONFLICT {
+		t.Fatalf("stale revision: %v, want conflict", err)
+	}
+	got, _ := db.FindFlow(ctx, "p1", "draft")
+	assertJSONEqual(t, "draft", got, &next)
+	ghost := next
+	ghost.Key = "ghost"
+	if err := db.UpdateFlowDraft(ctx, &ghost, 2); so.ErrorCode(err) != so.ENOTFOUND {
+		t.Fatalf("missing flow: %v", err)
+	}
+}
+
+func publish(t *testing.T, db DB, f *so.Flow, version int) *so.FlowVersion {
+	t.Helper()
+	v := &so.FlowVersion{FlowID: f.ID, ProjectID: f.ProjectID, FlowKey: f.Key, Version: version, Name: f.Name,
+		Steps: f.Steps, PublishedAt: so.Now()}
+	if err := db.PublishFlow(context.Background(), v); err != nil {
+		t.Fatalf("publish v%d: %v", version, err)
+	}
+	return v
+}
+
+func testFlowPublish(t *testing.T, db DB) {
+	ctx := context.Background()
+	f := newFlow(t, db, "p1", "pub")
+	if err := db.CreateFlow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if used, err := db.ContentInUse(ctx, "p1", f.Steps[0].ContentItemID); err != nil || used {
+		t.Fatalf("draft-only content counted as in use: %v %v", used, err)
+	}
+	v1 := publish(t, db, f, 1)
+	f.Steps = append(f.Steps[:1:1], so.Step{Key: "tour", Title: "Tour", Kind: so.StepTour, ContentItemID: f.Steps[0].ContentItemID, Prerequisites: []string{}})
+	v2 := publish(t, db, f, 2)
+	stale := *v2
+	if err := db.PublishFlow(ctx, &stale); so.ErrorCode(err) != so.ECONFLICT {
+		t.Fatalf("publishing version 2 twice: %v, want conflict", err)
+	}
+	got, err := db.FindFlow(ctx, "p1", "pub")
+	if err != nil || got.Status != so.FlowPublished || got.PublishedVersion != 2 || len(got.Versions) != 2 ||
+		got.Versions[0].Version != 1 || !got.Versions[1].PublishedAt.Equal(v2.PublishedAt) {
+		t.Fatalf("flow after two publishes = %+v, %v", got, err)
+	}
+	old, err := db.FindFlowVersion(ctx, "p1", f.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertJSONEqual(t, "version 1", old, v1)
+	if !reflect.DeepEqual(old.Steps[1].Prerequisites, []string{"connect"}) {
+		t.Fatalf("old version lost its steps: %+v", old.Steps)
+	}
+	if _, err := db.FindFlowVersion(ctx, "p2", f.ID, 1); so.ErrorCode(err) != so.ENOTFOUND {
+		t.Fatalf("other project reads the version: %v", err)
+	}
+	if used, err := db.ContentInUse(ctx, "p1", f.Steps[0].ContentItemID); err != nil || !used {
+		t.Fatalf("published content not in use: %v %v", used, err)
+	}
+	ghost := &so.FlowVersion{FlowID: so.NewID(), ProjectID: "p1", FlowKey: "ghost", Version: 1, Steps: f.Steps, PublishedAt: so.Now()}
+	if err := db.PublishFlow(ctx, ghost); so.ErrorCode(err) != so.ENOTFOUND {
+		t.Fatalf("publishing a missing flow: %v", err)
+	}
+}
+
+func testUsers(t *testing.T, open Opener) {
+	runAll(t, open, map[string]func(*testing.T, DB){
+		"Upsert":     testUserUpsert,
+		"List":       testUserList,
+		"Concurrent": testUserConcurrent,
+	})
+}
+
+func replaceTraits(traits string) func(json.RawMessage) (json.RawMessage, error) {
+	return func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(traits), nil }
+}
+
+func testUserUpsert(t *testing.T, db DB) {
+	ctx := context.Background()
+	t0 := so.Now()
+	u, err := db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: "u'1😀", Traits: json.RawMessage(`{"plan":"pro"}`), FirstSeenAt: t0, LastSeenAt: t0},
+		func(json.RawMessage) (json.RawMessage, error) { t.Fatal("merge called for a new user"); return nil, nil })
+	if err != nil || string(u.Traits) != `{"plan":"pro"}` {
+		t.Fatalf("create = %+v, %v", u, err)
+	}
+	var seenOld string
+	t1 := t0.Add(time.Minute)
+	u, err = db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: "u'1😀", FirstSeenAt: t1, LastSeenAt: t1},
+		func(old json.RawMessage) (json.RawMessage, error) { seenOld = string(old); return json.RawMessage(`{"plan":"team"}`), nil })
+	if err != nil || seenOld != `{"plan":"pro"}` || string(u.Traits) != `{"plan":"team"}` || !u.FirstSeenAt.Equal(t0) || !u.LastSeenAt.Equal(t1) {
+		t.Fatalf("update = %+v (merge saw %s), %v", u, seenOld, err)
+	}
+	// An older sighting never moves last_seen_at back.
+	if _, err := db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: "u'1😀", FirstSeenAt: t0, LastSeenAt: t0}, replaceTraits(`{"plan":"team"}`)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.FindEndUser(ctx, "p1", "u'1😀")
+	if err != nil || !got.LastSeenAt.Equal(t1) || string(got.Traits) != `{"plan":"team"}` {
+		t.Fatalf("find = %+v, %v", got, err)
+	}
+	if _, err := db.FindEndUser(ctx, "p2", "u'1😀"); so.ErrorCode(err) != so.ENOTFOUND {
+		t.Fatalf("other project sees the user: %v", err)
+	}
+	failing := func(json.RawMessage) (json.RawMessage, error) { return nil, so.Errorf(so.EINVALID, "no") }
+	if _, err := db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: "u'1😀", FirstSeenAt: t1, LastSeenAt: t1}, failing); so.ErrorCode(err) != so.EINVALID {
+		t.Fatalf("merge error not returned: %v", err)
+	}
+}
+
+func testUserList(t *testing.T, db DB) {
+	ctx := context.Background()
+	for _, id := range []string{"c", "a", "b"} {
+		if _, err := db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: id, Traits: json.RawMessage(`{}`), FirstSeenAt: so.Now(), LastSeenAt: so.Now()}, replaceTraits(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := db.ListEndUsers(ctx, "p1", "a", 10)
+	if err != nil || len(page) != 2 || page[0].UserID != "b" || page[1].UserID != "c" {
+		t.Fatalf("list after a = %+v, %v", page, err)
+	}
+}
+
+// testUserConcurrent: identify calls racing on one new user all succeed, and every
+// merge sees the traits of the write before it.
+func testUserConcurrent(t *testing.T, db DB) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	const n = 10
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			key := string(rune('a' + i))
+			_, errs[i] = db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: "racer", Traits: json.RawMessage(`{"` + key + `":1}`), FirstSeenAt: so.Now(), LastSeenAt: so.Now()},
+				func(old json.RawMessage) (json.RawMessage, error) { return so.MergeTraits(old, json.RawMessage(`{"`+key+`":1}`)) })
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, _ := db.FindEndUser(ctx, "p1", "racer")
+	var traits map[string]int
+	_ = json.Unmarshal(u.Traits, &traits)
+	if len(traits) != n {
+		t.Fatalf("lost updates: traits %s, want %d keys", u.Traits, n)
+	}
+}
