@@ -16,6 +16,10 @@ const (
 // validation, defaults, partial updates and pagination.
 type ContentService struct {
 	Store ContentStore
+	// Usage tells whether a published flow uses an item, which forbids deleting it.
+	Usage interface {
+		ContentInUse(ctx context.Context, projectID, contentItemID string) (bool, error)
+	}
 	Clock func() time.Time
 }
 
@@ -94,8 +98,17 @@ func (s *ContentService) Update(ctx context.Context, projectID, id string, p Con
 	return next, nil
 }
 
-// Delete removes one item.
+// Delete removes one item unless a published flow version uses it.
 func (s *ContentService) Delete(ctx context.Context, projectID, id string) error {
+	if s.Usage != nil {
+		used, err := s.Usage.ContentInUse(ctx, projectID, id)
+		if err != nil {
+			return err
+		}
+		if used {
+			return Errorf(ECONFLICT, "content item %q is used by a published flow version; archive it instead", id)
+		}
+	}
 	return s.Store.DeleteContentItem(ctx, projectID, id)
 }
 
@@ -123,7 +136,7 @@ func EncodeCursor(id string) string {
 // DecodeCursor reverses EncodeCursor; "" means the first page.
 func DecodeCursor(cursor string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(b) > 64 {
+	if err != nil || len(b) > 256 {
 		return "", FieldErrorf(EINVALID, "cursor", "is not a cursor this server issued")
 	}
 	return string(b), nil

@@ -258,3 +258,12 @@ func findCycle(steps []Step) []string {
 	}
 	return nil
 }
+
+// MarshalJSON renders timestamps with milliseconds.
+func (v FlowVersion) MarshalJSON() ([]byte, error) {
+	type plain FlowVersion
+	return json.Marshal(struct {
+		plain
+		PublishedAt string `json:"published_at"`
+	}{plain(v), FormatTime(v.PublishedAt)})
+}

@@ -42,6 +42,7 @@ type Config struct {
 	MetricsToken           string        // SMARTONBOARD_METRICS_TOKEN (secret)
 	ShutdownTimeout        time.Duration // SMARTONBOARD_SHUTDOWN_TIMEOUT
 	PublishInterval        time.Duration // SMARTONBOARD_PUBLISH_INTERVAL
+	AbandonAfter           time.Duration // SMARTONBOARD_ABANDON_AFTER
 	Migrate                bool          // --migrate only: apply pending migrations on start
 }
 
@@ -59,6 +60,7 @@ func Default() Config {
 		LogLevel:               "info",
 		ShutdownTimeout:        30 * time.Second,
 		PublishInterval:        30 * time.Second,
+		AbandonAfter:           7 * 24 * time.Hour,
 	}
 }
 

@@ -119,6 +119,7 @@ func TestLoadOverlaysEnvironment(t *testing.T) {
 		"SMARTONBOARD_METRICS_TOKEN=scrape-token",
 		"SMARTONBOARD_SHUTDOWN_TIMEOUT=45s",
 		"SMARTONBOARD_PUBLISH_INTERVAL=2m",
+		"SMARTONBOARD_ABANDON_AFTER=72h",
 		"SMARTONBOARD_ADDR=:1", // repeated: the first wins, as with os.Getenv
 		"HOME=/root",
 		"not-a-pair",
@@ -131,7 +132,7 @@ func TestLoadOverlaysEnvironment(t *testing.T) {
 		DatabaseSSLRootCert: rootCert, Env: EnvProduction, AdminKey: adminKey, PublicKey: publicKey,
 		AllowedOrigins: []string{"https://app.example.com", "http://localhost:3000"},
 		LogFormat:      "json", LogLevel: "debug", MetricsToken: "scrape-token",
-		ShutdownTimeout: 45 * time.Second, PublishInterval: 2 * time.Minute,
+		ShutdownTimeout: 45 * time.Second, PublishInterval: 2 * time.Minute, AbandonAfter: 72 * time.Hour,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load = %s\nwant   %s", c, want)

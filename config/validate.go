@@ -159,6 +159,7 @@ func (c Config) checkRanges() Problems {
 		{"DATABASE_IDLE_TIMEOUT", c.DatabaseIdleTimeout, time.Second, 24 * time.Hour, def.DatabaseIdleTimeout},
 		{"SMARTONBOARD_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10 * time.Minute, def.ShutdownTimeout},
 		{"SMARTONBOARD_PUBLISH_INTERVAL", c.PublishInterval, time.Second, 24 * time.Hour, def.PublishInterval},
+		{"SMARTONBOARD_ABANDON_AFTER", c.AbandonAfter, time.Minute, 365 * 24 * time.Hour, def.AbandonAfter},
 	} {
 		if r.v < r.lo || r.v > r.hi {
 			ps = append(ps, Problem{Variable: r.name,

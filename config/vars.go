@@ -74,6 +74,9 @@ var settings = []setting{
 	{Var: Var{Name: "SMARTONBOARD_PUBLISH_INTERVAL",
 		Description: "How often scheduled content is published (1s to 24h)."},
 		field: func(c *Config) any { return &c.PublishInterval }},
+	{Var: Var{Name: "SMARTONBOARD_ABANDON_AFTER",
+		Description: "How long a journey may be idle before it is marked abandoned (1m to 365 days; durations in hours, e.g. 168h)."},
+		field: func(c *Config) any { return &c.AbandonAfter }},
 }
 
 // Vars describes every environment variable with its default, so documentation and

@@ -2,8 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/storetest"
@@ -54,4 +57,77 @@ func BenchmarkBaseline(b *testing.B) {
 			}
 		}
 	})
+}
+
+// ingestBatch is the size of one group commit in the ingest benchmarks.
+const ingestBatch = 2500
+
+// benchEvents returns batch n: unique ids spread over 500 users.
+func benchEvents(n int) []*so.Event {
+	now := so.Now()
+	events := make([]*so.Event, ingestBatch)
+	for i := range events {
+		events[i] = &so.Event{ProjectID: "p1", ID: fmt.Sprintf("e-%d-%d", n, i), Type: so.EventClick,
+			UserID: fmt.Sprintf("u%d", i%500), SessionID: "s1", Timestamp: now, ReceivedAt: now,
+			Properties: json.RawMessage(`{"x":1}`)}
+	}
+	return events
+}
+
+// BenchmarkIngest measures IngestEvents in group-commit batches, with an apply
+// that touches the batch's users, beside the same rows inserted by a raw
+// prepared statement in one transaction.
+func BenchmarkIngest(b *testing.B) {
+	ctx := context.Background()
+	touch := func(ctx context.Context, tx so.IngestTx, in []*so.Event) error {
+		seen := map[string]time.Time{}
+		for _, e := range in {
+			if e.Timestamp.After(seen[e.UserID]) {
+				seen[e.UserID] = e.Timestamp
+			}
+		}
+		return tx.TouchUsers(ctx, "p1", seen)
+	}
+	b.Run("IngestEvents", func(b *testing.B) {
+		db := storetest.BenchDB(b, benchOpener).(*DB)
+		n := 0
+		for b.Loop() {
+			if _, err := db.IngestEvents(ctx, benchEvents(n), touch); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		b.ReportMetric(float64(n*ingestBatch)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("RawTx", func(b *testing.B) {
+		db := storetest.BenchDB(b, benchOpener).(*DB)
+		n := 0
+		for b.Loop() {
+			if err := rawIngest(ctx, db, benchEvents(n)); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		b.ReportMetric(float64(n*ingestBatch)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+// rawIngest is the driver alone: one transaction, one prepared insert per event.
+func rawIngest(ctx context.Context, db *DB, events []*so.Event) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if _, err := stmt.ExecContext(ctx, e.ProjectID, e.ID, string(e.Type), e.UserID, e.SessionID, e.Flow,
+			e.Step, e.Timestamp.UnixMilli(), e.ReceivedAt.UnixMilli(), string(e.Properties)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }

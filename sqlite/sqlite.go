@@ -125,9 +125,12 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 // mapError turns driver errors into domain errors at the storage boundary.
 func mapError(err error) error {
 	var se *sqlite.Error
+	var appErr *so.Error
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &appErr):
+		return err
 	case errors.Is(err, sql.ErrNoRows):
 		return so.Errorf(so.ENOTFOUND, "not found")
 	case errors.As(err, &se):
@@ -139,4 +142,12 @@ func mapError(err error) error {
 		}
 	}
 	return fmt.Errorf("sqlite: %w", err)
+}
+
+// notFound is mapError with a message naming what is missing.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return so.Errorf(so.ENOTFOUND, format, args...)
+	}
+	return mapError(err)
 }

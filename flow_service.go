@@ -1,0 +1,158 @@
+package smartonboard
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// FlowService holds the rules for editing and publishing flows above any store.
+type FlowService struct {
+	Store   FlowStore
+	Content interface {
+		FindContentItem(ctx context.Context, projectID, id string) (*ContentItem, error)
+	}
+	Clock func() time.Time
+}
+
+func (s *FlowService) now() time.Time {
+	if s.Clock != nil {
+		return Truncate(s.Clock())
+	}
+	return Now()
+}
+
+// FlowInput is what a client sends to create a flow.
+type FlowInput struct {
+	Key         string `json:"key"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Steps       []Step `json:"steps"`
+}
+
+// FlowPatch edits a draft; Revision is the draft revision the client last read.
+type FlowPatch struct {
+	Revision    *int    `json:"revision"`
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	Steps       *[]Step `json:"steps"`
+}
+
+// Create validates and stores a new draft flow.
+func (s *FlowService) Create(ctx context.Context, projectID string, in FlowInput) (*Flow, error) {
+	now := s.now()
+	f := &Flow{ID: NewID(), ProjectID: projectID, Key: in.Key, Name: in.Name, Description: in.Description,
+		Status: FlowDraft, Steps: in.Steps, Revision: 1, Versions: []VersionInfo{}, CreatedAt: now, UpdatedAt: now}
+	if f.Steps == nil {
+		f.Steps = []Step{}
+	}
+	if err := s.validate(ctx, f); err != nil {
+		return nil, err
+	}
+	if err := s.Store.CreateFlow(ctx, f); err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			return nil, FieldErrorf(ECONFLICT, "key", "a flow with key %q exists already", f.Key)
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// validate checks the flow and that every step's content item exists.
+func (s *FlowService) validate(ctx context.Context, f *Flow) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	checked := map[string]bool{}
+	for i, st := range f.Steps {
+		if checked[st.ContentItemID] {
+			continue
+		}
+		if _, err := s.Content.FindContentItem(ctx, f.ProjectID, st.ContentItemID); ErrorCode(err) == ENOTFOUND {
+			return FieldErrorf(EINVALID, fmt.Sprintf("steps[%d].content_item_id", i), "content item %q does not exist", st.ContentItemID)
+		} else if err != nil {
+			return err
+		}
+		checked[st.ContentItemID] = true
+	}
+	return nil
+}
+
+// Find returns one flow with its draft and version list.
+func (s *FlowService) Find(ctx context.Context, projectID, key string) (*Flow, error) {
+	return s.Store.FindFlow(ctx, projectID, key)
+}
+
+// List returns a page of flows ordered by key and the next cursor.
+func (s *FlowService) List(ctx context.Context, projectID string, limit int, cursor string) ([]*Flow, string, error) {
+	after, err := DecodeCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if limit, err = CheckLimit(limit); err != nil {
+		return nil, "", err
+	}
+	flows, err := s.Store.ListFlows(ctx, projectID, after, limit+1)
+	if err != nil || len(flows) <= limit {
+		return flows, "", err
+	}
+	return flows[:limit], EncodeCursor(flows[limit-1].Key), nil
+}
+
+// UpdateDraft applies a patch to the draft if the client's revision is current.
+func (s *FlowService) UpdateDraft(ctx context.Context, projectID, key string, p FlowPatch) (*Flow, error) {
+	if p.Revision == nil {
+		return nil, FieldErrorf(EINVALID, "revision", "is required: send the draft revision you last read")
+	}
+	f, err := s.Store.FindFlow(ctx, projectID, key)
+	if err != nil {
+		return nil, err
+	}
+	if f.Revision != *p.Revision {
+		return nil, FieldErrorf(ECONFLICT, "revision", "the draft is at revision %d, not %d: read it again and retry", f.Revision, *p.Revision)
+	}
+	next := *f
+	setIf(&next.Name, p.Name)
+	setIf(&next.Description, p.Description)
+	if p.Steps != nil {
+		next.Steps = slices.Clone(*p.Steps)
+	}
+	next.Revision, next.UpdatedAt = f.Revision+1, s.now()
+	if err := s.validate(ctx, &next); err != nil {
+		return nil, err
+	}
+	if err := s.Store.UpdateFlowDraft(ctx, &next, f.Revision); err != nil {
+		return nil, err
+	}
+	return &next, nil
+}
+
+// Publish freezes the current draft as the next immutable version.
+func (s *FlowService) Publish(ctx context.Context, projectID, key string) (*FlowVersion, error) {
+	f, err := s.Store.FindFlow(ctx, projectID, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Steps) == 0 {
+		return nil, FieldErrorf(EINVALID, "steps", "a flow needs at least one step to be published")
+	}
+	if err := s.validate(ctx, f); err != nil { // content may have been deleted since the last edit
+		return nil, err
+	}
+	v := &FlowVersion{FlowID: f.ID, ProjectID: projectID, FlowKey: f.Key, Version: f.PublishedVersion + 1,
+		Name: f.Name, Steps: f.Steps, PublishedAt: s.now()}
+	if err := s.Store.PublishFlow(ctx, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Version returns one published version.
+func (s *FlowService) Version(ctx context.Context, projectID, key string, version int) (*FlowVersion, error) {
+	f, err := s.Store.FindFlow(ctx, projectID, key)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.FindFlowVersion(ctx, projectID, f.ID, version)
+}

@@ -1,0 +1,218 @@
+// Package ingest commits behavioural events with group commit: requests that
+// arrive while a transaction is in flight are gathered into the next one, so many
+// clients share one commit, and each request is answered only when its own events
+// are durable.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/journey"
+)
+
+// Store is the part of an engine ingestion needs.
+type Store interface {
+	IngestEvents(ctx context.Context, events []*so.Event, apply func(ctx context.Context, tx so.IngestTx, inserted []*so.Event) error) ([]bool, error)
+}
+
+// Applier moves journeys inside the ingestion transaction.
+type Applier func(ctx context.Context, tx so.IngestTx, inserted []*so.Event) (*journey.Outcome, error)
+
+// Options tune the committer.
+type Options struct {
+	// MaxBatch bounds the events of one transaction (default 5000).
+	MaxBatch int
+	// Committers is how many transactions may be in flight at once (default 1;
+	// SQLite has one writer, so more only helps PostgreSQL).
+	Committers int
+	// CommitTimeout bounds one transaction (default 30s).
+	CommitTimeout time.Duration
+	// OnCommit, when set, receives the newly stored events of each transaction and
+	// its journey outcome (for real-time streams); it runs on the committer, so it
+	// must not block.
+	OnCommit func(stored []*so.Event, outcome *journey.Outcome)
+	// OnBatch, when set, observes each transaction: requests, events, duration, error.
+	OnBatch func(requests, events int, took time.Duration, err error)
+}
+
+// Result is what happened to one request's events, index by index.
+type Result struct {
+	Inserted []bool       // false: a duplicate of a stored event
+	Notices  []*so.Notice // nil or how the event bore on its journey
+}
+
+// ErrClosed is returned by Submit after Close.
+var ErrClosed = so.Errorf(so.EUNAVAILABLE, "the server is shutting down; retry on another instance")
+
+type request struct {
+	events []*so.Event
+	done   chan response
+}
+
+type response struct {
+	result *Result
+	err    error
+}
+
+// Ingester is the group committer.
+type Ingester struct {
+	store Store
+	apply Applier
+	opts  Options
+	queue chan *request
+
+	mu     sync.RWMutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New starts an Ingester with opts.Committers committer goroutines.
+func New(store Store, apply Applier, opts Options) *Ingester {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 5000
+	}
+	if opts.Committers <= 0 {
+		opts.Committers = 1
+	}
+	if opts.CommitTimeout <= 0 {
+		opts.CommitTimeout = 30 * time.Second
+	}
+	in := &Ingester{store: store, apply: apply, opts: opts, queue: make(chan *request, 4096)}
+	for range opts.Committers {
+		in.wg.Go(in.commitLoop)
+	}
+	return in
+}
+
+// Submit queues validated events and waits until they are committed. If ctx ends
+// first Submit returns its error, but the events may still be committed: clients
+// retry, and ids make the retry harmless.
+func (in *Ingester) Submit(ctx context.Context, events []*so.Event) (*Result, error) {
+	if len(events) == 0 {
+		return &Result{Inserted: []bool{}, Notices: []*so.Notice{}}, nil
+	}
+	req := &request{events: events, done: make(chan response, 1)}
+	in.mu.RLock()
+	if in.closed {
+		in.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	select {
+	case in.queue <- req:
+	case <-ctx.Done():
+		in.mu.RUnlock()
+		return nil, ctx.Err()
+	}
+	in.mu.RUnlock()
+	select {
+	case resp := <-req.done:
+		return resp.result, resp.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close stops accepting events, commits everything queued, and waits.
+func (in *Ingester) Close() {
+	in.mu.Lock()
+	if !in.closed {
+		in.closed = true
+		close(in.queue)
+	}
+	in.mu.Unlock()
+	in.wg.Wait()
+}
+
+// commitLoop takes the first waiting request, gathers whatever else is queued up
+// to MaxBatch events, and commits them together.
+func (in *Ingester) commitLoop() {
+	for first := range in.queue {
+		batch, n := []*request{first}, len(first.events)
+	gather:
+		for n < in.opts.MaxBatch {
+			select {
+			case r, ok := <-in.queue:
+				if !ok {
+					break gather
+				}
+				batch, n = append(batch, r), n+len(r.events)
+			default:
+				break gather
+			}
+		}
+		in.commit(batch, n)
+	}
+}
+
+// commit writes a batch in one transaction; if that fails and the batch holds
+// several requests, each is retried alone so one cannot fail the others.
+func (in *Ingester) commit(batch []*request, n int) {
+	err := in.commitTogether(batch, n)
+	if err == nil {
+		return
+	}
+	if len(batch) == 1 {
+		batch[0].done <- response{err: err}
+		return
+	}
+	for _, r := range batch {
+		if err := in.commitTogether([]*request{r}, len(r.events)); err != nil {
+			r.done <- response{err: err}
+		}
+	}
+}
+
+// commitTogether runs one transaction and, on success, answers every request.
+func (in *Ingester) commitTogether(batch []*request, n int) error {
+	all := make([]*so.Event, 0, n)
+	for _, r := range batch {
+		all = append(all, r.events...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), in.opts.CommitTimeout)
+	defer cancel()
+	start := time.Now()
+	var outcome *journey.Outcome
+	inserted, err := in.store.IngestEvents(ctx, all, func(ctx context.Context, tx so.IngestTx, ins []*so.Event) error {
+		var err error
+		outcome, err = in.apply(ctx, tx, ins)
+		return err
+	})
+	if in.opts.OnBatch != nil {
+		in.opts.OnBatch(len(batch), n, time.Since(start), err)
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return so.Errorf(so.EUNAVAILABLE, "committing events took too long; retry")
+		}
+		return err
+	}
+	in.answer(batch, inserted, outcome)
+	if in.opts.OnCommit != nil {
+		stored := make([]*so.Event, 0, len(all))
+		for i, ok := range inserted {
+			if ok {
+				stored = append(stored, all[i])
+			}
+		}
+		in.opts.OnCommit(stored, outcome)
+	}
+	return nil
+}
+
+func (in *Ingester) answer(batch []*request, inserted []bool, outcome *journey.Outcome) {
+	i := 0
+	for _, r := range batch {
+		res := &Result{Inserted: inserted[i : i+len(r.events)], Notices: make([]*so.Notice, len(r.events))}
+		if outcome != nil {
+			for k, ev := range r.events {
+				res.Notices[k] = outcome.Notices[ev]
+			}
+		}
+		i += len(r.events)
+		r.done <- response{result: res}
+	}
+}

@@ -1,0 +1,182 @@
+package journey
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// NoticeUnknownFlow marks a step event for a flow that does not exist or was never
+// published: the event is kept, but there is no journey to move.
+const NoticeUnknownFlow = "unknown_flow"
+
+// Outcome is what one ingestion transaction did to journeys, for the response and
+// the real-time streams.
+type Outcome struct {
+	Notices   map[*so.Event]*so.Notice
+	Changed   []*so.Journey
+	Started   map[string]int // journeys the events started, by project
+	Completed map[string]int // journeys the events completed, by project
+}
+
+// Apply moves journeys with the inserted events inside the ingestion
+// transaction. It may run again if the store retries the transaction, so it keeps
+// no state outside the returned Outcome.
+func (e *Engine) Apply(ctx context.Context, tx so.IngestTx, inserted []*so.Event) (*Outcome, error) {
+	out := &Outcome{Notices: map[*so.Event]*so.Notice{}, Started: map[string]int{}, Completed: map[string]int{}}
+	for _, projectID := range projects(inserted) {
+		if err := e.applyProject(ctx, tx, projectID, inserted, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func projects(events []*so.Event) []string {
+	var ids []string
+	for _, ev := range events {
+		if !slices.Contains(ids, ev.ProjectID) {
+			ids = append(ids, ev.ProjectID)
+		}
+	}
+	return ids
+}
+
+// projectBatch is one project's events and the journeys they touch.
+type projectBatch struct {
+	projectID string
+	events    []*so.Event
+	journeys  map[string][]*so.Journey // by user id
+	changed   map[*so.Journey]bool
+}
+
+func (e *Engine) applyProject(ctx context.Context, tx so.IngestTx, projectID string, all []*so.Event, out *Outcome) error {
+	b := &projectBatch{projectID: projectID, journeys: map[string][]*so.Journey{}, changed: map[*so.Journey]bool{}}
+	seen := map[string]time.Time{}
+	needJourneys := map[string]bool{}
+	for _, ev := range all {
+		if ev.ProjectID != projectID {
+			continue
+		}
+		b.events = append(b.events, ev)
+		if ev.Timestamp.After(seen[ev.UserID]) {
+			seen[ev.UserID] = ev.Timestamp
+		}
+		if touchesJourneys(ev) {
+			needJourneys[ev.UserID] = true
+		}
+	}
+	if err := tx.TouchUsers(ctx, projectID, seen); err != nil {
+		return err
+	}
+	if len(needJourneys) == 0 {
+		return nil
+	}
+	journeyUsers := slices.Sorted(maps.Keys(needJourneys)) // lock in one order everywhere
+	locked, err := tx.LockJourneys(ctx, projectID, journeyUsers)
+	if err != nil {
+		return err
+	}
+	for _, j := range locked {
+		b.journeys[j.UserID] = append(b.journeys[j.UserID], j)
+	}
+	for _, ev := range b.events {
+		if err := e.applyEvent(ctx, tx, b, ev, out); err != nil {
+			return err
+		}
+	}
+	return b.save(ctx, tx, out)
+}
+
+func touchesJourneys(ev *so.Event) bool {
+	return ev.Flow != "" || ev.Type == so.EventSessionStarted || ev.Type == so.EventSessionEnded
+}
+
+// applyEvent moves the journeys one event concerns, starting one for a step event
+// in a published flow the user has not started yet.
+func (e *Engine) applyEvent(ctx context.Context, tx so.IngestTx, b *projectBatch, ev *so.Event, out *Outcome) error {
+	if !touchesJourneys(ev) {
+		return nil
+	}
+	targets := b.journeys[ev.UserID]
+	if ev.Flow != "" {
+		j, err := e.journeyFor(ctx, tx, b, ev, out)
+		if err != nil || j == nil {
+			if err == nil {
+				out.Notices[ev] = &so.Notice{Code: NoticeUnknownFlow, Message: "no published flow " + ev.Flow + "; the event is kept without a journey"}
+			}
+			return err
+		}
+		targets = []*so.Journey{j}
+	}
+	for _, j := range targets {
+		v, err := e.Version(ctx, b.projectID, j.FlowID, j.FlowVersion)
+		if err != nil {
+			return err
+		}
+		wasDone := j.Status == so.JourneyCompleted
+		changed, notice := j.Apply(v, ev)
+		if !wasDone && j.Status == so.JourneyCompleted {
+			out.Completed[b.projectID]++
+		}
+		if changed {
+			b.changed[j] = true
+		}
+		if notice != nil {
+			out.Notices[ev] = notice
+		}
+	}
+	return nil
+}
+
+// journeyFor finds the user's journey in the event's flow, starting it when the
+// event is a step event and the flow is published; nil means there is none.
+func (e *Engine) journeyFor(ctx context.Context, tx so.IngestTx, b *projectBatch, ev *so.Event, out *Outcome) (*so.Journey, error) {
+	for _, j := range b.journeys[ev.UserID] {
+		if j.FlowKey == ev.Flow {
+			return j, nil
+		}
+	}
+	if ev.Type != so.EventStepStarted && ev.Type != so.EventStepViewed && ev.Type != so.EventStepCompleted && ev.Type != so.EventStepSkipped {
+		return nil, nil
+	}
+	v, err := e.latest(ctx, b.projectID, ev.Flow)
+	if c := so.ErrorCode(err); c == so.ENOTFOUND || c == so.ECONFLICT {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	fresh := so.NewJourney(b.projectID, ev.UserID, v, ev.Timestamp)
+	j, err := tx.InsertJourney(ctx, fresh)
+	if err != nil {
+		return nil, err
+	}
+	if j.ID == fresh.ID {
+		out.Started[b.projectID]++
+	}
+	b.journeys[ev.UserID] = append(b.journeys[ev.UserID], j)
+	b.changed[j] = true
+	return j, nil
+}
+
+// save writes the changed journeys back in a stable order.
+func (b *projectBatch) save(ctx context.Context, tx so.IngestTx, out *Outcome) error {
+	var changed []*so.Journey
+	for j := range b.changed {
+		changed = append(changed, j)
+	}
+	slices.SortFunc(changed, func(a, c *so.Journey) int {
+		if a.ID < c.ID {
+			return -1
+		}
+		return 1
+	})
+	if len(changed) == 0 {
+		return nil
+	}
+	out.Changed = append(out.Changed, changed...)
+	return tx.SaveJourneys(ctx, changed)
+}

@@ -1,0 +1,213 @@
+// Package journey is the journey engine: it starts journeys on published flow
+// versions, moves them with events inside the ingestion transaction, and picks
+// the next step through a replaceable policy. It knows nothing of SQL.
+package journey
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// Policy picks the next step of a journey; personalization replaces the default.
+type Policy interface {
+	Next(ctx context.Context, j *so.Journey, v *so.FlowVersion) (*so.Step, string)
+}
+
+// Engine runs journeys. Flow versions are immutable, so it caches them forever.
+type Engine struct {
+	Flows    so.FlowStore
+	Journeys so.JourneyStore
+	Policy   Policy
+	Clock    func() time.Time
+
+	mu       sync.Mutex
+	versions map[versionKey]*so.FlowVersion
+}
+
+type versionKey struct {
+	projectID, flowID string
+	version           int
+}
+
+func (e *Engine) now() time.Time {
+	if e.Clock != nil {
+		return so.Truncate(e.Clock())
+	}
+	return so.Now()
+}
+
+func (e *Engine) policy() Policy {
+	if e.Policy == nil {
+		return FirstEligible{}
+	}
+	return e.Policy
+}
+
+// Version returns a published flow version, from the cache when it can.
+func (e *Engine) Version(ctx context.Context, projectID, flowID string, version int) (*so.FlowVersion, error) {
+	k := versionKey{projectID, flowID, version}
+	e.mu.Lock()
+	v, ok := e.versions[k]
+	e.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := e.Flows.FindFlowVersion(ctx, projectID, flowID, version)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	if e.versions == nil {
+		e.versions = map[versionKey]*so.FlowVersion{}
+	}
+	e.versions[k] = v
+	e.mu.Unlock()
+	return v, nil
+}
+
+// latest returns the newest published version of a flow, or a conflict error
+// when the flow was never published.
+func (e *Engine) latest(ctx context.Context, projectID, flowKey string) (*so.FlowVersion, error) {
+	f, err := e.Flows.FindFlow(ctx, projectID, flowKey)
+	if err != nil {
+		return nil, err
+	}
+	if f.PublishedVersion == 0 {
+		return nil, so.FieldErrorf(so.ECONFLICT, "flow", "flow %q has no published version yet; publish it first", flowKey)
+	}
+	return e.Version(ctx, projectID, f.ID, f.PublishedVersion)
+}
+
+// Start starts the user's journey on the latest published version, or returns
+// the journey the user already has (created reports which).
+func (e *Engine) Start(ctx context.Context, projectID, userID, flowKey string) (*View, bool, error) {
+	if err := so.CheckUserID("user_id", userID); err != nil {
+		return nil, false, err
+	}
+	v, err := e.latest(ctx, projectID, flowKey)
+	if err != nil {
+		return nil, false, err
+	}
+	j, created, err := e.Journeys.StartJourney(ctx, so.NewJourney(projectID, userID, v, e.now()))
+	if err != nil {
+		return nil, false, err
+	}
+	view, err := e.view(ctx, j)
+	return view, created, err
+}
+
+// Get returns the user's journey in the flow with its next step.
+func (e *Engine) Get(ctx context.Context, projectID, userID, flowKey string) (*View, error) {
+	j, err := e.Journeys.FindJourney(ctx, projectID, userID, flowKey)
+	if err != nil {
+		return nil, err
+	}
+	return e.view(ctx, j)
+}
+
+// NextStep returns the next step for the user in the flow; a user who has not
+// started is judged on the latest published version.
+func (e *Engine) NextStep(ctx context.Context, projectID, userID, flowKey string) (*so.Step, string, error) {
+	j, err := e.Journeys.FindJourney(ctx, projectID, userID, flowKey)
+	if so.ErrorCode(err) == so.ENOTFOUND {
+		v, err := e.latest(ctx, projectID, flowKey)
+		if err != nil {
+			return nil, "", err
+		}
+		step, reason := e.policy().Next(ctx, so.NewJourney(projectID, userID, v, e.now()), v)
+		return step, "journey not started yet; " + reason, nil
+	} else if err != nil {
+		return nil, "", err
+	}
+	v, err := e.Version(ctx, projectID, j.FlowID, j.FlowVersion)
+	if err != nil {
+		return nil, "", err
+	}
+	step, reason := e.policy().Next(ctx, j, v)
+	return step, reason, nil
+}
+
+// View is a journey as the API shows it: its state, the next step, and the
+// scores that later capabilities fill (null until they exist).
+type View struct {
+	Journey          *so.Journey
+	NextStep         *so.Step
+	Reason           string
+	Engagement       *float64
+	PredictedSuccess *float64
+	Persona          *string
+}
+
+// MarshalJSON flattens the journey and adds the next step and scores.
+func (v View) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(v.Journey)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	m["next_step"], m["next_step_reason"] = v.NextStep, v.Reason
+	m["engagement"], m["predicted_success"], m["persona"] = v.Engagement, v.PredictedSuccess, v.Persona
+	return json.Marshal(m)
+}
+
+func (e *Engine) view(ctx context.Context, j *so.Journey) (*View, error) {
+	v, err := e.Version(ctx, j.ProjectID, j.FlowID, j.FlowVersion)
+	if err != nil {
+		return nil, fmt.Errorf("journey %s: %w", j.ID, err)
+	}
+	step, reason := e.policy().Next(ctx, j, v)
+	return &View{Journey: j, NextStep: step, Reason: reason}, nil
+}
+
+// Views builds views of changed journeys, for the real-time streams.
+func (e *Engine) Views(ctx context.Context, js []*so.Journey) []*View {
+	out := make([]*View, 0, len(js))
+	for _, j := range js {
+		if v, err := e.view(ctx, j); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// AbandonIdle abandons journeys idle for longer than `after` and returns them.
+func (e *Engine) AbandonIdle(ctx context.Context, after time.Duration) ([]*so.Journey, error) {
+	now := e.now()
+	return e.Journeys.AbandonIdleJourneys(ctx, now.Add(-after), now)
+}
+
+// FirstEligible picks the first step in flow order that is not done and whose
+// prerequisites are met.
+type FirstEligible struct{}
+
+// Next implements Policy.
+func (FirstEligible) Next(_ context.Context, j *so.Journey, v *so.FlowVersion) (*so.Step, string) {
+	if j.Status == so.JourneyCompleted {
+		return nil, "the journey is completed"
+	}
+	blocked := 0
+	for i := range v.Steps {
+		s := &v.Steps[i]
+		st := j.Step(s.Key)
+		if st == nil || st.Status == so.StepCompleted || st.Status == so.StepSkipped {
+			continue
+		}
+		if !j.PrerequisitesMet(s) {
+			blocked++
+			continue
+		}
+		return s, "first step in flow order that is not done and whose prerequisites are met"
+	}
+	if blocked > 0 {
+		return nil, fmt.Sprintf("%d remaining steps wait for prerequisites", blocked)
+	}
+	return nil, "every step is done"
+}

@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"maps"
+	"slices"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+const eventColumns = `project_id, id, type, user_id, session_id, flow, step, ts, received_at, properties`
+
+// IngestEvents implements smartonboard.EventStore. Everything runs in one write
+// transaction on the single writer connection, so the journey changes apply makes
+// commit or roll back with the events.
+func (db *DB) IngestEvents(ctx context.Context, events []*so.Event, apply func(ctx context.Context, tx so.IngestTx, inserted []*so.Event) error) ([]bool, error) {
+	var ok []bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var inserted []*so.Event
+		var err error
+		if ok, inserted, err = insertEvents(ctx, tx, events); err != nil {
+			return err
+		}
+		return apply(ctx, ingestTx{tx}, inserted)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ok, nil
+}
+
+// insertEvents inserts each new event through one prepared statement; a repeated
+// (project, id), even within the batch, is skipped and reported false.
+func insertEvents(ctx context.Context, tx *sql.Tx, events []*so.Event) ([]bool, []*so.Event, error) {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (`+eventColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO NOTHING`)
+	if err != nil {
+		return nil, nil, mapError(err)
+	}
+	defer stmt.Close()
+	ok := make([]bool, len(events))
+	inserted := make([]*so.Event, 0, len(events))
+	for i, e := range events {
+		res, err := stmt.ExecContext(ctx, e.ProjectID, e.ID, string(e.Type), e.UserID, e.SessionID, e.Flow,
+			e.Step, e.Timestamp.UnixMilli(), e.ReceivedAt.UnixMilli(), string(orEmptyObject(e.Properties)))
+		if err != nil {
+			return nil, nil, mapError(err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			ok[i] = true
+			inserted = append(inserted, e)
+		}
+	}
+	return ok, inserted, nil
+}
+
+// ListUserEvents implements smartonboard.EventStore.
+func (db *DB) ListUserEvents(ctx context.Context, projectID, userID string, limit int) ([]*so.Event, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE project_id = ? AND user_id = ? ORDER BY ts, id LIMIT ?`, projectID, userID, limit)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	defer rows.Close()
+	events := []*so.Event{}
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+	}
+	return events, mapError(rows.Err())
+}
+
+// CountEvents implements smartonboard.EventStore.
+func (db *DB) CountEvents(ctx context.Context, projectID string) (int, error) {
+	var n int
+	err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE project_id = ?`, projectID).Scan(&n)
+	return n, mapError(err)
+}
+
+func scanEvent(row scanner) (*so.Event, error) {
+	var e so.Event
+	var ts, received int64
+	var props string
+	err := row.Scan(&e.ProjectID, &e.ID, &e.Type, &e.UserID, &e.SessionID, &e.Flow, &e.Step, &ts, &received, &props)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	e.Timestamp, e.ReceivedAt = fromMillis(ts), fromMillis(received)
+	e.Properties = json.RawMessage(props)
+	return &e, nil
+}
+
+// ingestTx is the IngestTx of one IngestEvents call. SQLite's single writer
+// already serialises ingestion, so locking is only reading.
+type ingestTx struct{ tx *sql.Tx }
+
+// LockJourneys implements smartonboard.IngestTx.
+func (t ingestTx) LockJourneys(ctx context.Context, projectID string, userIDs []string) ([]*so.Journey, error) {
+	return selectJourneys(ctx, t.tx, projectID, userIDs)
+}
+
+// InsertJourney implements smartonboard.IngestTx.
+func (t ingestTx) InsertJourney(ctx context.Context, j *so.Journey) (*so.Journey, error) {
+	stored, _, err := insertJourney(ctx, t.tx, j)
+	return stored, err
+}
+
+// SaveJourneys implements smartonboard.IngestTx.
+func (t ingestTx) SaveJourneys(ctx context.Context, js []*so.Journey) error {
+	return saveJourneys(ctx, t.tx, js)
+}
+
+// TouchUsers implements smartonboard.IngestTx: new users get empty traits, and
+// last_seen_at only moves forward.
+func (t ingestTx) TouchUsers(ctx context.Context, projectID string, seen map[string]time.Time) error {
+	if len(seen) == 0 {
+		return nil
+	}
+	stmt, err := t.tx.PrepareContext(ctx, `INSERT INTO end_users (`+userColumns+`) VALUES (?, ?, '{}', ?, ?)
+		ON CONFLICT (project_id, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
+		WHERE excluded.last_seen_at > end_users.last_seen_at`)
+	if err != nil {
+		return mapError(err)
+	}
+	defer stmt.Close()
+	for _, id := range slices.Sorted(maps.Keys(seen)) {
+		ms := seen[id].UnixMilli()
+		if _, err := stmt.ExecContext(ctx, projectID, id, ms, ms); err != nil {
+			return mapError(err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// StartJourney implements smartonboard.JourneyStore.
+func (db *DB) StartJourney(ctx context.Context, j *so.Journey) (*so.Journey, bool, error) {
+	var stored *so.Journey
+	var created bool
+	err := db.inTx(ctx, func(tx *sql.Tx) (err error) {
+		stored, created, err = insertJourney(ctx, tx, j)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return stored, created, nil
+}
+
+// FindJourney implements smartonboard.JourneyStore.
+func (db *DB) FindJourney(ctx context.Context, projectID, userID, flowKey string) (*so.Journey, error) {
+	var state string
+	err := db.reader.QueryRowContext(ctx, `SELECT state FROM journeys
+		WHERE project_id = ? AND user_id = ? AND flow_key = ?`, projectID, userID, flowKey).Scan(&state)
+	if err != nil {
+		return nil, notFound(err, "user %q has no journey in flow %q", userID, flowKey)
+	}
+	return decodeJourney(state)
+}
+
+// AbandonIdleJourneys implements smartonboard.JourneyStore. One statement updates
+// the indexed columns and the JSON state together.
+func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time) ([]*so.Journey, error) {
+	rows, err := db.writer.QueryContext(ctx, `UPDATE journeys SET status = 'abandoned', revision = revision + 1,
+		state = json_set(state, '$.status', 'abandoned', '$.revision', revision + 1, '$.updated_at', ?)
+		WHERE status IN ('active', 'paused') AND last_activity_at < ?
+		RETURNING state`, so.FormatTime(now), before.UnixMilli())
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return scanJourneys(rows)
+}
+
+// insertJourney stores j unless the user has a journey in its flow already, and
+// returns the stored journey and whether it is j.
+func insertJourney(ctx context.Context, tx *sql.Tx, j *so.Journey) (*so.Journey, bool, error) {
+	state, err := json.Marshal(j)
+	if err != nil {
+		return nil, false, fmt.Errorf("encode journey: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO journeys (id, project_id, user_id, flow_id, flow_key,
+		flow_version, status, last_activity_at, revision, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (project_id, user_id, flow_id) DO NOTHING`,
+		j.ID, j.ProjectID, j.UserID, j.FlowID, j.FlowKey, j.FlowVersion, string(j.Status),
+		j.LastActivityAt.UnixMilli(), j.Revision, string(state))
+	if so.ErrorCode(mapError(err)) == so.ENOTFOUND { // a foreign key: the project or the flow
+		return nil, false, so.Errorf(so.ENOTFOUND, "flow %q not found in project %q", j.FlowKey, j.ProjectID)
+	} else if err != nil {
+		return nil, false, mapError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return j, true, nil
+	}
+	var existing string
+	err = tx.QueryRowContext(ctx, `SELECT state FROM journeys WHERE project_id = ? AND user_id = ? AND flow_id = ?`,
+		j.ProjectID, j.UserID, j.FlowID).Scan(&existing)
+	if err != nil {
+		return nil, false, mapError(err)
+	}
+	stored, err := decodeJourney(existing)
+	return stored, false, err
+}
+
+// saveJourneys writes journeys back by id, keeping the indexed columns in step
+// with the JSON state.
+func saveJourneys(ctx context.Context, tx *sql.Tx, js []*so.Journey) error {
+	if len(js) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `UPDATE journeys SET flow_version = ?, status = ?, last_activity_at = ?,
+		revision = ?, state = ? WHERE project_id = ? AND id = ?`)
+	if err != nil {
+		return mapError(err)
+	}
+	defer stmt.Close()
+	for _, j := range js {
+		state, err := json.Marshal(j)
+		if err != nil {
+			return fmt.Errorf("encode journey %s: %w", j.ID, err)
+		}
+		res, err := stmt.ExecContext(ctx, j.FlowVersion, string(j.Status), j.LastActivityAt.UnixMilli(),
+			j.Revision, string(state), j.ProjectID, j.ID)
+		if err != nil {
+			return mapError(err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return so.Errorf(so.ENOTFOUND, "journey %q not found", j.ID)
+		}
+	}
+	return nil
+}
+
+// lockChunk bounds the bound parameters of one IN list.
+const lockChunk = 500
+
+// selectJourneys returns every journey of the users, in user id chunks.
+func selectJourneys(ctx context.Context, tx *sql.Tx, projectID string, userIDs []string) ([]*so.Journey, error) {
+	ids := unique(userIDs)
+	out := []*so.Journey{}
+	for start := 0; start < len(ids); start += lockChunk {
+		chunk := ids[start:min(start+lockChunk, len(ids))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, projectID)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT state FROM journeys WHERE project_id = ? AND user_id IN (`+
+			placeholders(len(chunk))+`) ORDER BY user_id, flow_key`, args...)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		js, err := scanJourneys(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, js...)
+	}
+	return out, nil
+}
+
+// scanJourneys decodes and closes rows of one state column.
+func scanJourneys(rows *sql.Rows) ([]*so.Journey, error) {
+	defer rows.Close()
+	js := []*so.Journey{}
+	for rows.Next() {
+		var state string
+		if err := rows.Scan(&state); err != nil {
+			return nil, mapError(err)
+		}
+		j, err := decodeJourney(state)
+		if err != nil {
+			return nil, err
+		}
+		js = append(js, j)
+	}
+	return js, mapError(rows.Err())
+}
+
+func decodeJourney(state string) (*so.Journey, error) {
+	var j so.Journey
+	if err := json.Unmarshal([]byte(state), &j); err != nil {
+		return nil, fmt.Errorf("decode journey: %w", err)
+	}
+	return &j, nil
+}
+
+// placeholders returns "?, ?, ..." for n bound parameters.
+func placeholders(n int) string {
+	b := make([]byte, 0, 3*n)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '?')
+	}
+	return string(b)
+}
+
+// unique drops repeated ids, keeping first occurrences in order.
+func unique(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,217 @@
+// Package stream carries server-pushed events to browsers: an in-process
+// publish/subscribe broker with a replay buffer, and a Server-Sent Events writer.
+package stream
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned after Close so callers stop publishing during shutdown.
+var ErrClosed = errors.New("stream: broker closed")
+
+// Message is one SSE event, kept whole so it can be replayed after a reconnect.
+type Message struct {
+	ID    uint64
+	Event string
+	Data  []byte
+	At    time.Time
+}
+
+// Bus is the publish/subscribe surface the rest of the program depends on, so a
+// cross-instance adapter (PostgreSQL LISTEN/NOTIFY) can stand in for the Broker.
+type Bus interface {
+	// Publish JSON-encodes data and sends it as event to every subscriber of topic.
+	Publish(topic, event string, data any) error
+	// Subscribe starts receiving topic, replaying what followed lastEventID.
+	Subscribe(topic, lastEventID string) (*Subscription, error)
+}
+
+var _ Bus = (*Broker)(nil)
+
+// Options tunes a Broker; zero values take the documented defaults.
+type Options struct {
+	Retain      time.Duration    // how long messages stay replayable (default 5m)
+	MaxRetained int              // replayable messages per topic (default 1000)
+	Buffer      int              // live messages queued per subscriber before it is dropped (default 64)
+	Now         func() time.Time // clock, injectable for tests (default time.Now)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Retain <= 0 {
+		o.Retain = 5 * time.Minute
+	}
+	if o.MaxRetained <= 0 {
+		o.MaxRetained = 1000
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = 64
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Broker is the in-process Bus: one lock guards the sequence, topics and
+// subscribers, so replay and live registration are atomic.
+type Broker struct {
+	opts      Options
+	mu        sync.Mutex
+	seq       uint64            // last assigned message ID
+	forgotten uint64            // highest ID trimmed from a topic that was since deleted
+	topics    map[string]*topic // only topics with subscribers or retained messages
+	lastSweep time.Time
+	closed    bool
+}
+
+// NewBroker returns an in-process Broker; IDs start at the current Unix
+// microsecond so IDs handed out by an earlier process read as gaps, not as resumable.
+func NewBroker(opts Options) *Broker {
+	opts = opts.withDefaults()
+	now := opts.Now()
+	start := uint64(max(now.UnixMicro(), 0))
+	return &Broker{opts: opts, seq: start, forgotten: start, topics: map[string]*topic{}, lastSweep: now}
+}
+
+// Publish JSON-encodes data and fans it out without ever waiting on a subscriber.
+func (b *Broker) Publish(topicName, event string, data any) error {
+	if err := checkNames(topicName, event); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	now := b.opts.Now()
+	b.seq++
+	m := Message{ID: b.seq, Event: event, Data: raw, At: now}
+	t := b.topic(topicName)
+	t.retain(m, now, b.opts)
+	for s := range t.subs {
+		select {
+		case s.ch <- m:
+		default:
+			b.remove(s, true)
+		}
+	}
+	b.release(topicName, t)
+	b.sweep(now)
+	return nil
+}
+
+// Subscribe registers a subscriber and computes its replay under the same lock,
+// so no message falls between Replay and C.
+func (b *Broker) Subscribe(topicName, lastEventID string) (*Subscription, error) {
+	if topicName == "" {
+		return nil, errors.New("stream: empty topic")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, ErrClosed
+	}
+	now := b.opts.Now()
+	b.sweep(now)
+	t := b.topic(topicName)
+	t.trim(now, b.opts)
+	s := &Subscription{
+		b: b, topic: topicName, head: b.seq, resumed: lastEventID != "",
+		ch: make(chan Message, b.opts.Buffer), dropped: make(chan struct{}),
+	}
+	s.replay, s.gap = t.since(lastEventID, b.seq)
+	t.subs[s] = struct{}{}
+	return s, nil
+}
+
+// Close ends every subscription (closing C, not Dropped) so streams finish on shutdown.
+func (b *Broker) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	b.closed = true
+	for _, t := range b.topics {
+		for s := range t.subs {
+			b.remove(s, false)
+		}
+	}
+	b.topics = map[string]*topic{}
+}
+
+// topic returns the named topic, creating it with the broker-wide watermark so a
+// recreated topic still reports gaps for messages its predecessor trimmed.
+func (b *Broker) topic(name string) *topic {
+	t := b.topics[name]
+	if t == nil {
+		t = &topic{subs: map[*Subscription]struct{}{}, trimmed: b.forgotten}
+		b.topics[name] = t
+	}
+	return t
+}
+
+// release deletes an idle, empty topic so topics do not leak.
+func (b *Broker) release(name string, t *topic) {
+	if len(t.subs) > 0 || len(t.retained) > 0 {
+		return
+	}
+	b.forgotten = max(b.forgotten, t.trimmed)
+	delete(b.topics, name)
+}
+
+// remove unregisters s; the caller holds b.mu, so no send can race the close.
+func (b *Broker) remove(s *Subscription, dropped bool) {
+	t := b.topics[s.topic]
+	if t == nil {
+		return
+	}
+	if _, ok := t.subs[s]; !ok {
+		return
+	}
+	delete(t.subs, s)
+	if dropped {
+		close(s.dropped)
+	}
+	close(s.ch)
+	b.release(s.topic, t)
+}
+
+// sweep trims every topic at most once per Retain, so topics nobody publishes
+// to any more still expire without a background goroutine.
+func (b *Broker) sweep(now time.Time) {
+	if now.Sub(b.lastSweep) < b.opts.Retain {
+		return
+	}
+	b.lastSweep = now
+	for name, t := range b.topics {
+		t.trim(now, b.opts)
+		b.release(name, t)
+	}
+}
+
+// checkNames rejects names that would corrupt SSE framing or address nothing.
+func checkNames(topicName, event string) error {
+	if topicName == "" {
+		return errors.New("stream: empty topic")
+	}
+	if event == "" || strings.ContainsAny(event, "\r\n") {
+		return errors.New("stream: event name must be non-empty and single-line")
+	}
+	return nil
+}
+
+// topicCount reports live topics, for leak tests.
+func (b *Broker) topicCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.topics)
+}

@@ -1,0 +1,15 @@
+package stream
+
+import "strconv"
+
+// UserTopic names one end user's stream; the project ID is length-prefixed so
+// IDs containing ':' cannot make two users share a topic.
+func UserTopic(projectID, userID string) string {
+	return "user:" + strconv.Itoa(len(projectID)) + ":" + projectID + ":" + userID
+}
+
+// ProjectTopic names a project's admin metrics stream; its prefix keeps it apart
+// from every user topic.
+func ProjectTopic(projectID string) string {
+	return "project:" + projectID
+}
