@@ -1,0 +1,407 @@
+package stream
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// wait bounds every blocking read so a broken broker fails instead of hanging.
+const wait = 5 * time.Second
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func subscribe(t *testing.T, b *Broker, topic, last string) *Subscription {
+	t.Helper()
+	s, err := b.Subscribe(topic, last)
+	if err != nil {
+		t.Fatalf("Subscribe(%q, %q): %v", topic, last, err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// publishN publishes n messages {"n": i} and returns their IDs.
+func publishN(t *testing.T, b *Broker, topic string, n int) []uint64 {
+	t.Helper()
+	ids := make([]uint64, 0, n)
+	for i := range n {
+		if err := b.Publish(topic, "tick", map[string]int{"n": i}); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		ids = append(ids, b.lastID())
+	}
+	return ids
+}
+
+// lastID reads the sequence so tests learn the ID a Publish just assigned.
+func (b *Broker) lastID() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seq
+}
+
+func recv(t *testing.T, s *Subscription) Message {
+	t.Helper()
+	select {
+	case m, ok := <-s.C():
+		if !ok {
+			t.Fatal("subscription closed")
+		}
+		return m
+	case <-time.After(wait):
+		t.Fatal("no message")
+	}
+	return Message{}
+}
+
+func idsOf(ms []Message) []uint64 {
+	out := make([]uint64, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func equalIDs(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPublishSubscribe(t *testing.T) {
+	c := newClock()
+	b := NewBroker(Options{Now: c.Now})
+	defer b.Close()
+	s := subscribe(t, b, "t", "")
+	if s.Gap() || len(s.Replay()) != 0 {
+		t.Fatalf("fresh subscription: gap=%v replay=%d", s.Gap(), len(s.Replay()))
+	}
+	if err := b.Publish("t", "journey", map[string]string{"step": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	m := recv(t, s)
+	if m.Event != "journey" || string(m.Data) != `{"step":"a"}` || !m.At.Equal(c.Now()) || m.ID == 0 {
+		t.Fatalf("got %+v", m)
+	}
+}
+
+func TestTopicIsolation(t *testing.T) {
+	b := NewBroker(Options{})
+	defer b.Close()
+	a, other := subscribe(t, b, "a", ""), subscribe(t, b, "b", "")
+	publishN(t, b, "a", 1)
+	if err := b.Publish("b", "only-b", 1); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, other); m.Event != "only-b" {
+		t.Fatalf("topic b received %q", m.Event)
+	}
+	if m := recv(t, a); m.Event != "tick" {
+		t.Fatalf("topic a received %q", m.Event)
+	}
+}
+
+func TestIDsIncrease(t *testing.T) {
+	b := NewBroker(Options{})
+	defer b.Close()
+	var prev uint64
+	for i := range 50 {
+		ids := publishN(t, b, "t"+strconv.Itoa(i%3), 1)
+		if ids[0] <= prev {
+			t.Fatalf("id %d after %d", ids[0], prev)
+		}
+		prev = ids[0]
+	}
+}
+
+func TestNewBrokerIDsOutrankEarlierProcess(t *testing.T) {
+	c := newClock()
+	old := NewBroker(Options{Now: c.Now})
+	oldIDs := publishN(t, old, "t", 3)
+	old.Close()
+	c.Add(time.Second)
+	b := NewBroker(Options{Now: c.Now})
+	defer b.Close()
+	ids := publishN(t, b, "t", 1)
+	if ids[0] <= oldIDs[2] {
+		t.Fatalf("restarted broker id %d not above %d", ids[0], oldIDs[2])
+	}
+	s := subscribe(t, b, "t", strconv.FormatUint(oldIDs[1], 10))
+	if !s.Gap() {
+		t.Fatal("an ID from an earlier process must report a gap")
+	}
+}
+
+func TestResume(t *testing.T) {
+	b := NewBroker(Options{})
+	defer b.Close()
+	first := subscribe(t, b, "t", "")
+	ids := publishN(t, b, "t", 5)
+	for range 5 {
+		recv(t, first)
+	}
+	s := subscribe(t, b, "t", strconv.FormatUint(ids[1], 10))
+	if s.Gap() || !equalIDs(idsOf(s.Replay()), ids[2:]) {
+		t.Fatalf("gap=%v replay=%v want %v", s.Gap(), idsOf(s.Replay()), ids[2:])
+	}
+	upToDate := subscribe(t, b, "t", strconv.FormatUint(ids[4], 10))
+	if upToDate.Gap() || len(upToDate.Replay()) != 0 {
+		t.Fatalf("resume from last: gap=%v replay=%d", upToDate.Gap(), len(upToDate.Replay()))
+	}
+	next := publishN(t, b, "t", 1)
+	if m := recv(t, s); m.ID != next[0] {
+		t.Fatalf("live id %d, want %d", m.ID, next[0])
+	}
+}
+
+// TestResumeConcurrent checks that replay plus live is gap- and duplicate-free
+// while another goroutine publishes.
+func TestResumeConcurrent(t *testing.T) {
+	const n = 2000
+	b := NewBroker(Options{MaxRetained: 2 * n, Buffer: 2 * n})
+	defer b.Close()
+	from := publishN(t, b, "t", 1)[0]
+	done := make(chan uint64)
+	go func() {
+		for i := range n {
+			_ = b.Publish("t", "tick", i)
+		}
+		done <- b.lastID()
+	}()
+	var subs []*Subscription
+	for len(subs) < 50 {
+		subs = append(subs, subscribe(t, b, "t", strconv.FormatUint(from, 10)))
+	}
+	last := <-done
+	for i, s := range subs {
+		got := idsOf(s.Replay())
+		for len(got) == 0 || got[len(got)-1] < last {
+			got = append(got, recv(t, s).ID)
+		}
+		for j, id := range got {
+			if id != from+1+uint64(j) {
+				t.Fatalf("subscription %d: position %d has id %d, want %d (replay %d)", i, j, id, from+1+uint64(j), len(s.Replay()))
+			}
+		}
+	}
+}
+
+func TestResumeUnusableID(t *testing.T) {
+	b := NewBroker(Options{})
+	defer b.Close()
+	ids := publishN(t, b, "t", 3)
+	for _, last := range []string{"abc", "-1", strconv.FormatUint(ids[2]+1, 10)} {
+		s := subscribe(t, b, "t", last)
+		if !s.Gap() || len(s.Replay()) != 0 {
+			t.Errorf("Last-Event-ID %q: gap=%v replay=%d, want gap and no replay", last, s.Gap(), len(s.Replay()))
+		}
+	}
+}
+
+func TestRetentionByAge(t *testing.T) {
+	c := newClock()
+	b := NewBroker(Options{Now: c.Now, Retain: time.Minute})
+	defer b.Close()
+	old := publishN(t, b, "t", 3)
+	c.Add(2 * time.Minute)
+	fresh := publishN(t, b, "t", 1)
+	tests := []struct {
+		from   uint64
+		gap    bool
+		replay []uint64
+	}{
+		{old[0], true, fresh},
+		{old[1], true, fresh},
+		{old[2], false, fresh}, // saw everything that was trimmed
+		{fresh[0], false, nil},
+	}
+	for _, tc := range tests {
+		s := subscribe(t, b, "t", strconv.FormatUint(tc.from, 10))
+		if s.Gap() != tc.gap || !equalIDs(idsOf(s.Replay()), tc.replay) {
+			t.Errorf("from %d: gap=%v replay=%v, want gap=%v replay=%v", tc.from, s.Gap(), idsOf(s.Replay()), tc.gap, tc.replay)
+		}
+	}
+}
+
+func TestRetentionByCount(t *testing.T) {
+	b := NewBroker(Options{MaxRetained: 3})
+	defer b.Close()
+	ids := publishN(t, b, "t", 5)
+	s := subscribe(t, b, "t", strconv.FormatUint(ids[0], 10))
+	if !s.Gap() || !equalIDs(idsOf(s.Replay()), ids[2:]) {
+		t.Fatalf("gap=%v replay=%v", s.Gap(), idsOf(s.Replay()))
+	}
+	s = subscribe(t, b, "t", strconv.FormatUint(ids[1], 10))
+	if s.Gap() || !equalIDs(idsOf(s.Replay()), ids[2:]) {
+		t.Fatalf("gap=%v replay=%v", s.Gap(), idsOf(s.Replay()))
+	}
+}
+
+func TestIdleTopicsExpire(t *testing.T) {
+	c := newClock()
+	b := NewBroker(Options{Now: c.Now, Retain: time.Minute})
+	defer b.Close()
+	ids := publishN(t, b, "quiet", 2)
+	if got := b.topicCount(); got != 1 {
+		t.Fatalf("topics = %d, want 1", got)
+	}
+	c.Add(2 * time.Minute)
+	publishN(t, b, "busy", 1)
+	if got := b.topicCount(); got != 1 {
+		t.Fatalf("after expiry topics = %d, want 1 (quiet should be swept)", got)
+	}
+	s := subscribe(t, b, "quiet", strconv.FormatUint(ids[0], 10))
+	if !s.Gap() {
+		t.Fatal("a recreated topic must still report messages its predecessor trimmed")
+	}
+}
+
+func TestSlowSubscriberDropped(t *testing.T) {
+	b := NewBroker(Options{Buffer: 2})
+	defer b.Close()
+	slow, fast := subscribe(t, b, "t", ""), subscribe(t, b, "t", "")
+	published := make(chan []uint64)
+	go func() { // reads fast between publishes so only slow can fall behind
+		var ids []uint64
+		for i := range 10 {
+			if err := b.Publish("t", "tick", i); err != nil {
+				t.Errorf("Publish: %v", err)
+			}
+			ids = append(ids, b.lastID())
+			select {
+			case m := <-fast.C():
+				if m.ID != ids[i] {
+					t.Errorf("fast got %d, want %d", m.ID, ids[i])
+				}
+			case <-time.After(wait):
+				t.Error("fast subscriber got nothing")
+			}
+		}
+		published <- ids
+	}()
+	select {
+	case <-published:
+	case <-time.After(wait):
+		t.Fatal("Publish blocked on a slow subscriber")
+	}
+	select {
+	case <-slow.Dropped():
+	case <-time.After(wait):
+		t.Fatal("slow subscriber not dropped")
+	}
+	n := 0
+	for range slow.C() {
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("slow subscriber kept %d buffered messages, want 2", n)
+	}
+	select {
+	case <-fast.Dropped():
+		t.Fatal("fast subscriber dropped")
+	default:
+	}
+}
+
+func TestCloseRemovesSubscriber(t *testing.T) {
+	b := NewBroker(Options{})
+	defer b.Close()
+	s := subscribe(t, b, "t", "")
+	if got := b.topicCount(); got != 1 {
+		t.Fatalf("topics = %d, want 1", got)
+	}
+	s.Close()
+	s.Close()
+	if _, ok := <-s.C(); ok {
+		t.Fatal("C open after Close")
+	}
+	if got := b.topicCount(); got != 0 {
+		t.Fatalf("topics = %d after Close, want 0", got)
+	}
+	select {
+	case <-s.Dropped():
+		t.Fatal("Close must not look like a drop")
+	default:
+	}
+}
+
+func TestBrokerClose(t *testing.T) {
+	b := NewBroker(Options{})
+	s := subscribe(t, b, "t", "")
+	b.Close()
+	b.Close()
+	if _, ok := <-s.C(); ok {
+		t.Fatal("C open after broker Close")
+	}
+	if err := b.Publish("t", "x", 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Publish after Close: %v", err)
+	}
+	if _, err := b.Subscribe("t", ""); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Subscribe after Close: %v", err)
+	}
+}
+
+func TestPublishRejects(t *testing.T) {
+	b := NewBroker(Options{})
+	defer b.Close()
+	cases := []struct {
+		topic, event string
+		data         any
+	}{
+		{"", "e", 1},
+		{"t", "", 1},
+		{"t", "a\nb", 1},
+		{"t", "e", make(chan int)},
+		{"t", "e", json.RawMessage(`{bad`)},
+	}
+	for _, c := range cases {
+		if err := b.Publish(c.topic, c.event, c.data); err == nil {
+			t.Errorf("Publish(%q, %q, %T) accepted", c.topic, c.event, c.data)
+		}
+	}
+	if got := b.topicCount(); got != 0 {
+		t.Fatalf("rejected publishes left %d topics", got)
+	}
+}
+
+func TestTopicNamesDoNotCollide(t *testing.T) {
+	names := []string{
+		UserTopic("a:b", "c"), UserTopic("a", "b:c"), UserTopic("a", ""), UserTopic("", "a"),
+		UserTopic("1:a", "b"), UserTopic("1", "a:b"), ProjectTopic("a"), ProjectTopic("a:b"),
+		ProjectTopic("user:1:a:b"),
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			t.Fatalf("topic %q produced twice", n)
+		}
+		seen[n] = true
+	}
+}
