@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/journey"
+	"github.com/smartonboarding/smartonboard/stream"
 )
 
 // DefaultBodyLimit bounds request bodies unless a route says otherwise.
@@ -33,6 +35,13 @@ type BuildInfo struct {
 type Server struct {
 	Projects       so.ProjectStore
 	Content        *so.ContentService
+	Flows          *so.FlowService
+	Users          *so.UserService
+	Journeys       *journey.Engine
+	Ingest         Ingester
+	Bus            stream.Bus
+	// IdentitySecret returns a project's identity-verification secret ("" = off).
+	IdentitySecret func(ctx context.Context, projectID string) (string, error)
 	ReadyChecks    []Check
 	Build          BuildInfo
 	Engine         string
@@ -83,6 +92,24 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/content-items/{id}", admin, s.getContent)
 	s.handle(mux, "PATCH /v1/content-items/{id}", admin, s.updateContent)
 	s.handle(mux, "DELETE /v1/content-items/{id}", admin, s.deleteContent)
+
+	s.handle(mux, "POST /v1/flows", admin, s.createFlow)
+	s.handle(mux, "GET /v1/flows", admin, s.listFlows)
+	s.handle(mux, "GET /v1/flows/{key}", admin, s.getFlow)
+	s.handle(mux, "PATCH /v1/flows/{key}", admin, s.updateFlow)
+	s.handle(mux, "POST /v1/flows/{key}/publish", admin, s.publishFlow)
+	s.handle(mux, "GET /v1/flows/{key}/versions/{version}", admin, s.getFlowVersion)
+
+	s.handle(mux, "POST /v1/identify", public, s.identify)
+	s.handle(mux, "GET /v1/users", admin, s.listUsers)
+	s.handle(mux, "GET /v1/users/{user_id}", admin, s.getUser)
+	s.handle(mux, "POST /v1/users/{user_id}/journeys/{flow_key}", public, s.startJourney)
+	s.handle(mux, "GET /v1/users/{user_id}/journeys/{flow_key}", public, s.getJourney)
+	s.handle(mux, "GET /v1/users/{user_id}/next-step", public, s.nextStep)
+
+	s.handle(mux, "POST /v1/events", public, s.postEvents)
+	s.handle(mux, "GET /v1/stream", public, s.userStream)
+	s.handle(mux, "GET /v1/analytics/stream", admin, s.analyticsStream)
 }
 
 // handlerFunc is a handler that returns its error for writeError to render.

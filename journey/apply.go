@@ -105,7 +105,7 @@ func (e *Engine) applyEvent(ctx context.Context, tx so.IngestTx, b *projectBatch
 	if ev.Flow != "" {
 		j, err := e.journeyFor(ctx, tx, b, ev, out)
 		if err != nil || j == nil {
-			if err == nil {
+			if err == nil && startsJourney(ev.Type) {
 				out.Notices[ev] = &so.Notice{Code: NoticeUnknownFlow, Message: "no published flow " + ev.Flow + "; the event is kept without a journey"}
 			}
 			return err
@@ -140,7 +140,7 @@ func (e *Engine) journeyFor(ctx context.Context, tx so.IngestTx, b *projectBatch
 			return j, nil
 		}
 	}
-	if ev.Type != so.EventStepStarted && ev.Type != so.EventStepViewed && ev.Type != so.EventStepCompleted && ev.Type != so.EventStepSkipped {
+	if !startsJourney(ev.Type) {
 		return nil, nil
 	}
 	v, err := e.latest(ctx, b.projectID, ev.Flow)
@@ -179,4 +179,9 @@ func (b *projectBatch) save(ctx context.Context, tx so.IngestTx, out *Outcome) e
 	}
 	out.Changed = append(out.Changed, changed...)
 	return tx.SaveJourneys(ctx, changed)
+}
+
+// startsJourney tells the events that start a journey the user has not started.
+func startsJourney(t so.EventType) bool {
+	return t == so.EventStepStarted || t == so.EventStepViewed || t == so.EventStepCompleted || t == so.EventStepSkipped
 }

@@ -17,6 +17,10 @@ import (
 type database interface {
 	so.ProjectStore
 	so.ContentStore
+	so.FlowStore
+	so.UserStore
+	so.JourneyStore
+	so.EventStore
 	Ping(ctx context.Context) error
 	Migrator() *migrate.Migrator
 	Engine() string

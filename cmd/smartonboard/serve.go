@@ -19,7 +19,11 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/httpapi"
+	"github.com/smartonboarding/smartonboard/ingest"
+	"github.com/smartonboarding/smartonboard/journey"
+	"github.com/smartonboarding/smartonboard/live"
 	"github.com/smartonboarding/smartonboard/migrate"
+	"github.com/smartonboarding/smartonboard/stream"
 )
 
 // Main is the running program: tests build one with a temporary database, call Run
@@ -35,6 +39,10 @@ type Main struct {
 	server   *http.Server
 	stopJobs context.CancelFunc
 	jobs     sync.WaitGroup
+	bus      *stream.Broker
+	engine   *journey.Engine
+	ingester *ingest.Ingester
+	counters *live.Counters
 	// Bootstrap reports the keys generated on first start, for tests.
 	Bootstrap *so.BootstrapResult
 }
@@ -111,7 +119,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w (set SMARTONBOARD_ADDR to a free address)", m.Config.Addr, err)
 	}
+	m.startIngest()
 	m.server = m.newHTTPServer()
+	m.server.RegisterOnShutdown(m.bus.Close) // ends the open event streams, which never go idle
 	go func() {
 		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("server stopped", "err", err)
@@ -147,7 +157,12 @@ func (m *Main) newHTTPServer() *http.Server {
 		newPoolCollector(m.db))
 	api := &httpapi.Server{
 		Projects:       m.db,
-		Content:        &so.ContentService{Store: m.db},
+		Content:        &so.ContentService{Store: m.db, Usage: m.db},
+		Flows:          &so.FlowService{Store: m.db, Content: m.db},
+		Users:          &so.UserService{Store: m.db},
+		Journeys:       m.engine,
+		Ingest:         m.ingester,
+		Bus:            m.bus,
 		ReadyChecks:    []httpapi.Check{{Name: "database", Run: m.db.Ping}, {Name: "migrations", Run: m.db.Migrator().Check}},
 		Build:          buildInfo(),
 		Engine:         m.db.Engine(),
@@ -168,20 +183,58 @@ func (m *Main) newHTTPServer() *http.Server {
 	}
 }
 
-// startJobs runs the background work of this instance. Publishing due content is a
-// single idempotent UPDATE, so every instance may run it.
+// startIngest builds the journey engine, the real-time bus and the group
+// committer that feeds them.
+func (m *Main) startIngest() {
+	m.bus = stream.NewBroker(stream.Options{})
+	m.engine = &journey.Engine{Flows: m.db, Journeys: m.db}
+	m.counters = &live.Counters{}
+	committers := 1 // SQLite has one writer
+	if m.db.Engine() == config.EnginePostgres {
+		committers = 2 // overlap one commit's fsync with the next batch
+	}
+	m.ingester = ingest.New(m.db, m.engine.Apply, ingest.Options{
+		Committers: committers,
+		OnCommit: func(stored []*so.Event, o *journey.Outcome) {
+			m.counters.Observe(stored, o)
+			if o != nil && len(o.Changed) > 0 {
+				httpapi.PublishJourneys(context.Background(), m.bus, m.engine, o.Changed)
+			}
+		},
+	})
+}
+
+// startJobs runs the background work of this instance. Each job is one idempotent
+// UPDATE, so every instance may run it.
 func (m *Main) startJobs() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopJobs = cancel
 	content := &so.ContentService{Store: m.db}
+	m.every(ctx, m.Config.PublishInterval, "publish scheduled content", func(ctx context.Context) (int, error) {
+		return content.PublishDue(ctx)
+	})
+	m.every(ctx, time.Minute, "abandon idle journeys", func(ctx context.Context) (int, error) {
+		abandoned, err := m.engine.AbandonIdle(ctx, m.Config.AbandonAfter)
+		httpapi.PublishJourneys(ctx, m.bus, m.engine, abandoned)
+		return len(abandoned), err
+	})
 	m.jobs.Go(func() {
-		tick := time.NewTicker(m.Config.PublishInterval)
+		m.counters.Run(ctx, 2*time.Second, func(projectID string, s live.Snapshot) {
+			_ = m.bus.Publish(stream.ProjectTopic(projectID), "metrics", s)
+		})
+	})
+}
+
+// every runs job now and then every interval until ctx ends, logging what it did.
+func (m *Main) every(ctx context.Context, interval time.Duration, name string, job func(context.Context) (int, error)) {
+	m.jobs.Go(func() {
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
-			if n, err := content.PublishDue(ctx); err != nil && ctx.Err() == nil {
-				m.Logger.Error("publish scheduled content", "err", err)
+			if n, err := job(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Error(name, "err", err)
 			} else if n > 0 {
-				m.Logger.Info("published scheduled content", "count", n)
+				m.Logger.Info(name, "count", n)
 			}
 			select {
 			case <-ctx.Done():
@@ -224,9 +277,15 @@ func (m *Main) Close() error {
 		err = m.server.Shutdown(ctx)
 		cancel()
 	}
+	if m.ingester != nil {
+		m.ingester.Close() // commits what was queued before the database closes
+	}
 	if m.stopJobs != nil {
 		m.stopJobs()
 		m.jobs.Wait()
+	}
+	if m.bus != nil {
+		m.bus.Close()
 	}
 	if m.closeDB != nil {
 		m.closeDB()

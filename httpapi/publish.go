@@ -1,0 +1,29 @@
+package httpapi
+
+import (
+	"context"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/journey"
+	"github.com/smartonboarding/smartonboard/stream"
+)
+
+// NextStepEvent is the data of a next_step stream event.
+type NextStepEvent struct {
+	Flow     string   `json:"flow"`
+	NextStep *so.Step `json:"next_step"`
+	Reason   string   `json:"reason"`
+}
+
+// PublishJourneys pushes each journey's state and next step to its user's
+// stream; the ingester calls it after every commit that changed journeys.
+func PublishJourneys(ctx context.Context, bus stream.Bus, eng *journey.Engine, js []*so.Journey) {
+	if bus == nil {
+		return
+	}
+	for _, v := range eng.Views(ctx, js) {
+		topic := stream.UserTopic(v.Journey.ProjectID, v.Journey.UserID)
+		_ = bus.Publish(topic, "journey", v)
+		_ = bus.Publish(topic, "next_step", NextStepEvent{Flow: v.Journey.FlowKey, NextStep: v.NextStep, Reason: v.Reason})
+	}
+}
