@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sseEvent is one parsed Server-Sent Event.
+type sseEvent struct {
+	id, event, data string
+}
+
+// openStream connects to an SSE endpoint and returns a channel of its events.
+func openStream(t *testing.T, in *instance, path, key, lastID string) <-chan sseEvent {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", in.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("X-Accel-Buffering") != "no" {
+		t.Fatalf("stream: %d %v", resp.StatusCode, resp.Header)
+	}
+	out := make(chan sseEvent, 100)
+	go func() {
+		defer resp.Body.Close()
+		defer close(out)
+		sc := bufio.NewScanner(resp.Body)
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if ev.event != "" {
+					out <- ev
+				}
+				ev = sseEvent{}
+			case strings.HasPrefix(line, "id: "):
+				ev.id = line[4:]
+			case strings.HasPrefix(line, "event: "):
+				ev.event = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				ev.data += line[6:]
+			}
+		}
+	}()
+	return out
+}
+
+// waitFor returns the first event named name whose data satisfies ok.
+func waitFor(t *testing.T, events <-chan sseEvent, name string, ok func(data string) bool) sseEvent {
+	t.Helper()
+	timeout := time.After(10 * time.Second) // a hang guard, not a speed assertion
+	for {
+		select {
+		case ev, open := <-events:
+			if !open {
+				t.Fatalf("stream closed before a %s event", name)
+			}
+			if ev.event == name && ok(ev.data) {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s event arrived", name)
+		}
+	}
+}
+
+func TestUserStreamFollowsJourney(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		in := start(t, testConfig(t, engine))
+		setupFlow(t, in)
+		events := openStream(t, in, "/v1/stream?user_id=u_42", in.public, "")
+		waitFor(t, events, "connected", func(string) bool { return true })
+
+		in.publicCall("POST", "/v1/users/u_42/journeys/getting-started", "")
+		waitFor(t, events, "next_step", func(d string) bool { return strings.Contains(d, `"key":"connect"`) })
+
+		now := time.Now()
+		r := in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("s1", "step_completed", "u_42", "connect", now)+`]}`)
+		if r.status != 200 {
+			t.Fatalf("events: %d %s", r.status, r.body)
+		}
+		j := waitFor(t, events, "journey", func(d string) bool { return strings.Contains(d, `"status":"completed"`) && strings.Contains(d, `"key":"connect"`) })
+		var view struct {
+			UserID   string `json:"user_id"`
+			NextStep struct{ Key string } `json:"next_step"`
+		}
+		if err := json.Unmarshal([]byte(j.data), &view); err != nil || view.UserID != "u_42" || view.NextStep.Key != "tour" {
+			t.Fatalf("journey event = %s (%v)", j.data, err)
+		}
+		next := waitFor(t, events, "next_step", func(d string) bool { return strings.Contains(d, `"key":"tour"`) })
+
+		// Resume: what was published after next.id is replayed, nothing before it.
+		in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("s2", "step_skipped", "u_42", "tour", now.Add(time.Second))+`]}`)
+		resumed := openStream(t, in, "/v1/stream?user_id=u_42", in.public, next.id)
+		c := waitFor(t, resumed, "connected", func(string) bool { return true })
+		if !strings.Contains(c.data, `"gap":false`) {
+			t.Fatalf("resume from a retained id reported a gap: %s", c.data)
+		}
+		first := waitFor(t, resumed, "journey", func(string) bool { return true })
+		if !strings.Contains(first.data, `"status":"skipped"`) {
+			t.Fatalf("first replayed event is not the one after Last-Event-ID: %s", first.data)
+		}
+
+		// Another user's stream sees none of it.
+		other := openStream(t, in, "/v1/stream?user_id=someone-else", in.public, "")
+		waitFor(t, other, "connected", func(string) bool { return true })
+		select {
+		case ev := <-other:
+			if ev.event == "journey" || ev.event == "next_step" {
+				t.Fatalf("other user's stream got %s", ev.data)
+			}
+		case <-time.After(200 * time.Millisecond):
+		}
+	})
+}
+
+func TestAnalyticsStream(t *testing.T) {
+	in := start(t, testConfig(t, "sqlite"))
+	setupFlow(t, in)
+	if r := in.request("GET", "/v1/analytics/stream", in.public, "", nil); r.status != 403 {
+		t.Fatalf("public key on the admin stream: %d", r.status)
+	}
+	events := openStream(t, in, "/v1/analytics/stream", in.secret, "")
+	in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("a1", "step_started", "u1", "connect", time.Now())+`]}`)
+	m := waitFor(t, events, "metrics", func(d string) bool { return strings.Contains(d, `"events_per_minute":1`) })
+	if !strings.Contains(m.data, `"active_users":1`) || !strings.Contains(m.data, `"journeys_started_per_minute":1`) {
+		t.Fatalf("metrics = %s", m.data)
+	}
+}
