@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/smartonboarding/smartonboard/config"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the real smartonboard command once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "smartonboard-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "smartonboard")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// process is the real binary serving on a free port.
+type process struct {
+	cmd    *exec.Cmd
+	url    string
+	secret string
+	public string
+}
+
+var listening = regexp.MustCompile(`running on (http://\S+)`)
+var keyLine = regexp.MustCompile(`(sk|pk)_[A-Za-z0-9]+`)
+
+// startProcess runs `smartonboard serve` and waits for its welcome text.
+func startProcess(t *testing.T, env []string) *process {
+	t.Helper()
+	cmd := exec.Command(binary(t), "serve")
+	cmd.Env = append(os.Environ(), env...)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	found := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				p.url = m[1]
+				close(found)
+			}
+		}
+	}()
+	select {
+	case <-found:
+	case <-time.After(60 * time.Second): // a hang guard for a cold build cache
+		t.Fatal("server did not start")
+	}
+	return p
+}
+
+// TestAcknowledgedEventsSurviveSIGKILL posts batches from several clients, kills
+// the server hard in the middle, restarts it, and checks that every event whose
+// request got a 200 is stored.
+func TestAcknowledgedEventsSurviveSIGKILL(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		cfg := testConfig(t, engine)
+		secret, public := "sk_"+strings.Repeat("s", 40), "pk_"+strings.Repeat("p", 40)
+		env := []string{"SMARTONBOARD_ADDR=127.0.0.1:0", "SMARTONBOARD_DATA_DIR=" + cfg.DataDir,
+			"SMARTONBOARD_ADMIN_KEY=" + secret, "SMARTONBOARD_PUBLIC_KEY=" + public, "SMARTONBOARD_LOG_LEVEL=error"}
+		if engine == config.EnginePostgres {
+			env = append(env, "DATABASE_URL="+cfg.DatabaseURL)
+		}
+		p := startProcess(t, env)
+
+		var acked sync.Map
+		var count atomic.Int64
+		ctx, stop := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for c := range 8 {
+			wg.Go(func() { postUntilStopped(ctx, p.url, public, c, &acked, &count) })
+		}
+		for count.Load() < 400 { // let load build up, then kill mid-stream
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = p.cmd.Wait()
+		stop()
+		wg.Wait()
+
+		startProcess(t, env) // recovers the database, applies nothing twice
+		db, closeDB, err := openDatabase(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeDB()
+		events, err := db.ListUserEvents(context.Background(), "default", "crash-user", 1_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored := map[string]bool{}
+		for _, e := range events {
+			stored[e.ID] = true
+		}
+		missing, total := 0, 0
+		acked.Range(func(id, _ any) bool {
+			total++
+			if !stored[id.(string)] {
+				missing++
+			}
+			return true
+		})
+		if total < 400 || missing > 0 {
+			t.Fatalf("%d acknowledged events, %d missing after SIGKILL", total, missing)
+		}
+		t.Logf("%s: %d acknowledged events all present after SIGKILL (%d stored)", engine, total, len(stored))
+	})
+}
+
+// postUntilStopped posts 20-event batches and records the ids of acknowledged ones.
+func postUntilStopped(ctx context.Context, url, key string, client int, acked *sync.Map, count *atomic.Int64) {
+	for batch := 0; ctx.Err() == nil; batch++ {
+		var evs, ids []string
+		for i := range 20 {
+			id := fmt.Sprintf("c%d-b%d-e%d", client, batch, i)
+			ids = append(ids, id)
+			evs = append(evs, eventJSON(id, "click", "crash-user", "", time.Now()))
+		}
+		req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/events", strings.NewReader(`{"events":[`+strings.Join(evs, ",")+`]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return // the server is gone
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			for _, id := range ids {
+				acked.Store(id, true)
+			}
+			count.Add(20)
+		}
+	}
+}
