@@ -45,7 +45,7 @@ func TestJourneyStateMachine(t *testing.T) {
 		{"new journey", nil, want{so.JourneyActive, map[string]so.StepStatus{"connect": so.StepPending}, "connect", "", false}},
 		{"start a step", []*so.Event{ev(so.EventStepStarted, "connect", time.Minute)},
 			want{so.JourneyActive, map[string]so.StepStatus{"connect": so.StepInProgress}, "connect", "", true}},
-		{"complete a step", []*so.Event{ev(so.EventStepStarted, "connect", time.Minute), ev(so.EventStepCompleted, "connect", 2 * time.Minute)},
+		{"complete a step", []*so.Event{ev(so.EventStepStarted, "connect", time.Minute), ev(so.EventStepCompleted, "connect", 2*time.Minute)},
 			want{so.JourneyActive, map[string]so.StepStatus{"connect": so.StepCompleted, "invite": so.StepPending}, "tour", "", true}},
 		{"out of order completion", []*so.Event{ev(so.EventStepCompleted, "invite", time.Minute)},
 			want{so.JourneyActive, map[string]so.StepStatus{"invite": so.StepPending}, "connect", so.NoticeOutOfOrder, true}},
@@ -55,15 +55,15 @@ func TestJourneyStateMachine(t *testing.T) {
 			want{so.JourneyActive, map[string]so.StepStatus{"connect": so.StepPending}, "connect", so.NoticeRequiredStep, true}},
 		{"unknown step", []*so.Event{ev(so.EventStepCompleted, "nope", time.Minute)},
 			want{so.JourneyActive, map[string]so.StepStatus{"connect": so.StepPending}, "connect", so.NoticeUnknownStep, true}},
-		{"all required done completes", []*so.Event{ev(so.EventStepCompleted, "connect", time.Minute), ev(so.EventStepCompleted, "invite", 2 * time.Minute)},
+		{"all required done completes", []*so.Event{ev(so.EventStepCompleted, "connect", time.Minute), ev(so.EventStepCompleted, "invite", 2*time.Minute)},
 			want{so.JourneyCompleted, map[string]so.StepStatus{"tour": so.StepPending, "invite": so.StepCompleted}, "", "", true}},
-		{"completed is final", []*so.Event{ev(so.EventStepCompleted, "connect", time.Minute), ev(so.EventStepCompleted, "invite", 2 * time.Minute), ev(so.EventStepStarted, "tour", 3 * time.Minute)},
+		{"completed is final", []*so.Event{ev(so.EventStepCompleted, "connect", time.Minute), ev(so.EventStepCompleted, "invite", 2*time.Minute), ev(so.EventStepStarted, "tour", 3*time.Minute)},
 			want{so.JourneyCompleted, map[string]so.StepStatus{"tour": so.StepPending}, "", so.NoticeJourneyCompleted, false}},
 		{"session end pauses", []*so.Event{ev(so.EventSessionEnded, "", time.Minute)},
 			want{so.JourneyPaused, nil, "connect", "", true}},
-		{"activity resumes a pause", []*so.Event{ev(so.EventSessionEnded, "", time.Minute), ev(so.EventStepStarted, "connect", 2 * time.Minute)},
+		{"activity resumes a pause", []*so.Event{ev(so.EventSessionEnded, "", time.Minute), ev(so.EventStepStarted, "connect", 2*time.Minute)},
 			want{so.JourneyActive, map[string]so.StepStatus{"connect": so.StepInProgress}, "connect", "", true}},
-		{"step back moves the current step", []*so.Event{ev(so.EventStepCompleted, "connect", time.Minute), ev(so.EventStepBack, "connect", 2 * time.Minute)},
+		{"step back moves the current step", []*so.Event{ev(so.EventStepCompleted, "connect", time.Minute), ev(so.EventStepBack, "connect", 2*time.Minute)},
 			want{so.JourneyActive, map[string]so.StepStatus{"connect": so.StepCompleted}, "connect", "", true}},
 	}
 	for _, c := range cases {
@@ -102,7 +102,7 @@ func TestJourneySessionsAndAbandonReturn(t *testing.T) {
 	if j.Sessions != 2 || !j.Returning || j.Status != so.JourneyActive || j.CurrentStep != "tour" {
 		t.Fatalf("return after a gap: sessions %d returning %v status %s current %s", j.Sessions, j.Returning, j.Status, j.CurrentStep)
 	}
-	if st := j.Step("connect"); st.TimeSpentMS != (110 * time.Minute).Milliseconds() || st.Attempts != 1 {
+	if st := j.Step("connect"); st.TimeSpentMS != (110*time.Minute).Milliseconds() || st.Attempts != 1 {
 		t.Fatalf("time spent %d attempts %d", st.TimeSpentMS, st.Attempts)
 	}
 	// duration_ms, when sent, is the time spent.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/ingest"
@@ -50,19 +51,11 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var envelope struct {
-		Events []json.RawMessage `json:"events"`
-	}
-	if err := unmarshalStrict(body, &envelope); err != nil {
+	inputs, err := decodeEventBatch(body)
+	if err != nil {
 		return err
 	}
-	if envelope.Events == nil {
-		return so.FieldErrorf(so.EINVALID, "events", "is required: send {\"events\": [...]}")
-	}
-	if len(envelope.Events) > so.MaxEventsPerBatch {
-		return so.FieldErrorf(so.ETOOLARGE, "events", "%d events in one request; the limit is %d", len(envelope.Events), so.MaxEventsPerBatch)
-	}
-	events, index, resp := s.validateEvents(r, envelope.Events)
+	events, index, resp := s.validateEvents(r, inputs)
 	result, err := s.Ingest.Submit(r.Context(), events)
 	if err != nil {
 		return err
@@ -81,27 +74,72 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// validateEvents decodes and checks each event; rejected ones are listed with
-// their reason and never hold back their valid siblings.
-func (s *Server) validateEvents(r *http.Request, raw []json.RawMessage) ([]*so.Event, []int, *EventsResponse) {
-	resp := &EventsResponse{Rejected: []RejectedEvent{}, Notices: []EventNoticeOut{}}
-	events, index := make([]*so.Event, 0, len(raw)), make([]int, 0, len(raw))
-	now := so.Now()
-	for i, msg := range raw {
-		var in so.EventInput
-		err := unmarshalStrict(msg, &in)
-		if err == nil && !bytes.HasPrefix(bytes.TrimSpace(msg), []byte("{")) {
-			err = so.Errorf(so.EINVALID, "each event must be a JSON object")
+// eventInput is one event of a batch: decoded, or the error that stopped it.
+type eventInput struct {
+	in  so.EventInput
+	raw json.RawMessage
+	err error
+}
+
+// decodeEventBatch decodes the envelope. The common, all-valid batch is decoded in
+// one pass; only when that fails is each event decoded on its own, so a bad event
+// is reported by index and never takes its siblings down.
+func decodeEventBatch(body []byte) ([]eventInput, error) {
+	var fast struct {
+		Events []so.EventInput `json:"events"`
+	}
+	if unmarshalStrict(body, &fast) == nil && fast.Events != nil && len(fast.Events) <= so.MaxEventsPerBatch &&
+		!slices.ContainsFunc(fast.Events, isNullEvent) {
+		out := make([]eventInput, len(fast.Events))
+		for i := range fast.Events {
+			out[i].in = fast.Events[i]
 		}
+		return out, nil
+	}
+	var envelope struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := unmarshalStrict(body, &envelope); err != nil {
+		return nil, err
+	}
+	if envelope.Events == nil {
+		return nil, so.FieldErrorf(so.EINVALID, "events", "is required: send {\"events\": [...]}")
+	}
+	if len(envelope.Events) > so.MaxEventsPerBatch {
+		return nil, so.FieldErrorf(so.ETOOLARGE, "events", "%d events in one request; the limit is %d", len(envelope.Events), so.MaxEventsPerBatch)
+	}
+	out := make([]eventInput, len(envelope.Events))
+	for i, msg := range envelope.Events {
+		out[i].raw = msg
+		out[i].err = unmarshalStrict(msg, &out[i].in)
+		if out[i].err == nil && !bytes.HasPrefix(bytes.TrimSpace(msg), []byte("{")) {
+			out[i].err = so.Errorf(so.EINVALID, "each event must be a JSON object")
+		}
+	}
+	return out, nil
+}
+
+// validateEvents checks each decoded event; rejected ones are listed with their
+// reason and never hold back their valid siblings.
+func (s *Server) validateEvents(r *http.Request, inputs []eventInput) ([]*so.Event, []int, *EventsResponse) {
+	resp := &EventsResponse{Rejected: []RejectedEvent{}, Notices: []EventNoticeOut{}}
+	events, index := make([]*so.Event, 0, len(inputs)), make([]int, 0, len(inputs))
+	now := so.Now()
+	for i, in := range inputs {
+		err := in.err
 		var ev *so.Event
 		if err == nil {
-			ev, err = so.NewEvent(projectID(r), in, now)
+			ev, err = so.NewEvent(projectID(r), in.in, now)
 		}
 		if err == nil {
 			err = s.checkUser(r, ev.UserID)
 		}
 		if err != nil {
-			resp.Rejected = append(resp.Rejected, RejectedEvent{Index: i, ID: rawID(msg), Code: so.ErrorCode(err),
+			id := in.in.ID
+			if in.raw != nil {
+				id = rawID(in.raw)
+			}
+			resp.Rejected = append(resp.Rejected, RejectedEvent{Index: i, ID: id, Code: so.ErrorCode(err),
 				Field: so.ErrorField(err), Message: so.ErrorMessage(err)})
 			continue
 		}
@@ -123,4 +161,11 @@ func rawID(msg json.RawMessage) string {
 		return ""
 	}
 	return id
+}
+
+// isNullEvent tells an event decoded from JSON null, which the fast path cannot
+// report as "not an object" itself.
+func isNullEvent(e so.EventInput) bool {
+	return e.ID == "" && e.Type == "" && e.UserID == "" && e.Timestamp == "" && e.Properties == nil &&
+		e.SessionID == "" && e.Flow == "" && e.Step == ""
 }

@@ -147,7 +147,7 @@ func (s *Server) authenticate(r *http.Request, who access) (*http.Request, error
 	if !ok || strings.TrimSpace(key) == "" {
 		return r, so.Errorf(so.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>")
 	}
-	k, err := so.Authenticate(r.Context(), s.Projects, strings.TrimSpace(key))
+	k, err := s.keys.authenticate(r.Context(), s.Projects, strings.TrimSpace(key))
 	if err != nil {
 		return r, err
 	}

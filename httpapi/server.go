@@ -33,13 +33,13 @@ type BuildInfo struct {
 
 // Server holds the dependencies of the handlers; it is built once by main.
 type Server struct {
-	Projects       so.ProjectStore
-	Content        *so.ContentService
-	Flows          *so.FlowService
-	Users          *so.UserService
-	Journeys       *journey.Engine
-	Ingest         Ingester
-	Bus            stream.Bus
+	Projects so.ProjectStore
+	Content  *so.ContentService
+	Flows    *so.FlowService
+	Users    *so.UserService
+	Journeys *journey.Engine
+	Ingest   Ingester
+	Bus      stream.Bus
 	// IdentitySecret returns a project's identity-verification secret ("" = off).
 	IdentitySecret func(ctx context.Context, projectID string) (string, error)
 	ReadyChecks    []Check
@@ -53,6 +53,7 @@ type Server struct {
 
 	routes  []string
 	metrics *httpMetrics
+	keys    keyCache
 }
 
 // Routes lists every "METHOD /path" pattern the server registered, so a test can

@@ -2,8 +2,12 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/postgres/pgtest"
@@ -58,4 +62,101 @@ func BenchmarkBaseline(b *testing.B) {
 			}
 		}
 	})
+}
+
+// ingestBatch is how many events one ingest benchmark iteration writes: about
+// what group commit hands the store under load.
+const ingestBatch = 2500
+
+// benchBatches builds n batches of new events of project p1, ten per user, with
+// ids and payloads like the SDK's, built before the timer starts.
+func benchBatches(n int) [][]*so.Event {
+	received := so.Now()
+	batches := make([][]*so.Event, n)
+	for b := range batches {
+		batches[b] = make([]*so.Event, ingestBatch)
+		for i := range batches[b] {
+			batches[b][i] = &so.Event{ProjectID: "p1", ID: so.NewID(), Type: so.EventClick,
+				UserID: fmt.Sprintf("user-%d-%d", b, i/10), SessionID: fmt.Sprintf("s-%d-%d", b, i/10),
+				Flow: "getting-started", Step: "connect", Timestamp: received.Add(time.Duration(i) * time.Millisecond),
+				ReceivedAt: received, Properties: json.RawMessage(`{"selector":"#connect-button","page":"/settings/integrations"}`)}
+		}
+	}
+	return batches
+}
+
+// reportEventRate reports the benchmark's throughput in events per second.
+func reportEventRate(b *testing.B, events int) {
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkIngestBaseline is what the driver does alone on the same events table:
+// COPY of a whole batch per iteration (the ceiling ingestion is measured against),
+// and one autocommitted INSERT per iteration (what naive per-event writes give).
+func BenchmarkIngestBaseline(b *testing.B) {
+	ctx := context.Background()
+	b.Run("RawCopy", func(b *testing.B) {
+		db := storetest.BenchDB(b, benchOpener).(*DB)
+		batches := benchBatches(b.N)
+		b.ResetTimer()
+		for _, batch := range batches {
+			_, err := db.pool.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumnNames,
+				pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) { return eventValues(batch[i]), nil }))
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportEventRate(b, b.N*ingestBatch)
+	})
+	b.Run("InsertPerEvent", func(b *testing.B) {
+		db := storetest.BenchDB(b, benchOpener).(*DB)
+		events := benchBatches(b.N/ingestBatch + 1)
+		b.ResetTimer()
+		for i := range b.N {
+			e := events[i/ingestBatch][i%ingestBatch]
+			_, err := db.pool.Exec(ctx, `INSERT INTO events (`+eventColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+				e.ProjectID, e.ID, string(e.Type), e.UserID, e.SessionID, e.Flow, e.Step, e.Timestamp, e.ReceivedAt, string(e.Properties))
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportEventRate(b, b.N)
+	})
+}
+
+// BenchmarkIngest measures IngestEvents on batches of ingestBatch new events,
+// with an apply that records every user as seen, as ingestion without journeys does.
+func BenchmarkIngest(b *testing.B) { benchmarkIngest(b, false) }
+
+// BenchmarkIngestRedelivered is BenchmarkIngest with one event of the previous
+// batch repeated in each batch, as after a client retry: the worst case, where
+// COPY meets a stored event and the batch is inserted again with ON CONFLICT.
+func BenchmarkIngestRedelivered(b *testing.B) { benchmarkIngest(b, true) }
+
+func benchmarkIngest(b *testing.B, redeliver bool) {
+	ctx := context.Background()
+	db := storetest.BenchDB(b, benchOpener).(*DB)
+	batches := benchBatches(b.N)
+	for i := 1; redeliver && i < len(batches); i++ {
+		batches[i][0] = batches[i-1][1]
+	}
+	b.ResetTimer()
+	for _, batch := range batches {
+		inserted, err := db.IngestEvents(ctx, batch, touchSeen)
+		if err != nil || len(inserted) != len(batch) || !inserted[len(batch)-1] {
+			b.Fatalf("ingest: %v", err)
+		}
+	}
+	reportEventRate(b, b.N*ingestBatch)
+}
+
+// touchSeen records the latest sighting of each user of the inserted events.
+func touchSeen(ctx context.Context, tx so.IngestTx, inserted []*so.Event) error {
+	seen := map[string]time.Time{}
+	for _, e := range inserted {
+		if e.Timestamp.After(seen[e.UserID]) {
+			seen[e.UserID] = e.Timestamp
+		}
+	}
+	return tx.TouchUsers(ctx, "p1", seen)
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -12,8 +13,10 @@ import (
 
 // PostgreSQL error codes this package turns into domain errors.
 const (
-	uniqueViolation     = "23505"
-	foreignKeyViolation = "23503"
+	uniqueViolation      = "23505"
+	foreignKeyViolation  = "23503"
+	serializationFailure = "40001"
+	deadlockDetected     = "40P01"
 )
 
 // mapError turns a driver error about a thing (e.g. "content item") into a domain
@@ -31,7 +34,39 @@ func mapError(err error, thing string) error {
 	case errors.As(err, &pgErr) && pgErr.Code == uniqueViolation:
 		return so.Errorf(so.ECONFLICT, "%s already exists", thing)
 	case errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation:
-		return so.Errorf(so.ENOTFOUND, "the project does not exist")
+		return so.Errorf(so.ENOTFOUND, "the %s does not exist", referencedThing(pgErr))
 	}
 	return fmt.Errorf("postgres: %s: %w", thing, err)
+}
+
+// referencedThing names what a foreign key points at, from the constraint's
+// default name (<table>_<column>_fkey).
+func referencedThing(pgErr *pgconn.PgError) string {
+	if strings.HasSuffix(pgErr.ConstraintName, "_flow_id_fkey") {
+		return "flow"
+	}
+	return "project"
+}
+
+// retryable tells whether a transaction failed only because it raced another one,
+// so running it again can succeed.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == deadlockDetected || pgErr.Code == serializationFailure)
+}
+
+// callerError carries an error returned by a caller's callback through a
+// transaction, so that it reaches the caller unchanged rather than mapped.
+type callerError struct{ err error }
+
+func (e callerError) Error() string { return e.err.Error() }
+func (e callerError) Unwrap() error { return e.err }
+
+// unwrapCaller returns a callback's own error as it was, and any other error mapped.
+func unwrapCaller(err error, thing string) error {
+	var ce callerError
+	if errors.As(err, &ce) {
+		return ce.err
+	}
+	return mapError(err, thing)
 }

@@ -184,14 +184,20 @@ func testUserUpsert(t *testing.T, db DB) {
 	ctx := context.Background()
 	t0 := so.Now()
 	u, err := db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: "u'1😀", Traits: json.RawMessage(`{"plan":"pro"}`), FirstSeenAt: t0, LastSeenAt: t0},
-		func(json.RawMessage) (json.RawMessage, error) { t.Fatal("merge called for a new user"); return nil, nil })
+		func(json.RawMessage) (json.RawMessage, error) {
+			t.Fatal("merge called for a new user")
+			return nil, nil
+		})
 	if err != nil || string(u.Traits) != `{"plan":"pro"}` {
 		t.Fatalf("create = %+v, %v", u, err)
 	}
 	var seenOld string
 	t1 := t0.Add(time.Minute)
 	u, err = db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: "u'1😀", FirstSeenAt: t1, LastSeenAt: t1},
-		func(old json.RawMessage) (json.RawMessage, error) { seenOld = string(old); return json.RawMessage(`{"plan":"team"}`), nil })
+		func(old json.RawMessage) (json.RawMessage, error) {
+			seenOld = string(old)
+			return json.RawMessage(`{"plan":"team"}`), nil
+		})
 	if err != nil || seenOld != `{"plan":"pro"}` || string(u.Traits) != `{"plan":"team"}` || !u.FirstSeenAt.Equal(t0) || !u.LastSeenAt.Equal(t1) {
 		t.Fatalf("update = %+v (merge saw %s), %v", u, seenOld, err)
 	}
@@ -236,7 +242,9 @@ func testUserConcurrent(t *testing.T, db DB) {
 		wg.Go(func() {
 			key := string(rune('a' + i))
 			_, errs[i] = db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: "racer", Traits: json.RawMessage(`{"` + key + `":1}`), FirstSeenAt: so.Now(), LastSeenAt: so.Now()},
-				func(old json.RawMessage) (json.RawMessage, error) { return so.MergeTraits(old, json.RawMessage(`{"`+key+`":1}`)) })
+				func(old json.RawMessage) (json.RawMessage, error) {
+					return so.MergeTraits(old, json.RawMessage(`{"`+key+`":1}`))
+				})
 		})
 	}
 	wg.Wait()

@@ -19,7 +19,7 @@ import (
 var engines = []string{config.EngineSQLite, config.EnginePostgres}
 
 // testConfig is a configuration for one test instance on a free port.
-func testConfig(t *testing.T, engine string) config.Config {
+func testConfig(t testing.TB, engine string) config.Config {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"

@@ -92,9 +92,11 @@ func TestUserStreamFollowsJourney(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("events: %d %s", r.status, r.body)
 		}
-		j := waitFor(t, events, "journey", func(d string) bool { return strings.Contains(d, `"status":"completed"`) && strings.Contains(d, `"key":"connect"`) })
+		j := waitFor(t, events, "journey", func(d string) bool {
+			return strings.Contains(d, `"status":"completed"`) && strings.Contains(d, `"key":"connect"`)
+		})
 		var view struct {
-			UserID   string `json:"user_id"`
+			UserID   string               `json:"user_id"`
 			NextStep struct{ Key string } `json:"next_step"`
 		}
 		if err := json.Unmarshal([]byte(j.data), &view); err != nil || view.UserID != "u_42" || view.NextStep.Key != "tour" {

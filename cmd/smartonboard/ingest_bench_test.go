@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/postgres"
+)
+
+// Load shape of the ingest benchmark, fixed by the issue that asked for it.
+const (
+	benchClients = 50
+	benchBatch   = 50
+)
+
+// BenchmarkIngest measures sustained ingestion over real HTTP: 50 concurrent
+// clients post 50-event batches to a real server (one b.N iteration = one batch)
+// and each waits for its 200. It reports events/s and the p50/p99 time to
+// acknowledgment. On PostgreSQL, the baselines run in the same process against
+// an identical table: a raw CopyFrom of the same events, and one INSERT per event
+// from 50 concurrent workers.
+func BenchmarkIngest(b *testing.B) {
+	for _, engine := range engines {
+		b.Run(engine+"/HTTP", func(b *testing.B) { benchHTTPIngest(b, engine) })
+	}
+	b.Run("postgres/RawCopy", benchRawCopy)
+	b.Run("postgres/InsertPerEvent", benchInsertPerEvent)
+}
+
+func benchHTTPIngest(b *testing.B, engine string) {
+	cfg := testConfig(b, engine)
+	m := &Main{Config: cfg}
+	if err := m.Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	key := m.Bootstrap.GeneratedPublicKey
+	url := m.URL() + "/v1/events"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
+	bodies := make([]string, b.N) // built beforehand: the load generator shares the 2 cores
+	for n := range bodies {
+		bodies[n] = batchBody(n)
+	}
+	var next atomic.Int64
+	latencies := make([][]time.Duration, benchClients)
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for c := range benchClients {
+		wg.Go(func() {
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				start := time.Now()
+				if err := postBatch(client, url, key, bodies[n-1]); err != nil {
+					b.Error(err)
+					return
+				}
+				latencies[c] = append(latencies[c], time.Since(start))
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	reportRate(b)
+	all := slices.Concat(latencies...)
+	slices.Sort(all)
+	if len(all) > 0 {
+		b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}
+
+func reportRate(b *testing.B) {
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// benchEventJSON is one event as the SDK sends it: a click with a few properties.
+func benchEventJSON(batch, i int) string {
+	return fmt.Sprintf(`{"id":"b%d-%d","type":"click","user_id":"user-%d","session_id":"s-%d","timestamp":%q,"properties":{"target":"#button-%d","x":120,"y":48}}`,
+		batch, i, (batch*benchBatch+i)%5000, batch%500, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), i)
+}
+
+// batchBody is the JSON of one 50-event batch.
+func batchBody(batch int) string {
+	evs := make([]string, benchBatch)
+	for i := range evs {
+		evs[i] = benchEventJSON(batch, i)
+	}
+	return `{"events":[` + strings.Join(evs, ",") + `]}`
+}
+
+func postBatch(client *http.Client, url, key, body string) error {
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(answer), fmt.Sprintf(`"accepted":%d`, benchBatch)) {
+		return fmt.Errorf("batch: %d %s", resp.StatusCode, answer)
+	}
+	return nil
+}
+
+// baselineDB is a migrated PostgreSQL database with an empty copy of the events
+// table (same columns, keys and indexes) for the raw baselines.
+func baselineDB(b *testing.B) *postgres.DB {
+	cfg := testConfig(b, config.EnginePostgres)
+	db, err := postgres.Open(context.Background(), postgres.Options{URL: cfg.DatabaseURL, MaxConns: benchClients + 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(db.Close)
+	if _, err := db.Migrator().Up(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Pool().Exec(context.Background(), `CREATE TABLE events_baseline (LIKE events INCLUDING ALL)`); err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+var eventColumns = []string{"project_id", "id", "type", "user_id", "session_id", "flow", "step", "ts", "received_at", "properties"}
+
+func baselineRow(n int) []any {
+	now := so.Now()
+	return []any{"default", fmt.Sprintf("b%d", n), "click", fmt.Sprintf("user-%d", n%5000), fmt.Sprintf("s-%d", n%500),
+		"", "", now, now, fmt.Sprintf(`{"target":"#button-%d","x":120,"y":48}`, n%50)}
+}
+
+// benchRawCopy is the ceiling: CopyFrom of the same number of events into the
+// identical table, 5000 rows per COPY, nothing else.
+func benchRawCopy(b *testing.B) {
+	db := baselineDB(b)
+	total := b.N * benchBatch
+	b.ResetTimer()
+	for done := 0; done < total; {
+		n := min(5000, total-done)
+		rows := make([][]any, n)
+		for i := range rows {
+			rows[i] = baselineRow(done + i)
+		}
+		if _, err := db.Pool().CopyFrom(context.Background(), pgx.Identifier{"events_baseline"}, eventColumns, pgx.CopyFromRows(rows)); err != nil {
+			b.Fatal(err)
+		}
+		done += n
+	}
+	b.StopTimer()
+	reportRate(b)
+}
+
+// benchInsertPerEvent is the naive design: each event its own INSERT and commit,
+// from 50 concurrent workers.
+func benchInsertPerEvent(b *testing.B) {
+	db := baselineDB(b)
+	total := int64(b.N * benchBatch)
+	var next atomic.Int64
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for range benchClients {
+		wg.Go(func() {
+			for n := next.Add(1); n <= total; n = next.Add(1) {
+				_, err := db.Pool().Exec(context.Background(), `INSERT INTO events_baseline (`+strings.Join(eventColumns, ", ")+`)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`, baselineRow(int(n))...)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	reportRate(b)
+}

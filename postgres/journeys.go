@@ -1,0 +1,154 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// querier is what the pool and a transaction have in common, so journey SQL is
+// written once for both.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// StartJourney implements smartonboard.JourneyStore. Racing starts for one user
+// and flow all return the journey of the one insert that won.
+func (db *DB) StartJourney(ctx context.Context, j *so.Journey) (*so.Journey, bool, error) {
+	stored, created, err := insertJourney(ctx, db.pool, j, "")
+	if err != nil {
+		return nil, false, mapError(err, "journey")
+	}
+	return stored, created, nil
+}
+
+// FindJourney implements smartonboard.JourneyStore.
+func (db *DB) FindJourney(ctx context.Context, projectID, userID, flowKey string) (*so.Journey, error) {
+	j, err := scanJourney(db.pool.QueryRow(ctx, `SELECT state FROM journeys
+		WHERE project_id = $1 AND user_id = $2 AND flow_key = $3`, projectID, userID, flowKey))
+	if err != nil {
+		return nil, mapError(err, "journey")
+	}
+	return j, nil
+}
+
+// AbandonIdleJourneys implements smartonboard.JourneyStore in one statement, so
+// instances running the job together never abandon a journey twice. The JSON
+// state is edited in place to agree with the columns.
+func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time) ([]*so.Journey, error) {
+	rows, _ := db.pool.Query(ctx, `UPDATE journeys SET status = 'abandoned', revision = revision + 1,
+		state = jsonb_set(jsonb_set(jsonb_set(state::jsonb,
+			'{status}', '"abandoned"'), '{revision}', to_jsonb(revision + 1)), '{updated_at}', to_jsonb($2::text))::text
+		WHERE status IN ('active', 'paused') AND last_activity_at < $1
+		RETURNING state`, before, so.FormatTime(now))
+	js, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Journey, error) { return scanJourney(row) })
+	if err != nil {
+		return nil, mapError(err, "journeys")
+	}
+	slices.SortFunc(js, func(a, b *so.Journey) int { return strings.Compare(a.ID, b.ID) })
+	return js, nil
+}
+
+// LockJourneys implements smartonboard.IngestTx, locking in id order so that
+// concurrent batches wait for each other instead of deadlocking.
+func (t *ingestTx) LockJourneys(ctx context.Context, projectID string, userIDs []string) ([]*so.Journey, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT state FROM journeys WHERE project_id = $1 AND user_id = ANY ($2)
+		ORDER BY id FOR UPDATE`, projectID, userIDs)
+	js, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Journey, error) { return scanJourney(row) })
+	if err != nil {
+		return nil, mapError(err, "journeys")
+	}
+	return js, nil
+}
+
+// InsertJourney implements smartonboard.IngestTx; the journey it returns is
+// locked until commit either way.
+func (t *ingestTx) InsertJourney(ctx context.Context, j *so.Journey) (*so.Journey, error) {
+	stored, _, err := insertJourney(ctx, t.tx, j, " FOR UPDATE")
+	if err != nil {
+		return nil, mapError(err, "journey")
+	}
+	return stored, nil
+}
+
+// SaveJourneys implements smartonboard.IngestTx in one statement.
+func (t *ingestTx) SaveJourneys(ctx context.Context, js []*so.Journey) error {
+	if len(js) == 0 {
+		return nil
+	}
+	byID := make(map[string]*so.Journey, len(js))
+	for _, j := range js {
+		byID[j.ID] = j // the last copy of a journey wins
+	}
+	n := len(byID)
+	ids, versions, statuses := make([]string, 0, n), make([]int, 0, n), make([]string, 0, n)
+	activity, revisions, states := make([]time.Time, 0, n), make([]int, 0, n), make([]string, 0, n)
+	for _, j := range byID {
+		state, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		ids, versions, statuses = append(ids, j.ID), append(versions, j.FlowVersion), append(statuses, string(j.Status))
+		activity, revisions, states = append(activity, j.LastActivityAt), append(revisions, j.Revision), append(states, string(state))
+	}
+	tag, err := t.tx.Exec(ctx, `UPDATE journeys j SET flow_version = u.flow_version, status = u.status,
+		last_activity_at = u.last_activity_at, revision = u.revision, state = u.state
+		FROM unnest($1::text[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::text[])
+			AS u (id, flow_version, status, last_activity_at, revision, state)
+		WHERE j.id = u.id`, ids, versions, statuses, activity, revisions, states)
+	if err != nil {
+		return mapError(err, "journeys")
+	}
+	if int(tag.RowsAffected()) != n {
+		return so.Errorf(so.ENOTFOUND, "%d of %d journeys to save were not found", n-int(tag.RowsAffected()), n)
+	}
+	return nil
+}
+
+// insertJourney stores j unless its user already has a journey in its flow, and
+// returns the stored journey (read with the given locking clause) and whether j
+// was inserted. A racing insert makes ON CONFLICT wait for the other transaction,
+// so the read that follows sees the winner.
+func insertJourney(ctx context.Context, q querier, j *so.Journey, lock string) (*so.Journey, bool, error) {
+	state, err := json.Marshal(j)
+	if err != nil {
+		return nil, false, err
+	}
+	tag, err := q.Exec(ctx, `INSERT INTO journeys (id, project_id, user_id, flow_id, flow_key, flow_version,
+		status, last_activity_at, revision, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (project_id, user_id, flow_id) DO NOTHING`,
+		j.ID, j.ProjectID, j.UserID, j.FlowID, j.FlowKey, j.FlowVersion, string(j.Status), j.LastActivityAt,
+		j.Revision, string(state))
+	if err != nil {
+		return nil, false, err
+	}
+	if tag.RowsAffected() == 1 {
+		return j, true, nil
+	}
+	stored, err := scanJourney(q.QueryRow(ctx, `SELECT state FROM journeys
+		WHERE project_id = $1 AND user_id = $2 AND flow_id = $3`+lock, j.ProjectID, j.UserID, j.FlowID))
+	return stored, false, err
+}
+
+// scanJourney decodes the JSON state column.
+func scanJourney(row pgx.Row) (*so.Journey, error) {
+	var state []byte
+	if err := row.Scan(&state); err != nil {
+		return nil, err
+	}
+	var j so.Journey
+	if err := json.Unmarshal(state, &j); err != nil {
+		return nil, errors.New("stored journey state is not valid JSON: " + err.Error())
+	}
+	return &j, nil
+}
