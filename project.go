@@ -19,6 +19,9 @@ type Project struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// IdentitySecret, when set, turns on identity verification: public-key calls
+	// naming a user must carry X-User-Hash = hex HMAC-SHA256(secret, user id).
+	IdentitySecret string `json:"-"`
 }
 
 // KeyKind tells what an API key may do.
@@ -60,6 +63,8 @@ type ProjectStore interface {
 	CreateProject(ctx context.Context, p *Project) error
 	// FindProject returns a project by id or a not_found error.
 	FindProject(ctx context.Context, id string) (*Project, error)
+	// UpdateProject stores a project's name and settings, or returns not_found.
+	UpdateProject(ctx context.Context, p *Project) error
 	// CreateAPIKey stores a key (prefix and hash only); a taken hash is a conflict.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// FindAPIKeysByPrefix returns the keys whose lookup prefix matches.
@@ -158,4 +163,15 @@ func Authenticate(ctx context.Context, s ProjectStore, key string) (*APIKey, err
 		}
 	}
 	return nil, Errorf(EUNAUTHORIZED, "invalid API key")
+}
+
+// SetIdentityVerification turns identity verification on (keeping the secret, or
+// making a new one when there is none or rotate is set) or off (forgetting it).
+func (p *Project) SetIdentityVerification(on, rotate bool) {
+	switch {
+	case !on:
+		p.IdentitySecret = ""
+	case p.IdentitySecret == "" || rotate:
+		p.IdentitySecret = "ids_" + GenerateKey(KeySecret)[len(SecretKeyPrefix):]
+	}
 }

@@ -15,10 +15,10 @@ import (
 // the public key could read any user's journey.
 func (s *Server) checkUser(r *http.Request, userID string) error {
 	key := APIKeyFrom(r.Context())
-	if key == nil || key.Kind == so.KeySecret || s.IdentitySecret == nil {
+	if key == nil || key.Kind == so.KeySecret {
 		return nil
 	}
-	secret, err := s.IdentitySecret(r.Context(), key.ProjectID)
+	secret, err := s.secrets.get(r.Context(), s.Projects, key.ProjectID)
 	if err != nil || secret == "" {
 		return err
 	}

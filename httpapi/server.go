@@ -33,15 +33,13 @@ type BuildInfo struct {
 
 // Server holds the dependencies of the handlers; it is built once by main.
 type Server struct {
-	Projects so.ProjectStore
-	Content  *so.ContentService
-	Flows    *so.FlowService
-	Users    *so.UserService
-	Journeys *journey.Engine
-	Ingest   Ingester
-	Bus      stream.Bus
-	// IdentitySecret returns a project's identity-verification secret ("" = off).
-	IdentitySecret func(ctx context.Context, projectID string) (string, error)
+	Projects       so.ProjectStore
+	Content        *so.ContentService
+	Flows          *so.FlowService
+	Users          *so.UserService
+	Journeys       *journey.Engine
+	Ingest         Ingester
+	Bus            stream.Bus
 	ReadyChecks    []Check
 	Build          BuildInfo
 	Engine         string
@@ -54,6 +52,7 @@ type Server struct {
 	routes  []string
 	metrics *httpMetrics
 	keys    keyCache
+	secrets secretCache
 }
 
 // Routes lists every "METHOD /path" pattern the server registered, so a test can
@@ -93,6 +92,9 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/content-items/{id}", admin, s.getContent)
 	s.handle(mux, "PATCH /v1/content-items/{id}", admin, s.updateContent)
 	s.handle(mux, "DELETE /v1/content-items/{id}", admin, s.deleteContent)
+
+	s.handle(mux, "GET /v1/project", admin, s.getProject)
+	s.handle(mux, "PATCH /v1/project", admin, s.updateProject)
 
 	s.handle(mux, "POST /v1/flows", admin, s.createFlow)
 	s.handle(mux, "GET /v1/flows", admin, s.listFlows)

@@ -10,21 +10,34 @@ import (
 
 // CreateProject implements smartonboard.ProjectStore.
 func (db *DB) CreateProject(ctx context.Context, p *so.Project) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)`,
-		p.ID, p.Name, p.CreatedAt)
+	_, err := db.pool.Exec(ctx, `INSERT INTO projects (id, name, created_at, identity_secret) VALUES ($1, $2, $3, $4)`,
+		p.ID, p.Name, p.CreatedAt, p.IdentitySecret)
 	return mapError(err, "project")
 }
 
 // FindProject implements smartonboard.ProjectStore.
 func (db *DB) FindProject(ctx context.Context, id string) (*so.Project, error) {
 	var p so.Project
-	err := db.pool.QueryRow(ctx, `SELECT id, name, created_at FROM projects WHERE id = $1`, id).
-		Scan(&p.ID, &p.Name, &p.CreatedAt)
+	err := db.pool.QueryRow(ctx, `SELECT id, name, created_at, identity_secret FROM projects WHERE id = $1`, id).
+		Scan(&p.ID, &p.Name, &p.CreatedAt, &p.IdentitySecret)
 	if err != nil {
 		return nil, mapError(err, "project")
 	}
 	p.CreatedAt = p.CreatedAt.UTC()
 	return &p, nil
+}
+
+// UpdateProject implements smartonboard.ProjectStore.
+func (db *DB) UpdateProject(ctx context.Context, p *so.Project) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE projects SET name = $1, identity_secret = $2 WHERE id = $3`,
+		p.Name, p.IdentitySecret, p.ID)
+	if err != nil {
+		return mapError(err, "project")
+	}
+	if tag.RowsAffected() == 0 {
+		return so.Errorf(so.ENOTFOUND, "project %q not found", p.ID)
+	}
+	return nil
 }
 
 const apiKeyColumns = `id, project_id, kind, name, prefix, hash, created_at`

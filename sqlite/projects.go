@@ -10,8 +10,8 @@ import (
 // CreateProject implements smartonboard.ProjectStore.
 func (db *DB) CreateProject(ctx context.Context, p *so.Project) error {
 	_, err := db.writer.ExecContext(ctx,
-		`INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)`,
-		p.ID, p.Name, p.CreatedAt.UnixMilli())
+		`INSERT INTO projects (id, name, created_at, identity_secret) VALUES (?, ?, ?, ?)`,
+		p.ID, p.Name, p.CreatedAt.UnixMilli(), p.IdentitySecret)
 	return mapError(err)
 }
 
@@ -20,12 +20,25 @@ func (db *DB) FindProject(ctx context.Context, id string) (*so.Project, error) {
 	var p so.Project
 	var created int64
 	err := db.reader.QueryRowContext(ctx,
-		`SELECT id, name, created_at FROM projects WHERE id = ?`, id).Scan(&p.ID, &p.Name, &created)
+		`SELECT id, name, created_at, identity_secret FROM projects WHERE id = ?`, id).Scan(&p.ID, &p.Name, &created, &p.IdentitySecret)
 	if err != nil {
 		return nil, mapError(err)
 	}
 	p.CreatedAt = fromMillis(created)
 	return &p, nil
+}
+
+// UpdateProject implements smartonboard.ProjectStore.
+func (db *DB) UpdateProject(ctx context.Context, p *so.Project) error {
+	res, err := db.writer.ExecContext(ctx, `UPDATE projects SET name = ?, identity_secret = ? WHERE id = ?`,
+		p.Name, p.IdentitySecret, p.ID)
+	if err != nil {
+		return mapError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return so.Errorf(so.ENOTFOUND, "project %q not found", p.ID)
+	}
+	return nil
 }
 
 // CreateAPIKey implements smartonboard.ProjectStore.

@@ -23,6 +23,16 @@ func testProjects(t *testing.T, db DB) {
 	if _, err := db.FindProject(ctx, "nope"); so.ErrorCode(err) != so.ENOTFOUND {
 		t.Fatalf("missing project: %v, want not_found", err)
 	}
+	got.Name, got.IdentitySecret = "Acme Inc", "s3cret'😀"
+	if err := db.UpdateProject(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := db.FindProject(ctx, "acme"); err != nil || again.Name != "Acme Inc" || again.IdentitySecret != "s3cret'😀" {
+		t.Fatalf("after UpdateProject = %+v, %v", again, err)
+	}
+	if err := db.UpdateProject(ctx, &so.Project{ID: "nope"}); so.ErrorCode(err) != so.ENOTFOUND {
+		t.Fatalf("updating a missing project: %v", err)
+	}
 
 	secret := so.GenerateKey(so.KeySecret)
 	k := so.NewAPIKey("acme", so.KeySecret, "bootstrap", secret)

@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// ProjectView is the project as its admins see it, identity secret included: their
+// backend needs it to compute X-User-Hash.
+type ProjectView struct {
+	ID                   string `json:"id"`
+	Name                 string `json:"name"`
+	CreatedAt            string `json:"created_at"`
+	IdentityVerification bool   `json:"identity_verification"`
+	IdentitySecret       string `json:"identity_secret,omitempty"`
+}
+
+// ProjectPatch changes project settings.
+type ProjectPatch struct {
+	Name                 *string `json:"name"`
+	IdentityVerification *bool   `json:"identity_verification"`
+	RotateIdentitySecret bool    `json:"rotate_identity_secret"`
+}
+
+func viewProject(p *so.Project) ProjectView {
+	return ProjectView{ID: p.ID, Name: p.Name, CreatedAt: so.FormatTime(p.CreatedAt),
+		IdentityVerification: p.IdentitySecret != "", IdentitySecret: p.IdentitySecret}
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.Projects.FindProject(r.Context(), projectID(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewProject(p))
+	return nil
+}
+
+func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
+	var patch ProjectPatch
+	if err := decodeJSON(w, r, &patch, "application/json", "application/merge-patch+json"); err != nil {
+		return err
+	}
+	p, err := s.Projects.FindProject(r.Context(), projectID(r))
+	if err != nil {
+		return err
+	}
+	if patch.Name != nil {
+		p.Name = *patch.Name
+		if p.Name == "" || len(p.Name) > so.MaxTitleLen {
+			return so.FieldErrorf(so.EINVALID, "name", "must be 1 to %d characters", so.MaxTitleLen)
+		}
+	}
+	on := p.IdentitySecret != ""
+	if patch.IdentityVerification != nil {
+		on = *patch.IdentityVerification
+	}
+	if patch.RotateIdentitySecret && !on {
+		return so.FieldErrorf(so.EINVALID, "rotate_identity_secret", "identity verification is off; there is no secret to rotate")
+	}
+	p.SetIdentityVerification(on, patch.RotateIdentitySecret)
+	if err := s.Projects.UpdateProject(r.Context(), p); err != nil {
+		return err
+	}
+	s.secrets.forget(p.ID)
+	writeJSON(w, http.StatusOK, viewProject(p))
+	return nil
+}
+
+// secretTTL bounds how long an instance may use a stale identity setting; on the
+// instance that changed it, the change applies at once.
+const secretTTL = 5 * time.Second
+
+// secretCache keeps each project's identity secret briefly, so that checking
+// X-User-Hash does not read the project on every public call.
+type secretCache struct {
+	mu      sync.Mutex
+	entries map[string]secretEntry
+}
+
+type secretEntry struct {
+	secret  string
+	expires time.Time
+}
+
+func (c *secretCache) get(ctx context.Context, store so.ProjectStore, projectID string) (string, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.entries[projectID]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.secret, nil
+	}
+	p, err := store.FindProject(ctx, projectID)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = map[string]secretEntry{}
+	}
+	c.entries[projectID] = secretEntry{secret: p.IdentitySecret, expires: now.Add(secretTTL)}
+	c.mu.Unlock()
+	return p.IdentitySecret, nil
+}
+
+func (c *secretCache) forget(projectID string) {
+	c.mu.Lock()
+	delete(c.entries, projectID)
+	c.mu.Unlock()
+}
