@@ -116,15 +116,17 @@ func (t ingestTx) SaveJourneys(ctx context.Context, js []*so.Journey) error {
 	return saveJourneys(ctx, t.tx, js)
 }
 
-// TouchUsers implements smartonboard.IngestTx: new users get empty traits, and
-// last_seen_at only moves forward.
+// TouchUsers implements smartonboard.IngestTx: new users get empty traits;
+// first_seen_at only moves back and last_seen_at only forward.
 func (t ingestTx) TouchUsers(ctx context.Context, projectID string, seen map[string]time.Time) error {
 	if len(seen) == 0 {
 		return nil
 	}
 	stmt, err := t.tx.PrepareContext(ctx, `INSERT INTO end_users (`+userColumns+`) VALUES (?, ?, '{}', ?, ?)
-		ON CONFLICT (project_id, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
-		WHERE excluded.last_seen_at > end_users.last_seen_at`)
+		ON CONFLICT (project_id, user_id) DO UPDATE
+		SET first_seen_at = min(end_users.first_seen_at, excluded.first_seen_at),
+			last_seen_at = max(end_users.last_seen_at, excluded.last_seen_at)
+		WHERE excluded.last_seen_at > end_users.last_seen_at OR excluded.first_seen_at < end_users.first_seen_at`)
 	if err != nil {
 		return mapError(err)
 	}

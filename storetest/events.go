@@ -16,6 +16,7 @@ func testEvents(t *testing.T, open Opener) {
 		"Duplicates": testEventDuplicates,
 		"Concurrent": testEventConcurrent,
 		"Users":      testEventTouchUsers,
+		"Bulk":       testEventBulk,
 	})
 }
 
@@ -146,5 +147,58 @@ func testEventTouchUsers(t *testing.T, db DB) {
 	u, _ = db.FindEndUser(ctx, "p1", "new-user")
 	if !u.FirstSeenAt.Equal(t0) || !u.LastSeenAt.Equal(later) {
 		t.Fatalf("touched user = %+v", u)
+	}
+	// A late-arriving older event moves the first sighting back.
+	earlier := t0.Add(-time.Hour)
+	_, err = db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "e3", "new-user")}, func(ctx context.Context, tx so.IngestTx, _ []*so.Event) error {
+		return tx.TouchUsers(ctx, "p1", map[string]time.Time{"new-user": earlier})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ = db.FindEndUser(ctx, "p1", "new-user")
+	if !u.FirstSeenAt.Equal(earlier) || !u.LastSeenAt.Equal(later) {
+		t.Fatalf("after an older event = %+v", u)
+	}
+}
+
+// testEventBulk sends a batch large enough for each engine's bulk path, mixing
+// events already stored and ids repeated inside the batch.
+func testEventBulk(t *testing.T, db DB) {
+	ctx := context.Background()
+	var stored []*so.Event
+	for i := range 10 {
+		stored = append(stored, newEvent(t, "p1", fmt.Sprintf("bulk-%d", i*30), "u1"))
+	}
+	if _, err := db.IngestEvents(ctx, stored, noApply); err != nil {
+		t.Fatal(err)
+	}
+	var batch []*so.Event
+	for i := range 300 {
+		batch = append(batch, newEvent(t, "p1", fmt.Sprintf("bulk-%d", i), fmt.Sprintf("u%d", i%13)))
+	}
+	for i := range 5 { // repeats inside the batch
+		batch = append(batch, newEvent(t, "p1", fmt.Sprintf("bulk-%d", 1+i*30), "u1"))
+	}
+	var applied int
+	inserted, err := db.IngestEvents(ctx, batch, func(_ context.Context, _ so.IngestTx, in []*so.Event) error {
+		applied = len(in)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for i, ok := range inserted {
+		expect := i < 300 && i%30 != 0
+		if ok != expect {
+			t.Fatalf("event %d (%s) inserted=%v, want %v", i, batch[i].ID, ok, expect)
+		}
+		if ok {
+			want++
+		}
+	}
+	if n, _ := db.CountEvents(ctx, "p1"); n != 300 || applied != want {
+		t.Fatalf("%d rows, %d applied; want 300 rows and %d applied", n, applied, want)
 	}
 }

@@ -1,0 +1,152 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/ingest"
+	"github.com/smartonboarding/smartonboard/journey"
+)
+
+// fakeStore records transactions. It stands in for an engine only to observe how
+// the committer groups requests; the engines' own ingestion is tested against
+// SQLite and PostgreSQL in storetest.
+type fakeStore struct {
+	mu      sync.Mutex
+	seen    map[string]bool
+	batches []int
+	release chan struct{} // when set, each transaction waits for a value
+	fail    func(events []*so.Event) error
+}
+
+func (f *fakeStore) IngestEvents(ctx context.Context, events []*so.Event, apply func(context.Context, so.IngestTx, []*so.Event) error) ([]bool, error) {
+	if f.release != nil {
+		<-f.release
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		if err := f.fail(events); err != nil {
+			return nil, err
+		}
+	}
+	inserted := make([]bool, len(events))
+	var fresh []*so.Event
+	for i, e := range events {
+		if !f.seen[e.ID] {
+			f.seen[e.ID], inserted[i] = true, true
+			fresh = append(fresh, e)
+		}
+	}
+	f.batches = append(f.batches, len(events))
+	return inserted, apply(ctx, nil, fresh)
+}
+
+func events(prefix string, n int) []*so.Event {
+	out := make([]*so.Event, n)
+	for i := range out {
+		out[i] = &so.Event{ProjectID: "p", ID: fmt.Sprintf("%s-%d", prefix, i), UserID: "u"}
+	}
+	return out
+}
+
+func noJourneys(context.Context, so.IngestTx, []*so.Event) (*journey.Outcome, error) {
+	return &journey.Outcome{Notices: map[*so.Event]*so.Notice{}}, nil
+}
+
+// TestRequestsShareCommits holds the first transaction open while more requests
+// arrive: they must all go into the next transaction together.
+func TestRequestsShareCommits(t *testing.T) {
+	store := &fakeStore{seen: map[string]bool{}, release: make(chan struct{})}
+	in := ingest.New(store, noJourneys, ingest.Options{})
+	defer in.Close()
+	var wg sync.WaitGroup
+	results := make([]*ingest.Result, 11)
+	submit := func(i int) {
+		wg.Go(func() {
+			r, err := in.Submit(context.Background(), events(fmt.Sprint("r", i), 5))
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = r
+		})
+	}
+	submit(0)
+	time.Sleep(50 * time.Millisecond) // r0 is now inside the first, blocked transaction
+	for i := 1; i <= 10; i++ {
+		submit(i)
+	}
+	time.Sleep(50 * time.Millisecond) // r1..r10 are queued behind it
+	store.release <- struct{}{}
+	store.release <- struct{}{}
+	wg.Wait()
+	if len(store.batches) != 2 || store.batches[0] != 5 || store.batches[1] != 50 {
+		t.Fatalf("transactions %v, want [5 50]: ten waiting requests share one commit", store.batches)
+	}
+	for i, r := range results {
+		if r == nil || len(r.Inserted) != 5 || !r.Inserted[4] {
+			t.Fatalf("request %d got %+v", i, r)
+		}
+	}
+}
+
+// TestFailedBatchIsolatesRequests: when a shared transaction fails, each request
+// is retried alone, so only the request that causes the failure gets an error.
+func TestFailedBatchIsolatesRequests(t *testing.T) {
+	store := &fakeStore{seen: map[string]bool{}, release: make(chan struct{}, 100)}
+	store.fail = func(evs []*so.Event) error {
+		for _, e := range evs {
+			if e.ID == "bad-0" {
+				return errors.New("boom")
+			}
+		}
+		return nil
+	}
+	in := ingest.New(store, noJourneys, ingest.Options{})
+	defer in.Close()
+	var wg sync.WaitGroup
+	errs := map[string]error{}
+	var mu sync.Mutex
+	for _, name := range []string{"good", "bad", "fine"} {
+		wg.Go(func() {
+			_, err := in.Submit(context.Background(), events(name, 3))
+			mu.Lock()
+			errs[name] = err
+			mu.Unlock()
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	for range 10 {
+		store.release <- struct{}{}
+	}
+	wg.Wait()
+	if errs["good"] != nil || errs["fine"] != nil || errs["bad"] == nil {
+		t.Fatalf("errors %v: only the bad request may fail", errs)
+	}
+}
+
+func TestDuplicatesAndClose(t *testing.T) {
+	store := &fakeStore{seen: map[string]bool{}}
+	var committed int
+	in := ingest.New(store, noJourneys, ingest.Options{OnCommit: func(stored []*so.Event, _ *journey.Outcome) { committed += len(stored) }})
+	first, err := in.Submit(context.Background(), events("a", 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := in.Submit(context.Background(), events("a", 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Close() // waits for the committer, and so for OnCommit
+	if fmt.Sprint(first.Inserted) != "[true true true]" || fmt.Sprint(again.Inserted) != "[false false false true]" || committed != 4 {
+		t.Fatalf("inserted %v then %v, committed %d", first.Inserted, again.Inserted, committed)
+	}
+	if _, err := in.Submit(context.Background(), events("b", 1)); so.ErrorCode(err) != so.EUNAVAILABLE {
+		t.Fatalf("submit after Close: %v, want unavailable", err)
+	}
+}
