@@ -43,6 +43,7 @@ type Main struct {
 	engine   *journey.Engine
 	ingester *ingest.Ingester
 	counters *live.Counters
+	registry *prometheus.Registry
 	// Bootstrap reports the keys generated on first start, for tests.
 	Bootstrap *so.BootstrapResult
 }
@@ -119,6 +120,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w (set SMARTONBOARD_ADDR to a free address)", m.Config.Addr, err)
 	}
+	m.registry = prometheus.NewRegistry()
 	m.startIngest()
 	m.server = m.newHTTPServer()
 	m.server.RegisterOnShutdown(m.bus.Close) // ends the open event streams, which never go idle
@@ -152,7 +154,7 @@ func (m *Main) prepareSchema(ctx context.Context) error {
 }
 
 func (m *Main) newHTTPServer() *http.Server {
-	reg := prometheus.NewRegistry()
+	reg := m.registry
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newPoolCollector(m.db))
 	api := &httpapi.Server{
@@ -195,6 +197,7 @@ func (m *Main) startIngest() {
 	}
 	m.ingester = ingest.New(m.db, m.engine.Apply, ingest.Options{
 		Committers: committers,
+		OnBatch:    newIngestMetrics(m.registry).observe,
 		OnCommit: func(stored []*so.Event, o *journey.Outcome) {
 			m.counters.Observe(stored, o)
 			if o != nil && len(o.Changed) > 0 {
