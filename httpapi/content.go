@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,11 +17,33 @@ type ListResponse[T any] struct {
 }
 
 func newList[T any](items []T, next string) ListResponse[T] {
+	if items == nil {
+		items = []T{} // an empty page is [], never null
+	}
 	resp := ListResponse[T]{Items: items}
 	if next != "" {
 		resp.NextCursor = &next
 	}
 	return resp
+}
+
+// writePage serves a list that takes only ?limit= and ?cursor=.
+func writePage[T any](w http.ResponseWriter, r *http.Request,
+	list func(ctx context.Context, projectID string, limit int, cursor string) ([]T, string, error)) error {
+	q, err := queryParams(r, "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
+	}
+	items, next, err := list(r.Context(), projectID(r), limit, q.Get("cursor"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newList(items, next))
+	return nil
 }
 
 func (s *Server) createContent(w http.ResponseWriter, r *http.Request) error {

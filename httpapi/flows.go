@@ -23,20 +23,7 @@ func (s *Server) createFlow(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) error {
-	q, err := queryParams(r, "limit", "cursor")
-	if err != nil {
-		return err
-	}
-	limit, err := limitParam(q)
-	if err != nil {
-		return err
-	}
-	flows, next, err := s.Flows.List(r.Context(), projectID(r), limit, q.Get("cursor"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, newList(flows, next))
-	return nil
+	return writePage(w, r, s.Flows.List)
 }
 
 func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) error {

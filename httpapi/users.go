@@ -23,20 +23,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	q, err := queryParams(r, "limit", "cursor")
-	if err != nil {
-		return err
-	}
-	limit, err := limitParam(q)
-	if err != nil {
-		return err
-	}
-	users, next, err := s.Users.List(r.Context(), projectID(r), limit, q.Get("cursor"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, newList(users, next))
-	return nil
+	return writePage(w, r, s.Users.List)
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {

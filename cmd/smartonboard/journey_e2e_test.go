@@ -218,3 +218,43 @@ func TestFlowValidationOverHTTP(t *testing.T) {
 		t.Fatalf("journey on an unpublished flow: %d %s", r.status, r.body)
 	}
 }
+
+func TestUserAndFlowLists(t *testing.T) {
+	in := start(t, testConfig(t, "sqlite"))
+	if r := in.admin("GET", "/v1/users", ""); r.status != 200 || !strings.Contains(string(r.body), `"items":[]`) {
+		t.Fatalf("empty list: %d %s", r.status, r.body)
+	}
+	for _, u := range []string{"b", "a", "c"} {
+		in.publicCall("POST", "/v1/identify", `{"user_id":"`+u+`","traits":{"plan":"pro","experience":"some"}}`)
+	}
+	in.publicCall("POST", "/v1/identify", `{"user_id":"a","traits":{"plan":null,"role":"admin"}}`)
+	var page struct {
+		Items []struct {
+			UserID string          `json:"user_id"`
+			Traits json.RawMessage `json:"traits"`
+		}
+		NextCursor *string `json:"next_cursor"`
+	}
+	in.admin("GET", "/v1/users?limit=2", "").json(t, &page)
+	if len(page.Items) != 2 || page.Items[0].UserID != "a" || page.NextCursor == nil ||
+		string(page.Items[0].Traits) != `{"experience":"some","role":"admin"}` {
+		t.Fatalf("page 1 = %+v", page)
+	}
+	in.admin("GET", "/v1/users?limit=2&cursor="+*page.NextCursor, "").json(t, &page)
+	if len(page.Items) != 1 || page.Items[0].UserID != "c" || page.NextCursor != nil {
+		t.Fatalf("page 2 = %+v", page)
+	}
+	if r := in.publicCall("GET", "/v1/users", ""); r.status != 403 {
+		t.Fatalf("public key listing users: %d", r.status)
+	}
+	if r := in.publicCall("POST", "/v1/identify", `{"user_id":"x","traits":{"experience":"guru"}}`); r.status != 400 || !strings.Contains(string(r.body), `"traits.experience"`) {
+		t.Fatalf("bad trait: %d %s", r.status, r.body)
+	}
+	if r := in.publicCall("POST", "/v1/identify", `{"user_id":"x","traits":{"goals":"all"}}`); r.status != 400 {
+		t.Fatalf("goals not a list: %d %s", r.status, r.body)
+	}
+	big := `{"user_id":"x","traits":{"blob":"` + strings.Repeat("x", 16*1024) + `"}}`
+	if r := in.publicCall("POST", "/v1/identify", big); r.status != 400 {
+		t.Fatalf("traits over 16 KiB: %d", r.status)
+	}
+}
