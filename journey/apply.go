@@ -16,6 +16,7 @@ const NoticeUnknownFlow = "unknown_flow"
 // Outcome is what one ingestion transaction did to journeys, for the response and
 // the real-time streams.
 type Outcome struct {
+	touched   map[userKey]time.Time // sightings written, remembered once committed
 	Notices   map[*so.Event]*so.Notice
 	Changed   []*so.Journey
 	Started   map[string]int // journeys the events started, by project
@@ -26,7 +27,8 @@ type Outcome struct {
 // transaction. It may run again if the store retries the transaction, so it keeps
 // no state outside the returned Outcome.
 func (e *Engine) Apply(ctx context.Context, tx so.IngestTx, inserted []*so.Event) (*Outcome, error) {
-	out := &Outcome{Notices: map[*so.Event]*so.Notice{}, Started: map[string]int{}, Completed: map[string]int{}}
+	out := &Outcome{Notices: map[*so.Event]*so.Notice{}, Started: map[string]int{}, Completed: map[string]int{},
+		touched: map[userKey]time.Time{}}
 	for _, projectID := range projects(inserted) {
 		if err := e.applyProject(ctx, tx, projectID, inserted, out); err != nil {
 			return nil, err
@@ -67,6 +69,14 @@ func (e *Engine) applyProject(ctx context.Context, tx so.IngestTx, projectID str
 		}
 		if touchesJourneys(ev) {
 			needJourneys[ev.UserID] = true
+		}
+	}
+	for user, ts := range seen {
+		k := userKey{projectID, user}
+		if e.seen.covers(k, ts) {
+			delete(seen, user)
+		} else {
+			out.touched[k] = ts
 		}
 	}
 	if err := tx.TouchUsers(ctx, projectID, seen); err != nil {
@@ -184,4 +194,12 @@ func (b *projectBatch) save(ctx context.Context, tx so.IngestTx, out *Outcome) e
 // startsJourney tells the events that start a journey the user has not started.
 func startsJourney(t so.EventType) bool {
 	return t == so.EventStepStarted || t == so.EventStepViewed || t == so.EventStepCompleted || t == so.EventStepSkipped
+}
+
+// Committed tells the engine that an outcome's transaction committed, so the
+// sightings it wrote need not be written again for a while.
+func (e *Engine) Committed(o *Outcome) {
+	if o != nil {
+		e.seen.remember(o.touched)
+	}
 }

@@ -27,6 +27,7 @@ type Engine struct {
 
 	mu       sync.Mutex
 	versions map[versionKey]*so.FlowVersion
+	seen     seenCache
 }
 
 type versionKey struct {

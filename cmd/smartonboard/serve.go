@@ -199,6 +199,7 @@ func (m *Main) startIngest() {
 		Committers: committers,
 		OnBatch:    newIngestMetrics(m.registry).observe,
 		OnCommit: func(stored []*so.Event, o *journey.Outcome) {
+			m.engine.Committed(o)
 			m.counters.Observe(stored, o)
 			if o != nil && len(o.Changed) > 0 {
 				httpapi.PublishJourneys(context.Background(), m.bus, m.engine, o.Changed)
