@@ -191,12 +191,16 @@ func (m *Main) startIngest() {
 	m.bus = stream.NewBroker(stream.Options{})
 	m.engine = &journey.Engine{Flows: m.db, Journeys: m.db}
 	m.counters = &live.Counters{}
-	committers := 1 // SQLite has one writer
+	// SQLite has one writer: one committer, big batches. PostgreSQL overlaps two
+	// commits, and smaller batches spread the load evenly between them, which
+	// keeps the slowest acknowledgments close to the median (docs/benchmarks.md).
+	committers, maxBatch := 1, 5000
 	if m.db.Engine() == config.EnginePostgres {
-		committers = 2 // overlap one commit's fsync with the next batch
+		committers, maxBatch = 2, 1000
 	}
 	m.ingester = ingest.New(m.db, m.engine.Apply, ingest.Options{
 		Committers: committers,
+		MaxBatch:   maxBatch,
 		OnBatch:    newIngestMetrics(m.registry).observe,
 		OnCommit: func(stored []*so.Event, o *journey.Outcome) {
 			m.engine.Committed(o)
