@@ -33,8 +33,20 @@ type UserStore interface {
 	UpsertEndUser(ctx context.Context, u *EndUser, merge func(old json.RawMessage) (json.RawMessage, error)) (*EndUser, error)
 	// FindEndUser returns one user or not_found.
 	FindEndUser(ctx context.Context, projectID, userID string) (*EndUser, error)
-	// ListEndUsers returns up to limit users ordered by user id, after `after`.
-	ListEndUsers(ctx context.Context, projectID, after string, limit int) ([]*EndUser, error)
+	// ListEndUsers returns up to f.Limit users matching f, ordered by user id,
+	// after f.After.
+	ListEndUsers(ctx context.Context, projectID string, f UserFilter) ([]*EndUser, error)
+}
+
+// UserFilter narrows a user listing; zero fields do not filter. The trait filters
+// match the well-known string traits exactly.
+type UserFilter struct {
+	Role       string
+	Plan       string
+	Experience string
+	SeenSince  time.Time // last_seen_at at or after
+	After      string
+	Limit      int
 }
 
 // User limits.

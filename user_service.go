@@ -50,15 +50,22 @@ func (s *UserService) Find(ctx context.Context, projectID, userID string) (*EndU
 }
 
 // List returns a page of users ordered by id and the next cursor.
-func (s *UserService) List(ctx context.Context, projectID string, limit int, cursor string) ([]*EndUser, string, error) {
+func (s *UserService) List(ctx context.Context, projectID string, f UserFilter, cursor string) ([]*EndUser, string, error) {
 	after, err := DecodeCursor(cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	if limit, err = CheckLimit(limit); err != nil {
+	limit, err := CheckLimit(f.Limit)
+	if err != nil {
 		return nil, "", err
 	}
-	users, err := s.Store.ListEndUsers(ctx, projectID, after, limit+1)
+	if f.Experience != "" {
+		if err := checkEnum("experience", f.Experience, Experiences); err != nil {
+			return nil, "", err
+		}
+	}
+	f.After, f.Limit = after, limit+1
+	users, err := s.Store.ListEndUsers(ctx, projectID, f)
 	if err != nil || len(users) <= limit {
 		return users, "", err
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 )
@@ -23,7 +24,25 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	return writePage(w, r, s.Users.List)
+	q, err := queryParams(r, "role", "plan", "experience", "seen_since", "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	f := so.UserFilter{Role: q.Get("role"), Plan: q.Get("plan"), Experience: q.Get("experience")}
+	if v := q.Get("seen_since"); v != "" {
+		if f.SeenSince, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return so.FieldErrorf(so.EINVALID, "seen_since", "%q is not an RFC 3339 timestamp", v)
+		}
+	}
+	if f.Limit, err = limitParam(q); err != nil {
+		return err
+	}
+	users, next, err := s.Users.List(r.Context(), projectID(r), f, q.Get("cursor"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newList(users, next))
+	return nil
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {

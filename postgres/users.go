@@ -6,6 +6,8 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -65,9 +67,23 @@ func (db *DB) FindEndUser(ctx context.Context, projectID, userID string) (*so.En
 }
 
 // ListEndUsers implements smartonboard.UserStore.
-func (db *DB) ListEndUsers(ctx context.Context, projectID, after string, limit int) ([]*so.EndUser, error) {
+func (db *DB) ListEndUsers(ctx context.Context, projectID string, f so.UserFilter) ([]*so.EndUser, error) {
+	where, args := []string{"project_id = $1", "user_id > $2"}, []any{projectID, f.After}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	for _, t := range [][2]string{{"role", f.Role}, {"plan", f.Plan}, {"experience", f.Experience}} {
+		if t[1] != "" {
+			add("traits::jsonb ->> '"+t[0]+"' = $?", t[1])
+		}
+	}
+	if !f.SeenSince.IsZero() {
+		add("last_seen_at >= $?", f.SeenSince)
+	}
+	args = append(args, f.Limit)
 	rows, _ := db.pool.Query(ctx, `SELECT `+endUserColumns+` FROM end_users
-		WHERE project_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, projectID, after, limit)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY user_id LIMIT $`+strconv.Itoa(len(args)), args...)
 	users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.EndUser, error) { return scanEndUser(row) })
 	if err != nil {
 		return nil, mapError(err, "end users")

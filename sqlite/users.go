@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strings"
 
 	so "github.com/smartonboarding/smartonboard"
 )
@@ -73,9 +74,18 @@ func (db *DB) FindEndUser(ctx context.Context, projectID, userID string) (*so.En
 }
 
 // ListEndUsers implements smartonboard.UserStore.
-func (db *DB) ListEndUsers(ctx context.Context, projectID, after string, limit int) ([]*so.EndUser, error) {
+func (db *DB) ListEndUsers(ctx context.Context, projectID string, f so.UserFilter) ([]*so.EndUser, error) {
+	where, args := []string{"project_id = ?", "user_id > ?"}, []any{projectID, f.After}
+	for _, t := range [][2]string{{"role", f.Role}, {"plan", f.Plan}, {"experience", f.Experience}} {
+		if t[1] != "" {
+			where, args = append(where, "json_extract(traits, '$."+t[0]+"') = ?"), append(args, t[1])
+		}
+	}
+	if !f.SeenSince.IsZero() {
+		where, args = append(where, "last_seen_at >= ?"), append(args, f.SeenSince.UnixMilli())
+	}
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+userColumns+` FROM end_users
-		WHERE project_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`, projectID, after, limit)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY user_id LIMIT ?`, append(args, f.Limit)...)
 	if err != nil {
 		return nil, mapError(err)
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -225,9 +226,35 @@ func testUserList(t *testing.T, db DB) {
 			t.Fatal(err)
 		}
 	}
-	page, err := db.ListEndUsers(ctx, "p1", "a", 10)
+	page, err := db.ListEndUsers(ctx, "p1", so.UserFilter{After: "a", Limit: 10})
 	if err != nil || len(page) != 2 || page[0].UserID != "b" || page[1].UserID != "c" {
 		t.Fatalf("list after a = %+v, %v", page, err)
+	}
+	t0 := so.Now()
+	for id, traits := range map[string]string{"d": `{"plan":"pro","role":"admin'; --"}`, "e": `{"plan":"pro","experience":"expert"}`, "f": `{"plan":"free"}`} {
+		if _, err := db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: id, Traits: json.RawMessage(traits), FirstSeenAt: t0.Add(time.Hour), LastSeenAt: t0.Add(time.Hour)}, replaceTraits(traits)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		f    so.UserFilter
+		want string
+	}{
+		{so.UserFilter{Plan: "pro"}, "[d e]"},
+		{so.UserFilter{Plan: "pro", Experience: "expert"}, "[e]"},
+		{so.UserFilter{Role: "admin'; --"}, "[d]"},
+		{so.UserFilter{SeenSince: t0.Add(time.Hour)}, "[d e f]"},
+		{so.UserFilter{Plan: "enterprise"}, "[]"},
+	} {
+		c.f.Limit = 10
+		page, err := db.ListEndUsers(ctx, "p1", c.f)
+		var got []string
+		for _, u := range page {
+			got = append(got, u.UserID)
+		}
+		if err != nil || fmt.Sprint(got) != c.want && !(c.want == "[]" && len(got) == 0) {
+			t.Fatalf("ListEndUsers(%+v) = %v, %v; want %s", c.f, got, err, c.want)
+		}
 	}
 }
 

@@ -244,6 +244,16 @@ func TestUserAndFlowLists(t *testing.T) {
 	if len(page.Items) != 1 || page.Items[0].UserID != "c" || page.NextCursor != nil {
 		t.Fatalf("page 2 = %+v", page)
 	}
+	in.admin("GET", "/v1/users?plan=pro&experience=some", "").json(t, &page)
+	if len(page.Items) != 2 || page.Items[0].UserID != "b" {
+		t.Fatalf("filtered by traits = %+v", page)
+	}
+	if r := in.admin("GET", "/v1/users?experience=guru", ""); r.status != 400 {
+		t.Fatalf("bad experience filter: %d", r.status)
+	}
+	if r := in.admin("GET", "/v1/users?seen_since=yesterday", ""); r.status != 400 {
+		t.Fatalf("bad seen_since: %d", r.status)
+	}
 	if r := in.publicCall("GET", "/v1/users", ""); r.status != 403 {
 		t.Fatalf("public key listing users: %d", r.status)
 	}
