@@ -284,6 +284,7 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 		err = m.server.Shutdown(ctx)
 		cancel()
+		m.server = nil
 	}
 	if m.ingester != nil {
 		m.ingester.Close() // commits what was queued before the database closes
@@ -297,6 +298,7 @@ func (m *Main) Close() error {
 	}
 	if m.closeDB != nil {
 		m.closeDB()
+		m.closeDB = nil // Close may be called again (tests, signal after error)
 	}
 	return err
 }

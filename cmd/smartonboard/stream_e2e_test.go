@@ -142,3 +142,16 @@ func TestAnalyticsStream(t *testing.T) {
 		t.Fatalf("metrics = %s", m.data)
 	}
 }
+
+// TestShutdownEndsStreams: open event streams never go idle, so shutdown must end
+// them itself instead of waiting out the shutdown timeout.
+func TestShutdownEndsStreams(t *testing.T) {
+	in := start(t, testConfig(t, "sqlite"))
+	events := openStream(t, in, "/v1/stream?user_id=u1", in.public, "")
+	waitFor(t, events, "connected", func(string) bool { return true })
+	if err := in.m.Close(); err != nil {
+		t.Fatalf("Close with an open stream: %v", err)
+	}
+	for range events { // the stream ends
+	}
+}
