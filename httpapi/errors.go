@@ -47,8 +47,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="smartonboard"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, ErrorBody{ErrorDetail{Code: code, Message: so.ErrorMessage(err),
 		Field: so.ErrorField(err), RequestID: requestID(r.Context())}})

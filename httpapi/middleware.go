@@ -148,7 +148,10 @@ func (s *Server) authenticate(r *http.Request, who access) (*http.Request, error
 		return r, so.Errorf(so.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>")
 	}
 	k, err := s.keys.authenticate(r.Context(), s.Projects, strings.TrimSpace(key))
-	if err != nil {
+	if so.ErrorCode(err) == so.EINTERNAL {
+		s.Logger.WarnContext(r.Context(), "cannot check an API key", "err", err, "request_id", requestID(r.Context()))
+		return r, so.Errorf(so.EUNAVAILABLE, "the API key cannot be checked right now; retry")
+	} else if err != nil {
 		return r, err
 	}
 	if who == admin && k.Kind != so.KeySecret {

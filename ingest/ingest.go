@@ -185,8 +185,10 @@ func (in *Ingester) commitTogether(batch []*request, n int) error {
 		in.opts.OnBatch(len(batch), n, time.Since(start), err)
 	}
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return so.Errorf(so.EUNAVAILABLE, "committing events took too long; retry")
+		if so.ErrorCode(err) == so.EINTERNAL || errors.Is(err, context.DeadlineExceeded) {
+			// The store failed (down, overloaded, too slow): nothing of the batch
+			// is committed, and the client's retry is safe. OnBatch sees the cause.
+			return so.Errorf(so.EUNAVAILABLE, "the events could not be stored right now; retry")
 		}
 		return err
 	}

@@ -152,10 +152,22 @@ func TestHealthAndStatus(t *testing.T) {
 
 func TestReadyzFailsWhenDatabaseGone(t *testing.T) {
 	in := start(t, testConfig(t, "sqlite"))
+	in.publicCall("GET", "/v1/users/u/next-step?flow=none", "") // the public key is now cached
 	in.m.closeDB()
 	in.m.closeDB = nil
 	r := in.request("GET", "/readyz", "", "", nil)
 	if r.status != 503 || !strings.Contains(string(r.body), `"database":{"status":"error"`) {
 		t.Fatalf("readyz with a closed database: %d %s", r.status, r.body)
+	}
+	// Events cannot be stored: the client is told to retry, never handed a 200.
+	r = in.request("POST", "/v1/events", in.public, "application/json",
+		strings.NewReader(`{"events":[`+eventJSON("x", "click", "u", "", time.Now())+`]}`))
+	if code, _ := r.errorCode(); r.status != 503 || code != "unavailable" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("events with a closed database: %d %v %s", r.status, r.header, r.body)
+	}
+	// A key this instance has not seen cannot be checked either: 503, not 500.
+	r = in.request("GET", "/v1/content-items", "sk_"+strings.Repeat("n", 40), "", nil)
+	if code, _ := r.errorCode(); r.status != 503 || code != "unavailable" {
+		t.Fatalf("auth with a closed database: %d %s", r.status, r.body)
 	}
 }

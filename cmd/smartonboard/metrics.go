@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,10 +12,12 @@ import (
 type ingestMetrics struct {
 	requests, events, seconds prometheus.Histogram
 	failures                  prometheus.Counter
+	logger                    *slog.Logger
 }
 
-func newIngestMetrics(reg prometheus.Registerer) *ingestMetrics {
+func newIngestMetrics(reg prometheus.Registerer, logger *slog.Logger) *ingestMetrics {
 	m := &ingestMetrics{
+		logger: logger,
 		requests: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "smartonboard_ingest_batch_requests",
 			Help: "HTTP requests whose events shared one ingestion transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)}),
 		events: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "smartonboard_ingest_batch_events",
@@ -31,6 +34,7 @@ func newIngestMetrics(reg prometheus.Registerer) *ingestMetrics {
 func (m *ingestMetrics) observe(requests, events int, took time.Duration, err error) {
 	if err != nil {
 		m.failures.Inc()
+		m.logger.Error("ingestion transaction failed", "requests", requests, "events", events, "err", err)
 		return
 	}
 	m.requests.Observe(float64(requests))

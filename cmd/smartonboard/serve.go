@@ -201,7 +201,7 @@ func (m *Main) startIngest() {
 	m.ingester = ingest.New(m.db, m.engine.Apply, ingest.Options{
 		Committers: committers,
 		MaxBatch:   maxBatch,
-		OnBatch:    newIngestMetrics(m.registry).observe,
+		OnBatch:    newIngestMetrics(m.registry, m.Logger).observe,
 		OnCommit: func(stored []*so.Event, o *journey.Outcome) {
 			m.engine.Committed(o)
 			m.counters.Observe(stored, o)
