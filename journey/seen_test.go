@@ -1,0 +1,37 @@
+package journey
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSeenCache(t *testing.T) {
+	var c seenCache
+	k := userKey{"p", "u"}
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	if c.covers(k, t0) {
+		t.Fatal("an unknown user is covered")
+	}
+	c.remember(map[userKey]time.Time{k: t0})
+	for _, c2 := range []struct {
+		at   time.Time
+		want bool
+	}{
+		{t0, true},
+		{t0.Add(59 * time.Second), true},
+		{t0.Add(SeenPrecision), false}, // a minute newer: write it
+		{t0.Add(-time.Second), false},  // older than the first sighting: write it
+	} {
+		if got := c.covers(k, c2.at); got != c2.want {
+			t.Errorf("covers(%s) = %v, want %v", c2.at.Sub(t0), got, c2.want)
+		}
+	}
+	c.remember(map[userKey]time.Time{k: t0.Add(-time.Hour)})
+	if !c.covers(k, t0.Add(-30*time.Minute)) {
+		t.Fatal("the span did not grow back to the older sighting")
+	}
+	c.forget("p", "u")
+	if c.covers(k, t0) {
+		t.Fatal("a forgotten user is covered")
+	}
+}
