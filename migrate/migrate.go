@@ -138,15 +138,45 @@ func (m *Migrator) Latest() int64 {
 
 // Current is the newest version applied to the database (0 if none).
 func (m *Migrator) Current(ctx context.Context) (int64, error) {
-	exists, err := m.tableExists(ctx)
-	if err != nil || !exists {
+	applied, err := m.applied(ctx)
+	if err != nil {
 		return 0, err
 	}
-	v, err := m.provider.GetDBVersion(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("read schema version: %w", err)
+	var cur int64
+	for v := range applied {
+		cur = max(cur, v)
 	}
-	return v, nil
+	return cur, nil
+}
+
+// applied reads the applied versions straight from the version table. Unlike
+// goose's status calls it takes no advisory lock, so readiness probes from many
+// instances never queue behind each other or behind a running migration.
+func (m *Migrator) applied(ctx context.Context) (map[int64]bool, error) {
+	exists, err := m.tableExists(ctx)
+	if err != nil || !exists {
+		return map[int64]bool{}, err
+	}
+	rows, err := m.db.QueryContext(ctx, `SELECT version_id, is_applied FROM `+VersionTable+` ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var v int64
+		var ok bool
+		if err := rows.Scan(&v, &ok); err != nil {
+			return nil, fmt.Errorf("read schema version: %w", err)
+		}
+		if ok { // goose's legacy rows mark a rollback with is_applied = false
+			out[v] = true
+		} else {
+			delete(out, v)
+		}
+	}
+	delete(out, 0) // goose's own bootstrap row
+	return out, rows.Err()
 }
 
 // ErrSchemaTooNew means the database was migrated by a newer binary.
@@ -156,23 +186,26 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this binary")
 var ErrPending = errors.New("database has pending migrations")
 
 // Check returns nil when the schema is exactly current, and otherwise an error
-// wrapping ErrPending or ErrSchemaTooNew that says what to do.
+// wrapping ErrPending or ErrSchemaTooNew that says what to do. It takes no lock.
 func (m *Migrator) Check(ctx context.Context) error {
-	if err := m.checkKnown(ctx); err != nil {
-		return err
-	}
-	statuses, err := m.Status(ctx)
+	applied, err := m.applied(ctx)
 	if err != nil {
 		return err
 	}
-	pending := 0
-	for _, s := range statuses {
-		if !s.Applied {
+	latest, pending := m.Latest(), 0
+	for v := range applied {
+		if v > latest {
+			return fmt.Errorf("%w: database is at version %d, this binary knows up to %d; deploy the newer binary or roll the schema back with it", ErrSchemaTooNew, v, latest)
+		}
+	}
+	sources := m.provider.ListSources()
+	for _, src := range sources {
+		if !applied[src.Version] {
 			pending++
 		}
 	}
 	if pending > 0 {
-		return fmt.Errorf("%w: %d of %d not applied; run `smartonboard migrate up`", ErrPending, pending, len(statuses))
+		return fmt.Errorf("%w: %d of %d not applied; run `smartonboard migrate up`", ErrPending, pending, len(sources))
 	}
 	return nil
 }

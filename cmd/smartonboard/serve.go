@@ -122,10 +122,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.registry = prometheus.NewRegistry()
 	m.startIngest()
-	m.server = m.newHTTPServer()
-	m.server.RegisterOnShutdown(m.bus.Close) // ends the open event streams, which never go idle
+	srv, ln := m.newHTTPServer(), m.listener // the goroutine must not read fields Close resets
+	srv.RegisterOnShutdown(m.bus.Close)      // ends the open event streams, which never go idle
+	m.server = srv
 	go func() {
-		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("server stopped", "err", err)
 		}
 	}()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -102,4 +103,21 @@ func TestGracefulShutdown(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+}
+
+// TestConcurrentReadiness: load balancers probe all at once; probes must not
+// queue behind each other (goose's status calls take an advisory lock).
+func TestConcurrentReadiness(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		in := start(t, testConfig(t, engine))
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				if r := in.request("GET", "/readyz", "", "", nil); r.status != 200 {
+					t.Errorf("readyz: %d %s", r.status, r.body)
+				}
+			})
+		}
+		wg.Wait()
+	})
 }
