@@ -58,7 +58,11 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	events, index, resp := s.validateEvents(r, inputs)
+	verify, err := s.userVerifier(r)
+	if err != nil {
+		return err
+	}
+	events, index, resp := validateEvents(projectID(r), verify, inputs)
 	result, err := s.Ingest.Submit(r.Context(), events)
 	if err != nil {
 		return err
@@ -124,7 +128,7 @@ func decodeEventBatch(body []byte) ([]eventInput, error) {
 
 // validateEvents checks each decoded event; rejected ones are listed with their
 // reason and never hold back their valid siblings.
-func (s *Server) validateEvents(r *http.Request, inputs []eventInput) ([]*so.Event, []int, *EventsResponse) {
+func validateEvents(projectID string, verify func(userID string) error, inputs []eventInput) ([]*so.Event, []int, *EventsResponse) {
 	resp := &EventsResponse{Rejected: []RejectedEvent{}, Notices: []EventNoticeOut{}}
 	events, index := make([]*so.Event, 0, len(inputs)), make([]int, 0, len(inputs))
 	now := so.Now()
@@ -132,10 +136,10 @@ func (s *Server) validateEvents(r *http.Request, inputs []eventInput) ([]*so.Eve
 		err := in.err
 		var ev *so.Event
 		if err == nil {
-			ev, err = so.NewEvent(projectID(r), in.in, now)
+			ev, err = so.NewEvent(projectID, in.in, now)
 		}
 		if err == nil {
-			err = s.checkUser(r, ev.UserID)
+			err = verify(ev.UserID)
 		}
 		if err != nil {
 			id := in.in.ID

@@ -9,24 +9,54 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-// checkUser enforces identity verification: when the project requires it, a
-// public-key call naming a user must carry X-User-Hash, the hex HMAC-SHA256 of
-// the user id under the project's identity secret. Without it, anyone holding
-// the public key could read any user's journey.
-func (s *Server) checkUser(r *http.Request, userID string) error {
+// userVerifier returns the identity check for a request's users. When the
+// project requires identity verification, a public-key call naming a user must
+// carry X-User-Hash, the hex HMAC-SHA256 of the user id under the project's
+// identity secret; without it, anyone holding the public key could read any
+// user's journey. Secret keys are the customer's backend and need no hash.
+func (s *Server) userVerifier(r *http.Request) (func(userID string) error, error) {
 	key := APIKeyFrom(r.Context())
 	if key == nil || key.Kind == so.KeySecret {
-		return nil
+		return func(string) error { return nil }, nil
 	}
 	secret, err := s.secrets.get(r.Context(), s.Projects, key.ProjectID)
-	if err != nil || secret == "" {
+	if so.ErrorCode(err) == so.EINTERNAL {
+		s.Logger.WarnContext(r.Context(), "cannot read identity settings", "err", err, "request_id", requestID(r.Context()))
+		return nil, so.Errorf(so.EUNAVAILABLE, "identity settings cannot be read right now; retry")
+	} else if err != nil {
+		return nil, err
+	}
+	if secret == "" {
+		return func(string) error { return nil }, nil
+	}
+	got, _ := hex.DecodeString(userHashParam(r))
+	return func(userID string) error {
+		if !hmac.Equal(got, UserHash(secret, userID)) {
+			return so.FieldErrorf(so.EUNAUTHORIZED, "user_id", "identity verification is on: send X-User-Hash, the hex HMAC-SHA256 of the user id under the project's identity secret")
+		}
+		return nil
+	}, nil
+}
+
+// checkUser applies the identity check to one user.
+func (s *Server) checkUser(r *http.Request, userID string) error {
+	verify, err := s.userVerifier(r)
+	if err != nil {
 		return err
 	}
-	got, err := hex.DecodeString(r.Header.Get("X-User-Hash"))
-	if err != nil || !hmac.Equal(got, UserHash(secret, userID)) {
-		return so.FieldErrorf(so.EUNAUTHORIZED, "user_id", "identity verification is on: send X-User-Hash, the hex HMAC-SHA256 of the user id under the project's identity secret")
+	return verify(userID)
+}
+
+// userHashParam is X-User-Hash, or ?user_hash= on POST /v1/events, which
+// navigator.sendBeacon sends without headers.
+func userHashParam(r *http.Request) string {
+	if h := r.Header.Get("X-User-Hash"); h != "" {
+		return h
 	}
-	return nil
+	if r.Pattern == "POST /v1/events" {
+		return r.URL.Query().Get("user_hash")
+	}
+	return ""
 }
 
 // UserHash is the HMAC a customer's backend computes for X-User-Hash.

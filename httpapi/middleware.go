@@ -142,12 +142,11 @@ func (s *Server) originAllowed(origin string) bool {
 
 // authenticate checks the bearer key and that its kind may call the route.
 func (s *Server) authenticate(r *http.Request, who access) (*http.Request, error) {
-	auth := r.Header.Get("Authorization")
-	key, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || strings.TrimSpace(key) == "" {
-		return r, so.Errorf(so.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>")
+	key, err := presentedKey(r)
+	if err != nil {
+		return r, err
 	}
-	k, err := s.keys.authenticate(r.Context(), s.Projects, strings.TrimSpace(key))
+	k, err := s.keys.authenticate(r.Context(), s.Projects, key)
 	if so.ErrorCode(err) == so.EINTERNAL {
 		s.Logger.WarnContext(r.Context(), "cannot check an API key", "err", err, "request_id", requestID(r.Context()))
 		return r, so.Errorf(so.EUNAVAILABLE, "the API key cannot be checked right now; retry")
@@ -158,4 +157,21 @@ func (s *Server) authenticate(r *http.Request, who access) (*http.Request, error
 		return r, so.Errorf(so.EFORBIDDEN, "this route needs a secret key (sk_…); public keys may only track users")
 	}
 	return r.WithContext(context.WithValue(r.Context(), apiKeyKey, k)), nil
+}
+
+// presentedKey reads the bearer key. POST /v1/events also takes a public key as
+// ?key=, because navigator.sendBeacon cannot set headers; a secret key is never
+// accepted in a URL, where proxies and logs would keep it.
+func presentedKey(r *http.Request) (string, error) {
+	if key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && strings.TrimSpace(key) != "" {
+		return strings.TrimSpace(key), nil
+	}
+	if r.Pattern == "POST /v1/events" {
+		if key := r.URL.Query().Get("key"); strings.HasPrefix(key, so.PublicKeyPrefix) {
+			return key, nil
+		} else if key != "" {
+			return "", so.Errorf(so.EUNAUTHORIZED, "only a public key (pk_…) may be sent as ?key=; send others in the Authorization header")
+		}
+	}
+	return "", so.Errorf(so.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>")
 }

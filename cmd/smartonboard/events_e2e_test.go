@@ -79,10 +79,17 @@ func TestEventEnvelope(t *testing.T) {
 	if n, _ := in.m.db.CountEvents(context.Background(), "default"); n != 0 {
 		t.Fatalf("a rejected request stored %d events", n)
 	}
-	// navigator.sendBeacon posts text/plain.
-	r := in.request("POST", "/v1/events", in.public, "text/plain;charset=UTF-8", strings.NewReader(`{"events":[`+one+`]}`))
+	// navigator.sendBeacon posts text/plain and cannot set headers: the public key
+	// comes in the URL.
+	r := in.request("POST", "/v1/events?key="+in.public, "", "text/plain;charset=UTF-8", strings.NewReader(`{"events":[`+one+`]}`))
 	if r.status != 200 || !strings.Contains(string(r.body), `"accepted":1`) {
-		t.Fatalf("text/plain batch: %d %s", r.status, r.body)
+		t.Fatalf("sendBeacon-style batch: %d %s", r.status, r.body)
+	}
+	if r := in.request("POST", "/v1/events?key="+in.secret, "", "text/plain", strings.NewReader(`{"events":[]}`)); r.status != 401 {
+		t.Fatalf("secret key in a URL: %d", r.status)
+	}
+	if r := in.request("GET", "/v1/users/u1/next-step?flow=x&key="+in.public, "", "", nil); r.status != 401 {
+		t.Fatalf("?key= outside POST /v1/events: %d", r.status)
 	}
 	if r := in.request("POST", "/v1/events", "", "application/json", strings.NewReader(`{"events":[]}`)); r.status != 401 {
 		t.Fatalf("no key: %d", r.status)

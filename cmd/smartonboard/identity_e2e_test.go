@@ -89,6 +89,12 @@ func TestIdentityVerification(t *testing.T) {
 		if r.status != 200 || res.Accepted != 1 || len(res.Rejected) != 1 || res.Rejected[0].Code != "unauthorized" || res.Rejected[0].Field != "user_id" {
 			t.Fatalf("events under verification: %d %s", r.status, r.body)
 		}
+		// sendBeacon: key and hash in the URL.
+		r = in.request("POST", "/v1/events?key="+in.public+"&user_hash="+good, "", "text/plain",
+			strings.NewReader(`{"events":[`+eventJSON("i3", "click", "alice", "", time.Now())+`]}`))
+		if r.status != 200 || !strings.Contains(string(r.body), `"accepted":1`) {
+			t.Fatalf("sendBeacon with user_hash: %d %s", r.status, r.body)
+		}
 		// The secret key is the customer's backend and needs no hash.
 		if r := in.admin("GET", "/v1/users/alice/journeys/getting-started", ""); r.status != 200 {
 			t.Fatalf("secret key: %d", r.status)
