@@ -109,3 +109,23 @@ func TestKeys(t *testing.T) {
 		t.Fatal("keys repeat")
 	}
 }
+
+func TestJSONObjectEncoding(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		`{"a":"ok 😀 \u00fc"}`:  true,
+		`{"a":"\ud83d\ude00"}`: true, // a proper pair
+		`{"a":"\\ud800"}`:      true, // an escaped backslash, not an escape
+		`{"a":"\ud800"}`:       false,
+		`{"a":"\ude00"}`:       false,
+		`{"a":"\ud800x"}`:      false,
+		`{"a":"\ud800\u0041"}`: false,
+		"{\"a\":\"\xff\"}":     false,
+		`{"a":"\u0000"}`:       false,
+		`[1]`:                  false,
+	} {
+		err := so.CheckJSONObject("f", json.RawMessage(raw), 1024)
+		if (err == nil) != ok {
+			t.Errorf("CheckJSONObject(%q) = %v, want ok=%v", raw, err, ok)
+		}
+	}
+}

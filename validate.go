@@ -118,5 +118,59 @@ func CheckJSONObject(field string, raw json.RawMessage, maxBytes int) error {
 	if bytes.Contains(raw, []byte(`\u0000`)) {
 		return FieldErrorf(EINVALID, field, "must not contain NUL characters")
 	}
+	if !utf8.Valid(trimmed) || hasLoneSurrogate(trimmed) {
+		return FieldErrorf(EINVALID, field, "must be valid UTF-8 (no stray bytes or unpaired \\u surrogates)")
+	}
 	return nil
+}
+
+// hasLoneSurrogate finds a \uD800–\uDFFF escape that is not half of a pair:
+// encoding/json accepts it, but PostgreSQL's jsonb refuses it, so it would make
+// the engines differ.
+func hasLoneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw)-1; i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // another escape: skip the escaped character
+			continue
+		}
+		r, ok := hex4(raw, i+2)
+		switch {
+		case !ok:
+			return false // not valid JSON; json.Valid has already refused it
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		case r >= 0xD800 && r <= 0xDBFF:
+			low, ok := hex4(raw, i+8)
+			if i+7 >= len(raw) || raw[i+6] != '\\' || raw[i+7] != 'u' || !ok || low < 0xDC00 || low > 0xDFFF {
+				return true
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return false
+}
+
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }

@@ -30,6 +30,8 @@ func TestEventValidation(t *testing.T) {
 			{"custom without name", ev(`"id":"a",` + strings.Replace(base, "click", "custom", 1)), "properties.name"},
 			{"properties not object", ev(`"id":"a",` + base + `,"properties":[1]`), "properties"},
 			{"properties too big", ev(`"id":"a",` + base + `,"properties":{"x":"` + strings.Repeat("y", 8*1024) + `"}`), "properties"},
+			{"invalid UTF-8 in properties", ev(`"id":"a",` + base + ",\"properties\":{\"x\":\"\xff\"}"), "properties"},
+			{"lone surrogate in properties", ev(`"id":"a",` + base + `,"properties":{"x":"\ud800"}`), "properties"},
 			{"wrong type", ev(`"id":5,` + base), "id"},
 			{"unknown field", ev(`"id":"a",` + base + `,"colour":"red"`), "colour"},
 			{"not an object", `"click"`, ""},
