@@ -67,7 +67,8 @@ type Journey struct {
 	Sessions       int           `json:"sessions"`
 	Returning      bool          `json:"returning"`
 	StartedAt      time.Time     `json:"started_at"`
-	LastActivityAt time.Time     `json:"last_activity_at"`
+	LastActivityAt time.Time     `json:"last_activity_at"` // server clock: abandonment is judged on it
+	LastEventAt    time.Time     `json:"last_event_at"`    // client clock: session gaps are judged on it
 	CompletedAt    *time.Time    `json:"completed_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
 	Revision       int           `json:"revision"`
@@ -80,9 +81,11 @@ func (j Journey) MarshalJSON() ([]byte, error) {
 		plain
 		StartedAt      string  `json:"started_at"`
 		LastActivityAt string  `json:"last_activity_at"`
+		LastEventAt    string  `json:"last_event_at"`
 		CompletedAt    *string `json:"completed_at"`
 		UpdatedAt      string  `json:"updated_at"`
-	}{plain(j), FormatTime(j.StartedAt), FormatTime(j.LastActivityAt), formatOptional(j.CompletedAt), FormatTime(j.UpdatedAt)})
+	}{plain(j), FormatTime(j.StartedAt), FormatTime(j.LastActivityAt), FormatTime(j.LastEventAt),
+		formatOptional(j.CompletedAt), FormatTime(j.UpdatedAt)})
 }
 
 // JourneyStore keeps journeys outside of event ingestion.
@@ -101,7 +104,7 @@ type JourneyStore interface {
 func NewJourney(projectID, userID string, v *FlowVersion, now time.Time) *Journey {
 	j := &Journey{ID: NewID(), ProjectID: projectID, UserID: userID, FlowID: v.FlowID, FlowKey: v.FlowKey,
 		FlowVersion: v.Version, Status: JourneyActive, Sessions: 1, StartedAt: now, LastActivityAt: now,
-		UpdatedAt: now, Revision: 1}
+		LastEventAt: now, UpdatedAt: now, Revision: 1}
 	for _, s := range v.Steps {
 		j.Steps = append(j.Steps, StepState{Key: s.Key, Status: StepPending})
 	}

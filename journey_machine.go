@@ -55,12 +55,15 @@ func (j *Journey) Apply(v *FlowVersion, e *Event) (bool, *Notice) {
 
 // touch counts sessions and returns, and resumes a paused or abandoned journey.
 func (j *Journey) touch(e *Event) {
-	if e.Timestamp.Sub(j.LastActivityAt) >= SessionGap {
+	if e.Timestamp.Sub(j.LastEventAt) >= SessionGap {
 		j.Sessions++
 		j.Returning = true
 	}
-	if e.Timestamp.After(j.LastActivityAt) {
-		j.LastActivityAt = e.Timestamp
+	if e.Timestamp.After(j.LastEventAt) {
+		j.LastEventAt = e.Timestamp
+	}
+	if e.ReceivedAt.After(j.LastActivityAt) {
+		j.LastActivityAt = e.ReceivedAt
 	}
 	switch {
 	case e.Type == EventSessionEnded && j.Status == JourneyActive:
@@ -98,6 +101,10 @@ func (j *Journey) applyStep(v *FlowVersion, e *Event) *Notice {
 	case EventStepSkipped:
 		if step.Required {
 			return &Notice{NoticeRequiredStep, "step " + e.Step + " is required and cannot be skipped"}
+		}
+		if !j.PrerequisitesMet(step) { // a skip counts as done: it must not jump the order
+			st.OutOfOrder++
+			return &Notice{NoticeOutOfOrder, "step " + e.Step + " cannot be skipped before its prerequisites"}
 		}
 		if !st.done() {
 			st.Status, st.CompletedAt = StepSkipped, ptr(e.Timestamp)

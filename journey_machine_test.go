@@ -8,13 +8,14 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-// flowV1 is a three-step flow: connect (required) → invite (required, needs
-// connect); tour is optional and basic.
+// flowV1 is a four-step flow: connect (required) → invite (required, needs
+// connect); tour is optional and basic; tips is optional and needs connect.
 func flowV1() *so.FlowVersion {
 	return &so.FlowVersion{FlowID: "f1", ProjectID: "p", FlowKey: "start", Version: 1, Steps: []so.Step{
 		{Key: "connect", Kind: so.StepTask, Required: true, Prerequisites: []string{}},
 		{Key: "tour", Kind: so.StepTour, Basic: true, Prerequisites: []string{}},
 		{Key: "invite", Kind: so.StepTask, Required: true, Prerequisites: []string{"connect"}},
+		{Key: "tips", Kind: so.StepArticle, Prerequisites: []string{"connect"}},
 	}}
 }
 
@@ -51,6 +52,8 @@ func TestJourneyStateMachine(t *testing.T) {
 			want{so.JourneyActive, map[string]so.StepStatus{"invite": so.StepPending}, "connect", so.NoticeOutOfOrder, true}},
 		{"skip optional", []*so.Event{ev(so.EventStepSkipped, "tour", time.Minute)},
 			want{so.JourneyActive, map[string]so.StepStatus{"tour": so.StepSkipped}, "connect", "", true}},
+		{"skip before prerequisites", []*so.Event{ev(so.EventStepSkipped, "tips", time.Minute)},
+			want{so.JourneyActive, map[string]so.StepStatus{"tips": so.StepPending}, "connect", so.NoticeOutOfOrder, true}},
 		{"skip required", []*so.Event{ev(so.EventStepSkipped, "connect", time.Minute)},
 			want{so.JourneyActive, map[string]so.StepStatus{"connect": so.StepPending}, "connect", so.NoticeRequiredStep, true}},
 		{"unknown step", []*so.Event{ev(so.EventStepCompleted, "nope", time.Minute)},
@@ -144,5 +147,18 @@ func TestFlowValidation(t *testing.T) {
 	}
 	if err := so.ValidateSteps([]so.Step{step("a"), step("b", "a"), step("c", "a", "b")}); err != nil {
 		t.Fatalf("a DAG rejected: %v", err)
+	}
+}
+
+// TestActivityUsesServerTime: abandonment is judged on when the server received
+// events, so a backfilled or clock-skewed event cannot make a journey look idle.
+func TestActivityUsesServerTime(t *testing.T) {
+	v := flowV1()
+	j := so.NewJourney("p", "u", v, t0)
+	e := ev(so.EventStepStarted, "connect", -30*24*time.Hour) // the client clock says a month ago
+	e.ReceivedAt = t0.Add(time.Minute)
+	j.Apply(v, e)
+	if !j.LastActivityAt.Equal(t0.Add(time.Minute)) || !j.LastEventAt.Equal(t0) {
+		t.Fatalf("last activity %s, last event %s", j.LastActivityAt, j.LastEventAt)
 	}
 }

@@ -159,7 +159,8 @@ func (e *Engine) journeyFor(ctx context.Context, tx so.IngestTx, b *projectBatch
 	} else if err != nil {
 		return nil, err
 	}
-	fresh := so.NewJourney(b.projectID, ev.UserID, v, ev.Timestamp)
+	fresh := so.NewJourney(b.projectID, ev.UserID, v, ev.ReceivedAt)
+	fresh.LastEventAt = ev.Timestamp // a backfilled event must not make the journey look idle
 	j, err := tx.InsertJourney(ctx, fresh)
 	if err != nil {
 		return nil, err
