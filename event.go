@@ -172,8 +172,30 @@ type IngestTx interface {
 	InsertJourney(ctx context.Context, j *Journey) (*Journey, error)
 	// SaveJourneys writes changed journeys back by id.
 	SaveJourneys(ctx context.Context, js []*Journey) error
-	// TouchUsers creates the users that do not exist yet and moves last_seen_at forward.
-	TouchUsers(ctx context.Context, projectID string, seen map[string]time.Time) error
+	// TouchUsers creates the users that do not exist yet, and moves first_seen_at
+	// back and last_seen_at forward to cover each user's sighting.
+	TouchUsers(ctx context.Context, projectID string, seen map[string]Sighting) error
+}
+
+// Sighting is the span of one user's events in a batch.
+type Sighting struct{ First, Last time.Time }
+
+// Sightings gathers, per user, the first and last event time of the events.
+func Sightings(events []*Event) map[string]Sighting {
+	seen := map[string]Sighting{}
+	for _, e := range events {
+		s, ok := seen[e.UserID]
+		switch {
+		case !ok:
+			s = Sighting{e.Timestamp, e.Timestamp}
+		case e.Timestamp.Before(s.First):
+			s.First = e.Timestamp
+		case e.Timestamp.After(s.Last):
+			s.Last = e.Timestamp
+		}
+		seen[e.UserID] = s
+	}
+	return seen
 }
 
 // EventStore keeps the append-only event log.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 )
@@ -16,7 +15,7 @@ const NoticeUnknownFlow = "unknown_flow"
 // Outcome is what one ingestion transaction did to journeys, for the response and
 // the real-time streams.
 type Outcome struct {
-	touched   map[userKey]time.Time // sightings written, remembered once committed
+	touched   map[userKey]so.Sighting // sightings written, remembered once committed
 	Notices   map[*so.Event]*so.Notice
 	Changed   []*so.Journey
 	Started   map[string]int // journeys the events started, by project
@@ -28,7 +27,7 @@ type Outcome struct {
 // no state outside the returned Outcome.
 func (e *Engine) Apply(ctx context.Context, tx so.IngestTx, inserted []*so.Event) (*Outcome, error) {
 	out := &Outcome{Notices: map[*so.Event]*so.Notice{}, Started: map[string]int{}, Completed: map[string]int{},
-		touched: map[userKey]time.Time{}}
+		touched: map[userKey]so.Sighting{}}
 	for _, projectID := range projects(inserted) {
 		if err := e.applyProject(ctx, tx, projectID, inserted, out); err != nil {
 			return nil, err
@@ -57,26 +56,23 @@ type projectBatch struct {
 
 func (e *Engine) applyProject(ctx context.Context, tx so.IngestTx, projectID string, all []*so.Event, out *Outcome) error {
 	b := &projectBatch{projectID: projectID, journeys: map[string][]*so.Journey{}, changed: map[*so.Journey]bool{}}
-	seen := map[string]time.Time{}
 	needJourneys := map[string]bool{}
 	for _, ev := range all {
 		if ev.ProjectID != projectID {
 			continue
 		}
 		b.events = append(b.events, ev)
-		if ev.Timestamp.After(seen[ev.UserID]) {
-			seen[ev.UserID] = ev.Timestamp
-		}
 		if touchesJourneys(ev) {
 			needJourneys[ev.UserID] = true
 		}
 	}
-	for user, ts := range seen {
+	seen := so.Sightings(b.events)
+	for user, s := range seen {
 		k := userKey{projectID, user}
-		if e.seen.covers(k, ts) {
+		if e.seen.covers(k, s.First) && e.seen.covers(k, s.Last) {
 			delete(seen, user)
 		} else {
-			out.touched[k] = ts
+			out.touched[k] = s
 		}
 	}
 	if err := tx.TouchUsers(ctx, projectID, seen); err != nil {

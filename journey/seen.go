@@ -3,6 +3,8 @@ package journey
 import (
 	"sync"
 	"time"
+
+	so "github.com/smartonboarding/smartonboard"
 )
 
 // SeenPrecision is how exact an end user's last_seen_at is kept: an instance that
@@ -36,21 +38,22 @@ func (c *seenCache) covers(k userKey, ts time.Time) bool {
 }
 
 // remember records committed sightings.
-func (c *seenCache) remember(touched map[userKey]time.Time) {
+func (c *seenCache) remember(touched map[userKey]so.Sighting) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m)+len(touched) > seenCacheMax {
 		c.m = make(map[userKey]seenSpan, len(touched))
 	}
-	for k, ts := range touched {
+	for k, t := range touched {
 		s, ok := c.m[k]
-		switch {
-		case !ok:
-			s = seenSpan{ts, ts}
-		case ts.Before(s.first):
-			s.first = ts
-		case ts.After(s.last):
-			s.last = ts
+		if !ok {
+			s = seenSpan{t.First, t.Last}
+		}
+		if t.First.Before(s.first) {
+			s.first = t.First
+		}
+		if t.Last.After(s.last) {
+			s.last = t.Last
 		}
 		c.m[k] = s
 	}

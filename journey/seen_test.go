@@ -3,6 +3,8 @@ package journey
 import (
 	"testing"
 	"time"
+
+	so "github.com/smartonboarding/smartonboard"
 )
 
 func TestSeenCache(t *testing.T) {
@@ -12,7 +14,7 @@ func TestSeenCache(t *testing.T) {
 	if c.covers(k, t0) {
 		t.Fatal("an unknown user is covered")
 	}
-	c.remember(map[userKey]time.Time{k: t0})
+	c.remember(map[userKey]so.Sighting{k: {First: t0, Last: t0}})
 	for _, c2 := range []struct {
 		at   time.Time
 		want bool
@@ -26,7 +28,7 @@ func TestSeenCache(t *testing.T) {
 			t.Errorf("covers(%s) = %v, want %v", c2.at.Sub(t0), got, c2.want)
 		}
 	}
-	c.remember(map[userKey]time.Time{k: t0.Add(-time.Hour)})
+	c.remember(map[userKey]so.Sighting{k: {First: t0.Add(-time.Hour), Last: t0.Add(-time.Hour)}})
 	if !c.covers(k, t0.Add(-30*time.Minute)) {
 		t.Fatal("the span did not grow back to the older sighting")
 	}

@@ -152,11 +152,5 @@ func benchmarkIngest(b *testing.B, redeliver bool) {
 
 // touchSeen records the latest sighting of each user of the inserted events.
 func touchSeen(ctx context.Context, tx so.IngestTx, inserted []*so.Event) error {
-	seen := map[string]time.Time{}
-	for _, e := range inserted {
-		if e.Timestamp.After(seen[e.UserID]) {
-			seen[e.UserID] = e.Timestamp
-		}
-	}
-	return tx.TouchUsers(ctx, "p1", seen)
+	return tx.TouchUsers(ctx, "p1", so.Sightings(inserted))
 }

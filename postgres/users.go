@@ -113,22 +113,23 @@ func traitsText(traits json.RawMessage) string {
 // TouchUsers implements smartonboard.IngestTx in one statement. Users are written
 // in id order, so concurrent batches touching the same users cannot deadlock; a
 // user whose times would not move is locked but not rewritten.
-func (t *ingestTx) TouchUsers(ctx context.Context, projectID string, seen map[string]time.Time) error {
+func (t *ingestTx) TouchUsers(ctx context.Context, projectID string, seen map[string]so.Sighting) error {
 	if len(seen) == 0 {
 		return nil
 	}
 	ids := slices.Sorted(maps.Keys(seen))
-	times := make([]time.Time, len(ids))
+	firsts, lasts := make([]time.Time, len(ids)), make([]time.Time, len(ids))
 	for i, id := range ids {
-		times[i] = seen[id]
+		firsts[i], lasts[i] = seen[id].First, seen[id].Last
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO end_users (project_id, user_id, traits, first_seen_at, last_seen_at)
-		SELECT $1, u.user_id, '{}', u.seen, u.seen FROM unnest($2::text[], $3::timestamptz[]) AS u (user_id, seen)
+		SELECT $1, u.user_id, '{}', u.first, u.last
+		FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS u (user_id, first, last)
 		ORDER BY u.user_id COLLATE "C"
 		ON CONFLICT (project_id, user_id) DO UPDATE
 		SET first_seen_at = LEAST(end_users.first_seen_at, excluded.first_seen_at),
 			last_seen_at = GREATEST(end_users.last_seen_at, excluded.last_seen_at)
 		WHERE end_users.first_seen_at > excluded.first_seen_at OR end_users.last_seen_at < excluded.last_seen_at`,
-		projectID, ids, times)
+		projectID, ids, firsts, lasts)
 	return mapError(err, "end users")
 }

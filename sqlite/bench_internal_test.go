@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/storetest"
@@ -80,13 +79,7 @@ func benchEvents(n int) []*so.Event {
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
 	touch := func(ctx context.Context, tx so.IngestTx, in []*so.Event) error {
-		seen := map[string]time.Time{}
-		for _, e := range in {
-			if e.Timestamp.After(seen[e.UserID]) {
-				seen[e.UserID] = e.Timestamp
-			}
-		}
-		return tx.TouchUsers(ctx, "p1", seen)
+		return tx.TouchUsers(ctx, "p1", so.Sightings(in))
 	}
 	b.Run("IngestEvents", func(b *testing.B) {
 		db := storetest.BenchDB(b, benchOpener).(*DB)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
-	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 )
@@ -118,7 +117,7 @@ func (t ingestTx) SaveJourneys(ctx context.Context, js []*so.Journey) error {
 
 // TouchUsers implements smartonboard.IngestTx: new users get empty traits;
 // first_seen_at only moves back and last_seen_at only forward.
-func (t ingestTx) TouchUsers(ctx context.Context, projectID string, seen map[string]time.Time) error {
+func (t ingestTx) TouchUsers(ctx context.Context, projectID string, seen map[string]so.Sighting) error {
 	if len(seen) == 0 {
 		return nil
 	}
@@ -132,8 +131,8 @@ func (t ingestTx) TouchUsers(ctx context.Context, projectID string, seen map[str
 	}
 	defer stmt.Close()
 	for _, id := range slices.Sorted(maps.Keys(seen)) {
-		ms := seen[id].UnixMilli()
-		if _, err := stmt.ExecContext(ctx, projectID, id, ms, ms); err != nil {
+		s := seen[id]
+		if _, err := stmt.ExecContext(ctx, projectID, id, s.First.UnixMilli(), s.Last.UnixMilli()); err != nil {
 			return mapError(err)
 		}
 	}

@@ -86,11 +86,7 @@ func testEventConcurrent(t *testing.T, db DB) {
 			}
 			for attempt := 0; ; attempt++ {
 				inserted, err := db.IngestEvents(ctx, copies, func(ctx context.Context, tx so.IngestTx, in []*so.Event) error {
-					seen := map[string]time.Time{}
-					for _, e := range in {
-						seen[e.UserID] = e.Timestamp
-					}
-					return tx.TouchUsers(ctx, "p1", seen)
+					return tx.TouchUsers(ctx, "p1", so.Sightings(in))
 				})
 				if so.ErrorCode(err) == so.EUNAVAILABLE && attempt < 5 { // a deadlock victim may retry
 					continue
@@ -125,7 +121,7 @@ func testEventTouchUsers(t *testing.T, db DB) {
 	ctx := context.Background()
 	t0 := so.Now()
 	_, err := db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "e1", "new-user")}, func(ctx context.Context, tx so.IngestTx, _ []*so.Event) error {
-		return tx.TouchUsers(ctx, "p1", map[string]time.Time{"new-user": t0, "other": t0.Add(-time.Hour)})
+		return tx.TouchUsers(ctx, "p1", map[string]so.Sighting{"new-user": {First: t0, Last: t0}, "other": {First: t0.Add(-time.Hour), Last: t0.Add(-time.Hour)}})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -136,10 +132,10 @@ func testEventTouchUsers(t *testing.T, db DB) {
 	}
 	later := t0.Add(time.Minute)
 	_, err = db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "e2", "new-user")}, func(ctx context.Context, tx so.IngestTx, _ []*so.Event) error {
-		if err := tx.TouchUsers(ctx, "p1", map[string]time.Time{"new-user": later}); err != nil {
+		if err := tx.TouchUsers(ctx, "p1", map[string]so.Sighting{"new-user": {First: later, Last: later}}); err != nil {
 			return err
 		}
-		return tx.TouchUsers(ctx, "p1", map[string]time.Time{"new-user": t0}) // never backwards
+		return tx.TouchUsers(ctx, "p1", map[string]so.Sighting{"new-user": {First: t0, Last: t0}}) // last never backwards
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +147,7 @@ func testEventTouchUsers(t *testing.T, db DB) {
 	// A late-arriving older event moves the first sighting back.
 	earlier := t0.Add(-time.Hour)
 	_, err = db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "e3", "new-user")}, func(ctx context.Context, tx so.IngestTx, _ []*so.Event) error {
-		return tx.TouchUsers(ctx, "p1", map[string]time.Time{"new-user": earlier})
+		return tx.TouchUsers(ctx, "p1", so.Sightings([]*so.Event{{UserID: "new-user", Timestamp: later}, {UserID: "new-user", Timestamp: earlier}}))
 	})
 	if err != nil {
 		t.Fatal(err)
