@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -38,6 +40,12 @@ type ErrorDetail struct {
 // writeError renders any error as the JSON error shape; errors that are not
 // application errors become a generic 500 and are logged with the request id.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		err = so.Errorf(so.EUNAVAILABLE, "the request was cancelled") // the client has gone; nothing to log
+	case errors.Is(err, context.DeadlineExceeded):
+		err = so.Errorf(so.EUNAVAILABLE, "the request took too long; retry")
+	}
 	code := so.ErrorCode(err)
 	if code == so.EINTERNAL {
 		s.Logger.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method,

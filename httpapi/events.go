@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 
@@ -181,13 +182,15 @@ func isNullEvent(e so.EventInput) bool {
 // faster than encoding/json here. Anything it refuses is decoded again by
 // encoding/json, whose errors the API reports.
 func fastDecode(body []byte, dst any) error {
-	dec := gojson.NewDecoder(bytes.NewReader(body))
+	r := bytes.NewReader(body)
+	dec := gojson.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return err
 	}
-	if dec.More() {
-		return errors.New("trailing data")
+	rest, _ := io.ReadAll(io.MultiReader(dec.Buffered(), r))
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return errors.New("data after the JSON value")
 	}
 	return nil
 }

@@ -41,7 +41,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		start := time.Now()
 		res := CheckResult{Status: "ok"}
 		if err := c.Run(ctx); err != nil {
-			res.Status, res.Error, resp.Status = "error", err.Error(), "error"
+			// The probe is public: say which check failed, keep the details (hosts,
+			// users, driver text) in the log.
+			s.Logger.WarnContext(ctx, "readiness check failed", "check", c.Name, "err", err)
+			res.Status, res.Error, resp.Status = "error", c.Name+" check failed; see the server log", "error"
 		}
 		res.ElapsedMS = time.Since(start).Milliseconds()
 		resp.Checks[c.Name] = res

@@ -68,6 +68,8 @@ func TestEventEnvelope(t *testing.T) {
 		{"no events", "application/json", `{}`, 400, "invalid"},
 		{"events not array", "application/json", `{"events":{}}`, 400, "invalid"},
 		{"unknown envelope field", "application/json", `{"events":[],"batch":1}`, 400, "invalid"},
+		{"trailing bracket", "application/json", `{"events":[` + one + `]}]`, 400, "invalid"},
+		{"trailing brace", "application/json", `{"events":[` + one + `]}}`, 400, "invalid"},
 		{"over 500 events", "application/json", `{"events":[` + many + `]}`, 413, "too_large"},
 		{"over 1 MiB", "application/json", `{"events":[` + one + `],"pad":"` + strings.Repeat("x", 1<<20) + `"}`, 413, "too_large"},
 		{"form content type", "application/x-www-form-urlencoded", `{"events":[]}`, 415, "unsupported_media_type"},
