@@ -159,9 +159,22 @@ func (in *Ingester) commit(batch []*request, n int) {
 		batch[0].done <- response{err: err}
 		return
 	}
-	for _, r := range batch {
-		if err := in.commitTogether([]*request{r}, len(r.events)); err != nil {
-			r.done <- response{err: err}
+	failedInARow := 0
+	for i, r := range batch {
+		err := in.commitTogether([]*request{r}, len(r.events))
+		if err == nil {
+			failedInARow = 0
+			continue
+		}
+		r.done <- response{err: err}
+		if failedInARow++; failedInARow == 2 {
+			// Two requests in a row failed alone: the store itself is failing,
+			// not one request's data. Answer the rest at once instead of waiting
+			// out a timeout for each.
+			for _, rest := range batch[i+1:] {
+				rest.done <- response{err: err}
+			}
+			return
 		}
 	}
 }

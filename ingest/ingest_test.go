@@ -150,3 +150,38 @@ func TestDuplicatesAndClose(t *testing.T) {
 		t.Fatalf("submit after Close: %v, want unavailable", err)
 	}
 }
+
+// TestStoreOutageFailsFast: when the store is down, a failed shared transaction
+// is not retried request by request; after two single failures in a row, the
+// rest of the batch gets "unavailable" at once.
+func TestStoreOutageFailsFast(t *testing.T) {
+	store := &fakeStore{seen: map[string]bool{}, release: make(chan struct{})}
+	var calls int
+	store.fail = func([]*so.Event) error {
+		calls++
+		if calls == 1 {
+			return nil // the request that holds the committer while the others queue
+		}
+		return errors.New("connection refused")
+	}
+	in := ingest.New(store, noJourneys, ingest.Options{})
+	defer in.Close()
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = in.Submit(context.Background(), events("holder", 1)) })
+	time.Sleep(50 * time.Millisecond) // the holder is inside the first transaction
+	errs := make([]error, 5)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = in.Submit(context.Background(), events(fmt.Sprint("o", i), 2)) })
+	}
+	time.Sleep(50 * time.Millisecond) // the five are queued behind it
+	close(store.release)
+	wg.Wait()
+	for i, err := range errs {
+		if so.ErrorCode(err) != so.EUNAVAILABLE {
+			t.Fatalf("request %d: %v, want unavailable", i, err)
+		}
+	}
+	if calls != 4 { // holder, the shared attempt, two single retries
+		t.Fatalf("%d transactions, want 4: the other three requests must not be retried", calls)
+	}
+}
