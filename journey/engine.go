@@ -24,6 +24,9 @@ type Engine struct {
 	Journeys so.JourneyStore
 	Policy   Policy
 	Clock    func() time.Time
+	// OnStart, when set, hears of each journey Start creates (events report
+	// theirs through Outcome), so live counters see both ways a journey starts.
+	OnStart func(*so.Journey)
 
 	mu       sync.Mutex
 	versions map[versionKey]*so.FlowVersion
@@ -97,6 +100,9 @@ func (e *Engine) Start(ctx context.Context, projectID, userID, flowKey string) (
 	j, created, err := e.Journeys.StartJourney(ctx, so.NewJourney(projectID, userID, v, e.now()))
 	if err != nil {
 		return nil, false, err
+	}
+	if created && e.OnStart != nil {
+		e.OnStart(j)
 	}
 	view, err := e.view(ctx, j)
 	return view, created, err

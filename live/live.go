@@ -113,6 +113,16 @@ func (c *Counters) Observe(stored []*so.Event, outcome *journey.Outcome) {
 	}
 }
 
+// JourneyStarted counts a journey started outside ingestion (the start API).
+func (c *Counters) JourneyStarted(projectID string) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.project(projectID)
+	p.started.add(now, 1)
+	p.startedT++
+}
+
 // Snapshot reads a project's counters and forgets users idle past ActiveWindow.
 func (c *Counters) Snapshot(projectID string) Snapshot {
 	now := c.now()

@@ -192,6 +192,7 @@ func (m *Main) startIngest() {
 	m.bus = stream.NewBroker(stream.Options{})
 	m.engine = &journey.Engine{Flows: m.db, Journeys: m.db}
 	m.counters = &live.Counters{}
+	m.engine.OnStart = func(j *so.Journey) { m.counters.JourneyStarted(j.ProjectID) }
 	// SQLite has one writer: one committer, big batches. PostgreSQL overlaps two
 	// commits, and smaller batches spread the load evenly between them, which
 	// keeps the slowest acknowledgments close to the median (docs/benchmarks.md).

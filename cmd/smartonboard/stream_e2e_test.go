@@ -137,8 +137,9 @@ func TestAnalyticsStream(t *testing.T) {
 	}
 	events := openStream(t, in, "/v1/analytics/stream", in.secret, "")
 	in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("a1", "step_started", "u1", "connect", time.Now())+`]}`)
-	m := waitFor(t, events, "metrics", func(d string) bool { return strings.Contains(d, `"events_per_minute":1`) })
-	if !strings.Contains(m.data, `"active_users":1`) || !strings.Contains(m.data, `"journeys_started_per_minute":1`) {
+	in.publicCall("POST", "/v1/users/u2/journeys/getting-started", "") // started through the API
+	m := waitFor(t, events, "metrics", func(d string) bool { return strings.Contains(d, `"journeys_started_per_minute":2`) })
+	if !strings.Contains(m.data, `"active_users":1`) || !strings.Contains(m.data, `"events_per_minute":1`) {
 		t.Fatalf("metrics = %s", m.data)
 	}
 }
