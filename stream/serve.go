@@ -165,7 +165,15 @@ func (e *encoder) frame(id, name string, data []byte) error {
 	return e.flush()
 }
 
+// writeTimeout bounds one event write: the server's WriteTimeout is cleared for
+// the long-lived stream, but a client that stops reading must not hold the
+// handler (and shutdown) forever.
+const writeTimeout = 10 * time.Second
+
 func (e *encoder) flush() error {
+	if err := e.rc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
 	if _, err := e.w.Write(e.buf.Bytes()); err != nil {
 		return err
 	}
