@@ -5,6 +5,7 @@ package stream
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,10 +35,14 @@ var _ Bus = (*Broker)(nil)
 
 // Options tunes a Broker; zero values take the documented defaults.
 type Options struct {
-	Retain      time.Duration    // how long messages stay replayable (default 5m)
-	MaxRetained int              // replayable messages per topic (default 1000)
-	Buffer      int              // live messages queued per subscriber before it is dropped (default 64)
-	Now         func() time.Time // clock, injectable for tests (default time.Now)
+	Retain      time.Duration // how long messages stay replayable (default 5m)
+	MaxRetained int           // replayable messages per topic (default 1000)
+	Buffer      int           // live messages queued per subscriber before it is dropped (default 64)
+	// MaxRetainedBytes bounds the replay buffers of all topics together (default
+	// 64 MiB): anyone with a public key can invent user ids, so per-topic limits
+	// alone would not bound memory. The oldest messages go first.
+	MaxRetainedBytes int
+	Now              func() time.Time // clock, injectable for tests (default time.Now)
 }
 
 func (o Options) withDefaults() Options {
@@ -49,6 +54,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Buffer <= 0 {
 		o.Buffer = 64
+	}
+	if o.MaxRetainedBytes <= 0 {
+		o.MaxRetainedBytes = 64 << 20
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -66,6 +74,15 @@ type Broker struct {
 	topics    map[string]*topic // only topics with subscribers or retained messages
 	lastSweep time.Time
 	closed    bool
+	bytes     int        // data bytes retained across all topics
+	order     []retained // every retained message, oldest first (may hold trimmed ones)
+	head      int        // first live entry of order
+}
+
+// retained locates one retained message for global, oldest-first eviction.
+type retained struct {
+	topic string
+	id    uint64
 }
 
 // NewBroker returns an in-process Broker; IDs start at the current Unix
@@ -95,7 +112,9 @@ func (b *Broker) Publish(topicName, event string, data any) error {
 	b.seq++
 	m := Message{ID: b.seq, Event: event, Data: raw, At: now}
 	t := b.topic(topicName)
-	t.retain(m, now, b.opts)
+	b.bytes += len(raw) - t.retain(m, now, b.opts)
+	b.order = append(b.order, retained{topicName, m.ID})
+	b.evict()
 	for s := range t.subs {
 		select {
 		case s.ch <- m:
@@ -122,7 +141,7 @@ func (b *Broker) Subscribe(topicName, lastEventID string) (*Subscription, error)
 	now := b.opts.Now()
 	b.sweep(now)
 	t := b.topic(topicName)
-	t.trim(now, b.opts)
+	b.bytes -= t.trim(now, b.opts)
 	s := &Subscription{
 		b: b, topic: topicName, head: b.seq, resumed: lastEventID != "",
 		ch: make(chan Message, b.opts.Buffer), dropped: make(chan struct{}),
@@ -140,6 +159,7 @@ func (b *Broker) Close() {
 		return
 	}
 	b.closed = true
+	b.order, b.head, b.bytes = nil, 0, 0
 	for _, t := range b.topics {
 		for s := range t.subs {
 			b.remove(s, false)
@@ -193,8 +213,31 @@ func (b *Broker) sweep(now time.Time) {
 	}
 	b.lastSweep = now
 	for name, t := range b.topics {
-		t.trim(now, b.opts)
+		b.bytes -= t.trim(now, b.opts)
 		b.release(name, t)
+	}
+	b.evict()
+}
+
+// evict drops the oldest retained messages, across topics, while the buffers
+// hold more than MaxRetainedBytes, and forgets entries already trimmed.
+func (b *Broker) evict() {
+	for b.head < len(b.order) {
+		ref := b.order[b.head]
+		t := b.topics[ref.topic]
+		present := t != nil && len(t.retained) > 0 && t.retained[0].ID == ref.id
+		if present && b.bytes <= b.opts.MaxRetainedBytes {
+			break
+		}
+		b.head++
+		if present {
+			b.bytes -= t.dropFirst()
+			b.release(ref.topic, t)
+		}
+	}
+	if b.head > 1024 && b.head > len(b.order)/2 {
+		b.order = slices.Clone(b.order[b.head:])
+		b.head = 0
 	}
 }
 

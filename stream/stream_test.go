@@ -3,7 +3,9 @@ package stream
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -403,5 +405,43 @@ func TestTopicNamesDoNotCollide(t *testing.T) {
 			t.Fatalf("topic %q produced twice", n)
 		}
 		seen[n] = true
+	}
+}
+
+// TestRetainedBytesAreBounded: invented topics cannot grow memory past the global
+// cap; the oldest messages go first and resuming from them reports a gap.
+func TestRetainedBytesAreBounded(t *testing.T) {
+	b := NewBroker(Options{MaxRetainedBytes: 1000})
+	defer b.Close()
+	payload := strings.Repeat("x", 90) // about 100 bytes of JSON each
+	var firstID string
+	for i := range 200 {
+		if err := b.Publish(fmt.Sprintf("user:%d", i), "journey", payload); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			firstID = strconv.FormatUint(b.seq, 10)
+		}
+	}
+	b.mu.Lock()
+	bytes, topics := b.bytes, len(b.topics)
+	b.mu.Unlock()
+	if bytes > 1000 || topics > 11 {
+		t.Fatalf("%d bytes in %d topics retained, want at most 1000 bytes", bytes, topics)
+	}
+	sub, err := b.Subscribe("user:0", firstID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if !sub.Gap() {
+		t.Fatal("resuming after an evicted message reports no gap")
+	}
+	recent, _ := b.Subscribe("user:199", "")
+	defer recent.Close()
+	last, _ := b.Subscribe("user:198", strconv.FormatUint(b.seq-2, 10))
+	defer last.Close()
+	if last.Gap() || len(last.Replay()) != 1 {
+		t.Fatalf("the newest message was evicted: gap %v replay %d", last.Gap(), len(last.Replay()))
 	}
 }

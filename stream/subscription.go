@@ -61,21 +61,36 @@ type topic struct {
 }
 
 // retain appends m and trims, keeping the buffer bounded on every publish.
-func (t *topic) retain(m Message, now time.Time, o Options) {
+// retain keeps m for replay and returns the data bytes trimmed to make room.
+func (t *topic) retain(m Message, now time.Time, o Options) int {
 	t.retained = append(t.retained, m)
-	t.trim(now, o)
+	return t.trim(now, o)
+}
+
+// dropFirst forgets the oldest retained message and returns its data bytes.
+func (t *topic) dropFirst() int {
+	m := t.retained[0]
+	t.trimmed = max(t.trimmed, m.ID)
+	t.retained[0] = Message{}
+	t.retained = t.retained[1:]
+	if len(t.retained) == 0 {
+		t.retained = nil
+	}
+	return len(m.Data)
 }
 
 // trim drops messages older than Retain or beyond MaxRetained, remembering the
-// newest dropped ID so later resumes from before it report a gap.
-func (t *topic) trim(now time.Time, o Options) {
+// newest dropped ID so later resumes from before it report a gap, and returns
+// the data bytes it dropped.
+func (t *topic) trim(now time.Time, o Options) int {
 	cutoff := now.Add(-o.Retain)
-	n := 0
+	n, dropped := 0, 0
 	for n < len(t.retained) && (len(t.retained)-n > o.MaxRetained || !t.retained[n].At.After(cutoff)) {
+		dropped += len(t.retained[n].Data)
 		n++
 	}
 	if n == 0 {
-		return
+		return 0
 	}
 	t.trimmed = max(t.trimmed, t.retained[n-1].ID)
 	clear(t.retained[:n])
@@ -83,6 +98,7 @@ func (t *topic) trim(now time.Time, o Options) {
 	if len(t.retained) == 0 {
 		t.retained = nil
 	}
+	return dropped
 }
 
 // since returns the retained messages after lastEventID and whether some
