@@ -14,6 +14,9 @@ type FlowService struct {
 		FindContentItem(ctx context.Context, projectID, id string) (*ContentItem, error)
 	}
 	Clock func() time.Time
+	// OnPublish, when set, hears of each new version, so caches of "the latest
+	// version" on this instance update at once.
+	OnPublish func(v *FlowVersion)
 }
 
 func (s *FlowService) now() time.Time {
@@ -144,6 +147,9 @@ func (s *FlowService) Publish(ctx context.Context, projectID, key string) (*Flow
 		Name: f.Name, Steps: f.Steps, PublishedAt: s.now()}
 	if err := s.Store.PublishFlow(ctx, v); err != nil {
 		return nil, err
+	}
+	if s.OnPublish != nil {
+		s.OnPublish(v)
 	}
 	return v, nil
 }

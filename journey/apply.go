@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -36,6 +37,8 @@ func (e *Engine) Apply(ctx context.Context, tx so.IngestTx, inserted []*so.Event
 	return out, nil
 }
 
+// projects lists the events' projects in sorted order, so every transaction
+// takes its locks project by project in the same order.
 func projects(events []*so.Event) []string {
 	var ids []string
 	for _, ev := range events {
@@ -43,6 +46,7 @@ func projects(events []*so.Event) []string {
 			ids = append(ids, ev.ProjectID)
 		}
 	}
+	slices.Sort(ids)
 	return ids
 }
 
@@ -89,12 +93,48 @@ func (e *Engine) applyProject(ctx context.Context, tx so.IngestTx, projectID str
 	for _, j := range locked {
 		b.journeys[j.UserID] = append(b.journeys[j.UserID], j)
 	}
+	if err := e.startMissing(ctx, tx, b, out); err != nil {
+		return err
+	}
 	for _, ev := range b.events {
 		if err := e.applyEvent(ctx, tx, b, ev, out); err != nil {
 			return err
 		}
 	}
 	return b.save(ctx, tx, out)
+}
+
+// startMissing starts, in (user, flow) order, the journeys that step events of
+// the batch need and that do not exist yet. Inserting in one order everywhere
+// keeps concurrent transactions from deadlocking on each other's new rows.
+func (e *Engine) startMissing(ctx context.Context, tx so.IngestTx, b *projectBatch, out *Outcome) error {
+	type pair struct{ user, flow string }
+	first := map[pair]*so.Event{}
+	for _, ev := range b.events {
+		p := pair{ev.UserID, ev.Flow}
+		if ev.Flow != "" && startsJourney(ev.Type) && first[p] == nil && !b.has(ev.UserID, ev.Flow) {
+			first[p] = ev
+		}
+	}
+	pairs := slices.SortedFunc(maps.Keys(first), func(a, c pair) int {
+		return cmp.Or(cmp.Compare(a.user, c.user), cmp.Compare(a.flow, c.flow))
+	})
+	for _, p := range pairs {
+		if _, err := e.journeyFor(ctx, tx, b, first[p], out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// has tells whether the batch holds the user's journey in the flow.
+func (b *projectBatch) has(userID, flowKey string) bool {
+	for _, j := range b.journeys[userID] {
+		if j.FlowKey == flowKey {
+			return true
+		}
+	}
+	return false
 }
 
 func touchesJourneys(ev *so.Event) bool {

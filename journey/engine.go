@@ -30,7 +30,22 @@ type Engine struct {
 
 	mu       sync.Mutex
 	versions map[versionKey]*so.FlowVersion
+	latests  map[latestKey]latestEntry
 	seen     seenCache
+}
+
+// LatestTTL is how long an instance keeps using the version it found to be a
+// flow's latest: a publish takes up to this long to reach new journeys on other
+// instances (and on this one), and a step event for an unknown flow costs one
+// lookup per TTL rather than one per event.
+const LatestTTL = 5 * time.Second
+
+type latestKey struct{ projectID, flowKey string }
+
+type latestEntry struct {
+	v       *so.FlowVersion
+	err     error
+	expires time.Time
 }
 
 type versionKey struct {
@@ -75,8 +90,35 @@ func (e *Engine) Version(ctx context.Context, projectID, flowID string, version 
 }
 
 // latest returns the newest published version of a flow, or a conflict error
-// when the flow was never published.
+// when the flow was never published; answers are cached for LatestTTL.
 func (e *Engine) latest(ctx context.Context, projectID, flowKey string) (*so.FlowVersion, error) {
+	k, now := latestKey{projectID, flowKey}, time.Now()
+	e.mu.Lock()
+	c, ok := e.latests[k]
+	e.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.v, c.err
+	}
+	v, err := e.findLatest(ctx, projectID, flowKey)
+	if code := so.ErrorCode(err); err == nil || code == so.ENOTFOUND || code == so.ECONFLICT {
+		e.mu.Lock()
+		if e.latests == nil || len(e.latests) > 10000 {
+			e.latests = map[latestKey]latestEntry{}
+		}
+		e.latests[k] = latestEntry{v: v, err: err, expires: now.Add(LatestTTL)}
+		e.mu.Unlock()
+	}
+	return v, err
+}
+
+// Published drops the cached latest version of a flow that was just published.
+func (e *Engine) Published(v *so.FlowVersion) {
+	e.mu.Lock()
+	delete(e.latests, latestKey{v.ProjectID, v.FlowKey})
+	e.mu.Unlock()
+}
+
+func (e *Engine) findLatest(ctx context.Context, projectID, flowKey string) (*so.FlowVersion, error) {
 	f, err := e.Flows.FindFlow(ctx, projectID, flowKey)
 	if err != nil {
 		return nil, err

@@ -161,7 +161,7 @@ func (m *Main) newHTTPServer() *http.Server {
 	api := &httpapi.Server{
 		Projects:       m.db,
 		Content:        &so.ContentService{Store: m.db, Usage: m.db},
-		Flows:          &so.FlowService{Store: m.db, Content: m.db},
+		Flows:          &so.FlowService{Store: m.db, Content: m.db, OnPublish: m.engine.Published},
 		Users:          &so.UserService{Store: m.db},
 		Journeys:       m.engine,
 		Ingest:         m.ingester,

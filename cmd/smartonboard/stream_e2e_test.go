@@ -120,7 +120,9 @@ func TestUserStreamFollowsJourney(t *testing.T) {
 		other := openStream(t, in, "/v1/stream?user_id=someone-else", in.public, "")
 		waitFor(t, other, "connected", func(string) bool { return true })
 		in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("s3", "step_completed", "u_42", "invite", now.Add(2*time.Second))+`]}`)
-		waitFor(t, events, "journey", func(d string) bool { return strings.Contains(d, `"status":"completed","steps"`) || strings.Contains(d, `"key":"invite","status":"completed"`) })
+		waitFor(t, events, "journey", func(d string) bool {
+			return strings.Contains(d, `"status":"completed","steps"`) || strings.Contains(d, `"key":"invite","status":"completed"`)
+		})
 		select {
 		case ev := <-other:
 			t.Fatalf("other user's stream got %s %s", ev.event, ev.data)
