@@ -2,6 +2,8 @@ package smartonboard
 
 import (
 	"encoding/json"
+	"reflect"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -36,7 +38,7 @@ func (j *Journey) Apply(v *FlowVersion, e *Event) (bool, *Notice) {
 		}
 		return false, nil
 	}
-	before, _ := json.Marshal(j)
+	before := j.snapshot()
 	j.touch(e)
 	notice := j.applyStep(v, e)
 	j.CurrentStep = j.firstUnfinished(v)
@@ -44,13 +46,20 @@ func (j *Journey) Apply(v *FlowVersion, e *Event) (bool, *Notice) {
 		j.CurrentStep = e.Step
 	}
 	j.completeIfDone(v, e.Timestamp)
-	after, _ := json.Marshal(j)
-	if string(before) == string(after) {
+	if reflect.DeepEqual(before, j.snapshot()) {
 		return false, notice
 	}
 	j.UpdatedAt = e.ReceivedAt
 	j.Revision++
 	return true, notice
+}
+
+// snapshot copies the journey deeply enough to tell later whether Apply changed
+// it: Apply replaces time pointers rather than writing through them.
+func (j *Journey) snapshot() Journey {
+	c := *j
+	c.Steps = slices.Clone(j.Steps)
+	return c
 }
 
 // touch counts sessions and returns, and resumes a paused or abandoned journey.

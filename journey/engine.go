@@ -192,19 +192,25 @@ type View struct {
 	Persona          *string
 }
 
-// MarshalJSON flattens the journey and adds the next step and scores.
+// MarshalJSON flattens the journey and adds the next step and scores: the
+// journey's own object, with the extra fields appended before its closing brace.
 func (v View) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(v.Journey)
+	journey, err := json.Marshal(v.Journey)
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	extra, err := json.Marshal(struct {
+		NextStep         *so.Step `json:"next_step"`
+		Reason           string   `json:"next_step_reason"`
+		Engagement       *float64 `json:"engagement"`
+		PredictedSuccess *float64 `json:"predicted_success"`
+		Persona          *string  `json:"persona"`
+	}{v.NextStep, v.Reason, v.Engagement, v.PredictedSuccess, v.Persona})
+	if err != nil {
 		return nil, err
 	}
-	m["next_step"], m["next_step_reason"] = v.NextStep, v.Reason
-	m["engagement"], m["predicted_success"], m["persona"] = v.Engagement, v.PredictedSuccess, v.Persona
-	return json.Marshal(m)
+	out := append(journey[:len(journey)-1:len(journey)-1], ',')
+	return append(out, extra[1:]...), nil
 }
 
 func (e *Engine) view(ctx context.Context, j *so.Journey) (*View, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,13 +34,14 @@ const (
 // from 50 concurrent workers.
 func BenchmarkIngest(b *testing.B) {
 	for _, engine := range engines {
-		b.Run(engine+"/HTTP", func(b *testing.B) { benchHTTPIngest(b, engine) })
+		b.Run(engine+"/HTTP", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody) })
+		b.Run(engine+"/HTTP-steps", func(b *testing.B) { benchHTTPIngest(b, engine, stepBatchBody) })
 	}
 	b.Run("postgres/RawCopy", benchRawCopy)
 	b.Run("postgres/InsertPerEvent", benchInsertPerEvent)
 }
 
-func benchHTTPIngest(b *testing.B, engine string) {
+func benchHTTPIngest(b *testing.B, engine string, batchBody func(int) string) {
 	cfg := testConfig(b, engine)
 	m := &Main{Config: cfg}
 	if err := m.Run(context.Background()); err != nil {
@@ -47,6 +49,7 @@ func benchHTTPIngest(b *testing.B, engine string) {
 	}
 	defer m.Close()
 	key := m.Bootstrap.GeneratedPublicKey
+	benchFlow(b, m.URL(), m.Bootstrap.GeneratedSecretKey)
 	url := m.URL() + "/v1/events"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
 	bodies := make([]string, b.N) // built beforehand: the load generator shares the 2 cores
@@ -112,6 +115,48 @@ func reportRate(b *testing.B) {
 func benchEventJSON(batch, i int) string {
 	return fmt.Sprintf(`{"id":"b%d-%d","type":"click","user_id":"user-%d","session_id":"s-%d","timestamp":%q,"properties":{"target":"#button-%d","x":120,"y":48}}`,
 		batch, i, (batch*benchBatch+i)%5000, batch%500, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), i)
+}
+
+// benchFlow creates and publishes the flow the step series moves users through.
+func benchFlow(b *testing.B, url, secret string) {
+	call := func(path, body string) []byte {
+		req, _ := http.NewRequest("POST", url+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode/100 != 2 {
+			b.Fatalf("%s: %d %s", path, resp.StatusCode, out)
+		}
+		return out
+	}
+	var c struct{ ID string }
+	_ = json.Unmarshal(call("/v1/content-items", `{"kind":"task","title":"Connect"}`), &c)
+	call("/v1/flows", fmt.Sprintf(`{"key":"getting-started","name":"Getting started","steps":[
+		{"key":"connect","title":"Connect","kind":"task","content_item_id":%q,"required":true},
+		{"key":"invite","title":"Invite","kind":"task","content_item_id":%q,"required":true,"prerequisites":["connect"]}]}`, c.ID, c.ID))
+	call("/v1/flows/getting-started/publish", "")
+}
+
+// stepBatchBody is one 50-event batch of journey traffic: 25 new users each
+// start and complete the first step of a published flow, so every batch starts
+// 25 journeys and moves them.
+func stepBatchBody(batch int) string {
+	evs := make([]string, benchBatch)
+	ts := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	for i := range evs {
+		typ := "step_started"
+		if i%2 == 1 {
+			typ = "step_completed"
+		}
+		evs[i] = fmt.Sprintf(`{"id":"s%d-%d","type":%q,"user_id":"journey-%d-%d","session_id":"s","flow":"getting-started","step":"connect","timestamp":%q}`,
+			batch, i, typ, batch, i/2, ts)
+	}
+	return `{"events":[` + strings.Join(evs, ",") + `]}`
 }
 
 // batchBody is the JSON of one 50-event batch.
