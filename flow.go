@@ -267,3 +267,21 @@ func (v FlowVersion) MarshalJSON() ([]byte, error) {
 		PublishedAt string `json:"published_at"`
 	}{plain(v), FormatTime(v.PublishedAt)})
 }
+
+// DecodeSteps reads stored steps with empty lists as [] rather than null, the
+// form validation leaves them in, so every engine returns what it was given.
+func DecodeSteps(raw []byte) ([]Step, error) {
+	steps := []Step{}
+	if err := json.Unmarshal(raw, &steps); err != nil {
+		return nil, err
+	}
+	if steps == nil {
+		steps = []Step{}
+	}
+	for i := range steps {
+		if steps[i].Prerequisites == nil {
+			steps[i].Prerequisites = []string{}
+		}
+	}
+	return steps, nil
+}

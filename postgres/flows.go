@@ -129,7 +129,7 @@ func (db *DB) FindFlowVersion(ctx context.Context, projectID, flowID string, ver
 	if err != nil {
 		return nil, mapError(err, "flow version")
 	}
-	if v.Steps, err = unmarshalSteps(steps); err != nil {
+	if v.Steps, err = so.DecodeSteps([]byte(steps)); err != nil {
 		return nil, mapError(err, "flow version")
 	}
 	v.PublishedAt = v.PublishedAt.UTC()
@@ -154,7 +154,7 @@ func scanFlow(row pgx.Row) (*so.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.Steps, err = unmarshalSteps(steps); err != nil {
+	if f.Steps, err = so.DecodeSteps([]byte(steps)); err != nil {
 		return nil, err
 	}
 	f.Versions = make([]so.VersionInfo, len(versions))
@@ -172,23 +172,6 @@ func marshalSteps(steps []so.Step) (string, error) {
 	}
 	b, err := json.Marshal(steps)
 	return string(b), err
-}
-
-// unmarshalSteps reads stored steps back with empty lists as [] rather than null.
-func unmarshalSteps(text string) ([]so.Step, error) {
-	var steps []so.Step
-	if err := json.Unmarshal([]byte(text), &steps); err != nil {
-		return nil, err
-	}
-	if steps == nil {
-		steps = []so.Step{}
-	}
-	for i := range steps {
-		if steps[i].Prerequisites == nil {
-			steps[i].Prerequisites = []string{}
-		}
-	}
-	return steps, nil
 }
 
 // contentIDs lists each content item the steps use once.

@@ -132,7 +132,7 @@ func (db *DB) FindFlowVersion(ctx context.Context, projectID, flowID string, ver
 	if err != nil {
 		return nil, notFound(err, "version %d of flow %q not found", version, flowID)
 	}
-	if v.Steps, err = decodeSteps(steps); err != nil {
+	if v.Steps, err = so.DecodeSteps([]byte(steps)); err != nil {
 		return nil, fmt.Errorf("decode steps of flow %s version %d: %w", flowID, version, err)
 	}
 	v.PublishedAt = fromMillis(published)
@@ -156,7 +156,7 @@ func scanFlow(row scanner) (*so.Flow, error) {
 	if err != nil {
 		return nil, mapError(err)
 	}
-	if f.Steps, err = decodeSteps(steps); err != nil {
+	if f.Steps, err = so.DecodeSteps([]byte(steps)); err != nil {
 		return nil, fmt.Errorf("decode steps of flow %s: %w", f.ID, err)
 	}
 	if f.Versions, err = decodeVersions(versions); err != nil {
@@ -189,22 +189,4 @@ func encodeSteps(steps []so.Step) (string, error) {
 		return "", fmt.Errorf("encode steps: %w", err)
 	}
 	return string(b), nil
-}
-
-// decodeSteps reads steps back with empty lists as [] rather than null, as
-// validation leaves them.
-func decodeSteps(raw string) ([]so.Step, error) {
-	steps := []so.Step{}
-	if err := json.Unmarshal([]byte(raw), &steps); err != nil {
-		return nil, err
-	}
-	if steps == nil {
-		steps = []so.Step{}
-	}
-	for i := range steps {
-		if steps[i].Prerequisites == nil {
-			steps[i].Prerequisites = []string{}
-		}
-	}
-	return steps, nil
 }
