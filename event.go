@@ -167,9 +167,9 @@ func (e *Event) checkProperties() error {
 type IngestTx interface {
 	// LockJourneys returns every journey of the users, locked until commit.
 	LockJourneys(ctx context.Context, projectID string, userIDs []string) ([]*Journey, error)
-	// InsertJourney stores j unless the user already has a journey in its flow,
-	// and returns the stored journey either way.
-	InsertJourney(ctx context.Context, j *Journey) (*Journey, error)
+	// InsertJourneys stores each journey unless its user already has one in its
+	// flow, and returns the stored journeys in input order either way.
+	InsertJourneys(ctx context.Context, js []*Journey) ([]*Journey, error)
 	// SaveJourneys writes changed journeys back by id.
 	SaveJourneys(ctx context.Context, js []*Journey) error
 	// TouchUsers creates the users that do not exist yet, and moves first_seen_at

@@ -97,7 +97,7 @@ func (e *Engine) applyProject(ctx context.Context, tx so.IngestTx, projectID str
 		return err
 	}
 	for _, ev := range b.events {
-		if err := e.applyEvent(ctx, tx, b, ev, out); err != nil {
+		if err := e.applyEvent(ctx, b, ev, out); err != nil {
 			return err
 		}
 	}
@@ -112,29 +112,50 @@ func (e *Engine) startMissing(ctx context.Context, tx so.IngestTx, b *projectBat
 	first := map[pair]*so.Event{}
 	for _, ev := range b.events {
 		p := pair{ev.UserID, ev.Flow}
-		if ev.Flow != "" && startsJourney(ev.Type) && first[p] == nil && !b.has(ev.UserID, ev.Flow) {
+		if ev.Flow != "" && startsJourney(ev.Type) && first[p] == nil && b.find(ev.UserID, ev.Flow) == nil {
 			first[p] = ev
 		}
 	}
 	pairs := slices.SortedFunc(maps.Keys(first), func(a, c pair) int {
 		return cmp.Or(cmp.Compare(a.user, c.user), cmp.Compare(a.flow, c.flow))
 	})
+	var fresh []*so.Journey
 	for _, p := range pairs {
-		if _, err := e.journeyFor(ctx, tx, b, first[p], out); err != nil {
+		v, err := e.latest(ctx, b.projectID, p.flow)
+		if c := so.ErrorCode(err); c == so.ENOTFOUND || c == so.ECONFLICT {
+			continue // the event gets an unknown_flow notice
+		} else if err != nil {
 			return err
 		}
+		j := so.NewJourney(b.projectID, p.user, v, first[p].ReceivedAt)
+		j.LastEventAt = first[p].Timestamp // a backfilled event must not make the journey look idle
+		fresh = append(fresh, j)
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	stored, err := tx.InsertJourneys(ctx, fresh)
+	if err != nil {
+		return err
+	}
+	for i, j := range stored {
+		if j.ID == fresh[i].ID {
+			out.Started[b.projectID]++
+		}
+		b.journeys[j.UserID] = append(b.journeys[j.UserID], j)
+		b.changed[j] = true
 	}
 	return nil
 }
 
-// has tells whether the batch holds the user's journey in the flow.
-func (b *projectBatch) has(userID, flowKey string) bool {
+// find returns the batch's journey of the user in the flow, or nil.
+func (b *projectBatch) find(userID, flowKey string) *so.Journey {
 	for _, j := range b.journeys[userID] {
 		if j.FlowKey == flowKey {
-			return true
+			return j
 		}
 	}
-	return false
+	return nil
 }
 
 func touchesJourneys(ev *so.Event) bool {
@@ -143,18 +164,18 @@ func touchesJourneys(ev *so.Event) bool {
 
 // applyEvent moves the journeys one event concerns, starting one for a step event
 // in a published flow the user has not started yet.
-func (e *Engine) applyEvent(ctx context.Context, tx so.IngestTx, b *projectBatch, ev *so.Event, out *Outcome) error {
+func (e *Engine) applyEvent(ctx context.Context, b *projectBatch, ev *so.Event, out *Outcome) error {
 	if !touchesJourneys(ev) {
 		return nil
 	}
 	targets := b.journeys[ev.UserID]
 	if ev.Flow != "" {
-		j, err := e.journeyFor(ctx, tx, b, ev, out)
-		if err != nil || j == nil {
-			if err == nil && startsJourney(ev.Type) {
+		j := b.find(ev.UserID, ev.Flow)
+		if j == nil {
+			if startsJourney(ev.Type) { // startMissing found no published flow
 				out.Notices[ev] = &so.Notice{Code: NoticeUnknownFlow, Message: "no published flow " + ev.Flow + "; the event is kept without a journey"}
 			}
-			return err
+			return nil
 		}
 		targets = []*so.Journey{j}
 	}
@@ -176,37 +197,6 @@ func (e *Engine) applyEvent(ctx context.Context, tx so.IngestTx, b *projectBatch
 		}
 	}
 	return nil
-}
-
-// journeyFor finds the user's journey in the event's flow, starting it when the
-// event is a step event and the flow is published; nil means there is none.
-func (e *Engine) journeyFor(ctx context.Context, tx so.IngestTx, b *projectBatch, ev *so.Event, out *Outcome) (*so.Journey, error) {
-	for _, j := range b.journeys[ev.UserID] {
-		if j.FlowKey == ev.Flow {
-			return j, nil
-		}
-	}
-	if !startsJourney(ev.Type) {
-		return nil, nil
-	}
-	v, err := e.latest(ctx, b.projectID, ev.Flow)
-	if c := so.ErrorCode(err); c == so.ENOTFOUND || c == so.ECONFLICT {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	fresh := so.NewJourney(b.projectID, ev.UserID, v, ev.ReceivedAt)
-	fresh.LastEventAt = ev.Timestamp // a backfilled event must not make the journey look idle
-	j, err := tx.InsertJourney(ctx, fresh)
-	if err != nil {
-		return nil, err
-	}
-	if j.ID == fresh.ID {
-		out.Started[b.projectID]++
-	}
-	b.journeys[ev.UserID] = append(b.journeys[ev.UserID], j)
-	b.changed[j] = true
-	return j, nil
 }
 
 // save writes the changed journeys back in a stable order.

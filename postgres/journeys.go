@@ -25,7 +25,7 @@ type querier interface {
 // StartJourney implements smartonboard.JourneyStore. Racing starts for one user
 // and flow all return the journey of the one insert that won.
 func (db *DB) StartJourney(ctx context.Context, j *so.Journey) (*so.Journey, bool, error) {
-	stored, created, err := insertJourney(ctx, db.pool, j, "")
+	stored, created, err := insertJourney(ctx, db.pool, j)
 	if err != nil {
 		return nil, false, mapError(err, "journey")
 	}
@@ -71,14 +71,58 @@ func (t *ingestTx) LockJourneys(ctx context.Context, projectID string, userIDs [
 	return js, nil
 }
 
-// InsertJourney implements smartonboard.IngestTx; the journey it returns is
-// locked until commit either way.
-func (t *ingestTx) InsertJourney(ctx context.Context, j *so.Journey) (*so.Journey, error) {
-	stored, _, err := insertJourney(ctx, t.tx, j, " FOR UPDATE")
+// InsertJourneys implements smartonboard.IngestTx in two statements: one insert
+// for all, skipping journeys that exist, then one locked read of those. The
+// journeys it returns are locked until commit either way.
+func (t *ingestTx) InsertJourneys(ctx context.Context, js []*so.Journey) ([]*so.Journey, error) {
+	if len(js) == 0 {
+		return nil, nil
+	}
+	n := len(js)
+	ids, projects, users, flowIDs, flowKeys := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	versions, revisions, statuses, states := make([]int, n), make([]int, n), make([]string, n), make([]string, n)
+	activity := make([]time.Time, n)
+	for i, j := range js {
+		state, err := json.Marshal(j)
+		if err != nil {
+			return nil, err
+		}
+		ids[i], projects[i], users[i], flowIDs[i], flowKeys[i] = j.ID, j.ProjectID, j.UserID, j.FlowID, j.FlowKey
+		versions[i], revisions[i], statuses[i], states[i], activity[i] = j.FlowVersion, j.Revision, string(j.Status), string(state), j.LastActivityAt
+	}
+	if _, err := t.tx.Exec(ctx, `INSERT INTO journeys (id, project_id, user_id, flow_id, flow_key, flow_version,
+			status, last_activity_at, revision, state)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
+			$8::timestamptz[], $9::int[], $10::text[])
+		ON CONFLICT (project_id, user_id, flow_id) DO NOTHING`,
+		ids, projects, users, flowIDs, flowKeys, versions, statuses, activity, revisions, states); err != nil {
+		return nil, mapError(err, "journey")
+	}
+	rows, _ := t.tx.Query(ctx, `SELECT j.state FROM journeys j
+		JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (project_id, user_id, flow_id)
+		ON j.project_id = k.project_id AND j.user_id = k.user_id AND j.flow_id = k.flow_id
+		ORDER BY j.id FOR UPDATE OF j`, projects, users, flowIDs)
+	stored, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Journey, error) { return scanJourney(row) })
 	if err != nil {
 		return nil, mapError(err, "journey")
 	}
-	return stored, nil
+	return inInputOrder(js, stored)
+}
+
+// inInputOrder matches stored journeys to the ones asked for, by user and flow.
+func inInputOrder(asked, stored []*so.Journey) ([]*so.Journey, error) {
+	type key struct{ project, user, flow string }
+	byKey := make(map[key]*so.Journey, len(stored))
+	for _, j := range stored {
+		byKey[key{j.ProjectID, j.UserID, j.FlowID}] = j
+	}
+	out := make([]*so.Journey, len(asked))
+	for i, j := range asked {
+		if out[i] = byKey[key{j.ProjectID, j.UserID, j.FlowID}]; out[i] == nil {
+			return nil, so.Errorf(so.ENOTFOUND, "journey of %q in flow %q was neither inserted nor found", j.UserID, j.FlowKey)
+		}
+	}
+	return out, nil
 }
 
 // SaveJourneys implements smartonboard.IngestTx in one statement.
@@ -116,10 +160,10 @@ func (t *ingestTx) SaveJourneys(ctx context.Context, js []*so.Journey) error {
 }
 
 // insertJourney stores j unless its user already has a journey in its flow, and
-// returns the stored journey (read with the given locking clause) and whether j
+// returns the stored journey and whether j
 // was inserted. A racing insert makes ON CONFLICT wait for the other transaction,
 // so the read that follows sees the winner.
-func insertJourney(ctx context.Context, q querier, j *so.Journey, lock string) (*so.Journey, bool, error) {
+func insertJourney(ctx context.Context, q querier, j *so.Journey) (*so.Journey, bool, error) {
 	state, err := json.Marshal(j)
 	if err != nil {
 		return nil, false, err
@@ -136,7 +180,7 @@ func insertJourney(ctx context.Context, q querier, j *so.Journey, lock string) (
 		return j, true, nil
 	}
 	stored, err := scanJourney(q.QueryRow(ctx, `SELECT state FROM journeys
-		WHERE project_id = $1 AND user_id = $2 AND flow_id = $3`+lock, j.ProjectID, j.UserID, j.FlowID))
+		WHERE project_id = $1 AND user_id = $2 AND flow_id = $3`, j.ProjectID, j.UserID, j.FlowID))
 	return stored, false, err
 }
 

@@ -71,10 +71,11 @@ func TestSaveJourneysKeepsColumns(t *testing.T) {
 	j := so.NewJourney("p1", "u1", v, so.Now())
 	e := benchBatches(1)[0][0]
 	_, err := db.IngestEvents(ctx, []*so.Event{e}, func(ctx context.Context, tx so.IngestTx, _ []*so.Event) error {
-		stored, err := tx.InsertJourney(ctx, j)
+		both, err := tx.InsertJourneys(ctx, []*so.Journey{j})
 		if err != nil {
 			return err
 		}
+		stored := both[0]
 		stored.Status, stored.Revision, stored.LastActivityAt = so.JourneyPaused, 7, stored.LastActivityAt.Add(time.Hour)
 		return tx.SaveJourneys(ctx, []*so.Journey{stored})
 	})

@@ -104,10 +104,18 @@ func (t ingestTx) LockJourneys(ctx context.Context, projectID string, userIDs []
 	return selectJourneys(ctx, t.tx, projectID, userIDs)
 }
 
-// InsertJourney implements smartonboard.IngestTx.
-func (t ingestTx) InsertJourney(ctx context.Context, j *so.Journey) (*so.Journey, error) {
-	stored, _, err := insertJourney(ctx, t.tx, j)
-	return stored, err
+// InsertJourneys implements smartonboard.IngestTx; SQLite has no round trips to
+// save, so it inserts one by one on the writer.
+func (t ingestTx) InsertJourneys(ctx context.Context, js []*so.Journey) ([]*so.Journey, error) {
+	out := make([]*so.Journey, len(js))
+	for i, j := range js {
+		stored, _, err := insertJourney(ctx, t.tx, j)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = stored
+	}
+	return out, nil
 }
 
 // SaveJourneys implements smartonboard.IngestTx.

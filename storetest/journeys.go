@@ -123,14 +123,11 @@ func testJourneyInIngest(t *testing.T, db DB) {
 			return fmt.Errorf("LockJourneys = %+v, %v", locked, err)
 		}
 		fresh := so.NewJourney("p1", "u2", v, so.Now())
-		stored, err := tx.InsertJourney(ctx, fresh)
-		if err != nil || stored.ID != fresh.ID {
-			return fmt.Errorf("InsertJourney = %+v, %v", stored, err)
+		both, err := tx.InsertJourneys(ctx, []*so.Journey{so.NewJourney("p1", "u1", v, so.Now()), fresh})
+		if err != nil || len(both) != 2 || both[0].ID != existing.ID || both[1].ID != fresh.ID {
+			return fmt.Errorf("InsertJourneys = %+v, %v; want the existing u1 journey, then the new u2 one", both, err)
 		}
-		dup, err := tx.InsertJourney(ctx, so.NewJourney("p1", "u1", v, so.Now()))
-		if err != nil || dup.ID != existing.ID {
-			return fmt.Errorf("InsertJourney for an existing journey = %+v, %v", dup, err)
-		}
+		stored := both[1]
 		locked[0].Status, locked[0].Revision = so.JourneyPaused, locked[0].Revision+1
 		stored.Sessions = 3
 		return tx.SaveJourneys(ctx, []*so.Journey{locked[0], stored})
@@ -146,7 +143,7 @@ func testJourneyInIngest(t *testing.T, db DB) {
 
 	// A failing apply rolls back the journey changes with the events.
 	_, err = db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "e3", "u3")}, func(ctx context.Context, tx so.IngestTx, _ []*so.Event) error {
-		if _, err := tx.InsertJourney(ctx, so.NewJourney("p1", "u3", v, so.Now())); err != nil {
+		if _, err := tx.InsertJourneys(ctx, []*so.Journey{so.NewJourney("p1", "u3", v, so.Now())}); err != nil {
 			return err
 		}
 		return errors.New("boom")
