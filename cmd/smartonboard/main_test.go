@@ -25,7 +25,9 @@ func testConfig(t testing.TB, engine string) config.Config {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.PublishInterval = 50 * time.Millisecond
-	cfg.ShutdownTimeout = 5 * time.Second
+	// More than the 5 s net/http waits before it treats a connection that never
+	// sent a request as idle (clients dial spares under concurrency).
+	cfg.ShutdownTimeout = 15 * time.Second
 	if engine == config.EnginePostgres {
 		cfg.DatabaseURL = pgtest.URL(t)
 		cfg.DatabaseConnectTimeout = 5 * time.Second

@@ -284,7 +284,9 @@ func (m *Main) Close() error {
 	var err error
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
-		err = m.server.Shutdown(ctx)
+		if err = m.server.Shutdown(ctx); err != nil {
+			_ = m.server.Close() // the timeout passed: cut what is left rather than hang
+		}
 		cancel()
 		m.server = nil
 	}
