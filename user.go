@@ -99,15 +99,15 @@ func ValidateTraits(raw json.RawMessage) error {
 	for name, check := range checks {
 		if v, ok := t[name]; ok && string(v) != "null" {
 			if err := check(v); err != nil {
-				return FieldErrorf(EINVALID, "traits."+name, "%s", ErrorMessageOr(err))
+				return FieldErrorf(EINVALID, "traits."+name, "%s", messageOf(err))
 			}
 		}
 	}
 	return nil
 }
 
-// ErrorMessageOr returns an application error's message or any error's text.
-func ErrorMessageOr(err error) string {
+// messageOf is an application error's message, or any other error's text.
+func messageOf(err error) string {
 	if e, ok := err.(*Error); ok {
 		return e.Message
 	}
