@@ -73,7 +73,7 @@ func (e *Engine) applyProject(ctx context.Context, tx so.IngestTx, projectID str
 	seen := so.Sightings(b.events)
 	for user, s := range seen {
 		k := userKey{projectID, user}
-		if e.seen.covers(k, s.First) && e.seen.covers(k, s.Last) {
+		if e.seen.covers(k, s) {
 			delete(seen, user)
 		} else {
 			out.touched[k] = s

@@ -28,13 +28,13 @@ type seenCache struct {
 	m  map[userKey]seenSpan
 }
 
-// covers tells whether a sighting at ts adds nothing the store does not have to
-// within SeenPrecision.
-func (c *seenCache) covers(k userKey, ts time.Time) bool {
+// covers tells whether a sighting adds nothing the store does not have to within
+// SeenPrecision.
+func (c *seenCache) covers(k userKey, t so.Sighting) bool {
 	c.mu.Lock()
 	s, ok := c.m[k]
 	c.mu.Unlock()
-	return ok && !ts.Before(s.first) && ts.Sub(s.last) < SeenPrecision
+	return ok && !t.First.Before(s.first) && t.Last.Sub(s.last) < SeenPrecision
 }
 
 // remember records committed sightings.

@@ -11,7 +11,8 @@ func TestSeenCache(t *testing.T) {
 	var c seenCache
 	k := userKey{"p", "u"}
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	if c.covers(k, t0) {
+	at := func(ts time.Time) so.Sighting { return so.Sighting{First: ts, Last: ts} }
+	if c.covers(k, at(t0)) {
 		t.Fatal("an unknown user is covered")
 	}
 	c.remember(map[userKey]so.Sighting{k: {First: t0, Last: t0}})
@@ -24,16 +25,22 @@ func TestSeenCache(t *testing.T) {
 		{t0.Add(SeenPrecision), false}, // a minute newer: write it
 		{t0.Add(-time.Second), false},  // older than the first sighting: write it
 	} {
-		if got := c.covers(k, c2.at); got != c2.want {
+		if got := c.covers(k, at(c2.at)); got != c2.want {
 			t.Errorf("covers(%s) = %v, want %v", c2.at.Sub(t0), got, c2.want)
 		}
 	}
 	c.remember(map[userKey]so.Sighting{k: {First: t0.Add(-time.Hour), Last: t0.Add(-time.Hour)}})
-	if !c.covers(k, t0.Add(-30*time.Minute)) {
+	if !c.covers(k, at(t0.Add(-30*time.Minute))) {
 		t.Fatal("the span did not grow back to the older sighting")
 	}
+	if c.covers(k, so.Sighting{First: t0.Add(-2 * time.Hour), Last: t0}) {
+		t.Fatal("a span that starts before the stored one is covered")
+	}
+	if c.covers(k, so.Sighting{First: t0, Last: t0.Add(SeenPrecision)}) {
+		t.Fatal("a span that ends a minute after the stored one is covered")
+	}
 	c.forget("p", "u")
-	if c.covers(k, t0) {
+	if c.covers(k, at(t0)) {
 		t.Fatal("a forgotten user is covered")
 	}
 }

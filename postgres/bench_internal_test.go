@@ -154,3 +154,12 @@ func benchmarkIngest(b *testing.B, redeliver bool) {
 func touchSeen(ctx context.Context, tx so.IngestTx, inserted []*so.Event) error {
 	return tx.TouchUsers(ctx, "p1", so.Sightings(inserted))
 }
+
+// eventColumnNames are eventColumns for pgx's CopyFrom.
+var eventColumnNames = []string{"project_id", "id", "type", "user_id", "session_id", "flow", "step", "ts", "received_at", "properties"}
+
+// eventValues is one event as a pgx CopyFrom row in eventColumnNames order.
+func eventValues(e *so.Event) []any {
+	return []any{e.ProjectID, e.ID, string(e.Type), e.UserID, e.SessionID, e.Flow, e.Step,
+		e.Timestamp, e.ReceivedAt, propertiesText(e.Properties)}
+}

@@ -18,9 +18,6 @@ import (
 
 const eventColumns = `project_id, id, type, user_id, session_id, flow, step, ts, received_at, properties`
 
-// eventColumnNames are eventColumns for COPY.
-var eventColumnNames = []string{"project_id", "id", "type", "user_id", "session_id", "flow", "step", "ts", "received_at", "properties"}
-
 // copyThreshold is the batch size from which the first attempt COPYs events
 // straight into the table; below it one INSERT of arrays costs less than COPY's
 // extra round trip.
@@ -32,6 +29,17 @@ const maxIngestAttempts = 5
 
 // eventKey identifies an event: ids are unique per project.
 type eventKey struct{ projectID, id string }
+
+// storedEvents is what an insert stored: every event it was given, or the keys
+// the database reported.
+type storedEvents struct {
+	all  bool
+	keys map[eventKey]bool
+}
+
+func (s storedEvents) has(e *so.Event) bool {
+	return s.all || s.keys[eventKey{e.ProjectID, e.ID}]
+}
 
 // errEventRace reports that COPY met an event a concurrent batch stored first.
 var errEventRace = errors.New("postgres: an event of the batch was stored concurrently")
@@ -74,7 +82,7 @@ func (db *DB) ingestOnce(ctx context.Context, events []*so.Event, first []bool, 
 		}
 		var applied []*so.Event
 		for i, e := range events {
-			if first[i] && stored[eventKey{e.ProjectID, e.ID}] {
+			if first[i] && stored.has(e) {
 				inserted[i] = true
 				applied = append(applied, e)
 			}
@@ -108,7 +116,7 @@ func firstOccurrences(events []*so.Event) []bool {
 // insertEvents inserts the marked events that are not stored yet and returns the
 // keys it inserted. Rows go in key order, so batches sharing events wait for each
 // other instead of deadlocking.
-func insertEvents(ctx context.Context, tx pgx.Tx, events []*so.Event, first []bool, optimistic bool) (map[eventKey]bool, error) {
+func insertEvents(ctx context.Context, tx pgx.Tx, events []*so.Event, first []bool, optimistic bool) (storedEvents, error) {
 	batch := make([]*so.Event, 0, len(events))
 	for i, e := range events {
 		if first[i] {
@@ -123,9 +131,9 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []*so.Event, first []bo
 
 // insertNewEvents inserts the events that are not stored yet with one statement
 // over column arrays.
-func insertNewEvents(ctx context.Context, tx pgx.Tx, batch []*so.Event) (map[eventKey]bool, error) {
+func insertNewEvents(ctx context.Context, tx pgx.Tx, batch []*so.Event) (storedEvents, error) {
 	if len(batch) == 0 {
-		return nil, nil
+		return storedEvents{}, nil
 	}
 	n := len(batch)
 	projects, ids, types, users := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -148,40 +156,29 @@ func insertNewEvents(ctx context.Context, tx pgx.Tx, batch []*so.Event) (map[eve
 // copyEvents COPYs the batch into the table, as fast as PostgreSQL takes rows.
 // COPY cannot skip a stored event: meeting one aborts the transaction with
 // errEventRace.
-func copyEvents(ctx context.Context, tx pgx.Tx, batch []*so.Event) (map[eventKey]bool, error) {
+func copyEvents(ctx context.Context, tx pgx.Tx, batch []*so.Event) (storedEvents, error) {
 	slices.SortFunc(batch, func(a, b *so.Event) int {
 		return cmp.Or(strings.Compare(a.ProjectID, b.ProjectID), strings.Compare(a.ID, b.ID))
 	})
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumnNames,
-		pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) { return eventValues(batch[i]), nil }))
+	err := copyRows(ctx, tx, batch)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
-		return nil, errEventRace
+		return storedEvents{}, errEventRace
 	} else if err != nil {
-		return nil, err
+		return storedEvents{}, err
 	}
-	keys := make(map[eventKey]bool, len(batch))
-	for _, e := range batch {
-		keys[eventKey{e.ProjectID, e.ID}] = true
-	}
-	return keys, nil
-}
-
-// eventValues is one event as a COPY row in eventColumnNames order.
-func eventValues(e *so.Event) []any {
-	return []any{e.ProjectID, e.ID, string(e.Type), e.UserID, e.SessionID, e.Flow, e.Step,
-		e.Timestamp, e.ReceivedAt, propertiesText(e.Properties)}
+	return storedEvents{all: true}, nil
 }
 
 // collectKeys reads the keys an INSERT ... RETURNING project_id, id reports.
-func collectKeys(rows pgx.Rows, n int) (map[eventKey]bool, error) {
+func collectKeys(rows pgx.Rows, n int) (storedEvents, error) {
 	keys := make(map[eventKey]bool, n)
 	var k eventKey
 	_, err := pgx.ForEachRow(rows, []any{&k.projectID, &k.id}, func() error {
 		keys[k] = true
 		return nil
 	})
-	return keys, err
+	return storedEvents{keys: keys}, err
 }
 
 // ListUserEvents implements smartonboard.EventStore.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ func testEvents(t *testing.T, open Opener) {
 		"Concurrent": testEventConcurrent,
 		"Users":      testEventTouchUsers,
 		"Bulk":       testEventBulk,
+		"RoundTrip":  testEventRoundTrip,
 	})
 }
 
@@ -196,5 +198,49 @@ func testEventBulk(t *testing.T, db DB) {
 	}
 	if n, _ := db.CountEvents(ctx, "p1"); n != 300 || applied != want {
 		t.Fatalf("%d rows, %d applied; want 300 rows and %d applied", n, applied, want)
+	}
+}
+
+// testEventRoundTrip stores a batch large enough for each engine's bulk path,
+// with hostile strings, nested properties and timestamps from year 1 to now, and
+// reads every field back unchanged.
+func testEventRoundTrip(t *testing.T, db DB) {
+	ctx := context.Background()
+	stamps := []string{"0001-01-01T00:00:00.001Z", "1969-12-31T23:59:59.999Z", "1999-12-31T23:59:59.999Z",
+		"2000-01-01T00:00:00Z", so.FormatTime(so.Now())}
+	var batch []*so.Event
+	for i := range 150 {
+		in := so.EventInput{ID: fmt.Sprintf("rt-%03d %s", i, hostile[:12]), Type: so.EventClick, UserID: "rt user ümlaut",
+			SessionID: hostile[:20], Timestamp: stamps[i%len(stamps)],
+			Properties: json.RawMessage(fmt.Sprintf(`{"i":%d,"s":%q,"nested":{"list":[1,"\u00e9",null,true]},"esc":"tab\tnl\n"}`, i, hostile))}
+		if i%7 == 0 {
+			in.Properties = nil // stored as {}
+		}
+		e, err := so.NewEvent("p1", in, so.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, e)
+	}
+	if _, err := db.IngestEvents(ctx, batch, noApply); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ListUserEvents(ctx, "p1", "rt user ümlaut", 1000)
+	if err != nil || len(got) != len(batch) {
+		t.Fatalf("list = %d events, %v; want %d", len(got), err, len(batch))
+	}
+	byID := map[string]*so.Event{}
+	for _, e := range got {
+		byID[e.ID] = e
+	}
+	for _, want := range batch {
+		g := byID[want.ID]
+		if g == nil {
+			t.Fatalf("event %q is missing", want.ID)
+		}
+		if !g.Timestamp.Equal(want.Timestamp) || !g.ReceivedAt.Equal(want.ReceivedAt) {
+			t.Fatalf("event %q times: got %s %s, want %s %s", want.ID, g.Timestamp, g.ReceivedAt, want.Timestamp, want.ReceivedAt)
+		}
+		assertJSONEqual(t, "event "+want.ID, g, want)
 	}
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -50,18 +53,22 @@ func benchHTTPIngest(b *testing.B, engine string, batchBody func(int) string) {
 	defer m.Close()
 	key := m.Bootstrap.GeneratedPublicKey
 	benchFlow(b, m.URL(), m.Bootstrap.GeneratedSecretKey)
-	url := m.URL() + "/v1/events"
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
-	bodies := make([]string, b.N) // built beforehand: the load generator shares the 2 cores
-	for n := range bodies {
-		bodies[n] = batchBody(n)
+	host := strings.TrimPrefix(m.URL(), "http://")
+	requests := make([][]byte, b.N) // built beforehand: the load generator shares the 2 cores
+	for n := range requests {
+		requests[n] = eventsRequest(host, key, batchBody(n))
 	}
-	warmUp(b, client, url, key)
+	conns := make([]*benchConn, benchClients)
+	for c := range conns {
+		conns[c] = dialBench(b, host)
+		defer conns[c].Close()
+	}
+	warmUp(b, conns, host, key)
 	var next atomic.Int64
 	latencies := make([][]time.Duration, benchClients)
 	b.ResetTimer()
 	var wg sync.WaitGroup
-	for c := range benchClients {
+	for c, conn := range conns {
 		wg.Go(func() {
 			for {
 				n := next.Add(1)
@@ -69,7 +76,7 @@ func benchHTTPIngest(b *testing.B, engine string, batchBody func(int) string) {
 					return
 				}
 				start := time.Now()
-				if err := postBatch(client, url, key, bodies[n-1]); err != nil {
+				if err := conn.post(requests[n-1]); err != nil {
 					b.Error(err)
 					return
 				}
@@ -90,20 +97,63 @@ func benchHTTPIngest(b *testing.B, engine string, batchBody func(int) string) {
 	}
 }
 
-// warmUp opens every client's connection and lets the server authenticate the key
-// once, so that the measurement is of sustained load, not of start-up.
-func warmUp(b *testing.B, client *http.Client, url, key string) {
+// warmUp sends 4 batches on every client's connection, so that the server has
+// authenticated the key and what is measured is sustained load, not start-up.
+func warmUp(b *testing.B, conns []*benchConn, host, key string) {
 	var wg sync.WaitGroup
-	for c := range benchClients {
+	for c, conn := range conns {
 		wg.Go(func() {
 			for i := range 4 {
-				if err := postBatch(client, url, key, batchBody(-1-c*4-i)); err != nil {
+				if err := conn.post(eventsRequest(host, key, batchBody(-1-c*4-i))); err != nil {
 					b.Error(err)
 				}
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// benchConn is one client's keep-alive HTTP/1.1 connection. It writes prebuilt
+// requests and reads answers with net/http's parser, skipping the Transport's
+// per-request goroutine hand-offs: the load generator runs on the same 2 cores
+// as the server and the database, and should take as little of them as it can.
+type benchConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func dialBench(b *testing.B, host string) *benchConn {
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &benchConn{Conn: c, r: bufio.NewReader(c)}
+}
+
+// eventsRequest is the wire form of one POST /v1/events.
+func eventsRequest(host, key, body string) []byte {
+	return fmt.Appendf(nil, "POST /v1/events HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", host, key, len(body), body)
+}
+
+// post sends one batch and checks that every event of it was accepted.
+func (c *benchConn) post(request []byte) error {
+	if _, err := c.Write(request); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return err
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 || !bytes.Contains(answer, fmt.Appendf(nil, `"accepted":%d`, benchBatch)) {
+		return fmt.Errorf("batch: %d %s", resp.StatusCode, answer)
+	}
+	return nil
 }
 
 func reportRate(b *testing.B) {
@@ -166,22 +216,6 @@ func batchBody(batch int) string {
 		evs[i] = benchEventJSON(batch, i)
 	}
 	return `{"events":[` + strings.Join(evs, ",") + `]}`
-}
-
-func postBatch(client *http.Client, url, key, body string) error {
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(answer), fmt.Sprintf(`"accepted":%d`, benchBatch)) {
-		return fmt.Errorf("batch: %d %s", resp.StatusCode, answer)
-	}
-	return nil
 }
 
 // baselineDB is a migrated PostgreSQL database with an empty copy of the events
