@@ -16,7 +16,12 @@ import (
 // readBody reads the whole body up to limit bytes, so that an oversized body is
 // always a 413 and never a truncated read or a JSON syntax error.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 { // size it once instead of growing it while reading
+		buf.Grow(int(min(r.ContentLength, limit)) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	body := buf.Bytes()
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return nil, so.Errorf(so.ETOOLARGE, "request body is larger than %d bytes", limit)

@@ -28,10 +28,11 @@ var migrationFiles embed.FS
 // writer at a time and queuing in Go beats retrying on SQLITE_BUSY, and a pool of
 // readers that WAL lets run beside it.
 type DB struct {
-	path     string
-	writer   *sql.DB
-	reader   *sql.DB
-	migrator *migrate.Migrator
+	path         string
+	writer       *sql.DB
+	reader       *sql.DB
+	checkpointer *checkpointer
+	migrator     *migrate.Migrator
 }
 
 // Open opens (creating if needed) the database file at path.
@@ -39,7 +40,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	writer, err := openPool(path, 1, "_txlock=immediate")
+	// The writer keeps 64 MiB of pages cached (index inserts land all over the
+	// file) and leaves checkpoints to the checkpointer up to the fallback size.
+	writer, err := openPool(path, 1, "_txlock=immediate&_pragma=cache_size(-65536)"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", fallbackCheckpointPages))
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +52,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		writer.Close()
 		return nil, err
 	}
-	db := &DB{path: path, writer: writer, reader: reader}
+	ckpt, err := openPool(path, 1, "")
+	if err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, err
+	}
+	db := &DB{path: path, writer: writer, reader: reader, checkpointer: startCheckpointer(ckpt, checkpointInterval)}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
@@ -78,9 +88,9 @@ func openPool(path string, conns int, extra string) (*sql.DB, error) {
 	return pool, nil
 }
 
-// Close closes both pools.
+// Close stops the checkpointer and closes the pools.
 func (db *DB) Close() error {
-	return errors.Join(db.reader.Close(), db.writer.Close())
+	return errors.Join(db.checkpointer.close(), db.reader.Close(), db.writer.Close())
 }
 
 // Ping checks that the file can be read and written.
