@@ -42,10 +42,19 @@ func mapError(err error, thing string) error {
 // referencedThing names what a foreign key points at, from the constraint's
 // default name (<table>_<column>_fkey).
 func referencedThing(pgErr *pgconn.PgError) string {
-	if strings.HasSuffix(pgErr.ConstraintName, "_flow_id_fkey") {
+	switch {
+	case strings.HasSuffix(pgErr.ConstraintName, "_flow_id_fkey"):
 		return "flow"
+	case strings.HasSuffix(pgErr.ConstraintName, "_content_item_id_fkey"):
+		return "content item"
 	}
 	return "project"
+}
+
+// isForeignKeyViolation tells whether err is a foreign key refusing a write.
+func isForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation
 }
 
 // retryable tells whether a transaction failed only because it raced another one,

@@ -13,7 +13,14 @@ import (
 func journeyFixture(t *testing.T, db *DB) *so.FlowVersion {
 	t.Helper()
 	ctx, now := context.Background(), so.Now()
-	steps := []so.Step{{Key: "connect", Title: "Connect", Kind: so.StepTask, ContentItemID: "c1", Prerequisites: []string{}}}
+	item, err := so.NewContentItem("p1", so.ContentInput{Kind: so.ContentTask, Title: "Connect"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateContentItem(ctx, item); err != nil {
+		t.Fatal(err)
+	}
+	steps := []so.Step{{Key: "connect", Title: "Connect", Kind: so.StepTask, ContentItemID: item.ID, Prerequisites: []string{}}}
 	f := &so.Flow{ID: so.NewID(), ProjectID: "p1", Key: "onboard", Name: "Onboard", Status: so.FlowDraft,
 		Steps: steps, Revision: 1, CreatedAt: now, UpdatedAt: now}
 	if err := db.CreateFlow(ctx, f); err != nil {

@@ -115,7 +115,9 @@ func (db *DB) UpdateContentItem(ctx context.Context, item *so.ContentItem, expec
 // DeleteContentItem implements smartonboard.ContentStore.
 func (db *DB) DeleteContentItem(ctx context.Context, projectID, id string) error {
 	res, err := db.writer.ExecContext(ctx, `DELETE FROM content_items WHERE project_id = ? AND id = ?`, projectID, id)
-	if err != nil {
+	if isForeignKeyViolation(err) {
+		return so.ContentInUseError(id)
+	} else if err != nil {
 		return mapError(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {

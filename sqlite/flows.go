@@ -110,7 +110,9 @@ func (db *DB) PublishFlow(ctx context.Context, v *so.FlowVersion) error {
 		for _, s := range v.Steps {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO flow_version_content (project_id, content_item_id,
 				flow_id, version) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				v.ProjectID, s.ContentItemID, v.FlowID, v.Version); err != nil {
+				v.ProjectID, s.ContentItemID, v.FlowID, v.Version); isForeignKeyViolation(err) {
+				return so.ContentGoneError()
+			} else if err != nil {
 				return mapError(err)
 			}
 		}

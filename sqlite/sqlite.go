@@ -154,6 +154,12 @@ func mapError(err error) error {
 	return fmt.Errorf("sqlite: %w", err)
 }
 
+// isForeignKeyViolation tells whether err is a foreign key refusing a write.
+func isForeignKeyViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
 // notFound is mapError with a message naming what is missing.
 func notFound(err error, format string, args ...any) error {
 	if errors.Is(err, sql.ErrNoRows) {

@@ -14,10 +14,11 @@ import (
 
 func testFlows(t *testing.T, open Opener) {
 	runAll(t, open, map[string]func(*testing.T, DB){
-		"RoundTrip": testFlowRoundTrip,
-		"List":      testFlowList,
-		"Draft":     testFlowDraft,
-		"Publish":   testFlowPublish,
+		"RoundTrip":   testFlowRoundTrip,
+		"List":        testFlowList,
+		"Draft":       testFlowDraft,
+		"Publish":     testFlowPublish,
+		"ContentRefs": testFlowContentRefs,
 	})
 }
 
@@ -285,5 +286,44 @@ func testUserConcurrent(t *testing.T, db DB) {
 	_ = json.Unmarshal(u.Traits, &traits)
 	if len(traits) != n {
 		t.Fatalf("lost updates: traits %s, want %d keys", u.Traits, n)
+	}
+}
+
+// testFlowContentRefs covers both ends of a delete racing a publish, which the
+// service's in-use check cannot see: the store itself refuses to delete content a
+// published version uses, and refuses to publish a version whose content is gone.
+func testFlowContentRefs(t *testing.T, db DB) {
+	ctx := context.Background()
+	f := newFlow(t, db, "p1", "refs")
+	if err := db.CreateFlow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, db, f, 1)
+	used := f.Steps[0].ContentItemID
+	if err := db.DeleteContentItem(ctx, "p1", used); so.ErrorCode(err) != so.ECONFLICT {
+		t.Fatalf("deleting content a published version uses: %v, want conflict", err)
+	}
+	if _, err := db.FindContentItem(ctx, "p1", used); err != nil {
+		t.Fatalf("the used item is gone after a refused delete: %v", err)
+	}
+
+	gone := newItem(t, "p1", "deleted before publish")
+	if err := db.CreateContentItem(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteContentItem(ctx, "p1", gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	v2 := &so.FlowVersion{FlowID: f.ID, ProjectID: "p1", FlowKey: f.Key, Version: 2, Name: f.Name, PublishedAt: so.Now(),
+		Steps: []so.Step{{Key: "read", Title: "Read", Kind: so.StepArticle, ContentItemID: gone.ID, Prerequisites: []string{}}}}
+	if err := db.PublishFlow(ctx, v2); so.ErrorCode(err) != so.EINVALID || so.ErrorField(err) != "steps" {
+		t.Fatalf("publishing a version whose content was deleted: %v, want invalid steps", err)
+	}
+	got, err := db.FindFlow(ctx, "p1", "refs")
+	if err != nil || got.PublishedVersion != 1 || len(got.Versions) != 1 {
+		t.Fatalf("a refused publish left the flow at %+v, %v", got, err)
+	}
+	if _, err := db.FindFlowVersion(ctx, "p1", f.ID, 2); so.ErrorCode(err) != so.ENOTFOUND {
+		t.Fatalf("a refused version is readable: %v", err)
 	}
 }

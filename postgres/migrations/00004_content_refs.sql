@@ -1,0 +1,10 @@
+-- +goose Up
+-- A published version's content cannot be deleted, even by a delete that races
+-- the publish: the database refuses it, not only the service's check.
+ALTER TABLE flow_version_content ADD CONSTRAINT flow_version_content_content_item_id_fkey
+    FOREIGN KEY (content_item_id) REFERENCES content_items (id);
+CREATE INDEX flow_version_content_item_idx ON flow_version_content (content_item_id);
+
+-- +goose Down
+DROP INDEX flow_version_content_item_idx;
+ALTER TABLE flow_version_content DROP CONSTRAINT flow_version_content_content_item_id_fkey;
