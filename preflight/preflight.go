@@ -21,7 +21,8 @@ import (
 
 // Report phases and statuses, as the deployment tooling of the earlier system named them.
 const (
-	PhaseDeploy   = "deploy"
+	PhaseDeploy   = "deploy" // smartonboard preflight, before a deploy
+	PhaseVerify   = "verify" // smartonboard verify, against the deployed instance
 	StatusSuccess = "success"
 	StatusWarning = "warning"
 	StatusError   = "error"
@@ -33,6 +34,8 @@ const (
 	TypeDatabase      = "database"
 	TypeMigration     = "migration"
 	TypeNetwork       = "network"
+	TypeSecurity      = "security"
+	TypeService       = "service"
 )
 
 // Report is the DeploymentStatus that preflight prints.
@@ -50,6 +53,7 @@ type Issue struct {
 	Severity   string `json:"severity"` // error or warning
 	Message    string `json:"message"`
 	Suggestion string `json:"suggestion"`
+	Check      string `json:"check"` // the check that found it
 	Variable   string `json:"variable,omitempty"`
 	File       string `json:"file,omitempty"`
 }
@@ -77,27 +81,42 @@ type Inputs struct {
 
 // Run performs every check and returns the report; it never serves or migrates.
 func Run(ctx context.Context, in Inputs) *Report {
-	r := &Report{Phase: PhaseDeploy, Timestamp: time.Now().UTC().Truncate(time.Millisecond), Errors: []Issue{}}
+	r := NewReport(PhaseDeploy)
 	r.checkConfig(in.Problems)
 	if in.Config.Engine() == config.EngineSQLite {
 		r.checkDataDir(in.Config.DataDir)
 	}
 	r.checkDatabase(ctx, in)
 	r.checkListen(in.Config.Addr)
+	r.Finish()
+	return r
+}
+
+// NewReport starts an empty report of a phase, stamped now.
+func NewReport(phase string) *Report {
+	return &Report{Phase: phase, Timestamp: time.Now().UTC().Truncate(time.Millisecond), Errors: []Issue{}, Checks: []Check{}}
+}
+
+// Add records one check and the issues it found.
+func (r *Report) Add(check, status, detail string, issues ...Issue) {
+	r.Checks = append(r.Checks, Check{Name: check, Status: status, Detail: detail})
+	for _, is := range issues {
+		is.Check = check
+		r.Errors = append(r.Errors, is)
+	}
+}
+
+// Finish sets the overall status from the issues: error if any is an error,
+// warning if any is a warning, success otherwise.
+func (r *Report) Finish() {
 	r.Status = StatusSuccess
 	for _, is := range r.Errors {
 		if is.Severity == StatusError {
 			r.Status = StatusError
-			break
+			return
 		}
 		r.Status = StatusWarning
 	}
-	return r
-}
-
-func (r *Report) add(check, status, detail string, issues ...Issue) {
-	r.Checks = append(r.Checks, Check{Name: check, Status: status, Detail: detail})
-	r.Errors = append(r.Errors, issues...)
 }
 
 func (r *Report) checkConfig(problems config.Problems) {
@@ -117,7 +136,7 @@ func (r *Report) checkConfig(problems config.Problems) {
 	case len(problems) > 0:
 		status = StatusWarning
 	}
-	r.add("configuration", status, fmt.Sprintf("%d errors, %d warnings", len(problems.Errors()), len(problems.Warnings())), issues...)
+	r.Add("configuration", status, fmt.Sprintf("%d errors, %d warnings", len(problems.Errors()), len(problems.Warnings())), issues...)
 }
 
 // checkDataDir proves the SQLite directory is writable by writing a file in it, or
@@ -137,13 +156,13 @@ func (r *Report) checkDataDir(dir string) {
 		err = os.Remove(name)
 	}
 	if err != nil {
-		r.add("data directory", StatusError, dir, Issue{Type: TypeConfiguration, Severity: StatusError,
+		r.Add("data directory", StatusError, dir, Issue{Type: TypeConfiguration, Severity: StatusError,
 			Variable: "SMARTONBOARD_DATA_DIR", File: target,
 			Message:    fmt.Sprintf("data directory %s is not writable: %v", dir, unwrapPath(err)),
 			Suggestion: "point SMARTONBOARD_DATA_DIR at a writable directory (in a container, a mounted volume owned by the service user)"})
 		return
 	}
-	r.add("data directory", "ok", dir+" is writable")
+	r.Add("data directory", "ok", dir+" is writable")
 }
 
 func unwrapPath(err error) error {
@@ -162,20 +181,20 @@ func (r *Report) checkDatabase(ctx context.Context, in Inputs) {
 	for _, p := range in.Problems.Errors() {
 		for _, v := range dbVariables {
 			if p.Variable == v {
-				r.add("database", "skipped", "fix "+v+" first")
-				r.add("migrations", "skipped", "database not checked")
+				r.Add("database", "skipped", "fix "+v+" first")
+				r.Add("migrations", "skipped", "database not checked")
 				return
 			}
 		}
 	}
 	db, closeDB, err := in.OpenDB(ctx)
 	if err != nil {
-		r.add("database", StatusError, in.Config.Engine()+" not reachable", databaseIssue(in.Config, err))
-		r.add("migrations", "skipped", "database not reachable")
+		r.Add("database", StatusError, in.Config.Engine()+" not reachable", databaseIssue(in.Config, err))
+		r.Add("migrations", "skipped", "database not reachable")
 		return
 	}
 	defer closeDB()
-	r.add("database", "ok", db.Engine()+" reachable")
+	r.Add("database", "ok", db.Engine()+" reachable")
 	r.checkMigrations(ctx, in.Config, db.Migrator())
 }
 
@@ -205,18 +224,18 @@ func (r *Report) checkMigrations(ctx context.Context, cfg config.Config, m *migr
 	err := m.Check(ctx)
 	switch {
 	case err == nil:
-		r.add("migrations", "ok", fmt.Sprintf("schema at version %d, current", m.Latest()))
+		r.Add("migrations", "ok", fmt.Sprintf("schema at version %d, current", m.Latest()))
 	case errors.Is(err, migrate.ErrPending) && cfg.Env == config.EnvDevelopment:
-		r.add("migrations", StatusWarning, err.Error(), Issue{Type: TypeMigration, Severity: StatusWarning,
+		r.Add("migrations", StatusWarning, err.Error(), Issue{Type: TypeMigration, Severity: StatusWarning,
 			Message: err.Error(), Suggestion: "serve applies them on start in development; run `smartonboard migrate up` to apply them now"})
 	case errors.Is(err, migrate.ErrPending):
-		r.add("migrations", StatusError, err.Error(), Issue{Type: TypeMigration, Severity: StatusError,
+		r.Add("migrations", StatusError, err.Error(), Issue{Type: TypeMigration, Severity: StatusError,
 			Message: err.Error(), Suggestion: "run `smartonboard migrate up` (or start serve with --migrate) before this deploy"})
 	case errors.Is(err, migrate.ErrSchemaTooNew):
-		r.add("migrations", StatusError, err.Error(), Issue{Type: TypeMigration, Severity: StatusError,
+		r.Add("migrations", StatusError, err.Error(), Issue{Type: TypeMigration, Severity: StatusError,
 			Message: err.Error(), Suggestion: "deploy the binary that matches the schema, or run `smartonboard migrate down` with the newer binary"})
 	default:
-		r.add("migrations", StatusError, err.Error(), Issue{Type: TypeMigration, Severity: StatusError,
+		r.Add("migrations", StatusError, err.Error(), Issue{Type: TypeMigration, Severity: StatusError,
 			Message: err.Error(), Suggestion: "check that the database user may read the schema_migrations table"})
 	}
 }
@@ -225,13 +244,13 @@ func (r *Report) checkMigrations(ctx context.Context, cfg config.Config, m *migr
 func (r *Report) checkListen(addr string) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		r.add("listen address", StatusError, addr, Issue{Type: TypeNetwork, Severity: StatusError,
+		r.Add("listen address", StatusError, addr, Issue{Type: TypeNetwork, Severity: StatusError,
 			Variable: "SMARTONBOARD_ADDR", Message: fmt.Sprintf("cannot listen on %s: %v", addr, err),
 			Suggestion: "stop whatever holds the port or choose another one in SMARTONBOARD_ADDR"})
 		return
 	}
 	ln.Close()
-	r.add("listen address", "ok", addr+" can be bound")
+	r.Add("listen address", "ok", addr+" can be bound")
 }
 
 // WriteJSON prints the report for machines.
@@ -243,7 +262,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText prints the report for people.
 func (r *Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "Smart Onboarding preflight (phase %s) at %s\n\n", r.Phase, r.Timestamp.Format(time.RFC3339))
+	command := "preflight"
+	if r.Phase == PhaseVerify {
+		command = "verify"
+	}
+	fmt.Fprintf(w, "Smart Onboarding %s (phase %s) at %s\n\n", command, r.Phase, r.Timestamp.Format(time.RFC3339))
 	for _, c := range r.Checks {
 		fmt.Fprintf(w, "  %-8s %-15s %s\n", strings.ToUpper(c.Status), c.Name, c.Detail)
 	}
@@ -254,6 +277,9 @@ func (r *Report) WriteText(w io.Writer) {
 		where := is.Variable
 		if is.File != "" {
 			where = strings.TrimPrefix(where+" ", " ") + "(file " + is.File + ")"
+		}
+		if where == "" {
+			where = is.Check
 		}
 		fmt.Fprintf(w, "%s [%s] %s: %s\n", strings.ToUpper(is.Severity), is.Type, where, is.Message)
 		if is.Suggestion != "" {

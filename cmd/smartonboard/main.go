@@ -1,6 +1,6 @@
 // Command smartonboard is the Smart Onboarding server and its operator tools: one
-// binary that serves, migrates, checks a deployment before it goes live and tells
-// what it is.
+// binary that serves, migrates, checks a deployment before it goes live and after
+// it is deployed, and tells what it is.
 package main
 
 import (
@@ -20,6 +20,7 @@ Usage:
   smartonboard serve [--addr :8080] [--data-dir ./data] [--migrate]   run the API server
   smartonboard migrate up|down|status                                 manage the database schema
   smartonboard preflight [--json]                                     check a deployment before it goes live
+  smartonboard verify --url URL [--key sk_…] [--write] [--json]       check a deployed instance over HTTP
   smartonboard version                                                print version, commit and build time
   smartonboard help                                                   this text
 
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		err = runMigrate(ctx, args[1:], environ, stdout, stderr)
 	case "preflight":
 		err = runPreflight(ctx, args[1:], environ, stdout, stderr)
+	case "verify":
+		err = runVerify(ctx, args[1:], environ, stdout, stderr)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "--help":

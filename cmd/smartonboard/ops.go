@@ -9,6 +9,7 @@ import (
 
 	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/preflight"
+	"github.com/smartonboarding/smartonboard/verify"
 )
 
 // runMigrate manages the schema: up applies pending migrations, down rolls back the
@@ -88,7 +89,39 @@ func runPreflight(ctx context.Context, args []string, environ []string, stdout, 
 	problems = append(problems, cfg.Validate()...)
 	report := preflight.Run(ctx, preflight.Inputs{Config: cfg, Problems: problems,
 		OpenDB: func(ctx context.Context) (preflight.Database, func(), error) { return openDatabase(ctx, cfg) }})
-	if *asJSON {
+	return printReport(report, *asJSON, stdout)
+}
+
+// runVerify checks a deployed instance over HTTP and prints the report; any error
+// makes the exit status 1. Keys default to the environment the server uses.
+func runVerify(ctx context.Context, args []string, environ []string, stdout, stderr io.Writer) error {
+	cfg, _ := config.Load(environ) // only the keys are used; the rest need not be valid here
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o verify.Options
+	fs.StringVar(&o.URL, "url", "", "the instance's public base URL (required)")
+	fs.StringVar(&o.SecretKey, "key", cfg.AdminKey, "secret key (default $SMARTONBOARD_ADMIN_KEY)")
+	fs.StringVar(&o.PublicKey, "public-key", cfg.PublicKey, "public key (default $SMARTONBOARD_PUBLIC_KEY)")
+	fs.StringVar(&o.Origin, "origin", "", "a browser origin that must pass CORS, e.g. https://app.example.com")
+	fs.BoolVar(&o.Write, "write", false, "store one event for user "+verify.VerifyUserID+" and read it back")
+	fs.StringVar(&o.ExpectVersion, "expect-version", "", "fail unless the instance runs this version")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "limit for each request")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return exitError{2}
+	}
+	if o.URL == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: smartonboard verify --url https://onboard.example.com [--key sk_…] [--public-key pk_…] [--origin URL] [--write] [--json]")
+		return exitError{2}
+	}
+	report := verify.Run(ctx, o)
+	return printReport(report, *asJSON, stdout)
+}
+
+// printReport prints a preflight or verify report; a report with an error makes
+// the exit status 1.
+func printReport(report *preflight.Report, asJSON bool, stdout io.Writer) error {
+	if asJSON {
 		if err := report.WriteJSON(stdout); err != nil {
 			return err
 		}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/preflight"
+	"github.com/smartonboarding/smartonboard/verify"
+)
+
+const verifyOrigin = "https://app.example.com"
+
+// verifyReport runs `smartonboard verify --json` and decodes its report.
+func verifyReport(t *testing.T, environ []string, args ...string) (int, *preflight.Report) {
+	t.Helper()
+	code, out, stderr := cli(t, environ, append([]string{"verify", "--json"}, args...)...)
+	var r preflight.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("verify printed no JSON report (exit %d): %v\n%s\n%s", code, err, out, stderr)
+	}
+	return code, &r
+}
+
+// checkStatus is the status of one named check of a report, "" if it is missing.
+func checkStatus(r *preflight.Report, name string) string {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c.Status
+		}
+	}
+	return ""
+}
+
+// issueFor is the message of the first issue a check raised.
+func issueFor(r *preflight.Report, name string) string {
+	for _, is := range r.Errors {
+		if is.Check == name {
+			return is.Message
+		}
+	}
+	return ""
+}
+
+func TestVerifyPassesOnAHealthyInstance(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		cfg := testConfig(t, engine)
+		cfg.AllowedOrigins = []string{verifyOrigin}
+		in := start(t, cfg)
+		// The keys come from the environment the server uses, as on a deploy host.
+		env := []string{"SMARTONBOARD_ADMIN_KEY=" + in.secret, "SMARTONBOARD_PUBLIC_KEY=" + in.public}
+		code, r := verifyReport(t, env, "--url", in.url, "--origin", verifyOrigin, "--write")
+		for _, c := range r.Checks {
+			if c.Status != "ok" {
+				t.Errorf("check %s: %s (%s) %s", c.Name, c.Status, c.Detail, issueFor(r, c.Name))
+			}
+		}
+		want := []string{"url", "reachable", "tls", "ready", "version", "admin auth", "secret key", "public key", "cors", "stream", "write"}
+		var got []string
+		for _, c := range r.Checks {
+			got = append(got, c.Name)
+		}
+		if code != 0 || r.Status != preflight.StatusSuccess || !slices.Equal(got, want) {
+			t.Fatalf("exit %d, status %s, checks %v; want 0, success, %v", code, r.Status, got, want)
+		}
+		if resp := in.admin("GET", "/v1/users/"+verify.VerifyUserID, ""); resp.status != 200 {
+			t.Fatalf("the write check's user is not stored: %d %s", resp.status, resp.body)
+		}
+		// A second run within a minute passes too (sightings are kept per minute).
+		if code, r := verifyReport(t, env, "--url", in.url, "--write"); code != 0 || checkStatus(r, "write") != "ok" {
+			t.Fatalf("second run: exit %d, write %s: %s", code, checkStatus(r, "write"), issueFor(r, "write"))
+		}
+	})
+}
+
+func TestVerifyReportsWhatIsWrong(t *testing.T) {
+	cfg := testConfig(t, config.EngineSQLite)
+	cfg.AllowedOrigins = []string{verifyOrigin}
+	in := start(t, cfg)
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		check      string
+		wantIssue  string
+		wantStatus map[string]string
+	}{
+		{"wrong secret key", []string{"--key", "sk_not_this_one", "--write"}, "secret key", "does not know this secret key",
+			map[string]string{"stream": "skipped", "write": "skipped"}},
+		{"public key as secret key", []string{"--key", in.public}, "secret key", "may not use the admin API", nil},
+		{"unknown public key", []string{"--key", in.secret, "--public-key", "pk_not_this_one"}, "public key", "does not know this public key", nil},
+		{"origin not allowed", []string{"--key", in.secret, "--origin", "https://elsewhere.example.com"}, "cors", "cannot send events", nil},
+		{"another version", []string{"--expect-version", "9.9.9"}, "version", "not 9.9.9", nil},
+		{"nothing listening", []string{"--url", "http://127.0.0.1:1"}, "reachable", "did not answer", map[string]string{"ready": "skipped"}},
+		{"not a URL", []string{"--url", "onboard.example.com"}, "url", "not an http(s) URL", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--url", in.url}, tc.args...) // a later --url wins
+			code, r := verifyReport(t, nil, args...)
+			if code != 1 || r.Status != preflight.StatusError || checkStatus(r, tc.check) != preflight.StatusError ||
+				!strings.Contains(issueFor(r, tc.check), tc.wantIssue) {
+				t.Fatalf("exit %d, status %s, %s = %s %q; want 1, error, error containing %q",
+					code, r.Status, tc.check, checkStatus(r, tc.check), issueFor(r, tc.check), tc.wantIssue)
+			}
+			for name, want := range tc.wantStatus {
+				if got := checkStatus(r, name); got != want {
+					t.Errorf("check %s is %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyCatchesASchemaRolledBack rolls the live instance's schema back one
+// migration behind its back: the instance stays up but is not ready.
+func TestVerifyCatchesASchemaRolledBack(t *testing.T) {
+	cfg := testConfig(t, config.EngineSQLite)
+	in := start(t, cfg)
+	if code, _, stderr := cli(t, []string{"SMARTONBOARD_DATA_DIR=" + cfg.DataDir}, "migrate", "down"); code != 0 {
+		t.Fatalf("migrate down: %d %s", code, stderr)
+	}
+	code, r := verifyReport(t, nil, "--url", in.url)
+	if code != 1 || checkStatus(r, "reachable") != "ok" || checkStatus(r, "ready") != preflight.StatusError {
+		t.Fatalf("exit %d, reachable %s, ready %s; want 1, ok, error", code, checkStatus(r, "reachable"), checkStatus(r, "ready"))
+	}
+	if detail := r.Checks[slices.IndexFunc(r.Checks, func(c preflight.Check) bool { return c.Name == "ready" })].Detail; !strings.Contains(detail, "migrations") {
+		t.Fatalf("ready detail %q does not name the failing check", detail)
+	}
+}
+
+// TestVerifyThroughProxies puts real proxies in front of a real instance: a TLS
+// one that streams (all checks pass, the certificate is read) and one that
+// buffers whole responses, which holds back every stream event.
+func TestVerifyThroughProxies(t *testing.T) {
+	in := start(t, testConfig(t, config.EngineSQLite))
+	target, _ := url.Parse(in.url)
+
+	tlsProxy := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target))
+	defer tlsProxy.Close()
+	r := verify.Run(context.Background(), verify.Options{URL: tlsProxy.URL, SecretKey: in.secret, Write: true,
+		HTTP: tlsProxy.Client(), StreamWait: 5 * time.Second})
+	if r.Status != preflight.StatusSuccess || checkStatus(r, "tls") != "ok" || checkStatus(r, "stream") != "ok" {
+		t.Fatalf("through a TLS proxy: status %s, tls %s, stream %s: %+v", r.Status, checkStatus(r, "tls"), checkStatus(r, "stream"), r.Errors)
+	}
+
+	buffering := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		out, _ := http.NewRequestWithContext(req.Context(), req.Method, in.url+req.URL.RequestURI(), req.Body)
+		out.Header = req.Header.Clone()
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body) // the whole answer before any of it: a buffering proxy
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(body)
+	}))
+	defer buffering.Close()
+	r = verify.Run(context.Background(), verify.Options{URL: buffering.URL, SecretKey: in.secret, StreamWait: time.Second})
+	if checkStatus(r, "secret key") != "ok" || checkStatus(r, "stream") != preflight.StatusError ||
+		!strings.Contains(issueFor(r, "stream"), "buffers") {
+		t.Fatalf("through a buffering proxy: secret key %s, stream %s %q", checkStatus(r, "secret key"), checkStatus(r, "stream"), issueFor(r, "stream"))
+	}
+}
