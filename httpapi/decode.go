@@ -13,12 +13,19 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
+// maxPresize bounds the buffer a request's Content-Length reserves before its
+// body arrives, so headers alone cannot make the server allocate the full limit.
+const maxPresize = 64 << 10
+
 // readBody reads the whole body up to limit bytes, so that an oversized body is
 // always a 413 and never a truncated read or a JSON syntax error.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, so.Errorf(so.ETOOLARGE, "request body is larger than %d bytes", limit)
+	}
 	var buf bytes.Buffer
-	if r.ContentLength > 0 { // size it once instead of growing it while reading
-		buf.Grow(int(min(r.ContentLength, limit)) + bytes.MinRead)
+	if r.ContentLength > 0 { // size it once, but not beyond what a header alone may claim
+		buf.Grow(int(min(r.ContentLength, maxPresize)) + bytes.MinRead)
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	body := buf.Bytes()

@@ -110,7 +110,7 @@ func (db *DB) UpdateContentItem(ctx context.Context, item *so.ContentItem, expec
 // DeleteContentItem implements smartonboard.ContentStore.
 func (db *DB) DeleteContentItem(ctx context.Context, projectID, id string) error {
 	tag, err := db.pool.Exec(ctx, `DELETE FROM content_items WHERE project_id = $1 AND id = $2`, projectID, id)
-	if isForeignKeyViolation(err) {
+	if violatedReference(err) == "content item" {
 		return so.ContentInUseError(id)
 	} else if err != nil {
 		return mapError(err, "content item")

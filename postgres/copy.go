@@ -28,11 +28,19 @@ var copyBuffers = sync.Pool{New: func() any { return new([]byte) }}
 // look up its encoder, which was an eighth of the server's CPU at full ingest.
 func copyRows(ctx context.Context, tx pgx.Tx, events []*so.Event) error {
 	bufp := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(bufp)
 	*bufp = appendCopyRows((*bufp)[:0], events)
 	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(*bufp), copyEventsSQL)
+	// On some failures pgconn returns while its goroutine may still read the
+	// buffer, so only a buffer from a finished COPY is reused, and never a
+	// very large one.
+	if err == nil && cap(*bufp) <= maxPooledCopyBuffer {
+		copyBuffers.Put(bufp)
+	}
 	return err
 }
+
+// maxPooledCopyBuffer keeps an occasional huge batch from pinning its buffer.
+const maxPooledCopyBuffer = 4 << 20
 
 // appendCopyRows encodes events as a binary COPY stream: the signature and
 // header, one tuple per event, and the trailer

@@ -33,15 +33,20 @@ func mapError(err error, thing string) error {
 		return so.Errorf(so.ENOTFOUND, "%s not found", thing)
 	case errors.As(err, &pgErr) && pgErr.Code == uniqueViolation:
 		return so.Errorf(so.ECONFLICT, "%s already exists", thing)
-	case errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation:
-		return so.Errorf(so.ENOTFOUND, "the %s does not exist", referencedThing(pgErr))
+	case violatedReference(err) != "":
+		return so.Errorf(so.ENOTFOUND, "the %s does not exist", violatedReference(err))
 	}
 	return fmt.Errorf("postgres: %s: %w", thing, err)
 }
 
-// referencedThing names what a foreign key points at, from the constraint's
-// default name (<table>_<column>_fkey).
-func referencedThing(pgErr *pgconn.PgError) string {
+// violatedReference names what a violated foreign key points at, from the
+// constraint's default name (<table>_<column>_fkey); "" when err is not a foreign
+// key violation.
+func violatedReference(err error) string {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != foreignKeyViolation {
+		return ""
+	}
 	switch {
 	case strings.HasSuffix(pgErr.ConstraintName, "_flow_id_fkey"):
 		return "flow"
@@ -49,12 +54,6 @@ func referencedThing(pgErr *pgconn.PgError) string {
 		return "content item"
 	}
 	return "project"
-}
-
-// isForeignKeyViolation tells whether err is a foreign key refusing a write.
-func isForeignKeyViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation
 }
 
 // retryable tells whether a transaction failed only because it raced another one,

@@ -98,6 +98,9 @@ func (db *DB) PublishFlow(ctx context.Context, v *so.FlowVersion) error {
 		}
 		return insertVersion(ctx, tx, v, steps)
 	})
+	if violatedReference(err) == "content item" { // checked at commit: the key is deferred
+		return so.ContentGoneError()
+	}
 	return mapError(err, "flow")
 }
 
@@ -110,9 +113,7 @@ func insertVersion(ctx context.Context, tx pgx.Tx, v *so.FlowVersion, steps stri
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO flow_version_content (project_id, content_item_id, flow_id, version)
 		SELECT $1, c, $3, $4 FROM unnest($2::text[]) AS c`, v.ProjectID, contentIDs(v.Steps), v.FlowID, v.Version)
-	if isForeignKeyViolation(err) {
-		return so.ContentGoneError()
-	} else if err != nil {
+	if err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE flows SET status = 'published', published_version = $1 WHERE id = $2`,

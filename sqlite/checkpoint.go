@@ -21,12 +21,15 @@ const fallbackCheckpointPages = 16384
 // automatic checkpoint runs inside the commit that crosses the threshold, and
 // that commit's requests wait for it.
 type checkpointer struct {
-	conn *sql.DB
-	done chan struct{}
-	wg   sync.WaitGroup
-	runs atomic.Int64 // checkpoints that completed, for tests and metrics
+	conn      *sql.DB
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+	runs      atomic.Int64 // checkpoints that copied the whole WAL, for tests
 }
 
+// startCheckpointer checkpoints through conn every interval until close.
 func startCheckpointer(conn *sql.DB, every time.Duration) *checkpointer {
 	c := &checkpointer{conn: conn, done: make(chan struct{})}
 	c.wg.Go(func() {
@@ -52,13 +55,17 @@ func (c *checkpointer) checkpoint() {
 	defer cancel()
 	var busy, logFrames, done int
 	err := c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
-	if err == nil && busy == 0 {
+	if err == nil && busy == 0 && logFrames == done {
 		c.runs.Add(1)
 	}
 }
 
+// close stops the checkpointer; closing the database twice stays harmless.
 func (c *checkpointer) close() error {
-	close(c.done)
-	c.wg.Wait()
-	return c.conn.Close()
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.wg.Wait()
+		c.closeErr = c.conn.Close()
+	})
+	return c.closeErr
 }

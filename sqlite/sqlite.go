@@ -52,7 +52,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		writer.Close()
 		return nil, err
 	}
-	ckpt, err := openPool(path, 1, "")
+	ckpt, err := openPool(path, 1, "mode=rw") // never creates a file that has gone
 	if err != nil {
 		writer.Close()
 		reader.Close()

@@ -201,9 +201,10 @@ func testEventBulk(t *testing.T, db DB) {
 	}
 }
 
-// testEventRoundTrip stores a batch large enough for each engine's bulk path,
-// with hostile strings, nested properties and timestamps from year 1 to now, and
-// reads every field back unchanged.
+// testEventRoundTrip stores a batch large enough for each engine's bulk path and
+// one small enough for its row-by-row path, with hostile strings, step events,
+// nested properties and timestamps from year 1 to now, and reads every field
+// back unchanged.
 func testEventRoundTrip(t *testing.T, db DB) {
 	ctx := context.Background()
 	stamps := []string{"0001-01-01T00:00:00.001Z", "1969-12-31T23:59:59.999Z", "1999-12-31T23:59:59.999Z",
@@ -216,14 +217,19 @@ func testEventRoundTrip(t *testing.T, db DB) {
 		if i%7 == 0 {
 			in.Properties = nil // stored as {}
 		}
+		if i%3 == 0 {
+			in.Type, in.Flow, in.Step = so.EventStepStarted, "getting-started", fmt.Sprintf("step-%d", i%4)
+		}
 		e, err := so.NewEvent("p1", in, so.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		batch = append(batch, e)
 	}
-	if _, err := db.IngestEvents(ctx, batch, noApply); err != nil {
-		t.Fatal(err)
+	for _, part := range [][]*so.Event{batch[:120], batch[120:]} { // bulk, then small
+		if _, err := db.IngestEvents(ctx, part, noApply); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got, err := db.ListUserEvents(ctx, "p1", "rt user ümlaut", 1000)
 	if err != nil || len(got) != len(batch) {
