@@ -23,7 +23,9 @@ func PublishJourneys(ctx context.Context, bus stream.Bus, eng *journey.Engine, j
 	}
 	for _, v := range eng.Views(ctx, js) {
 		topic := stream.UserTopic(v.Journey.ProjectID, v.Journey.UserID)
-		_ = bus.Publish(topic, "journey", v)
+		if raw, err := v.MarshalJSON(); err == nil { // compact already: no second pass
+			_ = bus.Publish(topic, "journey", stream.JSON(raw))
+		}
 		_ = bus.Publish(topic, "next_step", NextStepEvent{Flow: v.Journey.FlowKey, NextStep: v.NextStep, Reason: v.Reason})
 	}
 }

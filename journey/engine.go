@@ -195,7 +195,7 @@ type View struct {
 // MarshalJSON flattens the journey and adds the next step and scores: the
 // journey's own object, with the extra fields appended before its closing brace.
 func (v View) MarshalJSON() ([]byte, error) {
-	journey, err := json.Marshal(v.Journey)
+	journey, err := v.Journey.MarshalJSON() // direct: json.Marshal would re-scan the output
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func (t *ingestTx) InsertJourneys(ctx context.Context, js []*so.Journey) ([]*so.
 	versions, revisions, statuses, states := make([]int, n), make([]int, n), make([]string, n), make([]string, n)
 	activity := make([]time.Time, n)
 	for i, j := range js {
-		state, err := json.Marshal(j)
+		state, err := j.MarshalJSON() // direct: json.Marshal would re-scan the output
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +138,7 @@ func (t *ingestTx) SaveJourneys(ctx context.Context, js []*so.Journey) error {
 	ids, versions, statuses := make([]string, 0, n), make([]int, 0, n), make([]string, 0, n)
 	activity, revisions, states := make([]time.Time, 0, n), make([]int, 0, n), make([]string, 0, n)
 	for _, j := range byID {
-		state, err := json.Marshal(j)
+		state, err := j.MarshalJSON() // direct: json.Marshal would re-scan the output
 		if err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func (t *ingestTx) SaveJourneys(ctx context.Context, js []*so.Journey) error {
 // was inserted. A racing insert makes ON CONFLICT wait for the other transaction,
 // so the read that follows sees the winner.
 func insertJourney(ctx context.Context, q querier, j *so.Journey) (*so.Journey, bool, error) {
-	state, err := json.Marshal(j)
+	state, err := j.MarshalJSON() // direct: json.Marshal would re-scan the output
 	if err != nil {
 		return nil, false, err
 	}

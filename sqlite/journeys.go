@@ -51,7 +51,7 @@ func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time) ([
 // insertJourney stores j unless the user has a journey in its flow already, and
 // returns the stored journey and whether it is j.
 func insertJourney(ctx context.Context, tx *sql.Tx, j *so.Journey) (*so.Journey, bool, error) {
-	state, err := json.Marshal(j)
+	state, err := j.MarshalJSON() // direct: json.Marshal would re-scan the output
 	if err != nil {
 		return nil, false, fmt.Errorf("encode journey: %w", err)
 	}
@@ -91,7 +91,7 @@ func saveJourneys(ctx context.Context, tx *sql.Tx, js []*so.Journey) error {
 	}
 	defer stmt.Close()
 	for _, j := range js {
-		state, err := json.Marshal(j)
+		state, err := j.MarshalJSON() // direct: json.Marshal would re-scan the output
 		if err != nil {
 			return fmt.Errorf("encode journey %s: %w", j.ID, err)
 		}

@@ -94,12 +94,24 @@ func NewBroker(opts Options) *Broker {
 	return &Broker{opts: opts, seq: start, forgotten: start, topics: map[string]*topic{}, lastSweep: now}
 }
 
+// JSON is data its publisher has already encoded as compact JSON (for example
+// with the value's own MarshalJSON); Publish sends it as it is, sparing a second
+// encoding pass over it.
+type JSON []byte
+
+func encode(data any) ([]byte, error) {
+	if j, ok := data.(JSON); ok {
+		return j, nil
+	}
+	return json.Marshal(data)
+}
+
 // Publish JSON-encodes data and fans it out without ever waiting on a subscriber.
 func (b *Broker) Publish(topicName, event string, data any) error {
 	if err := checkNames(topicName, event); err != nil {
 		return err
 	}
-	raw, err := json.Marshal(data)
+	raw, err := encode(data)
 	if err != nil {
 		return err
 	}

@@ -114,6 +114,29 @@ func TestPublishSubscribe(t *testing.T) {
 	}
 }
 
+// TestPublishEncodedJSON sends pre-encoded JSON as it is, and encodes any other
+// value, including a raw message, the usual way.
+func TestPublishEncodedJSON(t *testing.T) {
+	b := NewBroker(Options{})
+	defer b.Close()
+	s := subscribe(t, b, "t", "")
+	for _, c := range []struct {
+		data any
+		want string
+	}{
+		{JSON(`{"ready":true}`), `{"ready":true}`},
+		{json.RawMessage(`{ "spaced" : 1 }`), `{"spaced":1}`},
+		{[]byte(`x`), `"eA=="`},
+	} {
+		if err := b.Publish("t", "e", c.data); err != nil {
+			t.Fatal(err)
+		}
+		if m := recv(t, s); string(m.Data) != c.want {
+			t.Fatalf("published %T %s as %s, want %s", c.data, c.data, m.Data, c.want)
+		}
+	}
+}
+
 func TestTopicIsolation(t *testing.T) {
 	b := NewBroker(Options{})
 	defer b.Close()

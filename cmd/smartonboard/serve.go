@@ -33,17 +33,18 @@ type Main struct {
 	Stdout io.Writer // the operator's terminal: URLs and generated keys
 	Logger *slog.Logger
 
-	db       database
-	closeDB  func()
-	listener net.Listener
-	server   *http.Server
-	stopJobs context.CancelFunc
-	jobs     sync.WaitGroup
-	bus      *stream.Broker
-	engine   *journey.Engine
-	ingester *ingest.Ingester
-	counters *live.Counters
-	registry *prometheus.Registry
+	db        database
+	closeDB   func()
+	listener  net.Listener
+	server    *http.Server
+	stopJobs  context.CancelFunc
+	jobs      sync.WaitGroup
+	bus       *stream.Broker
+	engine    *journey.Engine
+	ingester  *ingest.Ingester
+	publisher *streamPublisher
+	counters  *live.Counters
+	registry  *prometheus.Registry
 	// Bootstrap reports the keys generated on first start, for tests.
 	Bootstrap *so.BootstrapResult
 }
@@ -200,6 +201,9 @@ func (m *Main) startIngest() {
 	if m.db.Engine() == config.EnginePostgres {
 		committers, maxBatch = 2, 1000
 	}
+	m.publisher = startStreamPublisher(func(js []*so.Journey) {
+		httpapi.PublishJourneys(context.Background(), m.bus, m.engine, js)
+	})
 	m.ingester = ingest.New(m.db, m.engine.Apply, ingest.Options{
 		Committers: committers,
 		MaxBatch:   maxBatch,
@@ -208,7 +212,7 @@ func (m *Main) startIngest() {
 			m.engine.Committed(o)
 			m.counters.Observe(stored, o)
 			if o != nil && len(o.Changed) > 0 {
-				httpapi.PublishJourneys(context.Background(), m.bus, m.engine, o.Changed)
+				m.publisher.enqueue(o.Changed)
 			}
 		},
 	})
@@ -292,6 +296,10 @@ func (m *Main) Close() error {
 	}
 	if m.ingester != nil {
 		m.ingester.Close() // commits what was queued before the database closes
+	}
+	if m.publisher != nil {
+		m.publisher.close() // after the last commit, before the streams end
+		m.publisher = nil
 	}
 	if m.stopJobs != nil {
 		m.stopJobs()
