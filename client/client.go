@@ -25,9 +25,12 @@ const maxAnswerBytes = 8 << 20
 
 // Client calls one Smart Onboarding instance with one key.
 type Client struct {
-	BaseURL string       // e.g. https://onboard.example.com, without a trailing path
-	Key     string       // a secret (sk_…) or public (pk_…) key; empty sends none
-	HTTP    *http.Client // nil: http.DefaultClient; set Timeout for bounded calls
+	BaseURL string // e.g. https://onboard.example.com, without a trailing path
+	Key     string // a secret (sk_…) or public (pk_…) key; empty sends none
+	// HTTP sends the requests; nil means http.DefaultClient. Set Timeout for
+	// bounded calls, and CheckRedirect to http.ErrUseLastResponse to see
+	// redirects as errors instead of following them with the key.
+	HTTP *http.Client
 }
 
 // New returns a client for baseURL authenticating with key.
@@ -79,7 +82,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("read the answer of %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return answerError(resp.StatusCode, data)
+		return AnswerError(resp, data)
 	}
 	if out == nil {
 		return nil
@@ -126,9 +129,14 @@ func (c *Client) send(ctx context.Context, method, path string, body any, header
 	return httpClient.Do(req)
 }
 
-// answerError turns a non-2xx answer into an *Error, keeping a snippet of a body
-// that is not the API's error shape (a proxy's HTML page, say).
-func answerError(status int, data []byte) error {
+// AnswerError turns a non-2xx answer into an *Error: a redirect names its
+// target, and a body that is not the API's error shape (a proxy's HTML page, say)
+// is kept as a snippet.
+func AnswerError(resp *http.Response, data []byte) error {
+	status := resp.StatusCode
+	if loc := resp.Header.Get("Location"); status/100 == 3 && loc != "" {
+		return &Error{Status: status, ErrorDetail: httpapi.ErrorDetail{Code: "redirect", Message: "redirects to " + loc}}
+	}
 	var body httpapi.ErrorBody
 	if json.Unmarshal(data, &body) == nil && body.Error.Code != "" {
 		return &Error{Status: status, ErrorDetail: body.Error}
@@ -141,9 +149,17 @@ func answerError(status int, data []byte) error {
 		Message: fmt.Sprintf("not an API error body: %q", snippet)}}
 }
 
-// Health calls GET /healthz: nil means the process answers.
+// Health calls GET /healthz: nil means Smart Onboarding's liveness probe
+// answered, not merely some page.
 func (c *Client) Health(ctx context.Context) error {
-	return c.Do(ctx, http.MethodGet, "/healthz", nil, nil)
+	var h struct{ Status string }
+	if err := c.Do(ctx, http.MethodGet, "/healthz", nil, &h); err != nil {
+		return err
+	}
+	if h.Status != "ok" {
+		return fmt.Errorf("GET /healthz answered status %q, not \"ok\"", h.Status)
+	}
+	return nil
 }
 
 // Ready calls GET /readyz. A 503 returns the readiness body too, with the error,
@@ -166,7 +182,7 @@ func (c *Client) Ready(ctx context.Context) (*httpapi.Readiness, error) {
 	case resp.StatusCode == http.StatusServiceUnavailable && decodeErr == nil:
 		return &r, &Error{Status: resp.StatusCode, ErrorDetail: httpapi.ErrorDetail{Code: "not_ready", Message: "the instance is not ready"}}
 	}
-	return nil, answerError(resp.StatusCode, data)
+	return nil, AnswerError(resp, data)
 }
 
 // Status calls GET /v1/status: version, commit, build time, engine and uptime.
@@ -214,7 +230,7 @@ func (c *Client) OpenStream(ctx context.Context, path string) (*Stream, error) {
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
-		return nil, answerError(resp.StatusCode, data)
+		return nil, AnswerError(resp, data)
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		resp.Body.Close()

@@ -7,6 +7,8 @@ package verify
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,11 +17,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
-	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/client"
-	"github.com/smartonboarding/smartonboard/journey"
 	"github.com/smartonboarding/smartonboard/preflight"
 )
 
@@ -43,17 +44,23 @@ const VerifyUserID = "smartonboard-verify"
 // certWarnDays is how close to expiry a TLS certificate earns a warning.
 const certWarnDays = 14
 
+// versionSamples is how many fresh connections the version check reads the
+// version over, so that behind a load balancer it sees more than one instance.
+const versionSamples = 3
+
+// afterReachable are the checks that run once the instance answers, in order.
+var afterReachable = []string{"tls", "ready", "version", "admin auth", "secret key", "public key", "cors", "stream", "write"}
+
 // verifier runs the checks of one report.
 type verifier struct {
 	opts     Options
 	base     *url.URL
 	anon     *client.Client // no key
 	report   *preflight.Report
-	secretOK bool // the secret key works, so the checks that need it can run
+	secretOK bool                 // the secret key works, so the checks that need it can run
+	tls      *tls.ConnectionState // of the liveness answer; nil over plain HTTP
+	skew     time.Duration        // the server's clock minus ours, from its Date header
 }
-
-// afterReachable are the checks that run once the instance answers, in order.
-var afterReachable = []string{"tls", "ready", "version", "admin auth", "secret key", "public key", "cors", "stream", "write"}
 
 // Run performs the checks and returns the report; its Status is error when the
 // deployment is not fit to serve.
@@ -63,7 +70,7 @@ func Run(ctx context.Context, opts Options) *preflight.Report {
 	if !v.checkURL() || !v.checkReachable(ctx) {
 		return v.report
 	}
-	v.checkTransport(ctx)
+	v.checkTransport()
 	v.checkReady(ctx)
 	v.checkVersion(ctx)
 	v.checkAdminAuth(ctx)
@@ -85,6 +92,11 @@ func withDefaults(o Options) Options {
 	if o.HTTP == nil {
 		o.HTTP = &http.Client{Timeout: o.Timeout}
 	}
+	// Never follow a redirect: the key would already have gone to the address
+	// that redirected, perhaps in clear text. It is reported instead.
+	hc := *o.HTTP
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	o.HTTP = &hc
 	return o
 }
 
@@ -94,6 +106,32 @@ func (v *verifier) call(ctx context.Context) (context.Context, context.CancelFun
 }
 
 func (v *verifier) withKey(key string) *client.Client { return v.anon.WithKey(key) }
+
+// freshConnections is c without keep-alive, so that successive requests may
+// reach different instances behind a load balancer.
+func freshConnections(c *client.Client) *client.Client {
+	hc := *c.HTTP
+	t, ok := hc.Transport.(*http.Transport)
+	if !ok || t == nil {
+		t = http.DefaultTransport.(*http.Transport)
+	}
+	t = t.Clone()
+	t.DisableKeepAlives = true
+	hc.Transport = t
+	copied := *c
+	copied.HTTP = &hc
+	return &copied
+}
+
+// streaming is c without the per-request timeout, which would cut a stream; the
+// stream check bounds it with StreamWait instead.
+func streaming(c *client.Client) *client.Client {
+	hc := *c.HTTP
+	hc.Timeout = 0
+	copied := *c
+	copied.HTTP = &hc
+	return &copied
+}
 
 func (v *verifier) fail(check, detail string, typ, message, suggestion string) {
 	v.report.Add(check, preflight.StatusError, detail, preflight.Issue{Type: typ, Severity: preflight.StatusError,
@@ -125,10 +163,9 @@ func (v *verifier) checkReachable(ctx context.Context) bool {
 	ctx, cancel := v.call(ctx)
 	defer cancel()
 	start := time.Now()
-	err := v.anon.Health(ctx)
-	if err != nil {
-		v.fail("reachable", "GET /healthz failed", preflight.TypeNetwork, "the instance did not answer its liveness probe: "+err.Error(),
-			reachSuggestion(err))
+	if err := v.liveness(ctx); err != nil {
+		v.fail("reachable", "GET /healthz failed", preflight.TypeNetwork,
+			"the instance did not answer its liveness probe: "+err.Error(), reachSuggestion(err))
 		for _, name := range afterReachable {
 			v.skip(name, "instance not reachable")
 		}
@@ -138,33 +175,68 @@ func (v *verifier) checkReachable(ctx context.Context) bool {
 	return true
 }
 
-// reachSuggestion names the likely cause of a failed connection.
-func reachSuggestion(err error) string {
-	var dnsErr *net.DNSError
-	var certErr *tls.CertificateVerificationError
-	switch {
-	case errors.As(err, &dnsErr):
-		return "the host name does not resolve: check the URL and DNS"
-	case errors.As(err, &certErr):
-		return "the TLS certificate is not trusted for this host: check the certificate chain and its names"
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errTimeout(err)):
-		return "no answer in time: check firewalls, the load balancer's target and that serve is running"
-	case client.StatusOf(err) != 0:
-		return "something answered, but not Smart Onboarding's /healthz: check the URL and the proxy's routes"
-	}
-	return "check the URL, that serve is running and listening on SMARTONBOARD_ADDR, and the proxy or load balancer in front"
-}
-
-// errTimeout returns err itself when it is a network timeout, so errors.Is matches it.
-func errTimeout(err error) error {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+// liveness calls GET /healthz, requires Smart Onboarding's answer to it (not
+// merely a 200 from a login page), and keeps what later checks need of the
+// response: its TLS state and the server's clock.
+func (v *verifier) liveness(ctx context.Context) error {
+	resp, err := v.anon.Send(ctx, http.MethodGet, "/healthz", nil)
+	if err != nil {
 		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return err
+	}
+	var body struct{ Status string }
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &body) != nil || body.Status != "ok" {
+		return client.AnswerError(resp, data)
+	}
+	v.tls = resp.TLS
+	if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		if skew := time.Until(date); skew.Abs() > 2*time.Second { // Date has 1 s resolution
+			v.skew = skew
+		}
 	}
 	return nil
 }
 
-func (v *verifier) checkTransport(ctx context.Context) {
+// reachSuggestion names the likely cause of a failed liveness probe.
+func reachSuggestion(err error) string {
+	var dnsErr *net.DNSError
+	var certInvalid x509.CertificateInvalidError
+	var certErr *tls.CertificateVerificationError
+	var apiErr *client.Error
+	switch {
+	case errors.As(err, &dnsErr):
+		return "the host name does not resolve: check the URL and DNS"
+	case errors.As(err, &certInvalid) && certInvalid.Reason == x509.Expired:
+		return "the TLS certificate has expired (or is not valid yet): renew it"
+	case errors.As(err, &certErr):
+		return "the TLS certificate is not trusted for this host: check the certificate chain and its names"
+	case isTimeout(err):
+		return "no answer in time: check firewalls, the load balancer's target and that serve is running"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "nothing listens there: check that serve is running, its SMARTONBOARD_ADDR, and the port in the URL"
+	case !errors.As(err, &apiErr):
+		return "check the URL, that serve is running, and the proxy or load balancer in front"
+	case apiErr.Code == "redirect":
+		return "pass the address it redirects to: a key sent to an address that redirects has already been exposed there"
+	case apiErr.Status >= 500:
+		return "the load balancer or proxy found no healthy instance: check that instances run and that its target port is SMARTONBOARD_ADDR's"
+	case apiErr.Code != "unexpected_answer":
+		return "Smart Onboarding answered, but not at this path: pass the base URL, without a path"
+	}
+	return "something answered, but not Smart Onboarding's /healthz: check the URL and the proxy's routes"
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// checkTransport judges how the API is served, from the liveness answer.
+func (v *verifier) checkTransport() {
 	if v.base.Scheme == "http" {
 		if isLoopback(v.base.Hostname()) {
 			v.ok("tls", "plain HTTP on a loopback address")
@@ -174,21 +246,18 @@ func (v *verifier) checkTransport(ctx context.Context) {
 			"serve the API over HTTPS: terminate TLS at the load balancer or proxy in front (README: Deploying)")
 		return
 	}
-	ctx, cancel := v.call(ctx)
-	defer cancel()
-	resp, err := v.anon.Send(ctx, http.MethodGet, "/healthz", nil)
-	if err != nil {
-		v.fail("tls", "handshake", preflight.TypeSecurity, err.Error(), reachSuggestion(err))
+	if v.tls == nil || len(v.tls.PeerCertificates) == 0 {
+		v.warn("tls", "no certificate seen", preflight.TypeSecurity, "the HTTPS answer carried no certificate",
+			"check the TLS setup in front of the instance")
 		return
 	}
-	resp.Body.Close()
-	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
-		v.warn("tls", "no certificate seen", preflight.TypeSecurity, "the HTTPS answer carried no certificate", "check the TLS setup in front of the instance")
-		return
+	cert := v.tls.PeerCertificates[0]
+	names := cert.DNSNames
+	if len(names) == 0 {
+		names = []string{cert.Subject.CommonName}
 	}
-	cert := resp.TLS.PeerCertificates[0]
 	days := int(time.Until(cert.NotAfter).Hours() / 24)
-	detail := fmt.Sprintf("%s, certificate for %s valid %d more days", tls.VersionName(resp.TLS.Version), cert.Subject.CommonName, days)
+	detail := fmt.Sprintf("%s, certificate for %s valid %d more days", tls.VersionName(v.tls.Version), strings.Join(names, ", "), days)
 	if days < certWarnDays {
 		v.warn("tls", detail, preflight.TypeSecurity, fmt.Sprintf("the certificate expires on %s", cert.NotAfter.Format(time.DateOnly)),
 			"renew the certificate")
@@ -209,8 +278,7 @@ func (v *verifier) checkReady(ctx context.Context) {
 	ctx, cancel := v.call(ctx)
 	defer cancel()
 	r, err := v.anon.Ready(ctx)
-	names := []string{}
-	var failed []string
+	var names, failed []string
 	if r != nil {
 		for name, c := range r.Checks {
 			names = append(names, name)
@@ -233,189 +301,40 @@ func (v *verifier) checkReady(ctx context.Context) {
 	}
 }
 
+// checkVersion reads the version over fresh connections, so that behind a load
+// balancer a rollout that missed some instances can show.
 func (v *verifier) checkVersion(ctx context.Context) {
 	ctx, cancel := v.call(ctx)
 	defer cancel()
-	s, err := v.anon.Status(ctx)
-	if err != nil {
-		v.fail("version", "GET /v1/status failed", preflight.TypeService, err.Error(), "check that the URL reaches Smart Onboarding")
-		return
-	}
-	detail := fmt.Sprintf("%s (commit %s), database %s, up %s", s.Version, s.Commit, s.Database,
-		(time.Duration(s.UptimeS) * time.Second).String())
-	if v.opts.ExpectVersion != "" && s.Version != v.opts.ExpectVersion {
-		v.fail("version", detail, preflight.TypeService, fmt.Sprintf("the instance runs %s, not %s", s.Version, v.opts.ExpectVersion),
-			"the deploy did not roll out (or not everywhere): check the image tag and that old instances were replaced")
-		return
-	}
-	v.ok("version", detail)
-}
-
-// checkAdminAuth makes sure an admin route refuses requests without a valid key.
-func (v *verifier) checkAdminAuth(ctx context.Context) {
-	ctx, cancel := v.call(ctx)
-	defer cancel()
-	for _, k := range []struct{ what, key string }{{"no key", ""}, {"an invented key", "sk_smartonboard_verify_invalid"}} {
-		_, err := v.withKey(k.key).ListContentItems(ctx, 1)
-		if status := client.StatusOf(err); status != http.StatusUnauthorized {
-			v.fail("admin auth", "GET /v1/content-items with "+k.what, preflight.TypeSecurity,
-				fmt.Sprintf("the admin API answered %s with %s, not 401", k.what, describe(err)),
-				"make sure the URL reaches Smart Onboarding directly and nothing in front answers for it")
-			return
-		}
-	}
-	v.ok("admin auth", "requests without a valid key are refused (401)")
-}
-
-func describe(err error) string {
-	if err == nil {
-		return "200"
-	}
-	if s := client.StatusOf(err); s != 0 {
-		return fmt.Sprint(s)
-	}
-	return err.Error()
-}
-
-func (v *verifier) checkSecretKey(ctx context.Context) {
-	if v.opts.SecretKey == "" {
-		v.skip("secret key", "pass --key (or set SMARTONBOARD_ADMIN_KEY) to check the admin API")
-		return
-	}
-	ctx, cancel := v.call(ctx)
-	defer cancel()
-	items, err := v.withKey(v.opts.SecretKey).ListContentItems(ctx, 1)
-	switch client.StatusOf(err) {
-	case 0:
+	fresh := freshConnections(v.anon)
+	var seen []string
+	var detail string
+	for range versionSamples {
+		s, err := fresh.Status(ctx)
 		if err != nil {
-			v.fail("secret key", "GET /v1/content-items", preflight.TypeService, err.Error(), "read the server log")
+			v.fail("version", "GET /v1/status failed", preflight.TypeService, err.Error(), "check that the URL reaches Smart Onboarding")
 			return
 		}
-		v.secretOK = true
-		v.ok("secret key", fmt.Sprintf("admin API answers (content items on the first page: %d)", len(items)))
-	case http.StatusUnauthorized:
-		v.fail("secret key", "refused", preflight.TypeSecurity, "the instance does not know this secret key",
-			"use the key printed at first start or set in SMARTONBOARD_ADMIN_KEY for this deployment")
-	case http.StatusForbidden:
-		v.fail("secret key", "refused", preflight.TypeSecurity, "this key may not use the admin API",
-			"pass the secret key (sk_…), not the public one")
-	default:
-		v.fail("secret key", "GET /v1/content-items", preflight.TypeService, err.Error(),
-			"read the server log: the admin API fails with a valid key")
-	}
-}
-
-func (v *verifier) checkPublicKey(ctx context.Context) {
-	if v.opts.PublicKey == "" {
-		v.skip("public key", "pass --public-key to check that the browser key cannot use the admin API")
-		return
-	}
-	ctx, cancel := v.call(ctx)
-	defer cancel()
-	_, err := v.withKey(v.opts.PublicKey).ListContentItems(ctx, 1)
-	switch client.StatusOf(err) {
-	case http.StatusForbidden:
-		v.ok("public key", "known, and refused on admin routes (403)")
-	case http.StatusUnauthorized:
-		v.fail("public key", "refused", preflight.TypeSecurity, "the instance does not know this public key",
-			"use the pk_… key printed at first start or set in SMARTONBOARD_PUBLIC_KEY; the browser SDK sends it")
-	default:
-		v.fail("public key", "GET /v1/content-items", preflight.TypeSecurity,
-			fmt.Sprintf("a public key on an admin route got %s, not 403", describe(err)),
-			"pass the public key (pk_…); if it is one, this instance must not be served")
-	}
-}
-
-func (v *verifier) checkCORS(ctx context.Context) {
-	if v.opts.Origin == "" {
-		v.skip("cors", "pass --origin https://app.example.com to check that browsers there may call the API")
-		return
-	}
-	ctx, cancel := v.call(ctx)
-	defer cancel()
-	resp, err := v.anon.Send(ctx, http.MethodOptions, "/v1/events", http.Header{
-		"Origin":                         {v.opts.Origin},
-		"Access-Control-Request-Method":  {http.MethodPost},
-		"Access-Control-Request-Headers": {"authorization, content-type"},
-	})
-	if err != nil {
-		v.fail("cors", "OPTIONS /v1/events", preflight.TypeNetwork, err.Error(), reachSuggestion(err))
-		return
-	}
-	resp.Body.Close()
-	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != v.opts.Origin && got != "*" {
-		v.fail("cors", v.opts.Origin+" not allowed", preflight.TypeConfiguration,
-			fmt.Sprintf("a browser at %s cannot send events: the preflight answer allows %q", v.opts.Origin, got),
-			"add the origin to SMARTONBOARD_ALLOWED_ORIGINS and make sure the proxy passes OPTIONS requests through")
-		return
-	}
-	v.ok("cors", v.opts.Origin+" may call the API")
-}
-
-// checkStream opens the admin stream and waits for its first event: a proxy that
-// buffers responses holds it back, and then no browser sees live updates.
-func (v *verifier) checkStream(ctx context.Context) {
-	if !v.secretOK {
-		v.skip("stream", "needs a working --key")
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, v.opts.StreamWait)
-	defer cancel()
-	start := time.Now()
-	s, err := v.withKey(v.opts.SecretKey).OpenStream(ctx, "/v1/analytics/stream")
-	if err == nil {
-		defer s.Close()
-		_, err = s.Next()
+		if !slices.Contains(seen, s.Version) {
+			seen = append(seen, s.Version)
+		}
+		detail = fmt.Sprintf("%s (commit %s), database %s, up %s", s.Version, s.Commit, s.Database,
+			(time.Duration(s.UptimeS) * time.Second).String())
 	}
 	switch {
-	case err == nil:
-		v.ok("stream", "first event after "+since(start))
-	case ctx.Err() != nil || errors.Is(err, io.ErrUnexpectedEOF):
-		v.fail("stream", fmt.Sprintf("no event within %s", v.opts.StreamWait), preflight.TypeNetwork,
-			"the event stream did not deliver its first event: something in front buffers or cuts streaming responses",
-			"turn off response buffering for /v1/stream and /v1/analytics/stream (nginx: proxy_buffering off; the server also sends X-Accel-Buffering: no) and allow long-lived connections")
+	case len(seen) > 1 && v.opts.ExpectVersion != "":
+		v.fail("version", "versions seen: "+strings.Join(seen, ", "), preflight.TypeService,
+			fmt.Sprintf("not every instance behind this URL runs %s", v.opts.ExpectVersion),
+			"the deploy did not reach every instance: check that old instances were replaced")
+	case len(seen) > 1:
+		v.warn("version", "versions seen: "+strings.Join(seen, ", "), preflight.TypeService,
+			"instances behind this URL run different versions", "a rollout is in progress or stalled: check that old instances were replaced")
+	case v.opts.ExpectVersion != "" && seen[0] != v.opts.ExpectVersion:
+		v.fail("version", detail, preflight.TypeService, fmt.Sprintf("the instance runs %s, not %s", seen[0], v.opts.ExpectVersion),
+			"the deploy did not roll out: check the image tag and that old instances were replaced")
 	default:
-		v.fail("stream", "GET /v1/analytics/stream", preflight.TypeNetwork, err.Error(), "read the server log")
+		v.ok("version", detail)
 	}
-}
-
-// checkWrite posts one event with the secret key and reads its user back: a 200
-// means the event was committed, so the user must be there.
-func (v *verifier) checkWrite(ctx context.Context) {
-	if !v.opts.Write {
-		v.skip("write", "pass --write to store one event for user "+VerifyUserID+" and read it back")
-		return
-	}
-	if !v.secretOK {
-		v.skip("write", "needs a working --key")
-		return
-	}
-	ctx, cancel := v.call(ctx)
-	defer cancel()
-	admin := v.withKey(v.opts.SecretKey)
-	sent := so.Now()
-	ev := so.EventInput{ID: "verify-" + so.NewID(), Type: so.EventCustom, UserID: VerifyUserID,
-		Timestamp: so.FormatTime(sent), Properties: []byte(`{"name":"smartonboard_verify"}`)}
-	start := time.Now()
-	resp, err := admin.PostEvents(ctx, []so.EventInput{ev})
-	if err == nil && resp.Accepted != 1 {
-		err = fmt.Errorf("the event was not accepted: %+v", resp.Rejected)
-	}
-	if err != nil {
-		v.fail("write", "POST /v1/events", preflight.TypeService, err.Error(),
-			"read the server log; check that the database user may write (INSERT on events and end_users)")
-		return
-	}
-	u, err := admin.User(ctx, VerifyUserID)
-	// An instance records a user's sighting at most once per SeenPrecision, so a
-	// second run within it finds the first run's time.
-	if err != nil || u.LastSeenAt.Before(sent.Add(-journey.SeenPrecision)) {
-		v.fail("write", "GET /v1/users/"+VerifyUserID, preflight.TypeService,
-			fmt.Sprintf("an acknowledged event is not visible: %v", describeUser(u, err)),
-			"instances may be reading a different database than they write: check DATABASE_URL on every instance")
-		return
-	}
-	v.ok("write", "one event stored and read back in "+since(start))
 }
 
 // since is the time since start for a report line, at millisecond precision.
@@ -424,11 +343,4 @@ func since(start time.Time) string {
 		return d.Round(time.Millisecond).String()
 	}
 	return "under 1ms"
-}
-
-func describeUser(u *so.EndUser, err error) string {
-	if err != nil {
-		return err.Error()
-	}
-	return "last seen " + so.FormatTime(u.LastSeenAt)
 }

@@ -106,6 +106,7 @@ func runVerify(ctx context.Context, args []string, environ []string, stdout, std
 	fs.BoolVar(&o.Write, "write", false, "store one event for user "+verify.VerifyUserID+" and read it back")
 	fs.StringVar(&o.ExpectVersion, "expect-version", "", "fail unless the instance runs this version")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "limit for each request")
+	fs.DurationVar(&o.StreamWait, "stream-wait", 5*time.Second, "how long the event stream's first event may take")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2}

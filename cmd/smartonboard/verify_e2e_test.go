@@ -2,8 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -13,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/preflight"
 	"github.com/smartonboarding/smartonboard/verify"
@@ -93,10 +102,11 @@ func TestVerifyReportsWhatIsWrong(t *testing.T) {
 		wantIssue  string
 		wantStatus map[string]string
 	}{
-		{"wrong secret key", []string{"--key", "sk_not_this_one", "--write"}, "secret key", "does not know this secret key",
+		{"wrong secret key", []string{"--key", so.GenerateKey(so.KeySecret), "--write"}, "secret key", "does not know this secret key",
 			map[string]string{"stream": "skipped", "write": "skipped"}},
-		{"public key as secret key", []string{"--key", in.public}, "secret key", "may not use the admin API", nil},
-		{"unknown public key", []string{"--key", in.secret, "--public-key", "pk_not_this_one"}, "public key", "does not know this public key", nil},
+		{"keys swapped", []string{"--key", in.public, "--public-key", in.secret}, "secret key", "is not a secret key",
+			map[string]string{"public key": preflight.StatusError}},
+		{"unknown public key", []string{"--key", in.secret, "--public-key", so.GenerateKey(so.KeyPublic)}, "public key", "does not know this public key", nil},
 		{"origin not allowed", []string{"--key", in.secret, "--origin", "https://elsewhere.example.com"}, "cors", "cannot send events", nil},
 		{"another version", []string{"--expect-version", "9.9.9"}, "version", "not 9.9.9", nil},
 		{"nothing listening", []string{"--url", "http://127.0.0.1:1"}, "reachable", "did not answer", map[string]string{"ready": "skipped"}},
@@ -151,8 +161,22 @@ func TestVerifyThroughProxies(t *testing.T) {
 		t.Fatalf("through a TLS proxy: status %s, tls %s, stream %s: %+v", r.Status, checkStatus(r, "tls"), checkStatus(r, "stream"), r.Errors)
 	}
 
-	buffering := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		out, _ := http.NewRequestWithContext(req.Context(), req.Method, in.url+req.URL.RequestURI(), req.Body)
+	buffering := bufferingProxy(in.url)
+	defer buffering.Close()
+	// The per-request timeout is shorter than the stream wait, and must not cut
+	// the stream check short with a misleading cause.
+	_, r = verifyReport(t, nil, "--url", buffering.URL, "--key", in.secret, "--timeout", "1s", "--stream-wait", "2s")
+	if checkStatus(r, "secret key") != "ok" || checkStatus(r, "stream") != preflight.StatusError ||
+		!strings.Contains(issueFor(r, "stream"), "buffers") {
+		t.Fatalf("through a buffering proxy: secret key %s, stream %s %q", checkStatus(r, "secret key"), checkStatus(r, "stream"), issueFor(r, "stream"))
+	}
+}
+
+// bufferingProxy forwards each request to target but sends nothing of the
+// answer until the whole of it has arrived, as a buffering proxy does.
+func bufferingProxy(target string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		out, _ := http.NewRequestWithContext(req.Context(), req.Method, target+req.URL.RequestURI(), req.Body)
 		out.Header = req.Header.Clone()
 		resp, err := http.DefaultTransport.RoundTrip(out)
 		if err != nil {
@@ -160,17 +184,96 @@ func TestVerifyThroughProxies(t *testing.T) {
 			return
 		}
 		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body) // the whole answer before any of it: a buffering proxy
+		body, _ := io.ReadAll(resp.Body)
 		for k, v := range resp.Header {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(resp.StatusCode)
 		w.Write(body)
 	}))
-	defer buffering.Close()
-	r = verify.Run(context.Background(), verify.Options{URL: buffering.URL, SecretKey: in.secret, StreamWait: time.Second})
-	if checkStatus(r, "secret key") != "ok" || checkStatus(r, "stream") != preflight.StatusError ||
-		!strings.Contains(issueFor(r, "stream"), "buffers") {
-		t.Fatalf("through a buffering proxy: secret key %s, stream %s %q", checkStatus(r, "secret key"), checkStatus(r, "stream"), issueFor(r, "stream"))
+}
+
+// TestVerifyCatchesWhatProxiesDo covers what stands between users and a healthy
+// instance: a proxy that answers CORS preflights itself, a redirect, a proxy
+// whose clock is far from the instance's, and an expired certificate.
+func TestVerifyCatchesWhatProxiesDo(t *testing.T) {
+	cfg := testConfig(t, config.EngineSQLite)
+	cfg.AllowedOrigins = []string{verifyOrigin}
+	in := start(t, cfg)
+	target, _ := url.Parse(in.url)
+	forward := httputil.NewSingleHostReverseProxy(target)
+
+	t.Run("preflight answered by the proxy", func(t *testing.T) {
+		proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodOptions {
+				w.Header().Set("Access-Control-Allow-Origin", "*")
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
+			forward.ServeHTTP(w, r)
+		}))
+		defer proxy.Close()
+		_, r := verifyReport(t, nil, "--url", proxy.URL, "--origin", verifyOrigin)
+		if checkStatus(r, "cors") != preflight.StatusError || !strings.Contains(issueFor(r, "cors"), "got 405") {
+			t.Fatalf("cors %s %q", checkStatus(r, "cors"), issueFor(r, "cors"))
+		}
+	})
+	t.Run("redirect", func(t *testing.T) {
+		proxy := httptest.NewServer(http.RedirectHandler("https://onboard.example.com/healthz", http.StatusMovedPermanently))
+		defer proxy.Close()
+		code, r := verifyReport(t, nil, "--url", proxy.URL, "--key", in.secret)
+		if code != 1 || !strings.Contains(issueFor(r, "reachable"), "redirects to https://onboard.example.com") {
+			t.Fatalf("exit %d, reachable %q", code, issueFor(r, "reachable"))
+		}
+	})
+	t.Run("Date header ahead of the instance", func(t *testing.T) {
+		ahead := httputil.NewSingleHostReverseProxy(target)
+		ahead.ModifyResponse = func(resp *http.Response) error {
+			resp.Header.Set("Date", time.Now().Add(10*time.Minute).UTC().Format(http.TimeFormat))
+			return nil
+		}
+		proxy := httptest.NewServer(ahead)
+		defer proxy.Close()
+		_, r := verifyReport(t, nil, "--url", proxy.URL, "--key", in.secret, "--write")
+		if checkStatus(r, "write") != preflight.StatusError || !strings.Contains(issueFor(r, "write"), "refused the event's time") {
+			t.Fatalf("write %s %q", checkStatus(r, "write"), issueFor(r, "write"))
+		}
+	})
+	t.Run("expired certificate", func(t *testing.T) {
+		cert, pool := expiredCertificate(t)
+		proxy := httptest.NewUnstartedServer(forward)
+		proxy.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		proxy.StartTLS()
+		defer proxy.Close()
+		r := verify.Run(context.Background(), verify.Options{URL: proxy.URL,
+			HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}})
+		if r.Status != preflight.StatusError || !strings.Contains(r.Errors[0].Suggestion, "expired") {
+			t.Fatalf("status %s: %+v", r.Status, r.Errors)
+		}
+	})
+}
+
+// expiredCertificate is a self-signed certificate for 127.0.0.1 that expired
+// yesterday, and a pool that trusts it.
+func expiredCertificate(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
 	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "expired"},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(parsed)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }
