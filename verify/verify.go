@@ -155,7 +155,7 @@ func (v *verifier) checkURL() bool {
 	}
 	v.base = u
 	v.anon = &client.Client{BaseURL: strings.TrimRight(u.String(), "/"), HTTP: v.opts.HTTP}
-	v.ok("url", v.anon.BaseURL)
+	v.ok("url", strings.TrimRight(u.Redacted(), "/")) // a password in the URL stays out of the report
 	return true
 }
 

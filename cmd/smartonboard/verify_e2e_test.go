@@ -111,6 +111,7 @@ func TestVerifyReportsWhatIsWrong(t *testing.T) {
 		{"another version", []string{"--expect-version", "9.9.9"}, "version", "not 9.9.9", nil},
 		{"nothing listening", []string{"--url", "http://127.0.0.1:1"}, "reachable", "did not answer", map[string]string{"ready": "skipped"}},
 		{"not a URL", []string{"--url", "onboard.example.com"}, "url", "not an http(s) URL", nil},
+		{"password in the URL", []string{"--url", "http://ops:hunter2@127.0.0.1:1"}, "reachable", "did not answer", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--url", in.url}, tc.args...) // a later --url wins
@@ -119,6 +120,9 @@ func TestVerifyReportsWhatIsWrong(t *testing.T) {
 				!strings.Contains(issueFor(r, tc.check), tc.wantIssue) {
 				t.Fatalf("exit %d, status %s, %s = %s %q; want 1, error, error containing %q",
 					code, r.Status, tc.check, checkStatus(r, tc.check), issueFor(r, tc.check), tc.wantIssue)
+			}
+			if out, _ := json.Marshal(r); strings.Contains(string(out), "hunter2") {
+				t.Fatalf("the report shows the URL's password: %s", out)
 			}
 			for name, want := range tc.wantStatus {
 				if got := checkStatus(r, name); got != want {
