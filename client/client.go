@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	so "github.com/smartonboarding/smartonboard"
-	"github.com/smartonboarding/smartonboard/httpapi"
+	"github.com/smartonboarding/smartonboard/api"
 )
 
 // maxAnswerBytes bounds what the client reads of one answer, so a misrouted URL
@@ -48,7 +48,7 @@ func (c *Client) WithKey(key string) *Client {
 // Error is an error answer of the API: its HTTP status and the documented body.
 type Error struct {
 	Status int
-	httpapi.ErrorDetail
+	api.ErrorDetail
 }
 
 func (e *Error) Error() string {
@@ -135,9 +135,9 @@ func (c *Client) send(ctx context.Context, method, path string, body any, header
 func AnswerError(resp *http.Response, data []byte) error {
 	status := resp.StatusCode
 	if loc := resp.Header.Get("Location"); status/100 == 3 && loc != "" {
-		return &Error{Status: status, ErrorDetail: httpapi.ErrorDetail{Code: "redirect", Message: "redirects to " + loc}}
+		return &Error{Status: status, ErrorDetail: api.ErrorDetail{Code: "redirect", Message: "redirects to " + loc}}
 	}
-	var body httpapi.ErrorBody
+	var body api.ErrorBody
 	if json.Unmarshal(data, &body) == nil && body.Error.Code != "" {
 		return &Error{Status: status, ErrorDetail: body.Error}
 	}
@@ -145,7 +145,7 @@ func AnswerError(resp *http.Response, data []byte) error {
 	if len(snippet) > 200 {
 		snippet = snippet[:200] + "…"
 	}
-	return &Error{Status: status, ErrorDetail: httpapi.ErrorDetail{Code: "unexpected_answer",
+	return &Error{Status: status, ErrorDetail: api.ErrorDetail{Code: "unexpected_answer",
 		Message: fmt.Sprintf("not an API error body: %q", snippet)}}
 }
 
@@ -164,7 +164,7 @@ func (c *Client) Health(ctx context.Context) error {
 
 // Ready calls GET /readyz. A 503 returns the readiness body too, with the error,
 // so the caller can say which check failed.
-func (c *Client) Ready(ctx context.Context) (*httpapi.Readiness, error) {
+func (c *Client) Ready(ctx context.Context) (*api.Readiness, error) {
 	resp, err := c.send(ctx, http.MethodGet, "/readyz", nil, nil)
 	if err != nil {
 		return nil, err
@@ -174,26 +174,26 @@ func (c *Client) Ready(ctx context.Context) (*httpapi.Readiness, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r httpapi.Readiness
+	var r api.Readiness
 	decodeErr := json.Unmarshal(data, &r)
 	switch {
 	case resp.StatusCode == http.StatusOK && decodeErr == nil:
 		return &r, nil
 	case resp.StatusCode == http.StatusServiceUnavailable && decodeErr == nil:
-		return &r, &Error{Status: resp.StatusCode, ErrorDetail: httpapi.ErrorDetail{Code: "not_ready", Message: "the instance is not ready"}}
+		return &r, &Error{Status: resp.StatusCode, ErrorDetail: api.ErrorDetail{Code: "not_ready", Message: "the instance is not ready"}}
 	}
 	return nil, AnswerError(resp, data)
 }
 
 // Status calls GET /v1/status: version, commit, build time, engine and uptime.
-func (c *Client) Status(ctx context.Context) (*httpapi.Status, error) {
-	var s httpapi.Status
+func (c *Client) Status(ctx context.Context) (*api.Status, error) {
+	var s api.Status
 	return &s, c.Do(ctx, http.MethodGet, "/v1/status", nil, &s)
 }
 
 // ListContentItems lists up to limit content items (admin key).
 func (c *Client) ListContentItems(ctx context.Context, limit int) ([]*so.ContentItem, error) {
-	var page httpapi.ListResponse[*so.ContentItem]
+	var page api.ListResponse[*so.ContentItem]
 	err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/v1/content-items?limit=%d", limit), nil, &page)
 	return page.Items, err
 }
@@ -205,8 +205,8 @@ func (c *Client) User(ctx context.Context, userID string) (*so.EndUser, error) {
 }
 
 // PostEvents sends one batch; the answer says, event by event, what was accepted.
-func (c *Client) PostEvents(ctx context.Context, events []so.EventInput) (*httpapi.EventsResponse, error) {
-	var r httpapi.EventsResponse
+func (c *Client) PostEvents(ctx context.Context, events []so.EventInput) (*api.EventsResponse, error) {
+	var r api.EventsResponse
 	return &r, c.Do(ctx, http.MethodPost, "/v1/events", map[string]any{"events": events}, &r)
 }
 

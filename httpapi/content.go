@@ -8,19 +8,14 @@ import (
 	"strconv"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/api"
 )
 
-// ListResponse is the shape of every list: one page and the cursor of the next.
-type ListResponse[T any] struct {
-	Items      []T     `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
-
-func newList[T any](items []T, next string) ListResponse[T] {
+func newList[T any](items []T, next string) api.ListResponse[T] {
 	if items == nil {
 		items = []T{} // an empty page is [], never null
 	}
-	resp := ListResponse[T]{Items: items}
+	resp := api.ListResponse[T]{Items: items}
 	if next != "" {
 		resp.NextCursor = &next
 	}

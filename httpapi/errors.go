@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/api"
 )
 
 // statusOf maps each domain error code to its one HTTP status.
@@ -22,19 +23,6 @@ var statusOf = map[string]int{
 	so.ERATELIMITED:  http.StatusTooManyRequests,
 	so.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	so.EINTERNAL:     http.StatusInternalServerError,
-}
-
-// ErrorBody is the JSON shape of every error response.
-type ErrorBody struct {
-	Error ErrorDetail `json:"error"`
-}
-
-// ErrorDetail carries the code, message and field of an error response.
-type ErrorDetail struct {
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	Field     string `json:"field,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
 }
 
 // writeError renders any error as the JSON error shape; errors that are not
@@ -61,7 +49,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, status, ErrorBody{ErrorDetail{Code: code, Message: so.ErrorMessage(err),
+	writeJSON(w, status, api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: so.ErrorMessage(err),
 		Field: so.ErrorField(err), RequestID: requestID(r.Context())}})
 }
 

@@ -12,37 +12,13 @@ import (
 	gojson "github.com/goccy/go-json"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/api"
 	"github.com/smartonboarding/smartonboard/ingest"
 )
 
 // Ingester commits validated events and answers when they are durable.
 type Ingester interface {
 	Submit(ctx context.Context, events []*so.Event) (*ingest.Result, error)
-}
-
-// EventsResponse is the body of a 200 from POST /v1/events.
-type EventsResponse struct {
-	Accepted   int              `json:"accepted"`
-	Duplicates int              `json:"duplicates"`
-	Rejected   []RejectedEvent  `json:"rejected"`
-	Notices    []EventNoticeOut `json:"notices"`
-}
-
-// RejectedEvent says why one event of a batch was not accepted.
-type RejectedEvent struct {
-	Index   int    `json:"index"`
-	ID      string `json:"id,omitempty"`
-	Code    string `json:"code"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-// EventNoticeOut is a remark on an accepted event, such as an out-of-order step.
-type EventNoticeOut struct {
-	Index   int    `json:"index"`
-	ID      string `json:"id"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
 }
 
 // postEvents validates each event on its own, commits the valid ones through group
@@ -75,7 +51,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 			resp.Duplicates++
 		}
 		if n := result.Notices[i]; n != nil {
-			resp.Notices = append(resp.Notices, EventNoticeOut{Index: index[i], ID: events[i].ID, Code: n.Code, Message: n.Message})
+			resp.Notices = append(resp.Notices, api.EventNoticeOut{Index: index[i], ID: events[i].ID, Code: n.Code, Message: n.Message})
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -129,8 +105,8 @@ func decodeEventBatch(body []byte) ([]eventInput, error) {
 
 // validateEvents checks each decoded event; rejected ones are listed with their
 // reason and never hold back their valid siblings.
-func validateEvents(projectID string, verify func(userID string) error, inputs []eventInput) ([]*so.Event, []int, *EventsResponse) {
-	resp := &EventsResponse{Rejected: []RejectedEvent{}, Notices: []EventNoticeOut{}}
+func validateEvents(projectID string, verify func(userID string) error, inputs []eventInput) ([]*so.Event, []int, *api.EventsResponse) {
+	resp := &api.EventsResponse{Rejected: []api.RejectedEvent{}, Notices: []api.EventNoticeOut{}}
 	events, index := make([]*so.Event, 0, len(inputs)), make([]int, 0, len(inputs))
 	now := so.Now()
 	for i, in := range inputs {
@@ -147,7 +123,7 @@ func validateEvents(projectID string, verify func(userID string) error, inputs [
 			if in.raw != nil {
 				id = rawID(in.raw)
 			}
-			resp.Rejected = append(resp.Rejected, RejectedEvent{Index: i, ID: id, Code: so.ErrorCode(err),
+			resp.Rejected = append(resp.Rejected, api.RejectedEvent{Index: i, ID: id, Code: so.ErrorCode(err),
 				Field: so.ErrorField(err), Message: so.ErrorMessage(err)})
 			continue
 		}

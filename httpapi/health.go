@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"net/http"
 	"time"
+
+	"github.com/smartonboarding/smartonboard/api"
 )
 
 //go:embed openapi.json
@@ -18,28 +20,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// CheckResult is the outcome of one readiness check.
-type CheckResult struct {
-	Status    string `json:"status"`
-	Error     string `json:"error,omitempty"`
-	ElapsedMS int64  `json:"elapsed_ms"`
-}
-
-// Readiness is the body of GET /readyz.
-type Readiness struct {
-	Status string                 `json:"status"`
-	Checks map[string]CheckResult `json:"checks"`
-}
-
 // readyz runs every check with a short deadline; any failure is a 503 so a load
 // balancer stops sending traffic here.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	resp := Readiness{Status: "ok", Checks: map[string]CheckResult{}}
+	resp := api.Readiness{Status: "ok", Checks: map[string]api.CheckResult{}}
 	for _, c := range s.ReadyChecks {
 		start := time.Now()
-		res := CheckResult{Status: "ok"}
+		res := api.CheckResult{Status: "ok"}
 		if err := c.Run(ctx); err != nil {
 			// The probe is public: say which check failed, keep the details (hosts,
 			// users, driver text) in the log.
@@ -58,17 +47,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Status is the body of GET /v1/status.
-type Status struct {
-	Version  string `json:"version"`
-	Commit   string `json:"commit"`
-	BuiltAt  string `json:"built_at"`
-	Database string `json:"database"`
-	UptimeS  int64  `json:"uptime_s"`
-}
-
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, Status{Version: s.Build.Version, Commit: s.Build.Commit,
+	writeJSON(w, http.StatusOK, api.Status{Version: s.Build.Version, Commit: s.Build.Commit,
 		BuiltAt: s.Build.BuiltAt, Database: s.Engine, UptimeS: int64(time.Since(s.StartedAt).Seconds())})
 	return nil
 }

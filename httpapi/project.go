@@ -7,27 +7,11 @@ import (
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/api"
 )
 
-// ProjectView is the project as its admins see it, identity secret included: their
-// backend needs it to compute X-User-Hash.
-type ProjectView struct {
-	ID                   string `json:"id"`
-	Name                 string `json:"name"`
-	CreatedAt            string `json:"created_at"`
-	IdentityVerification bool   `json:"identity_verification"`
-	IdentitySecret       string `json:"identity_secret,omitempty"`
-}
-
-// ProjectPatch changes project settings.
-type ProjectPatch struct {
-	Name                 *string `json:"name"`
-	IdentityVerification *bool   `json:"identity_verification"`
-	RotateIdentitySecret bool    `json:"rotate_identity_secret"`
-}
-
-func viewProject(p *so.Project) ProjectView {
-	return ProjectView{ID: p.ID, Name: p.Name, CreatedAt: so.FormatTime(p.CreatedAt),
+func viewProject(p *so.Project) api.ProjectView {
+	return api.ProjectView{ID: p.ID, Name: p.Name, CreatedAt: so.FormatTime(p.CreatedAt),
 		IdentityVerification: p.IdentitySecret != "", IdentitySecret: p.IdentitySecret}
 }
 
@@ -41,7 +25,7 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
-	var patch ProjectPatch
+	var patch api.ProjectPatch
 	if err := decodeJSON(w, r, &patch, "application/json", "application/merge-patch+json"); err != nil {
 		return err
 	}

@@ -4,16 +4,10 @@ import (
 	"context"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/api"
 	"github.com/smartonboarding/smartonboard/journey"
 	"github.com/smartonboarding/smartonboard/stream"
 )
-
-// NextStepEvent is the data of a next_step stream event.
-type NextStepEvent struct {
-	Flow     string   `json:"flow"`
-	NextStep *so.Step `json:"next_step"`
-	Reason   string   `json:"reason"`
-}
 
 // PublishJourneys pushes each journey's state and next step to its user's
 // stream; the ingester calls it after every commit that changed journeys.
@@ -26,6 +20,6 @@ func PublishJourneys(ctx context.Context, bus stream.Bus, eng *journey.Engine, j
 		if raw, err := v.MarshalJSON(); err == nil { // compact already: no second pass
 			_ = bus.Publish(topic, "journey", stream.JSON(raw))
 		}
-		_ = bus.Publish(topic, "next_step", NextStepEvent{Flow: v.Journey.FlowKey, NextStep: v.NextStep, Reason: v.Reason})
+		_ = bus.Publish(topic, "next_step", api.NextStepEvent{Flow: v.Journey.FlowKey, NextStep: v.NextStep, Reason: v.Reason})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/api"
 )
 
 func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
@@ -85,12 +86,6 @@ func (s *Server) getJourney(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// NextStepResponse is the body of GET /v1/users/{user_id}/next-step.
-type NextStepResponse struct {
-	NextStep *so.Step `json:"next_step"`
-	Reason   string   `json:"reason"`
-}
-
 func (s *Server) nextStep(w http.ResponseWriter, r *http.Request) error {
 	userID := r.PathValue("user_id")
 	if err := s.checkUser(r, userID); err != nil {
@@ -107,6 +102,6 @@ func (s *Server) nextStep(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, NextStepResponse{NextStep: step, Reason: reason})
+	writeJSON(w, http.StatusOK, api.NextStepResponse{NextStep: step, Reason: reason})
 	return nil
 }
