@@ -2,6 +2,7 @@ package smartonboard
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -163,6 +164,14 @@ func Authenticate(ctx context.Context, s ProjectStore, key string) (*APIKey, err
 		}
 	}
 	return nil, Errorf(EUNAUTHORIZED, "invalid API key")
+}
+
+// UserHash is the HMAC-SHA256 of a user id under a project's identity secret:
+// what a customer's backend computes, hex-encoded, for X-User-Hash.
+func UserHash(secret, userID string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(userID))
+	return m.Sum(nil)
 }
 
 // SetIdentityVerification turns identity verification on (keeping the secret, or

@@ -198,6 +198,12 @@ func (c *Client) ListContentItems(ctx context.Context, limit int) ([]*so.Content
 	return page.Items, err
 }
 
+// Project reads the key's project (admin key), identity secret included.
+func (c *Client) Project(ctx context.Context) (*api.ProjectView, error) {
+	var p api.ProjectView
+	return &p, c.Do(ctx, http.MethodGet, "/v1/project", nil, &p)
+}
+
 // User reads one end user (admin key).
 func (c *Client) User(ctx context.Context, userID string) (*so.EndUser, error) {
 	var u so.EndUser
@@ -221,9 +227,14 @@ type Stream struct {
 	r    *bufio.Reader
 }
 
-// OpenStream opens an SSE stream at path (e.g. /v1/analytics/stream).
-func (c *Client) OpenStream(ctx context.Context, path string) (*Stream, error) {
-	resp, err := c.send(ctx, http.MethodGet, path, nil, http.Header{"Accept": {"text/event-stream"}})
+// OpenStream opens an SSE stream at path (e.g. /v1/analytics/stream), with
+// extra request headers (e.g. X-User-Hash) when header is not nil.
+func (c *Client) OpenStream(ctx context.Context, path string, header http.Header) (*Stream, error) {
+	h := http.Header{"Accept": {"text/event-stream"}}
+	for k, v := range header {
+		h[k] = v
+	}
+	resp, err := c.send(ctx, http.MethodGet, path, nil, h)
 	if err != nil {
 		return nil, err
 	}

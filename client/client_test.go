@@ -19,10 +19,10 @@ func TestStreamParsesEvents(t *testing.T) {
 		fmt.Fprint(w, ": a comment\n\nevent: connected\ndata: {}\n\nid: 7\r\nevent: journey\r\ndata: line one\r\ndata:line two\r\n\r\n")
 	}))
 	defer srv.Close()
-	if _, err := New(srv.URL, "").OpenStream(context.Background(), "/"); StatusOf(err) != http.StatusUnauthorized {
+	if _, err := New(srv.URL, "").OpenStream(context.Background(), "/", nil); StatusOf(err) != http.StatusUnauthorized {
 		t.Fatalf("stream without a key: %v, want a 401 *Error", err)
 	}
-	s, err := New(srv.URL+"/", "pk_test").OpenStream(context.Background(), "/")
+	s, err := New(srv.URL+"/", "pk_test").OpenStream(context.Background(), "/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 
@@ -31,7 +30,7 @@ func (s *Server) userVerifier(r *http.Request) (func(userID string) error, error
 	}
 	got, _ := hex.DecodeString(userHashParam(r))
 	return func(userID string) error {
-		if !hmac.Equal(got, UserHash(secret, userID)) {
+		if !hmac.Equal(got, so.UserHash(secret, userID)) {
 			return so.FieldErrorf(so.EUNAUTHORIZED, "user_id", "identity verification is on: send X-User-Hash, the hex HMAC-SHA256 of the user id under the project's identity secret")
 		}
 		return nil
@@ -57,11 +56,4 @@ func userHashParam(r *http.Request) string {
 		return r.URL.Query().Get("user_hash")
 	}
 	return ""
-}
-
-// UserHash is the HMAC a customer's backend computes for X-User-Hash.
-func UserHash(secret, userID string) []byte {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(userID))
-	return m.Sum(nil)
 }

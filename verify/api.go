@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
@@ -90,6 +91,7 @@ func (v *verifier) checkPublicKey(ctx context.Context) {
 	_, err := v.withKey(key).ListContentItems(ctx, 1)
 	switch client.StatusOf(err) {
 	case http.StatusForbidden:
+		v.publicOK = true
 		v.ok("public key", "known, and refused on admin routes (403)")
 	case http.StatusUnauthorized:
 		v.fail("public key", "refused", preflight.TypeSecurity, "the instance does not know this public key",
@@ -149,30 +151,57 @@ func listHas(list, token string) bool {
 }
 
 // checkStream opens the admin stream and waits for its first event: a proxy that
-// buffers responses holds it back, and then no browser sees live updates. The
-// browsers' own stream (/v1/stream) passes the same proxies.
+// buffers responses holds it back, and then no admin sees live counters.
 func (v *verifier) checkStream(ctx context.Context) {
 	if !v.secretOK {
 		v.skip("stream", "needs a working --key")
 		return
 	}
+	v.firstEvent(ctx, "stream", streaming(v.withKey(v.opts.SecretKey)), "/v1/analytics/stream", nil)
+}
+
+// checkUserStream opens the stream browsers hold, with the public key, for
+// VerifyUserID: it passes the same proxies under another path, and when the
+// project verifies identities it needs the user's hash, which the secret key
+// can compute from the project's identity secret.
+func (v *verifier) checkUserStream(ctx context.Context) {
+	if !v.secretOK || !v.publicOK {
+		v.skip("user stream", "needs a working --key and --public-key")
+		return
+	}
+	pctx, cancel := v.call(ctx)
+	p, err := v.withKey(v.opts.SecretKey).Project(pctx)
+	cancel()
+	if err != nil {
+		v.fail("user stream", "GET /v1/project", preflight.TypeService, err.Error(), "read the server log")
+		return
+	}
+	var header http.Header
+	if p.IdentityVerification {
+		header = http.Header{"X-User-Hash": {hex.EncodeToString(so.UserHash(p.IdentitySecret, VerifyUserID))}}
+	}
+	v.firstEvent(ctx, "user stream", streaming(v.withKey(v.opts.PublicKey)), "/v1/stream?user_id="+VerifyUserID, header)
+}
+
+// firstEvent opens a stream and waits up to StreamWait for its first event.
+func (v *verifier) firstEvent(ctx context.Context, check string, c *client.Client, path string, header http.Header) {
 	ctx, cancel := context.WithTimeout(ctx, v.opts.StreamWait)
 	defer cancel()
 	start := time.Now()
-	s, err := streaming(v.withKey(v.opts.SecretKey)).OpenStream(ctx, "/v1/analytics/stream")
+	s, err := c.OpenStream(ctx, path, header)
 	if err == nil {
 		defer s.Close()
 		_, err = s.Next()
 	}
 	switch {
 	case err == nil:
-		v.ok("stream", "first event after "+since(start))
+		v.ok(check, "first event after "+since(start))
 	case ctx.Err() != nil || isTimeout(err):
-		v.fail("stream", fmt.Sprintf("no event within %s", v.opts.StreamWait), preflight.TypeNetwork,
+		v.fail(check, fmt.Sprintf("no event within %s", v.opts.StreamWait), preflight.TypeNetwork,
 			"the event stream did not deliver its first event: something in front buffers or holds streaming responses",
 			"turn off response buffering for /v1/stream and /v1/analytics/stream (nginx: proxy_buffering off; the server also sends X-Accel-Buffering: no) and allow long-lived connections")
 	default:
-		v.fail("stream", "GET /v1/analytics/stream", preflight.TypeNetwork, err.Error(),
+		v.fail(check, "GET "+strings.SplitN(path, "?", 2)[0], preflight.TypeNetwork, err.Error(),
 			"the stream was cut or refused: allow long-lived responses through the proxy, and read the server log")
 	}
 }

@@ -49,7 +49,7 @@ const certWarnDays = 14
 const versionSamples = 3
 
 // afterReachable are the checks that run once the instance answers, in order.
-var afterReachable = []string{"tls", "ready", "version", "admin auth", "secret key", "public key", "cors", "stream", "write"}
+var afterReachable = []string{"tls", "ready", "version", "admin auth", "secret key", "public key", "cors", "stream", "user stream", "write"}
 
 // verifier runs the checks of one report.
 type verifier struct {
@@ -58,6 +58,7 @@ type verifier struct {
 	anon     *client.Client // no key
 	report   *preflight.Report
 	secretOK bool                 // the secret key works, so the checks that need it can run
+	publicOK bool                 // the public key is known (and kept off admin routes)
 	tls      *tls.ConnectionState // of the liveness answer; nil over plain HTTP
 	skew     time.Duration        // the server's clock minus ours, from its Date header
 }
@@ -78,6 +79,7 @@ func Run(ctx context.Context, opts Options) *preflight.Report {
 	v.checkPublicKey(ctx)
 	v.checkCORS(ctx)
 	v.checkStream(ctx)
+	v.checkUserStream(ctx)
 	v.checkWrite(ctx)
 	return v.report
 }
