@@ -87,7 +87,10 @@ type Journey struct {
 // Callers on hot paths call it directly: json.Marshal would scan its output again.
 func (j Journey) MarshalJSON() ([]byte, error) {
 	type plain Journey
-	steps := make([]stepStateJSON, len(j.Steps))
+	var steps []stepStateJSON // nil stays null
+	if j.Steps != nil {
+		steps = make([]stepStateJSON, len(j.Steps))
+	}
 	for i, st := range j.Steps {
 		steps[i] = st.jsonForm()
 	}

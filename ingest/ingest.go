@@ -32,8 +32,9 @@ type Options struct {
 	// CommitTimeout bounds one transaction (default 30s).
 	CommitTimeout time.Duration
 	// OnCommit, when set, receives the newly stored events of each transaction and
-	// its journey outcome (for real-time streams); it runs on the committer, so it
-	// must not block.
+	// its journey outcome (for real-time streams). It runs on the committer after
+	// the transaction's requests are answered; the next commit waits for it, so it
+	// should hand slow work to another goroutine.
 	OnCommit func(stored []*so.Event, outcome *journey.Outcome)
 	// OnBatch, when set, observes each transaction: requests, events, duration, error.
 	OnBatch func(requests, events int, took time.Duration, err error)

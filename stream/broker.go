@@ -25,7 +25,8 @@ type Message struct {
 // Bus is the publish/subscribe surface the rest of the program depends on, so a
 // cross-instance adapter (PostgreSQL LISTEN/NOTIFY) can stand in for the Broker.
 type Bus interface {
-	// Publish JSON-encodes data and sends it as event to every subscriber of topic.
+	// Publish JSON-encodes data (JSON as it is) and sends it as event to every
+	// subscriber of topic.
 	Publish(topic, event string, data any) error
 	// Subscribe starts receiving topic, replaying what followed lastEventID.
 	Subscribe(topic, lastEventID string) (*Subscription, error)
@@ -96,8 +97,12 @@ func NewBroker(opts Options) *Broker {
 
 // JSON is data its publisher has already encoded as compact JSON (for example
 // with the value's own MarshalJSON); Publish sends it as it is, sparing a second
-// encoding pass over it.
+// encoding pass over it. The bytes are kept, not copied: they must not change
+// after Publish.
 type JSON []byte
+
+// MarshalJSON returns the bytes, so that any other encoder embeds them as JSON.
+func (j JSON) MarshalJSON() ([]byte, error) { return j, nil }
 
 func encode(data any) ([]byte, error) {
 	if j, ok := data.(JSON); ok {
