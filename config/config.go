@@ -43,6 +43,7 @@ type Config struct {
 	ShutdownTimeout        time.Duration // SMARTONBOARD_SHUTDOWN_TIMEOUT
 	PublishInterval        time.Duration // SMARTONBOARD_PUBLISH_INTERVAL
 	AbandonAfter           time.Duration // SMARTONBOARD_ABANDON_AFTER
+	MaxStreams             int           // SMARTONBOARD_MAX_STREAMS
 	Migrate                bool          // --migrate only: apply pending migrations on start
 }
 
@@ -61,6 +62,7 @@ func Default() Config {
 		ShutdownTimeout:        30 * time.Second,
 		PublishInterval:        30 * time.Second,
 		AbandonAfter:           7 * 24 * time.Hour,
+		MaxStreams:             10000,
 	}
 }
 

@@ -120,6 +120,7 @@ func TestLoadOverlaysEnvironment(t *testing.T) {
 		"SMARTONBOARD_SHUTDOWN_TIMEOUT=45s",
 		"SMARTONBOARD_PUBLISH_INTERVAL=2m",
 		"SMARTONBOARD_ABANDON_AFTER=72h",
+		"SMARTONBOARD_MAX_STREAMS=500",
 		"SMARTONBOARD_ADDR=:1", // repeated: the first wins, as with os.Getenv
 		"HOME=/root",
 		"not-a-pair",
@@ -133,6 +134,7 @@ func TestLoadOverlaysEnvironment(t *testing.T) {
 		AllowedOrigins: []string{"https://app.example.com", "http://localhost:3000"},
 		LogFormat:      "json", LogLevel: "debug", MetricsToken: "scrape-token",
 		ShutdownTimeout: 45 * time.Second, PublishInterval: 2 * time.Minute, AbandonAfter: 72 * time.Hour,
+		MaxStreams: 500,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load = %s\nwant   %s", c, want)
@@ -440,7 +442,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"DATABASE_MAX_CONNS=0", "DATABASE_CONNECT_TIMEOUT=0", "DATABASE_IDLE_TIMEOUT=48h",
 		"DATABASE_SSL_ROOT_CERT=/nonexistent", "SMARTONBOARD_ADMIN_KEY=sk_short", "SMARTONBOARD_PUBLIC_KEY=pk_short",
 		"SMARTONBOARD_ALLOWED_ORIGINS=example.com", "SMARTONBOARD_SHUTDOWN_TIMEOUT=1h",
-		"SMARTONBOARD_PUBLISH_INTERVAL=forever", "SMARTONBOARD_COLOUR=1",
+		"SMARTONBOARD_PUBLISH_INTERVAL=forever", "SMARTONBOARD_COLOUR=1", "SMARTONBOARD_MAX_STREAMS=0",
 	})
 	ps = append(ps, c.Validate()...)
 	var got []string
@@ -449,7 +451,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 	want := []string{"SMARTONBOARD_PUBLISH_INTERVAL", "SMARTONBOARD_COLOUR", "SMARTONBOARD_ADDR",
 		"SMARTONBOARD_LOG_FORMAT", "SMARTONBOARD_LOG_LEVEL", "DATABASE_URL", "DATABASE_SSL_ROOT_CERT", "DATABASE_MAX_CONNS",
-		"DATABASE_CONNECT_TIMEOUT", "DATABASE_IDLE_TIMEOUT", "SMARTONBOARD_SHUTDOWN_TIMEOUT",
+		"SMARTONBOARD_MAX_STREAMS", "DATABASE_CONNECT_TIMEOUT", "DATABASE_IDLE_TIMEOUT", "SMARTONBOARD_SHUTDOWN_TIMEOUT",
 		"SMARTONBOARD_ADMIN_KEY", "SMARTONBOARD_PUBLIC_KEY", "SMARTONBOARD_ALLOWED_ORIGINS"}
 	if !slices.Equal(got, want) {
 		t.Errorf("problems for %v\nwant %v\n%s", got, want, dump(ps))

@@ -151,6 +151,10 @@ func (c Config) checkRanges() Problems {
 		ps = append(ps, Problem{Variable: "DATABASE_MAX_CONNS", Message: fmt.Sprintf("is %d; must be from 1 to 1000", n),
 			Suggestion: fmt.Sprintf("the default is %d", def.DatabaseMaxConns)})
 	}
+	if n := c.MaxStreams; n < 1 || n > 1_000_000 {
+		ps = append(ps, Problem{Variable: "SMARTONBOARD_MAX_STREAMS", Message: fmt.Sprintf("is %d; must be from 1 to 1000000", n),
+			Suggestion: fmt.Sprintf("the default is %d", def.MaxStreams)})
+	}
 	for _, r := range []struct {
 		name          string
 		v, lo, hi, df time.Duration

@@ -77,6 +77,9 @@ var settings = []setting{
 	{Var: Var{Name: "SMARTONBOARD_ABANDON_AFTER",
 		Description: "How long a journey may be idle before it is marked abandoned (1m to 365 days; durations in hours, e.g. 168h)."},
 		field: func(c *Config) any { return &c.AbandonAfter }},
+	{Var: Var{Name: "SMARTONBOARD_MAX_STREAMS",
+		Description: "How many real-time streams (SSE) one instance holds open at most (1 to 1000000); beyond it new ones get 503. Each costs about 10 KiB."},
+		field: func(c *Config) any { return &c.MaxStreams }},
 }
 
 // Vars describes every environment variable with its default, so documentation and

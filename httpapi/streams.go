@@ -36,9 +36,14 @@ func (s *Server) analyticsStream(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string) error {
 	sub, err := s.Bus.Subscribe(topic, r.Header.Get("Last-Event-ID"))
-	if errors.Is(err, stream.ErrClosed) {
+	switch {
+	case errors.Is(err, stream.ErrClosed):
 		return so.Errorf(so.EUNAVAILABLE, "the server is shutting down; reconnect")
-	} else if err != nil {
+	case errors.Is(err, stream.ErrFull):
+		return so.Errorf(so.EUNAVAILABLE, "this instance holds as many open streams as it may (SMARTONBOARD_MAX_STREAMS); reconnect, perhaps to another instance")
+	case errors.Is(err, stream.ErrTopicFull):
+		return so.Errorf(so.ERATELIMITED, "this user's stream is already open %d times on this instance (each browser tab holds one); close one first", stream.DefaultMaxPerTopic)
+	case err != nil:
 		return err
 	}
 	defer sub.Close()

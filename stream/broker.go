@@ -14,6 +14,20 @@ import (
 // ErrClosed is returned after Close so callers stop publishing during shutdown.
 var ErrClosed = errors.New("stream: broker closed")
 
+// ErrFull is returned by Subscribe when the broker holds Options.MaxSubscribers
+// streams: each costs a goroutine and a buffer, and a public key is all it
+// takes to open one.
+var ErrFull = errors.New("stream: too many open streams")
+
+// DefaultMaxPerTopic is how many streams one user's topic may have open: a user
+// with a few tabs open, not a crowd. Admin topics are bounded only by
+// MaxSubscribers.
+const DefaultMaxPerTopic = 8
+
+// ErrTopicFull is returned by Subscribe when a user's topic already has
+// Options.MaxPerTopic subscribers, so one user cannot take the whole broker.
+var ErrTopicFull = errors.New("stream: too many open streams on this topic")
+
 // Message is one SSE event, kept whole so it can be replayed after a reconnect.
 type Message struct {
 	ID    uint64
@@ -43,6 +57,8 @@ type Options struct {
 	// 64 MiB): anyone with a public key can invent user ids, so per-topic limits
 	// alone would not bound memory. The oldest messages go first.
 	MaxRetainedBytes int
+	MaxSubscribers   int              // open subscriptions in all (default 10000)
+	MaxPerTopic      int              // open subscriptions of one user's topic (default DefaultMaxPerTopic)
 	Now              func() time.Time // clock, injectable for tests (default time.Now)
 }
 
@@ -55,6 +71,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Buffer <= 0 {
 		o.Buffer = 64
+	}
+	if o.MaxSubscribers <= 0 {
+		o.MaxSubscribers = 10000
+	}
+	if o.MaxPerTopic <= 0 {
+		o.MaxPerTopic = DefaultMaxPerTopic
 	}
 	if o.MaxRetainedBytes <= 0 {
 		o.MaxRetainedBytes = 64 << 20
@@ -78,6 +100,8 @@ type Broker struct {
 	bytes     int        // data bytes retained across all topics
 	order     []retained // every retained message, oldest first (may hold trimmed ones)
 	head      int        // first live entry of order
+	// subscribers counts open subscriptions across topics, for MaxSubscribers.
+	subscribers int
 }
 
 // retained locates one retained message for global, oldest-first eviction.
@@ -155,6 +179,12 @@ func (b *Broker) Subscribe(topicName, lastEventID string) (*Subscription, error)
 	if b.closed {
 		return nil, ErrClosed
 	}
+	if b.subscribers >= b.opts.MaxSubscribers {
+		return nil, ErrFull
+	}
+	if t := b.topics[topicName]; t != nil && isUserTopic(topicName) && len(t.subs) >= b.opts.MaxPerTopic {
+		return nil, ErrTopicFull
+	}
 	now := b.opts.Now()
 	b.sweep(now)
 	t := b.topic(topicName)
@@ -165,6 +195,7 @@ func (b *Broker) Subscribe(topicName, lastEventID string) (*Subscription, error)
 	}
 	s.replay, s.gap = t.since(lastEventID, b.seq)
 	t.subs[s] = struct{}{}
+	b.subscribers++
 	return s, nil
 }
 
@@ -215,6 +246,7 @@ func (b *Broker) remove(s *Subscription, dropped bool) {
 		return
 	}
 	delete(t.subs, s)
+	b.subscribers--
 	if dropped {
 		close(s.dropped)
 	}

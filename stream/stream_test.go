@@ -468,3 +468,27 @@ func TestRetainedBytesAreBounded(t *testing.T) {
 		t.Fatalf("the newest message was evicted: gap %v replay %d", last.Gap(), len(last.Replay()))
 	}
 }
+
+// TestSubscriberLimits refuses subscriptions beyond the per-topic and overall
+// limits, and frees a place when a subscription closes.
+func TestSubscriberLimits(t *testing.T) {
+	b := NewBroker(Options{MaxSubscribers: 5, MaxPerTopic: 2})
+	defer b.Close()
+	u1, admin := UserTopic("p", "u1"), ProjectTopic("p")
+	first := subscribe(t, b, u1, "")
+	subscribe(t, b, u1, "")
+	if _, err := b.Subscribe(u1, ""); !errors.Is(err, ErrTopicFull) {
+		t.Fatalf("third subscription of one user: %v, want ErrTopicFull", err)
+	}
+	for range 3 { // admin topics are not limited per topic
+		subscribe(t, b, admin, "")
+	}
+	if _, err := b.Subscribe(UserTopic("p", "u2"), ""); !errors.Is(err, ErrFull) {
+		t.Fatalf("sixth subscription in all: %v, want ErrFull", err)
+	}
+	first.Close()
+	subscribe(t, b, u1, "") // the closed one's place is free again, in its topic and in all
+	if _, err := b.Subscribe(admin, ""); !errors.Is(err, ErrFull) {
+		t.Fatalf("beyond the limit again: %v, want ErrFull", err)
+	}
+}

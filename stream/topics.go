@@ -1,6 +1,9 @@
 package stream
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // UserTopic names one end user's stream; the project ID is length-prefixed so
 // IDs containing ':' cannot make two users share a topic.
@@ -13,3 +16,7 @@ func UserTopic(projectID, userID string) string {
 func ProjectTopic(projectID string) string {
 	return "project:" + projectID
 }
+
+// isUserTopic tells a user's topic, which MaxPerTopic limits: anyone with the
+// public key may open one, while admin topics need the secret key.
+func isUserTopic(topic string) bool { return strings.HasPrefix(topic, "user:") }

@@ -190,7 +190,7 @@ func (m *Main) newHTTPServer() *http.Server {
 // startIngest builds the journey engine, the real-time bus and the group
 // committer that feeds them.
 func (m *Main) startIngest() {
-	m.bus = stream.NewBroker(stream.Options{})
+	m.bus = stream.NewBroker(stream.Options{MaxSubscribers: m.Config.MaxStreams})
 	m.engine = &journey.Engine{Flows: m.db, Journeys: m.db}
 	m.counters = &live.Counters{}
 	m.engine.OnStart = func(j *so.Journey) { m.counters.JourneyStarted(j.ProjectID) }

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/stream"
 )
 
 // sseEvent is one parsed Server-Sent Event.
@@ -157,4 +161,55 @@ func TestShutdownEndsStreams(t *testing.T) {
 	}
 	for range events { // the stream ends
 	}
+}
+
+// TestStreamLimits refuses a user's stream beyond the per-user limit with 429,
+// and any stream beyond SMARTONBOARD_MAX_STREAMS with 503 and Retry-After; a
+// closed stream frees its place.
+func TestStreamLimits(t *testing.T) {
+	cfg := testConfig(t, config.EngineSQLite)
+	cfg.MaxStreams = stream.DefaultMaxPerTopic + 1
+	in := start(t, cfg)
+	for range stream.DefaultMaxPerTopic {
+		openStream(t, in, "/v1/stream?user_id=many-tabs", in.public, "")
+	}
+	resp := in.request("GET", "/v1/stream?user_id=many-tabs", in.public, "", nil)
+	if code, _ := resp.errorCode(); resp.status != http.StatusTooManyRequests || code != so.ERATELIMITED {
+		t.Fatalf("one stream too many for a user: %d %s", resp.status, resp.body)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", in.url+"/v1/stream?user_id=other", nil)
+	req.Header.Set("Authorization", "Bearer "+in.public)
+	last, err := http.DefaultClient.Do(req) // the instance's last free place
+	if err != nil || last.StatusCode != 200 {
+		t.Fatalf("last free stream: %v %v", last, err)
+	}
+	resp = in.request("GET", "/v1/stream?user_id=third", in.public, "", nil)
+	if resp.status != http.StatusServiceUnavailable || resp.header.Get("Retry-After") == "" {
+		t.Fatalf("one stream too many for the instance: %d %v %s", resp.status, resp.header, resp.body)
+	}
+	cancel()
+	last.Body.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if openable(in, "/v1/stream?user_id=third") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a closed stream did not free its place")
+		}
+	}
+}
+
+// openable tells whether a stream opens (and closes it at once).
+func openable(in *instance, path string) bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", in.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+in.public)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
