@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
@@ -31,6 +32,10 @@ type Options struct {
 	Committers int
 	// CommitTimeout bounds one transaction (default 30s).
 	CommitTimeout time.Duration
+	// MaxPending bounds the events accepted but not yet committed (default
+	// 100000). Beyond it Submit refuses at once with EUNAVAILABLE, so a slow
+	// database sheds load instead of queuing decoded batches until memory runs out.
+	MaxPending int
 	// OnCommit, when set, receives the newly stored events of each transaction and
 	// its journey outcome (for real-time streams). It runs on the committer after
 	// the transaction's requests are answered; the next commit waits for it, so it
@@ -49,6 +54,9 @@ type Result struct {
 // ErrClosed is returned by Submit after Close.
 var ErrClosed = so.Errorf(so.EUNAVAILABLE, "the server is shutting down; retry on another instance")
 
+// ErrBusy is returned by Submit when MaxPending events already wait for commit.
+var ErrBusy = so.Errorf(so.EUNAVAILABLE, "the server has too many events waiting to be stored; retry in a moment")
+
 type request struct {
 	events []*so.Event
 	done   chan response
@@ -66,9 +74,10 @@ type Ingester struct {
 	opts  Options
 	queue chan *request
 
-	mu     sync.RWMutex
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.RWMutex
+	closed  bool
+	wg      sync.WaitGroup
+	pending atomic.Int64 // events submitted and not yet answered
 }
 
 // New starts an Ingester with opts.Committers committer goroutines.
@@ -81,6 +90,9 @@ func New(store Store, apply Applier, opts Options) *Ingester {
 	}
 	if opts.CommitTimeout <= 0 {
 		opts.CommitTimeout = 30 * time.Second
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 100_000
 	}
 	in := &Ingester{store: store, apply: apply, opts: opts, queue: make(chan *request, 4096)}
 	for range opts.Committers {
@@ -96,16 +108,23 @@ func (in *Ingester) Submit(ctx context.Context, events []*so.Event) (*Result, er
 	if len(events) == 0 {
 		return &Result{Inserted: []bool{}, Notices: []*so.Notice{}}, nil
 	}
+	n := int64(len(events))
+	if in.pending.Add(n) > int64(in.opts.MaxPending) {
+		in.pending.Add(-n)
+		return nil, ErrBusy
+	}
 	req := &request{events: events, done: make(chan response, 1)}
 	in.mu.RLock()
 	if in.closed {
 		in.mu.RUnlock()
+		in.pending.Add(-n)
 		return nil, ErrClosed
 	}
 	select {
 	case in.queue <- req:
 	case <-ctx.Done():
 		in.mu.RUnlock()
+		in.pending.Add(-n)
 		return nil, ctx.Err()
 	}
 	in.mu.RUnlock()
@@ -157,7 +176,7 @@ func (in *Ingester) commit(batch []*request, n int) {
 		return
 	}
 	if len(batch) == 1 {
-		batch[0].done <- response{err: err}
+		in.reply(batch[0], response{err: err})
 		return
 	}
 	failedInARow := 0
@@ -167,13 +186,13 @@ func (in *Ingester) commit(batch []*request, n int) {
 			failedInARow = 0
 			continue
 		}
-		r.done <- response{err: err}
+		in.reply(r, response{err: err})
 		if failedInARow++; failedInARow == 2 {
 			// Two requests in a row failed alone: the store itself is failing,
 			// not one request's data. Answer the rest at once instead of waiting
 			// out a timeout for each.
 			for _, rest := range batch[i+1:] {
-				rest.done <- response{err: err}
+				in.reply(rest, response{err: err})
 			}
 			return
 		}
@@ -219,6 +238,16 @@ func (in *Ingester) commitTogether(batch []*request, n int) error {
 	return nil
 }
 
+// Pending is how many submitted events wait for their commit, for metrics.
+func (in *Ingester) Pending() int { return int(in.pending.Load()) }
+
+// reply answers a request and releases its place among the pending events; it
+// is the only place a queued request leaves the committer.
+func (in *Ingester) reply(r *request, resp response) {
+	in.pending.Add(-int64(len(r.events)))
+	r.done <- resp
+}
+
 func (in *Ingester) answer(batch []*request, inserted []bool, outcome *journey.Outcome) {
 	i := 0
 	for _, r := range batch {
@@ -229,6 +258,6 @@ func (in *Ingester) answer(batch []*request, inserted []bool, outcome *journey.O
 			}
 		}
 		i += len(r.events)
-		r.done <- response{result: res}
+		in.reply(r, response{result: res})
 	}
 }

@@ -185,3 +185,37 @@ func TestStoreOutageFailsFast(t *testing.T) {
 		t.Fatalf("%d transactions, want 4: the other three requests must not be retried", calls)
 	}
 }
+
+// TestShedsLoadBeyondMaxPending refuses at once, with EUNAVAILABLE, the request
+// that would take the events waiting for commit past MaxPending; the waiting
+// ones still commit, and their places free up once answered.
+func TestShedsLoadBeyondMaxPending(t *testing.T) {
+	store := &fakeStore{seen: map[string]bool{}, release: make(chan struct{})}
+	in := ingest.New(store, noJourneys, ingest.Options{MaxPending: 10})
+	defer in.Close()
+	results := make(chan error, 2)
+	for _, prefix := range []string{"a", "b"} { // 5 + 5: exactly at the limit
+		go func() {
+			_, err := in.Submit(context.Background(), events(prefix, 5))
+			results <- err
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); in.Pending() < 10; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events pending, want 10", in.Pending())
+		}
+	}
+	_, err := in.Submit(context.Background(), events("c", 1)) // refused at once, while a and b wait
+	if !errors.Is(err, ingest.ErrBusy) || so.ErrorCode(err) != so.EUNAVAILABLE {
+		t.Fatalf("beyond the limit: %v, want ErrBusy", err)
+	}
+	close(store.release)
+	for range 2 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := in.Submit(context.Background(), events("c", 10)); err != nil {
+		t.Fatalf("after the queue drained: %v", err)
+	}
+}

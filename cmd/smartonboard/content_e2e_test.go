@@ -139,6 +139,7 @@ func TestHealthAndStatus(t *testing.T) {
 			`smartonboard_http_request_duration_seconds_bucket{method="GET",route="GET /v1/content-items",status="200"`,
 			`smartonboard_db_connections{`,
 			`smartonboard_ingest_commit_seconds_bucket`,
+			"smartonboard_ingest_pending_events 0",
 		} {
 			if !strings.Contains(m, want) {
 				t.Errorf("metrics lack %s", want)

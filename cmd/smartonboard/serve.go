@@ -216,6 +216,9 @@ func (m *Main) startIngest() {
 			}
 		},
 	})
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smartonboard_ingest_pending_events",
+		Help: "Events accepted and waiting for their commit; at 100000 new batches get 503."},
+		func() float64 { return float64(m.ingester.Pending()) }))
 }
 
 // startJobs runs the background work of this instance. Each job is one idempotent
