@@ -41,8 +41,6 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string
 		return so.Errorf(so.EUNAVAILABLE, "the server is shutting down; reconnect")
 	case errors.Is(err, stream.ErrFull):
 		return so.Errorf(so.EUNAVAILABLE, "this instance holds as many open streams as it may (SMARTONBOARD_MAX_STREAMS); reconnect, perhaps to another instance")
-	case errors.Is(err, stream.ErrTopicFull):
-		return so.Errorf(so.ERATELIMITED, "this user's stream is already open %d times on this instance (each browser tab holds one); close one first", stream.DefaultMaxPerTopic)
 	case err != nil:
 		return err
 	}

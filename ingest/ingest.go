@@ -32,10 +32,12 @@ type Options struct {
 	Committers int
 	// CommitTimeout bounds one transaction (default 30s).
 	CommitTimeout time.Duration
-	// MaxPending bounds the events accepted but not yet committed (default
-	// 100000). Beyond it Submit refuses at once with EUNAVAILABLE, so a slow
-	// database sheds load instead of queuing decoded batches until memory runs out.
-	MaxPending int
+	// MaxPending and MaxPendingBytes bound the events accepted but not yet
+	// committed (default 100000 events, 256 MiB as sizeOf counts them). Beyond
+	// either, Submit refuses at once with ErrBusy, so a slow database sheds
+	// load instead of queuing decoded batches without bound.
+	MaxPending      int
+	MaxPendingBytes int64
 	// OnCommit, when set, receives the newly stored events of each transaction and
 	// its journey outcome (for real-time streams). It runs on the committer after
 	// the transaction's requests are answered; the next commit waits for it, so it
@@ -59,7 +61,18 @@ var ErrBusy = so.Errorf(so.EUNAVAILABLE, "the server has too many events waiting
 
 type request struct {
 	events []*so.Event
+	bytes  int64 // sizeOf the events, held against MaxPendingBytes
 	done   chan response
+}
+
+// sizeOf approximates the memory an event holds while it waits: its strings,
+// its properties and the struct around them.
+func sizeOf(events []*so.Event) int64 {
+	var n int64
+	for _, e := range events {
+		n += 256 + int64(len(e.ID)+len(e.UserID)+len(e.SessionID)+len(e.Flow)+len(e.Step)+len(e.Properties))
+	}
+	return n
 }
 
 type response struct {
@@ -74,10 +87,11 @@ type Ingester struct {
 	opts  Options
 	queue chan *request
 
-	mu      sync.RWMutex
-	closed  bool
-	wg      sync.WaitGroup
-	pending atomic.Int64 // events submitted and not yet answered
+	mu           sync.RWMutex
+	closed       bool
+	wg           sync.WaitGroup
+	pending      atomic.Int64 // events submitted and not yet answered
+	pendingBytes atomic.Int64 // their sizeOf
 }
 
 // New starts an Ingester with opts.Committers committer goroutines.
@@ -94,6 +108,9 @@ func New(store Store, apply Applier, opts Options) *Ingester {
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 100_000
 	}
+	if opts.MaxPendingBytes <= 0 {
+		opts.MaxPendingBytes = 256 << 20
+	}
 	in := &Ingester{store: store, apply: apply, opts: opts, queue: make(chan *request, 4096)}
 	for range opts.Committers {
 		in.wg.Go(in.commitLoop)
@@ -108,23 +125,21 @@ func (in *Ingester) Submit(ctx context.Context, events []*so.Event) (*Result, er
 	if len(events) == 0 {
 		return &Result{Inserted: []bool{}, Notices: []*so.Notice{}}, nil
 	}
-	n := int64(len(events))
-	if in.pending.Add(n) > int64(in.opts.MaxPending) {
-		in.pending.Add(-n)
+	req := &request{events: events, bytes: sizeOf(events), done: make(chan response, 1)}
+	if !in.hold(req) {
 		return nil, ErrBusy
 	}
-	req := &request{events: events, done: make(chan response, 1)}
 	in.mu.RLock()
 	if in.closed {
 		in.mu.RUnlock()
-		in.pending.Add(-n)
+		in.release(req)
 		return nil, ErrClosed
 	}
 	select {
 	case in.queue <- req:
 	case <-ctx.Done():
 		in.mu.RUnlock()
-		in.pending.Add(-n)
+		in.release(req)
 		return nil, ctx.Err()
 	}
 	in.mu.RUnlock()
@@ -241,10 +256,26 @@ func (in *Ingester) commitTogether(batch []*request, n int) error {
 // Pending is how many submitted events wait for their commit, for metrics.
 func (in *Ingester) Pending() int { return int(in.pending.Load()) }
 
+// hold counts a request among the pending ones, unless that would pass a limit.
+func (in *Ingester) hold(r *request) bool {
+	n := int64(len(r.events))
+	events, bytes := in.pending.Add(n), in.pendingBytes.Add(r.bytes)
+	if events > int64(in.opts.MaxPending) || bytes > in.opts.MaxPendingBytes {
+		in.release(r)
+		return false
+	}
+	return true
+}
+
+func (in *Ingester) release(r *request) {
+	in.pending.Add(-int64(len(r.events)))
+	in.pendingBytes.Add(-r.bytes)
+}
+
 // reply answers a request and releases its place among the pending events; it
 // is the only place a queued request leaves the committer.
 func (in *Ingester) reply(r *request, resp response) {
-	in.pending.Add(-int64(len(r.events)))
+	in.release(r)
 	r.done <- resp
 }
 

@@ -2,8 +2,10 @@ package ingest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,5 +219,21 @@ func TestShedsLoadBeyondMaxPending(t *testing.T) {
 	}
 	if _, err := in.Submit(context.Background(), events("c", 10)); err != nil {
 		t.Fatalf("after the queue drained: %v", err)
+	}
+}
+
+// TestShedsLoadBeyondMaxPendingBytes refuses a request whose events would take
+// the waiting bytes past MaxPendingBytes, however few they are.
+func TestShedsLoadBeyondMaxPendingBytes(t *testing.T) {
+	store := &fakeStore{seen: map[string]bool{}}
+	in := ingest.New(store, noJourneys, ingest.Options{MaxPendingBytes: 4 << 10})
+	defer in.Close()
+	big := events("big", 1)
+	big[0].Properties = json.RawMessage(`{"blob":"` + strings.Repeat("x", 8<<10) + `"}`)
+	if _, err := in.Submit(context.Background(), big); !errors.Is(err, ingest.ErrBusy) {
+		t.Fatalf("an 8 KiB event against a 4 KiB budget: %v, want ErrBusy", err)
+	}
+	if _, err := in.Submit(context.Background(), events("small", 2)); err != nil || in.Pending() != 0 {
+		t.Fatalf("small events after a refusal: %v, %d pending", err, in.Pending())
 	}
 }

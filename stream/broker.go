@@ -24,10 +24,6 @@ var ErrFull = errors.New("stream: too many open streams")
 // MaxSubscribers.
 const DefaultMaxPerTopic = 8
 
-// ErrTopicFull is returned by Subscribe when a user's topic already has
-// Options.MaxPerTopic subscribers, so one user cannot take the whole broker.
-var ErrTopicFull = errors.New("stream: too many open streams on this topic")
-
 // Message is one SSE event, kept whole so it can be replayed after a reconnect.
 type Message struct {
 	ID    uint64
@@ -57,9 +53,12 @@ type Options struct {
 	// 64 MiB): anyone with a public key can invent user ids, so per-topic limits
 	// alone would not bound memory. The oldest messages go first.
 	MaxRetainedBytes int
-	MaxSubscribers   int              // open subscriptions in all (default 10000)
-	MaxPerTopic      int              // open subscriptions of one user's topic (default DefaultMaxPerTopic)
-	Now              func() time.Time // clock, injectable for tests (default time.Now)
+	MaxSubscribers   int // open subscriptions in all (default 10000)
+	// MaxPerTopic bounds the open subscriptions of one user's topic (default
+	// DefaultMaxPerTopic); a new one replaces the oldest, which is dropped, so
+	// connections that died silently (a sleeping laptop) never lock a user out.
+	MaxPerTopic int
+	Now         func() time.Time // clock, injectable for tests (default time.Now)
 }
 
 func (o Options) withDefaults() Options {
@@ -102,6 +101,14 @@ type Broker struct {
 	head      int        // first live entry of order
 	// subscribers counts open subscriptions across topics, for MaxSubscribers.
 	subscribers int
+	opened      uint64 // Subscribe calls so far
+}
+
+// Subscribers is how many subscriptions are open, for metrics.
+func (b *Broker) Subscribers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.subscribers
 }
 
 // retained locates one retained message for global, oldest-first eviction.
@@ -179,11 +186,11 @@ func (b *Broker) Subscribe(topicName, lastEventID string) (*Subscription, error)
 	if b.closed {
 		return nil, ErrClosed
 	}
+	if t := b.topics[topicName]; t != nil && isUserTopic(topicName) && len(t.subs) >= b.opts.MaxPerTopic {
+		b.remove(t.oldest(), true)
+	}
 	if b.subscribers >= b.opts.MaxSubscribers {
 		return nil, ErrFull
-	}
-	if t := b.topics[topicName]; t != nil && isUserTopic(topicName) && len(t.subs) >= b.opts.MaxPerTopic {
-		return nil, ErrTopicFull
 	}
 	now := b.opts.Now()
 	b.sweep(now)
@@ -194,6 +201,8 @@ func (b *Broker) Subscribe(topicName, lastEventID string) (*Subscription, error)
 		ch: make(chan Message, b.opts.Buffer), dropped: make(chan struct{}),
 	}
 	s.replay, s.gap = t.since(lastEventID, b.seq)
+	b.opened++
+	s.opened = b.opened
 	t.subs[s] = struct{}{}
 	b.subscribers++
 	return s, nil

@@ -469,26 +469,41 @@ func TestRetainedBytesAreBounded(t *testing.T) {
 	}
 }
 
-// TestSubscriberLimits refuses subscriptions beyond the per-topic and overall
-// limits, and frees a place when a subscription closes.
+// TestSubscriberLimits replaces a user's oldest subscription once the topic is
+// full, refuses subscriptions beyond the overall limit, and keeps its count
+// right through drops, double closes and Close.
 func TestSubscriberLimits(t *testing.T) {
-	b := NewBroker(Options{MaxSubscribers: 5, MaxPerTopic: 2})
-	defer b.Close()
+	b := NewBroker(Options{MaxSubscribers: 4, MaxPerTopic: 2, Buffer: 1})
 	u1, admin := UserTopic("p", "u1"), ProjectTopic("p")
-	first := subscribe(t, b, u1, "")
-	subscribe(t, b, u1, "")
-	if _, err := b.Subscribe(u1, ""); !errors.Is(err, ErrTopicFull) {
-		t.Fatalf("third subscription of one user: %v, want ErrTopicFull", err)
+	oldest := subscribe(t, b, u1, "")
+	second := subscribe(t, b, u1, "")
+	third := subscribe(t, b, u1, "") // replaces the oldest
+	select {
+	case <-oldest.Dropped():
+	default:
+		t.Fatal("the oldest of a full user topic was not dropped")
 	}
-	for range 3 { // admin topics are not limited per topic
-		subscribe(t, b, admin, "")
+	if second.isDropped() || third.isDropped() || b.Subscribers() != 2 {
+		t.Fatalf("after a replacement: second dropped %v, third dropped %v, %d open", second.isDropped(), third.isDropped(), b.Subscribers())
 	}
+	subscribe(t, b, admin, "")
+	subscribe(t, b, admin, "") // admin topics are not limited per topic
 	if _, err := b.Subscribe(UserTopic("p", "u2"), ""); !errors.Is(err, ErrFull) {
-		t.Fatalf("sixth subscription in all: %v, want ErrFull", err)
+		t.Fatalf("fifth subscription in all: %v, want ErrFull", err)
 	}
-	first.Close()
-	subscribe(t, b, u1, "") // the closed one's place is free again, in its topic and in all
-	if _, err := b.Subscribe(admin, ""); !errors.Is(err, ErrFull) {
-		t.Fatalf("beyond the limit again: %v, want ErrFull", err)
+	oldest.Close() // already dropped: a second removal must not count
+	second.Close()
+	second.Close()
+	if b.Subscribers() != 3 {
+		t.Fatalf("%d open after closing one twice, want 3", b.Subscribers())
+	}
+	_ = b.Publish(u1, "e", 1)
+	_ = b.Publish(u1, "e", 2) // third's buffer of 1 overflows: dropped as slow
+	if !third.isDropped() || b.Subscribers() != 2 {
+		t.Fatalf("slow subscriber: dropped %v, %d open, want true and 2", third.isDropped(), b.Subscribers())
+	}
+	b.Close()
+	if b.Subscribers() != 0 {
+		t.Fatalf("%d open after Close", b.Subscribers())
 	}
 }

@@ -13,6 +13,7 @@ type Subscription struct {
 	b       *Broker
 	topic   string
 	head    uint64 // broker sequence at Subscribe: live messages are newer
+	opened  uint64 // order of Subscribe calls, to find a topic's oldest
 	resumed bool
 	replay  []Message
 	gap     bool
@@ -113,4 +114,15 @@ func (t *topic) since(lastEventID string, seq uint64) ([]Message, bool) {
 	}
 	i := sort.Search(len(t.retained), func(i int) bool { return t.retained[i].ID > id })
 	return slices.Clone(t.retained[i:]), id < t.trimmed
+}
+
+// oldest is the topic's longest-open subscription.
+func (t *topic) oldest() *Subscription {
+	var old *Subscription
+	for s := range t.subs {
+		if old == nil || s.opened < old.opened {
+			old = s
+		}
+	}
+	return old
 }

@@ -200,6 +200,12 @@ func (v *verifier) firstEvent(ctx context.Context, check string, c *client.Clien
 		v.fail(check, fmt.Sprintf("no event within %s", v.opts.StreamWait), preflight.TypeNetwork,
 			"the event stream did not deliver its first event: something in front buffers or holds streaming responses",
 			"turn off response buffering for /v1/stream and /v1/analytics/stream (nginx: proxy_buffering off; the server also sends X-Accel-Buffering: no) and allow long-lived connections")
+	case client.StatusOf(err) == http.StatusUnauthorized || client.StatusOf(err) == http.StatusForbidden:
+		v.fail(check, "GET "+strings.SplitN(path, "?", 2)[0], preflight.TypeSecurity, err.Error(),
+			"the stream refused the key (or the user hash): check the keys passed to verify")
+	case client.StatusOf(err) == http.StatusServiceUnavailable:
+		v.fail(check, "GET "+strings.SplitN(path, "?", 2)[0], preflight.TypeService, err.Error(),
+			"the instance holds as many streams as it may: see smartonboard_streams_open in /metrics and SMARTONBOARD_MAX_STREAMS")
 	default:
 		v.fail(check, "GET "+strings.SplitN(path, "?", 2)[0], preflight.TypeNetwork, err.Error(),
 			"the stream was cut or refused: allow long-lived responses through the proxy, and read the server log")

@@ -140,6 +140,7 @@ func TestHealthAndStatus(t *testing.T) {
 			`smartonboard_db_connections{`,
 			`smartonboard_ingest_commit_seconds_bucket`,
 			"smartonboard_ingest_pending_events 0",
+			"smartonboard_streams_open 0",
 		} {
 			if !strings.Contains(m, want) {
 				t.Errorf("metrics lack %s", want)

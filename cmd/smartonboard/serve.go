@@ -202,7 +202,11 @@ func (m *Main) startIngest() {
 		committers, maxBatch = 2, 1000
 	}
 	m.publisher = startStreamPublisher(func(js []*so.Journey) {
-		httpapi.PublishJourneys(context.Background(), m.bus, m.engine, js)
+		// Rendering reads flow versions: bounded, so a stalled database cannot
+		// hold the publisher (and, once its queue fills, the committers) forever.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		httpapi.PublishJourneys(ctx, m.bus, m.engine, js)
 	})
 	m.ingester = ingest.New(m.db, m.engine.Apply, ingest.Options{
 		Committers: committers,
@@ -216,9 +220,13 @@ func (m *Main) startIngest() {
 			}
 		},
 	})
-	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smartonboard_ingest_pending_events",
-		Help: "Events accepted and waiting for their commit; at 100000 new batches get 503."},
-		func() float64 { return float64(m.ingester.Pending()) }))
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smartonboard_ingest_pending_events",
+			Help: "Events accepted and waiting for their commit; past the ingester's limit new batches get 503."},
+			func() float64 { return float64(m.ingester.Pending()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smartonboard_streams_open",
+			Help: "Real-time streams open on this instance; past SMARTONBOARD_MAX_STREAMS new ones get 503."},
+			func() float64 { return float64(m.bus.Subscribers()) }))
 }
 
 // startJobs runs the background work of this instance. Each job is one idempotent
