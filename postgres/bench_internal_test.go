@@ -161,5 +161,5 @@ var eventColumnNames = []string{"project_id", "id", "type", "user_id", "session_
 // eventValues is one event as a pgx CopyFrom row in eventColumnNames order.
 func eventValues(e *so.Event) []any {
 	return []any{e.ProjectID, e.ID, string(e.Type), e.UserID, e.SessionID, e.Flow, e.Step,
-		e.Timestamp, e.ReceivedAt, propertiesText(e.Properties)}
+		e.Timestamp, e.ReceivedAt, objectText(e.Properties)}
 }

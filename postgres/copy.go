@@ -60,7 +60,7 @@ func appendCopyRows(buf []byte, events []*so.Event) []byte {
 		buf = appendText(buf, e.Step)
 		buf = appendTimestamp(buf, e.Timestamp)
 		buf = appendTimestamp(buf, e.ReceivedAt)
-		buf = appendText(buf, propertiesText(e.Properties))
+		buf = appendText(buf, objectText(e.Properties))
 	}
 	return binary.BigEndian.AppendUint16(buf, 0xFFFF) // trailer: a tuple of -1 fields
 }

@@ -141,7 +141,7 @@ func insertNewEvents(ctx context.Context, tx pgx.Tx, batch []*so.Event) (storedE
 	ts, received := make([]time.Time, n), make([]time.Time, n)
 	for i, e := range batch {
 		projects[i], ids[i], types[i], users[i] = e.ProjectID, e.ID, string(e.Type), e.UserID
-		sessions[i], flows[i], steps[i], props[i] = e.SessionID, e.Flow, e.Step, propertiesText(e.Properties)
+		sessions[i], flows[i], steps[i], props[i] = e.SessionID, e.Flow, e.Step, objectText(e.Properties)
 		ts[i], received[i] = e.Timestamp, e.ReceivedAt
 	}
 	rows, _ := tx.Query(ctx, `INSERT INTO events (`+eventColumns+`)
@@ -209,12 +209,12 @@ func scanEvent(row pgx.CollectableRow) (*so.Event, error) {
 	return &e, err
 }
 
-// propertiesText stores absent properties as an empty object.
-func propertiesText(p json.RawMessage) string {
-	if len(p) == 0 {
+// objectText stores an absent JSON object (properties, traits) as {}.
+func objectText(raw json.RawMessage) string {
+	if len(raw) == 0 {
 		return "{}"
 	}
-	return string(p)
+	return string(raw)
 }
 
 // sleep waits for d unless ctx ends first.

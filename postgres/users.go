@@ -26,7 +26,7 @@ func (db *DB) UpsertEndUser(ctx context.Context, u *so.EndUser, merge func(old j
 		var err error
 		stored, err = scanEndUser(tx.QueryRow(ctx, `INSERT INTO end_users (`+endUserColumns+`)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, user_id) DO NOTHING
-			RETURNING `+endUserColumns, u.ProjectID, u.UserID, traitsText(u.Traits), u.FirstSeenAt, u.LastSeenAt))
+			RETURNING `+endUserColumns, u.ProjectID, u.UserID, objectText(u.Traits), u.FirstSeenAt, u.LastSeenAt))
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err // created, or failed
 		}
@@ -53,7 +53,7 @@ func mergeEndUser(ctx context.Context, tx pgx.Tx, u *so.EndUser, merge func(json
 	return scanEndUser(tx.QueryRow(ctx, `UPDATE end_users SET traits = $3,
 		first_seen_at = LEAST(first_seen_at, $4), last_seen_at = GREATEST(last_seen_at, $5)
 		WHERE project_id = $1 AND user_id = $2 RETURNING `+endUserColumns,
-		u.ProjectID, u.UserID, traitsText(traits), u.FirstSeenAt, u.LastSeenAt))
+		u.ProjectID, u.UserID, objectText(traits), u.FirstSeenAt, u.LastSeenAt))
 }
 
 // FindEndUser implements smartonboard.UserStore.
@@ -100,14 +100,6 @@ func scanEndUser(row pgx.Row) (*so.EndUser, error) {
 	u.Traits = json.RawMessage(traits)
 	u.FirstSeenAt, u.LastSeenAt = u.FirstSeenAt.UTC(), u.LastSeenAt.UTC()
 	return &u, nil
-}
-
-// traitsText stores absent traits as an empty object.
-func traitsText(traits json.RawMessage) string {
-	if len(traits) == 0 {
-		return "{}"
-	}
-	return string(traits)
 }
 
 // TouchUsers implements smartonboard.IngestTx in one statement. Users are written

@@ -44,13 +44,19 @@ func describe(err error) string {
 	return err.Error()
 }
 
+// isKind tells whether key has the prefix of a key of kind want.
+func isKind(key string, want so.KeyKind) bool {
+	kind, ok := so.KeyKindOf(key)
+	return ok && kind == want
+}
+
 func (v *verifier) checkSecretKey(ctx context.Context) {
 	key := v.opts.SecretKey
 	switch {
 	case key == "":
 		v.skip("secret key", "pass --key (or set SMARTONBOARD_ADMIN_KEY) to check the admin API")
 		return
-	case !strings.HasPrefix(key, "sk_"):
+	case !isKind(key, so.KeySecret):
 		v.fail("secret key", "not an sk_ key", preflight.TypeConfiguration, "--key is not a secret key",
 			"pass the secret key (sk_…) as --key and the public key (pk_…) as --public-key")
 		return
@@ -81,7 +87,7 @@ func (v *verifier) checkPublicKey(ctx context.Context) {
 	case key == "":
 		v.skip("public key", "pass --public-key to check that the browser key cannot use the admin API")
 		return
-	case !strings.HasPrefix(key, "pk_"):
+	case !isKind(key, so.KeyPublic):
 		v.fail("public key", "not a pk_ key", preflight.TypeConfiguration, "--public-key is not a public key",
 			"pass the public key (pk_…) that the browser SDK sends")
 		return
