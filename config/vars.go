@@ -78,7 +78,7 @@ var settings = []setting{
 		Description: "How long a journey may be idle before it is marked abandoned (1m to 365 days; durations in hours, e.g. 168h)."},
 		field: func(c *Config) any { return &c.AbandonAfter }},
 	{Var: Var{Name: "SMARTONBOARD_MAX_STREAMS",
-		Description: "How many real-time streams (SSE) one instance holds open at most (1 to 1000000); beyond it new ones get 503. Each costs some tens of KiB."},
+		Description: "How many real-time streams (SSE) one instance holds open at most (1 to 1000000); beyond it new ones get 503."},
 		field: func(c *Config) any { return &c.MaxStreams }},
 }
 
