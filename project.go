@@ -23,6 +23,11 @@ type Project struct {
 	// IdentitySecret, when set, turns on identity verification: public-key calls
 	// naming a user must carry X-User-Hash = hex HMAC-SHA256(secret, user id).
 	IdentitySecret string `json:"-"`
+	// PreviousIdentitySecret is accepted until PreviousSecretUntil after a
+	// rotation, so pages rendered with the old hash keep working for a while.
+	PreviousIdentitySecret string          `json:"-"`
+	PreviousSecretUntil    time.Time       `json:"-"`
+	Settings               ProjectSettings `json:"settings"`
 }
 
 // KeyKind tells what an API key may do.

@@ -44,6 +44,19 @@ type Config struct {
 	PublishInterval        time.Duration // SMARTONBOARD_PUBLISH_INTERVAL
 	AbandonAfter           time.Duration // SMARTONBOARD_ABANDON_AFTER
 	MaxStreams             int           // SMARTONBOARD_MAX_STREAMS
+	MaxStreamsPerProject   int           // SMARTONBOARD_MAX_STREAMS_PER_PROJECT
+	MaxStreamsPerIP        int           // SMARTONBOARD_MAX_STREAMS_PER_IP
+	StreamLifetime         time.Duration // SMARTONBOARD_STREAM_LIFETIME
+	TrustedProxies         []string      // SMARTONBOARD_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+	RateEventsPerUser      int           // SMARTONBOARD_RATE_EVENTS_PER_USER: event requests per minute per user
+	RatePerIP              int           // SMARTONBOARD_RATE_PER_IP: requests per minute per client address
+	RatePerPublicKey       int           // SMARTONBOARD_RATE_PER_PUBLIC_KEY: requests per minute per public key
+	RateAdmin              int           // SMARTONBOARD_RATE_ADMIN: admin requests per minute per key or session
+	IdentitySecretGrace    time.Duration // SMARTONBOARD_IDENTITY_SECRET_GRACE
+	SessionIdleTimeout     time.Duration // SMARTONBOARD_SESSION_IDLE_TIMEOUT
+	SessionMaxAge          time.Duration // SMARTONBOARD_SESSION_MAX_AGE
+	OwnerEmail             string        // SMARTONBOARD_OWNER_EMAIL
+	OwnerPassword          string        // SMARTONBOARD_OWNER_PASSWORD (secret, usually _FILE)
 	Migrate                bool          // --migrate only: apply pending migrations on start
 }
 
@@ -63,6 +76,15 @@ func Default() Config {
 		PublishInterval:        30 * time.Second,
 		AbandonAfter:           7 * 24 * time.Hour,
 		MaxStreams:             10000,
+		MaxStreamsPerProject:   5000,
+		MaxStreamsPerIP:        200,
+		StreamLifetime:         time.Hour,
+		RateEventsPerUser:      1000,
+		RatePerIP:              30000,
+		RateAdmin:              600,
+		IdentitySecretGrace:    24 * time.Hour,
+		SessionIdleTimeout:     12 * time.Hour,
+		SessionMaxAge:          7 * 24 * time.Hour,
 	}
 }
 

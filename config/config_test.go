@@ -121,6 +121,19 @@ func TestLoadOverlaysEnvironment(t *testing.T) {
 		"SMARTONBOARD_PUBLISH_INTERVAL=2m",
 		"SMARTONBOARD_ABANDON_AFTER=72h",
 		"SMARTONBOARD_MAX_STREAMS=500",
+		"SMARTONBOARD_MAX_STREAMS_PER_PROJECT=400",
+		"SMARTONBOARD_MAX_STREAMS_PER_IP=30",
+		"SMARTONBOARD_STREAM_LIFETIME=30m",
+		"SMARTONBOARD_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.7",
+		"SMARTONBOARD_RATE_EVENTS_PER_USER=0",
+		"SMARTONBOARD_RATE_PER_IP=100",
+		"SMARTONBOARD_RATE_PER_PUBLIC_KEY=5000",
+		"SMARTONBOARD_RATE_ADMIN=60",
+		"SMARTONBOARD_IDENTITY_SECRET_GRACE=1h",
+		"SMARTONBOARD_SESSION_IDLE_TIMEOUT=30m",
+		"SMARTONBOARD_SESSION_MAX_AGE=24h",
+		"SMARTONBOARD_OWNER_EMAIL=owner@example.com",
+		"SMARTONBOARD_OWNER_PASSWORD=correct horse battery",
 		"SMARTONBOARD_ADDR=:1", // repeated: the first wins, as with os.Getenv
 		"HOME=/root",
 		"not-a-pair",
@@ -134,7 +147,11 @@ func TestLoadOverlaysEnvironment(t *testing.T) {
 		AllowedOrigins: []string{"https://app.example.com", "http://localhost:3000"},
 		LogFormat:      "json", LogLevel: "debug", MetricsToken: "scrape-token",
 		ShutdownTimeout: 45 * time.Second, PublishInterval: 2 * time.Minute, AbandonAfter: 72 * time.Hour,
-		MaxStreams: 500,
+		MaxStreams: 500, MaxStreamsPerProject: 400, MaxStreamsPerIP: 30, StreamLifetime: 30 * time.Minute,
+		TrustedProxies:    []string{"10.0.0.0/8", "192.0.2.7"},
+		RateEventsPerUser: 0, RatePerIP: 100, RatePerPublicKey: 5000, RateAdmin: 60,
+		IdentitySecretGrace: time.Hour, SessionIdleTimeout: 30 * time.Minute, SessionMaxAge: 24 * time.Hour,
+		OwnerEmail: "owner@example.com", OwnerPassword: "correct horse battery",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load = %s\nwant   %s", c, want)
@@ -345,6 +362,19 @@ func TestValidateRules(t *testing.T) {
 			c.Env, c.DatabaseURL, c.DatabaseSSLRootCert = EnvProduction, "postgres://h/db?sslmode=verify-full&sslrootcert=/ca.pem", ""
 		}, []expect{{"SMARTONBOARD_ADMIN_KEY", "a generated key is printed once to the terminal", true}}},
 		{"staging is lenient", func(c *Config) { c.Env, c.DatabaseURL = EnvStaging, "postgres://h/db?sslmode=disable" }, nil},
+		{"bad proxy", func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/8", "10.0.0.300", "::1"} },
+			[]expect{{"SMARTONBOARD_TRUSTED_PROXIES", `"10.0.0.300" is not an address or CIDR`, false}}},
+		{"owner without password", func(c *Config) { c.OwnerEmail = "o@example.com" },
+			[]expect{{"SMARTONBOARD_OWNER_PASSWORD", "is required when SMARTONBOARD_OWNER_EMAIL is set", false}}},
+		{"owner short password", func(c *Config) { c.OwnerEmail, c.OwnerPassword = "o@example.com", "short" },
+			[]expect{{"SMARTONBOARD_OWNER_PASSWORD", "at least 12 characters", false}}},
+		{"owner bad email", func(c *Config) { c.OwnerEmail, c.OwnerPassword = "Owner <o@example.com>", "long enough password" },
+			[]expect{{"SMARTONBOARD_OWNER_EMAIL", "is not an email address", false}}},
+		{"rate limit negative", func(c *Config) { c.RatePerIP = -1 },
+			[]expect{{"SMARTONBOARD_RATE_PER_IP", "is -1; must be from 0 to 100000000", false}}},
+		{"rate limits off", func(c *Config) { c.RatePerIP, c.RateAdmin, c.RateEventsPerUser = 0, 0, 0 }, nil},
+		{"stream lifetime too short", func(c *Config) { c.StreamLifetime = time.Second },
+			[]expect{{"SMARTONBOARD_STREAM_LIFETIME", "must be from 1m to 24h", false}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

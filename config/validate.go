@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -31,7 +32,7 @@ var (
 func (c Config) Validate() Problems {
 	checks := []func() Problems{
 		c.checkAddr, c.checkEnums, c.checkDatabaseURL, c.checkRootCert, c.checkRanges,
-		c.checkKeys, c.checkOrigins, c.checkProduction,
+		c.checkKeys, c.checkOrigins, c.checkProduction, c.checkProxies, c.checkOwner,
 	}
 	var ps Problems
 	for _, check := range checks {
@@ -151,9 +152,23 @@ func (c Config) checkRanges() Problems {
 		ps = append(ps, Problem{Variable: "DATABASE_MAX_CONNS", Message: fmt.Sprintf("is %d; must be from 1 to 1000", n),
 			Suggestion: fmt.Sprintf("the default is %d", def.DatabaseMaxConns)})
 	}
-	if n := c.MaxStreams; n < 1 || n > 1_000_000 {
-		ps = append(ps, Problem{Variable: "SMARTONBOARD_MAX_STREAMS", Message: fmt.Sprintf("is %d; must be from 1 to 1000000", n),
-			Suggestion: fmt.Sprintf("the default is %d", def.MaxStreams)})
+	for _, r := range []struct {
+		name       string
+		v, lo, hi  int
+		defaultVal int
+	}{
+		{"SMARTONBOARD_MAX_STREAMS", c.MaxStreams, 1, 1_000_000, def.MaxStreams},
+		{"SMARTONBOARD_MAX_STREAMS_PER_PROJECT", c.MaxStreamsPerProject, 1, 1_000_000, def.MaxStreamsPerProject},
+		{"SMARTONBOARD_MAX_STREAMS_PER_IP", c.MaxStreamsPerIP, 1, 1_000_000, def.MaxStreamsPerIP},
+		{"SMARTONBOARD_RATE_EVENTS_PER_USER", c.RateEventsPerUser, 0, 100_000_000, def.RateEventsPerUser},
+		{"SMARTONBOARD_RATE_PER_IP", c.RatePerIP, 0, 100_000_000, def.RatePerIP},
+		{"SMARTONBOARD_RATE_PER_PUBLIC_KEY", c.RatePerPublicKey, 0, 100_000_000, def.RatePerPublicKey},
+		{"SMARTONBOARD_RATE_ADMIN", c.RateAdmin, 0, 100_000_000, def.RateAdmin},
+	} {
+		if r.v < r.lo || r.v > r.hi {
+			ps = append(ps, Problem{Variable: r.name, Message: fmt.Sprintf("is %d; must be from %d to %d", r.v, r.lo, r.hi),
+				Suggestion: fmt.Sprintf("the default is %d", r.defaultVal)})
+		}
 	}
 	for _, r := range []struct {
 		name          string
@@ -164,6 +179,10 @@ func (c Config) checkRanges() Problems {
 		{"SMARTONBOARD_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10 * time.Minute, def.ShutdownTimeout},
 		{"SMARTONBOARD_PUBLISH_INTERVAL", c.PublishInterval, time.Second, 24 * time.Hour, def.PublishInterval},
 		{"SMARTONBOARD_ABANDON_AFTER", c.AbandonAfter, time.Minute, 365 * 24 * time.Hour, def.AbandonAfter},
+		{"SMARTONBOARD_STREAM_LIFETIME", c.StreamLifetime, time.Minute, 24 * time.Hour, def.StreamLifetime},
+		{"SMARTONBOARD_IDENTITY_SECRET_GRACE", c.IdentitySecretGrace, 0, 30 * 24 * time.Hour, def.IdentitySecretGrace},
+		{"SMARTONBOARD_SESSION_IDLE_TIMEOUT", c.SessionIdleTimeout, time.Minute, 30 * 24 * time.Hour, def.SessionIdleTimeout},
+		{"SMARTONBOARD_SESSION_MAX_AGE", c.SessionMaxAge, time.Minute, 90 * 24 * time.Hour, def.SessionMaxAge},
 	} {
 		if r.v < r.lo || r.v > r.hi {
 			ps = append(ps, Problem{Variable: r.name,
@@ -257,6 +276,54 @@ func (c Config) checkProduction() Problems {
 	if c.AdminKey == "" {
 		ps = append(ps, warn("SMARTONBOARD_ADMIN_KEY", "is not set, so a generated key is printed once to the terminal",
 			"set SMARTONBOARD_ADMIN_KEY (or SMARTONBOARD_ADMIN_KEY_FILE) so the key is managed as a secret")...)
+	}
+	return ps
+}
+
+// checkProxies accepts CIDRs and bare addresses, so a typo cannot silently make
+// every client share one rate-limit bucket (or let clients name their own address).
+func (c Config) checkProxies() Problems {
+	var ps Problems
+	for _, p := range c.TrustedProxies {
+		if _, err := ParseProxy(p); err != nil {
+			ps = append(ps, Problem{Variable: "SMARTONBOARD_TRUSTED_PROXIES", Message: fmt.Sprintf("%q is not an address or CIDR", p),
+				Suggestion: "write addresses or CIDRs such as 10.0.0.0/8,192.0.2.7"})
+		}
+	}
+	return ps
+}
+
+// ParseProxy reads one SMARTONBOARD_TRUSTED_PROXIES entry: a CIDR, or one address.
+func ParseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// checkOwner wants the owner's email and password together, and a password that
+// is not trivially guessed.
+func (c Config) checkOwner() Problems {
+	switch {
+	case c.OwnerEmail == "" && c.OwnerPassword == "":
+		return nil
+	case c.OwnerEmail == "":
+		return one("SMARTONBOARD_OWNER_EMAIL", "is required when SMARTONBOARD_OWNER_PASSWORD is set", "set both, or neither")
+	case c.OwnerPassword == "":
+		return one("SMARTONBOARD_OWNER_PASSWORD", "is required when SMARTONBOARD_OWNER_EMAIL is set",
+			"set SMARTONBOARD_OWNER_PASSWORD_FILE to a file holding the password")
+	}
+	var ps Problems
+	if err := smartonboard.CheckEmail("email", c.OwnerEmail); err != nil {
+		ps = append(ps, one("SMARTONBOARD_OWNER_EMAIL", smartonboard.ErrorMessage(err), "write an address such as owner@example.com")...)
+	}
+	if err := smartonboard.CheckPassword(c.OwnerPassword); err != nil {
+		ps = append(ps, one("SMARTONBOARD_OWNER_PASSWORD", smartonboard.ErrorMessage(err), "use a long passphrase from a password manager")...)
 	}
 	return ps
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +49,8 @@ type Server struct {
 	Registry       *prometheus.Registry
 	AllowedOrigins []string
 	MetricsToken   string
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
 
 	routes  []string
 	metrics *httpMetrics

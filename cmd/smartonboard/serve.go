@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -175,6 +176,7 @@ func (m *Main) newHTTPServer() *http.Server {
 		Registry:       reg,
 		AllowedOrigins: m.Config.AllowedOrigins,
 		MetricsToken:   m.Config.MetricsToken,
+		TrustedProxies: trustedProxies(m.Config.TrustedProxies),
 	}
 	return &http.Server{
 		Handler:           api.Handler(),
@@ -324,4 +326,15 @@ func (m *Main) Close() error {
 		m.closeDB = nil // Close may be called again (tests, signal after error)
 	}
 	return err
+}
+
+// trustedProxies parses SMARTONBOARD_TRUSTED_PROXIES, which Validate has checked.
+func trustedProxies(entries []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, e := range entries {
+		if p, err := config.ParseProxy(e); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
