@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 )
@@ -52,15 +53,25 @@ const keyLookupLen = 11
 // minKeyLen keeps keys high-entropy enough that an unsalted SHA-256 is a safe hash.
 const minKeyLen = 32
 
+// maxKeyLen bounds what is hashed and looked up for one request.
+const maxKeyLen = 256
+
 // APIKey is a stored key: only its lookup prefix and SHA-256 hash, never the key.
 type APIKey struct {
-	ID        string    `json:"id"`
-	ProjectID string    `json:"project_id"`
-	Kind      KeyKind   `json:"kind"`
-	Name      string    `json:"name"`
-	Prefix    string    `json:"prefix"`
-	Hash      string    `json:"-"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string
+	ProjectID string
+	Kind      KeyKind
+	Name      string
+	Prefix    string
+	Hash      string
+	CreatedAt time.Time
+	Scopes    []Scope // secret keys only
+	CreatedBy string  // the actor that made it ("key:…", "account:…"), or empty for bootstrap
+	Source    string  // KeySource*: the API, a first start, or a bootstrap variable
+	// LastUsedAt is written at most once a minute per key per instance.
+	LastUsedAt *time.Time
+	ExpiresAt  *time.Time
+	RevokedAt  *time.Time
 }
 
 // ProjectStore keeps projects and their keys.
@@ -73,10 +84,18 @@ type ProjectStore interface {
 	UpdateProject(ctx context.Context, p *Project) error
 	// CreateAPIKey stores a key (prefix and hash only); a taken hash is a conflict.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
-	// FindAPIKeysByPrefix returns the keys whose lookup prefix matches.
+	// FindAPIKeysByPrefix returns the keys whose lookup prefix matches, revoked
+	// ones included.
 	FindAPIKeysByPrefix(ctx context.Context, prefix string) ([]*APIKey, error)
-	// ListAPIKeys returns a project's keys, oldest first.
+	// ListAPIKeys returns a project's keys, oldest first, revoked ones included.
 	ListAPIKeys(ctx context.Context, projectID string) ([]*APIKey, error)
+	// RevokeAPIKey marks a project's key revoked at the given time; a key that
+	// does not exist (or is of another project) is not_found, and revoking a
+	// revoked key keeps its first revocation time.
+	RevokeAPIKey(ctx context.Context, projectID, id string, at time.Time) (*APIKey, error)
+	// TouchAPIKeys records when keys were last used (id → time), never moving
+	// a time backwards.
+	TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
 }
 
 // GenerateKey returns a new random key of the kind, prefixed sk_ or pk_.
@@ -119,6 +138,9 @@ func ValidateKey(kind KeyKind, key string) error {
 	if len(key) < minKeyLen {
 		return Errorf(EINVALID, "must be at least %d characters long", minKeyLen)
 	}
+	if !WellFormedKey(key) {
+		return Errorf(EINVALID, "must be at most %d printable ASCII characters", maxKeyLen)
+	}
 	return nil
 }
 
@@ -136,9 +158,10 @@ func KeyLookupPrefix(key string) string {
 	return key[:keyLookupLen]
 }
 
-// NewAPIKey builds the stored form of a key.
+// NewAPIKey builds the stored form of a key; a secret key gets every scope
+// (narrow them with Scopes), a public key none.
 func NewAPIKey(projectID string, kind KeyKind, name, key string) *APIKey {
-	return &APIKey{
+	k := &APIKey{
 		ID:        NewID(),
 		ProjectID: projectID,
 		Kind:      kind,
@@ -146,7 +169,12 @@ func NewAPIKey(projectID string, kind KeyKind, name, key string) *APIKey {
 		Prefix:    KeyLookupPrefix(key),
 		Hash:      HashKey(key),
 		CreatedAt: Now(),
+		Source:    KeySourceAPI,
 	}
+	if kind == KeySecret {
+		k.Scopes = slices.Clone(AllScopes)
+	}
+	return k
 }
 
 // Matches compares a presented key with the stored hash in constant time.
@@ -154,9 +182,20 @@ func (k *APIKey) Matches(key string) bool {
 	return subtle.ConstantTimeCompare([]byte(k.Hash), []byte(HashKey(key))) == 1
 }
 
-// Authenticate finds the stored key a presented key matches, or returns unauthorized.
+// Authenticate finds the stored key a presented key matches, or returns
+// unauthorized; a revoked or expired key is refused with its reason, since the
+// caller holds a real key and deserves to know why it stopped working.
 func Authenticate(ctx context.Context, s ProjectStore, key string) (*APIKey, error) {
-	if _, ok := KeyKindOf(key); !ok || len(key) < minKeyLen {
+	k, err := FindKey(ctx, s, key)
+	if err != nil {
+		return nil, err
+	}
+	return k, k.CheckUsable(time.Now())
+}
+
+// FindKey finds the stored key a presented key matches, usable or not.
+func FindKey(ctx context.Context, s ProjectStore, key string) (*APIKey, error) {
+	if !WellFormedKey(key) {
 		return nil, Errorf(EUNAUTHORIZED, "invalid API key")
 	}
 	keys, err := s.FindAPIKeysByPrefix(ctx, KeyLookupPrefix(key))
@@ -169,6 +208,32 @@ func Authenticate(ctx context.Context, s ProjectStore, key string) (*APIKey, err
 		}
 	}
 	return nil, Errorf(EUNAUTHORIZED, "invalid API key")
+}
+
+// CheckUsable explains why a stored key may not authenticate at now.
+func (k *APIKey) CheckUsable(now time.Time) error {
+	switch {
+	case k.RevokedAt != nil:
+		return Errorf(EUNAUTHORIZED, "this API key was revoked")
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return Errorf(EUNAUTHORIZED, "this API key expired")
+	}
+	return nil
+}
+
+// WellFormedKey tells whether a presented key could be one this server issued
+// (or an operator configured): a known prefix, enough length, and printable
+// ASCII only, so hostile bytes never reach a store query.
+func WellFormedKey(key string) bool {
+	if _, ok := KeyKindOf(key); !ok || len(key) < minKeyLen || len(key) > maxKeyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] <= ' ' || key[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // UserHash is the HMAC-SHA256 of a user id under a project's identity secret:
