@@ -157,5 +157,5 @@ func (k *APIKey) Usable(now time.Time) bool {
 	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
-// normalizeEmail makes addresses compare case-insensitively, as people type them.
-func normalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// NormalizeEmail makes addresses compare case-insensitively, as people type them.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

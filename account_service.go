@@ -31,7 +31,7 @@ func (s *AccountService) now() time.Time {
 
 // CreateAccount checks and stores a new account; a taken email is a conflict.
 func (s *AccountService) CreateAccount(ctx context.Context, email, password string) (*Account, error) {
-	email = normalizeEmail(email)
+	email = NormalizeEmail(email)
 	if err := CheckEmail("email", email); err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ var errBadLogin = Errorf(EUNAUTHORIZED, "email or password is wrong")
 // Login checks a password and opens a session; it returns the cookie's token,
 // which is stored only as a hash.
 func (s *AccountService) Login(ctx context.Context, email, password string) (*Account, *Session, string, error) {
-	a, err := s.Store.FindAccountByEmail(ctx, normalizeEmail(email))
+	a, err := s.Store.FindAccountByEmail(ctx, NormalizeEmail(email))
 	if ErrorCode(err) == ENOTFOUND || len(password) > MaxPasswordLen {
 		_, _ = CheckPasswordHash(dummyHash(), password) // take as long as a real check
 		return nil, nil, "", errBadLogin
@@ -190,7 +190,7 @@ func (s *AccountService) PutMember(ctx context.Context, projectID string, in Mem
 	if err := CheckRole("role", in.Role); err != nil {
 		return nil, err
 	}
-	a, err := s.Store.FindAccountByEmail(ctx, normalizeEmail(in.Email))
+	a, err := s.Store.FindAccountByEmail(ctx, NormalizeEmail(in.Email))
 	switch {
 	case ErrorCode(err) == ENOTFOUND && in.Password == "":
 		return nil, FieldErrorf(ENOTFOUND, "email", "no account has this email; send a password to create one")

@@ -246,11 +246,30 @@ func UserHash(secret, userID string) []byte {
 
 // SetIdentityVerification turns identity verification on (keeping the secret, or
 // making a new one when there is none or rotate is set) or off (forgetting it).
-func (p *Project) SetIdentityVerification(on, rotate bool) {
+// A rotated secret stays valid for grace, so pages already rendered with hashes
+// under it keep working while the customer's backend moves to the new one.
+func (p *Project) SetIdentityVerification(on, rotate bool, grace time.Duration, now time.Time) {
 	switch {
 	case !on:
-		p.IdentitySecret = ""
-	case p.IdentitySecret == "" || rotate:
-		p.IdentitySecret = "ids_" + GenerateKey(KeySecret)[len(SecretKeyPrefix):]
+		p.IdentitySecret, p.PreviousIdentitySecret, p.PreviousSecretUntil = "", "", time.Time{}
+	case p.IdentitySecret == "":
+		p.IdentitySecret = newIdentitySecret()
+	case rotate:
+		p.PreviousIdentitySecret, p.PreviousSecretUntil = p.IdentitySecret, Truncate(now.Add(grace))
+		p.IdentitySecret = newIdentitySecret()
 	}
+}
+
+func newIdentitySecret() string { return "ids_" + GenerateKey(KeySecret)[len(SecretKeyPrefix):] }
+
+// IdentitySecrets lists the secrets a user hash may be made with at now: the
+// current one, and the previous one during its grace period.
+func (p *Project) IdentitySecrets(now time.Time) []string {
+	if p.IdentitySecret == "" {
+		return nil
+	}
+	if p.PreviousIdentitySecret != "" && now.Before(p.PreviousSecretUntil) {
+		return []string{p.IdentitySecret, p.PreviousIdentitySecret}
+	}
+	return []string{p.IdentitySecret}
 }

@@ -1,6 +1,9 @@
 package smartonboard
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // DefaultServerOnlyTraits are the traits admin filters and billing rely on, so a
 // browser (holding only the public key) may not set them on its own user.
@@ -39,4 +42,29 @@ func Or(v *int, def int) int {
 		return def
 	}
 	return *v
+}
+
+// maxServerOnlyTraits bounds the list a project may declare.
+const maxServerOnlyTraits = 50
+
+// Validate checks the settings an admin sends.
+func (s ProjectSettings) Validate() error {
+	if len(s.ServerOnlyTraits) > maxServerOnlyTraits {
+		return FieldErrorf(EINVALID, "settings.server_only_traits", "at most %d traits", maxServerOnlyTraits)
+	}
+	for i, t := range s.ServerOnlyTraits {
+		if err := checkText(fmt.Sprintf("settings.server_only_traits[%d]", i), t, 1, 100); err != nil {
+			return err
+		}
+	}
+	for _, l := range []struct {
+		name string
+		v    *int
+	}{{"events_per_user", s.Limits.EventsPerUser}, {"per_ip", s.Limits.PerIP}, {"public_key", s.Limits.PublicKey},
+		{"admin", s.Limits.Admin}, {"streams", s.Limits.Streams}} {
+		if l.v != nil && (*l.v < 0 || *l.v > 100_000_000) {
+			return FieldErrorf(EINVALID, "settings.limits."+l.name, "must be from 0 to 100000000")
+		}
+	}
+	return nil
 }

@@ -86,17 +86,92 @@ type NextStepResponse struct {
 
 // ProjectView is the project as its admins see it, identity secret included: their
 // backend needs it to compute X-User-Hash.
+// The secret (and the previous one during a rotation's grace period) is shown
+// only to callers with the admin scope.
 type ProjectView struct {
-	ID                   string `json:"id"`
-	Name                 string `json:"name"`
-	CreatedAt            string `json:"created_at"`
-	IdentityVerification bool   `json:"identity_verification"`
-	IdentitySecret       string `json:"identity_secret,omitempty"`
+	ID                   string             `json:"id"`
+	Name                 string             `json:"name"`
+	CreatedAt            string             `json:"created_at"`
+	IdentityVerification bool               `json:"identity_verification"`
+	IdentitySecret       string             `json:"identity_secret,omitempty"`
+	PreviousSecretUntil  string             `json:"previous_identity_secret_until,omitempty"`
+	Settings             so.ProjectSettings `json:"settings"`
+	Role                 so.Role            `json:"role,omitempty"` // the caller's, for sessions
 }
 
-// ProjectPatch changes project settings.
+// ProjectPatch changes a project's name and settings.
 type ProjectPatch struct {
-	Name                 *string `json:"name"`
-	IdentityVerification *bool   `json:"identity_verification"`
-	RotateIdentitySecret bool    `json:"rotate_identity_secret"`
+	Name                 *string             `json:"name"`
+	IdentityVerification *bool               `json:"identity_verification"`
+	RotateIdentitySecret bool                `json:"rotate_identity_secret"`
+	Settings             *so.ProjectSettings `json:"settings"`
+}
+
+// ProjectInput is the body of POST /v1/projects.
+type ProjectInput struct {
+	Name string `json:"name"`
+}
+
+// APIKeyView is a stored key as admins see it: never its value.
+type APIKeyView struct {
+	ID         string     `json:"id"`
+	Kind       so.KeyKind `json:"kind"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	Scopes     []so.Scope `json:"scopes"`
+	CreatedBy  string     `json:"created_by"`
+	Source     string     `json:"source"`
+	CreatedAt  string     `json:"created_at"`
+	LastUsedAt *string    `json:"last_used_at"`
+	ExpiresAt  *string    `json:"expires_at"`
+	RevokedAt  *string    `json:"revoked_at"`
+}
+
+// APIKeyCreated is the answer to POST /v1/api-keys: the only time the key's
+// value is shown.
+type APIKeyCreated struct {
+	APIKeyView
+	Key string `json:"key"`
+}
+
+// LoginRequest is the body of POST /v1/auth/login.
+type LoginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// AccountView is an account without its password hash.
+type AccountView struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	CreatedAt string `json:"created_at"`
+}
+
+// Me is the body of POST /v1/auth/login and GET /v1/auth/me: who is signed in,
+// the CSRF token to send as X-CSRF-Token, and the projects with their roles.
+type Me struct {
+	Account   AccountView   `json:"account"`
+	CSRFToken string        `json:"csrf_token"`
+	ExpiresAt string        `json:"expires_at"`
+	Projects  []ProjectView `json:"projects"`
+}
+
+// MemberView is one member of a project.
+type MemberView struct {
+	AccountID string  `json:"account_id"`
+	Email     string  `json:"email"`
+	Role      so.Role `json:"role"`
+	CreatedAt string  `json:"created_at"`
+}
+
+// AuditEntryView is one entry of the audit log.
+type AuditEntryView struct {
+	ID        string   `json:"id"`
+	At        string   `json:"at"`
+	Actor     string   `json:"actor"`
+	Action    string   `json:"action"`
+	Target    string   `json:"target"`
+	Status    int      `json:"status"`
+	Changes   []string `json:"changes"`
+	RequestID string   `json:"request_id,omitempty"`
 }

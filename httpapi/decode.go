@@ -68,7 +68,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...s
 	if err != nil {
 		return err
 	}
-	return unmarshalStrict(body, dst)
+	if err := unmarshalStrict(body, dst); err != nil {
+		return err
+	}
+	noteChanges(r, body)
+	return nil
 }
 
 // unmarshalStrict decodes body into dst and explains any problem in client terms.

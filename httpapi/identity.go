@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"encoding/hex"
 	"net/http"
+	"slices"
+	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 )
@@ -18,19 +20,20 @@ func (s *Server) userVerifier(r *http.Request) (func(userID string) error, error
 	if key == nil || key.Kind == so.KeySecret {
 		return func(string) error { return nil }, nil
 	}
-	secret, err := s.secrets.get(r.Context(), s.Projects, key.ProjectID)
+	p, err := s.secrets.get(r.Context(), s.Projects, key.ProjectID)
 	if so.ErrorCode(err) == so.EINTERNAL {
 		s.Logger.WarnContext(r.Context(), "cannot read identity settings", "err", err, "request_id", requestID(r.Context()))
 		return nil, so.Errorf(so.EUNAVAILABLE, "identity settings cannot be read right now; retry")
 	} else if err != nil {
 		return nil, err
 	}
-	if secret == "" {
+	if p.IdentitySecret == "" {
 		return func(string) error { return nil }, nil
 	}
+	secrets := p.IdentitySecrets(time.Now())
 	got, _ := hex.DecodeString(userHashParam(r))
 	return func(userID string) error {
-		if !hmac.Equal(got, so.UserHash(secret, userID)) {
+		if !slices.ContainsFunc(secrets, func(secret string) bool { return hmac.Equal(got, so.UserHash(secret, userID)) }) {
 			return so.FieldErrorf(so.EUNAUTHORIZED, "user_id", "identity verification is on: send X-User-Hash, the hex HMAC-SHA256 of the user id under the project's identity secret")
 		}
 		return nil

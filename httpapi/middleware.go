@@ -19,6 +19,8 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	apiKeyKey
+	principalKey
+	auditKey
 )
 
 func requestID(ctx context.Context) string {
@@ -33,7 +35,7 @@ func APIKeyFrom(ctx context.Context) *so.APIKey {
 }
 
 // projectID is the project of the authenticated request.
-func projectID(r *http.Request) string { return APIKeyFrom(r.Context()).ProjectID }
+func projectID(r *http.Request) string { return principalFrom(r.Context()).ProjectID }
 
 // withRequestID keeps a sane incoming X-Request-ID (from a proxy) or makes one, and
 // echoes it so clients can quote it in a bug report.
@@ -138,25 +140,6 @@ func (s *Server) cors(next http.Handler) http.Handler {
 
 func (s *Server) originAllowed(origin string) bool {
 	return slices.Contains(s.AllowedOrigins, "*") || slices.Contains(s.AllowedOrigins, origin)
-}
-
-// authenticate checks the bearer key and that its kind may call the route.
-func (s *Server) authenticate(r *http.Request, who access) (*http.Request, error) {
-	key, err := presentedKey(r)
-	if err != nil {
-		return r, err
-	}
-	k, err := s.keys.authenticate(r.Context(), s.Projects, key)
-	if so.ErrorCode(err) == so.EINTERNAL {
-		s.Logger.WarnContext(r.Context(), "cannot check an API key", "err", err, "request_id", requestID(r.Context()))
-		return r, so.Errorf(so.EUNAVAILABLE, "the API key cannot be checked right now; retry")
-	} else if err != nil {
-		return r, err
-	}
-	if who == admin && k.Kind != so.KeySecret {
-		return r, so.Errorf(so.EFORBIDDEN, "this route needs a secret key (sk_…); public keys may only track users")
-	}
-	return r.WithContext(context.WithValue(r.Context(), apiKeyKey, k)), nil
 }
 
 // presentedKey reads the bearer key. POST /v1/events also takes a public key as

@@ -13,6 +13,7 @@ import (
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/journey"
+	"github.com/smartonboarding/smartonboard/ratelimit"
 	"github.com/smartonboarding/smartonboard/stream"
 )
 
@@ -35,6 +36,8 @@ type BuildInfo struct {
 // Server holds the dependencies of the handlers; it is built once by main.
 type Server struct {
 	Projects       so.ProjectStore
+	Accounts       *so.AccountService
+	Audit          so.AuditStore
 	Content        *so.ContentService
 	Flows          *so.FlowService
 	Users          *so.UserService
@@ -52,10 +55,19 @@ type Server struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
 
-	routes  []string
-	metrics *httpMetrics
+	// Development serves session cookies without Secure, for http://localhost.
+	Development bool
+	// IdentityGrace is how long a rotated identity secret stays valid.
+	IdentityGrace time.Duration
+	Limits        RateLimits
+
+	routes      []string
+	access      map[string]access // by route pattern
+	crossOrigin *http.CrossOriginProtection
+	limiter     *ratelimit.Limiter
+	metrics     *httpMetrics
 	keys    keyCache
-	secrets secretCache
+	secrets projectCache
 }
 
 // Routes lists every "METHOD /path" pattern the server registered, so a test can
@@ -72,7 +84,14 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.metrics = newHTTPMetrics(s.Registry)
 	mux := http.NewServeMux()
-	s.routes = nil
+	s.routes, s.access = nil, map[string]access{}
+	s.crossOrigin = http.NewCrossOriginProtection()
+	s.limiter = ratelimit.New(ratelimit.Options{})
+	for _, o := range s.AllowedOrigins {
+		if o != "*" {
+			_ = s.crossOrigin.AddTrustedOrigin(o) // config.Validate has checked the origins
+		}
+	}
 	s.register(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, so.Errorf(so.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
@@ -90,55 +109,77 @@ func (s *Server) register(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", s.metricsHandler())
 	s.routes = append(s.routes, "GET /metrics")
 
-	s.handle(mux, "POST /v1/content-items", admin, s.createContent)
-	s.handle(mux, "GET /v1/content-items", admin, s.listContent)
-	s.handle(mux, "GET /v1/content-items/{id}", admin, s.getContent)
-	s.handle(mux, "PATCH /v1/content-items/{id}", admin, s.updateContent)
-	s.handle(mux, "DELETE /v1/content-items/{id}", admin, s.deleteContent)
+	s.handle(mux, "POST /v1/content-items", write, s.createContent)
+	s.handle(mux, "GET /v1/content-items", read, s.listContent)
+	s.handle(mux, "GET /v1/content-items/{id}", read, s.getContent)
+	s.handle(mux, "PATCH /v1/content-items/{id}", write, s.updateContent)
+	s.handle(mux, "DELETE /v1/content-items/{id}", write, s.deleteContent)
 
-	s.handle(mux, "GET /v1/project", admin, s.getProject)
-	s.handle(mux, "PATCH /v1/project", admin, s.updateProject)
+	s.handle(mux, "GET /v1/project", read, s.getProject)
+	s.handle(mux, "PATCH /v1/project", adminScope, s.updateProject)
+	s.handle(mux, "GET /v1/projects", accountOrKey, s.listProjects)
+	s.handle(mux, "POST /v1/projects", signedIn, s.createProject)
+	s.handle(mux, "GET /v1/api-keys", read, s.listKeys)
+	s.handle(mux, "POST /v1/api-keys", adminScope, s.createKey)
+	s.handle(mux, "DELETE /v1/api-keys/{id}", adminScope, s.revokeKey)
+	s.handle(mux, "GET /v1/members", read, s.listMembers)
+	s.handle(mux, "POST /v1/members", adminScope, s.putMember)
+	s.handle(mux, "DELETE /v1/members/{account_id}", adminScope, s.deleteMember)
+	s.handle(mux, "GET /v1/audit-log", read, s.listAudit)
 
-	s.handle(mux, "POST /v1/flows", admin, s.createFlow)
-	s.handle(mux, "GET /v1/flows", admin, s.listFlows)
-	s.handle(mux, "GET /v1/flows/{key}", admin, s.getFlow)
-	s.handle(mux, "PATCH /v1/flows/{key}", admin, s.updateFlow)
-	s.handle(mux, "POST /v1/flows/{key}/publish", admin, s.publishFlow)
-	s.handle(mux, "GET /v1/flows/{key}/versions/{version}", admin, s.getFlowVersion)
+	s.handle(mux, "POST /v1/auth/login", anyone, s.login)
+	s.handle(mux, "POST /v1/auth/logout", signedIn, s.logout)
+	s.handle(mux, "GET /v1/auth/me", signedIn, s.me)
+
+	s.handle(mux, "POST /v1/flows", write, s.createFlow)
+	s.handle(mux, "GET /v1/flows", read, s.listFlows)
+	s.handle(mux, "GET /v1/flows/{key}", read, s.getFlow)
+	s.handle(mux, "PATCH /v1/flows/{key}", write, s.updateFlow)
+	s.handle(mux, "POST /v1/flows/{key}/publish", write, s.publishFlow)
+	s.handle(mux, "GET /v1/flows/{key}/versions/{version}", read, s.getFlowVersion)
 
 	s.handle(mux, "POST /v1/identify", public, s.identify)
-	s.handle(mux, "GET /v1/users", admin, s.listUsers)
-	s.handle(mux, "GET /v1/users/{user_id}", admin, s.getUser)
+	s.handle(mux, "GET /v1/users", read, s.listUsers)
+	s.handle(mux, "GET /v1/users/{user_id}", read, s.getUser)
 	s.handle(mux, "POST /v1/users/{user_id}/journeys/{flow_key}", public, s.startJourney)
 	s.handle(mux, "GET /v1/users/{user_id}/journeys/{flow_key}", public, s.getJourney)
 	s.handle(mux, "GET /v1/users/{user_id}/next-step", public, s.nextStep)
 
 	s.handle(mux, "POST /v1/events", public, s.postEvents)
 	s.handle(mux, "GET /v1/stream", public, s.userStream)
-	s.handle(mux, "GET /v1/analytics/stream", admin, s.analyticsStream)
+	s.handle(mux, "GET /v1/analytics/stream", read, s.analyticsStream)
+}
+
+// admit applies the address limit, authenticates and applies the principal's
+// limits; *r becomes the request carrying the principal.
+func (s *Server) admit(w http.ResponseWriter, r **http.Request, who access) error {
+	if who == anyone {
+		return nil
+	}
+	if err := s.limitAddress(w, *r); err != nil {
+		return err
+	}
+	var err error
+	if *r, err = s.authenticate(*r, who); err != nil {
+		return err
+	}
+	return s.limitPrincipal(w, *r, who)
 }
 
 // handlerFunc is a handler that returns its error for writeError to render.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// access says who may call a route.
-type access int
-
-const (
-	anyone access = iota
-	public        // a public or a secret key
-	admin         // a secret key
-)
-
 func (s *Server) handle(mux *http.ServeMux, pattern string, who access, h handlerFunc) {
 	s.routes = append(s.routes, pattern)
+	s.access[pattern] = who
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if who != anyone {
-			var err error
-			if r, err = s.authenticate(r, who); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
+		if err := s.admit(w, &r, who); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if audited(who, r.Method) {
+			w, r = s.startAudit(w, r)
+			defer s.finishAudit(w, r)
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)

@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/ratelimit"
+)
+
+// RateLimits are the instance's default limits, in requests per minute; 0
+// turns one off. A project's settings override each for its own traffic. Each
+// instance enforces them on its own, so behind N instances a client gets up to
+// N times the limit: set them per instance.
+type RateLimits struct {
+	EventsPerUser int // event requests per end user
+	PerIP         int // requests per client address
+	PublicKey     int // requests per public key (a quota)
+	Admin         int // admin requests per secret key or session
+}
+
+// Sign-in limits: attempts per minute per client address and per email, far
+// below what password guessing needs.
+const (
+	loginPerIP    = 20
+	loginPerEmail = 10
+)
+
+// limitAddress spends one token of the client address's bucket, before any
+// key is looked up, so a flood of invented keys costs the store nothing.
+func (s *Server) limitAddress(w http.ResponseWriter, r *http.Request) error {
+	return s.spend(w, ratelimit.Tightest(s.limiter.Allow("ip:"+s.clientIP(r).String(), s.Limits.PerIP, 1)))
+}
+
+// limitPrincipal applies the limits that depend on who is calling: a public
+// key's quota, an admin's rate, and a project's own address limit.
+func (s *Server) limitPrincipal(w http.ResponseWriter, r *http.Request, who access) error {
+	p := principalFrom(r.Context())
+	if p == nil || p.ProjectID == "" {
+		return nil
+	}
+	l, err := s.projectLimits(r.Context(), p.ProjectID)
+	if err != nil {
+		return err
+	}
+	var ds []ratelimit.Decision
+	if l.PerIP != nil {
+		ds = append(ds, s.limiter.Allow("ip:"+p.ProjectID+"\x00"+s.clientIP(r).String(), *l.PerIP, 1))
+	}
+	switch {
+	case p.Kind == so.PrincipalPublicKey:
+		ds = append(ds, s.limiter.Allow("key:"+p.Key.ID, so.Or(l.PublicKey, s.Limits.PublicKey), 1))
+	case who != public && p.Session != nil:
+		ds = append(ds, s.limiter.Allow("session:"+p.Session.ID, so.Or(l.Admin, s.Limits.Admin), 1))
+	case who != public:
+		ds = append(ds, s.limiter.Allow("admin:"+p.Key.ID, so.Or(l.Admin, s.Limits.Admin), 1))
+	}
+	return s.spend(w, ratelimit.Tightest(ds...))
+}
+
+// limitUsers spends one event request of each end user a batch names; when one
+// of them is over its limit the whole batch is refused and nothing is stored.
+func (s *Server) limitUsers(w http.ResponseWriter, r *http.Request, users []string) error {
+	l, err := s.projectLimits(r.Context(), projectID(r))
+	if err != nil {
+		return err
+	}
+	perMinute := so.Or(l.EventsPerUser, s.Limits.EventsPerUser)
+	ds := make([]ratelimit.Decision, 0, len(users))
+	for _, u := range users {
+		ds = append(ds, s.limiter.Allow("user:"+projectID(r)+"\x00"+u, perMinute, 1))
+	}
+	return s.spend(w, ratelimit.Tightest(ds...))
+}
+
+// throttleLogin bounds password guessing per client address and per account.
+func (s *Server) throttleLogin(w http.ResponseWriter, r *http.Request, email string) error {
+	if len(email) > so.MaxEmailLen {
+		email = email[:so.MaxEmailLen]
+	}
+	return s.spend(w, ratelimit.Tightest(
+		s.limiter.Allow("login-ip:"+s.clientIP(r).String(), loginPerIP, 1),
+		s.limiter.Allow("login-email:"+so.NormalizeEmail(email), loginPerEmail, 1)))
+}
+
+// spend reports a decision in the RateLimit headers and refuses a request
+// over its limit.
+func (s *Server) spend(w http.ResponseWriter, d ratelimit.Decision) error {
+	if d.Limit == 0 {
+		return nil
+	}
+	ratelimit.WriteHeaders(w.Header(), d)
+	if !d.Allowed {
+		return so.Errorf(so.ERATELIMITED, "too many requests: at most %d a minute; retry after the Retry-After header's seconds", d.Limit)
+	}
+	return nil
+}
+
+// projectLimits reads a project's limit overrides through the project cache.
+func (s *Server) projectLimits(ctx context.Context, projectID string) (so.Limits, error) {
+	p, err := s.secrets.get(ctx, s.Projects, projectID)
+	if so.ErrorCode(err) == so.EINTERNAL {
+		return so.Limits{}, so.Errorf(so.EUNAVAILABLE, "project settings cannot be read right now; retry")
+	} else if err != nil {
+		return so.Limits{}, err
+	}
+	return p.Settings.Limits, nil
+}
