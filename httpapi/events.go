@@ -40,6 +40,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	events, index, resp := validateEvents(projectID(r), verify, inputs)
+	if err := s.limitUsers(w, r, batchUsers(events)); err != nil {
+		return err
+	}
 	result, err := s.Ingest.Submit(r.Context(), events)
 	if err != nil {
 		return err
@@ -130,6 +133,17 @@ func validateEvents(projectID string, verify func(userID string) error, inputs [
 		events, index = append(events, ev), append(index, i)
 	}
 	return events, index, resp
+}
+
+// batchUsers lists the distinct end users of a batch, in order of appearance.
+func batchUsers(events []*so.Event) []string {
+	var users []string
+	for _, ev := range events {
+		if !slices.Contains(users, ev.UserID) {
+			users = append(users, ev.UserID)
+		}
+	}
+	return users
 }
 
 // rawID recovers an event's id for a rejection report, if it has a string one.

@@ -66,8 +66,8 @@ type Server struct {
 	crossOrigin *http.CrossOriginProtection
 	limiter     *ratelimit.Limiter
 	metrics     *httpMetrics
-	keys    keyCache
-	secrets projectCache
+	keys        keyCache
+	secrets     projectCache
 }
 
 // Routes lists every "METHOD /path" pattern the server registered, so a test can

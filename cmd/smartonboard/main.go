@@ -21,6 +21,7 @@ Usage:
   smartonboard migrate up|down|status                                 manage the database schema
   smartonboard preflight [--json]                                     check a deployment before it goes live
   smartonboard verify --url URL [--key sk_…] [--write] [--json]       check a deployed instance over HTTP
+  smartonboard admin create --email E --password-file F               create a dashboard account (owner of the default project)
   smartonboard version                                                print version, commit and build time
   smartonboard help                                                   this text
 
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		err = runPreflight(ctx, args[1:], environ, stdout, stderr)
 	case "verify":
 		err = runVerify(ctx, args[1:], environ, stdout, stderr)
+	case "admin":
+		err = runAdmin(ctx, args[1:], environ, stdout, stderr)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "--help":

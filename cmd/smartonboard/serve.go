@@ -45,6 +45,8 @@ type Main struct {
 	ingester  *ingest.Ingester
 	publisher *streamPublisher
 	counters  *live.Counters
+	accounts  *so.AccountService
+	api       *httpapi.Server
 	registry  *prometheus.Registry
 	// Bootstrap reports the keys generated on first start, for tests.
 	Bootstrap *so.BootstrapResult
@@ -116,7 +118,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.prepareSchema(ctx); err != nil {
 		return err
 	}
-	if m.Bootstrap, err = so.Bootstrap(ctx, m.db, m.Config.AdminKey, m.Config.PublicKey); err != nil {
+	if err := m.bootstrap(ctx); err != nil {
 		return err
 	}
 	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
@@ -134,6 +136,32 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	m.startJobs()
 	m.printWelcome()
+	return nil
+}
+
+// bootstrap makes the default project and its keys, logs the keys a changed
+// variable revoked, and creates the owner account of a first start.
+func (m *Main) bootstrap(ctx context.Context) (err error) {
+	if m.Bootstrap, err = so.Bootstrap(ctx, m.db, m.Config.AdminKey, m.Config.PublicKey); err != nil {
+		return err
+	}
+	for _, r := range m.Bootstrap.Revoked {
+		m.Logger.Warn("revoked the key a changed bootstrap variable replaced", "key", r)
+	}
+	for _, w := range m.Bootstrap.Warnings {
+		m.Logger.Warn(w)
+	}
+	m.accounts = &so.AccountService{Store: m.db, Projects: m.db, IdleTimeout: m.Config.SessionIdleTimeout, MaxAge: m.Config.SessionMaxAge}
+	if m.Config.OwnerEmail == "" {
+		return nil
+	}
+	created, err := m.accounts.EnsureOwner(ctx, m.Config.OwnerEmail, m.Config.OwnerPassword)
+	if err != nil {
+		return fmt.Errorf("create the owner account (SMARTONBOARD_OWNER_EMAIL): %s", describe(err))
+	}
+	if created {
+		m.Logger.Info("created the owner account of the default project", "email", so.NormalizeEmail(m.Config.OwnerEmail))
+	}
 	return nil
 }
 
@@ -161,7 +189,13 @@ func (m *Main) newHTTPServer() *http.Server {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newPoolCollector(m.db))
 	api := &httpapi.Server{
-		Projects:       m.db,
+		Projects:      m.db,
+		Accounts:      m.accounts,
+		Audit:         m.db,
+		Development:   m.Config.Env == config.EnvDevelopment,
+		IdentityGrace: m.Config.IdentitySecretGrace,
+		Limits: httpapi.RateLimits{EventsPerUser: m.Config.RateEventsPerUser, PerIP: m.Config.RatePerIP,
+			PublicKey: m.Config.RatePerPublicKey, Admin: m.Config.RateAdmin},
 		Content:        &so.ContentService{Store: m.db, Usage: m.db},
 		Flows:          &so.FlowService{Store: m.db, Content: m.db, OnPublish: m.engine.Published},
 		Users:          &so.UserService{Store: m.db},
@@ -178,6 +212,7 @@ func (m *Main) newHTTPServer() *http.Server {
 		MetricsToken:   m.Config.MetricsToken,
 		TrustedProxies: trustedProxies(m.Config.TrustedProxies),
 	}
+	m.api = api
 	return &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -245,6 +280,7 @@ func (m *Main) startJobs() {
 		httpapi.PublishJourneys(ctx, m.bus, m.engine, abandoned)
 		return len(abandoned), err
 	})
+	m.every(ctx, 15*time.Second, "record API key use", m.api.FlushKeyUse)
 	m.jobs.Go(func() {
 		m.counters.Run(ctx, 2*time.Second, func(projectID string, s live.Snapshot) {
 			_ = m.bus.Publish(stream.ProjectTopic(projectID), "metrics", s)
