@@ -1,0 +1,440 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smartonboarding/smartonboard/config"
+)
+
+const (
+	ownerEmail    = "owner@example.com"
+	ownerPassword = "correct horse battery staple"
+)
+
+// browser is a dashboard user: a cookie jar, and the CSRF token of its session.
+type browser struct {
+	t      *testing.T
+	in     *instance
+	client *http.Client
+	csrf   string
+	origin string // sent as Origin on unsafe requests, as browsers do
+}
+
+func newBrowser(t *testing.T, in *instance) *browser {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, in: in, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}, origin: in.url}
+}
+
+// do sends a request with the session cookie; project "" sends no X-Project.
+func (b *browser) do(method, path, project, body string, header ...string) response {
+	b.t.Helper()
+	req, err := http.NewRequest(method, b.in.url+path, strings.NewReader(body))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if project != "" {
+		req.Header.Set("X-Project", project)
+	}
+	if method != http.MethodGet {
+		req.Header.Set("Origin", b.origin)
+		if b.csrf != "" {
+			req.Header.Set("X-CSRF-Token", b.csrf)
+		}
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// me is the body of a login or GET /v1/auth/me.
+type me struct {
+	Account struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+	} `json:"account"`
+	CSRFToken string `json:"csrf_token"`
+	Projects  []struct {
+		ID   string `json:"id"`
+		Role string `json:"role"`
+	} `json:"projects"`
+}
+
+// login signs in and keeps the CSRF token.
+func (b *browser) login(email, password string) me {
+	b.t.Helper()
+	body, err := json.Marshal(map[string]string{"email": email, "password": password})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	r := b.do("POST", "/v1/auth/login", "", string(body))
+	if r.status != 200 {
+		b.t.Fatalf("login %s: %d %s", email, r.status, r.body)
+	}
+	var m me
+	r.json(b.t, &m)
+	if m.CSRFToken == "" || m.Account.Email != email {
+		b.t.Fatalf("login answered %s", r.body)
+	}
+	b.csrf = m.CSRFToken
+	return m
+}
+
+func ownerConfig(t *testing.T, engine string) config.Config {
+	cfg := testConfig(t, engine)
+	cfg.OwnerEmail, cfg.OwnerPassword = ownerEmail, ownerPassword
+	return cfg
+}
+
+// createdKey is the answer to POST /v1/api-keys.
+type createdKey struct {
+	ID     string   `json:"id"`
+	Key    string   `json:"key"`
+	Kind   string   `json:"kind"`
+	Scopes []string `json:"scopes"`
+}
+
+func (b *browser) createKey(project, body string) createdKey {
+	b.t.Helper()
+	r := b.do("POST", "/v1/api-keys", project, body)
+	if r.status != 201 {
+		b.t.Fatalf("create key %s: %d %s", body, r.status, r.body)
+	}
+	var k createdKey
+	r.json(b.t, &k)
+	if k.Key == "" || k.ID == "" {
+		b.t.Fatalf("create key answered %s", r.body)
+	}
+	return k
+}
+
+// TestOwnerWalk is the issue's "done when", tried as a new user would: the owner
+// signs in, makes a second project and its keys, and nothing of one project is
+// visible or changeable with the other's keys or sessions.
+func TestOwnerWalk(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		t.Parallel()
+		in := start(t, ownerConfig(t, engine))
+		setupFlow(t, in)
+		var first item
+		in.admin("POST", "/v1/content-items", `{"kind":"article","title":"Only in default","status":"draft"}`).json(t, &first)
+
+		owner := newBrowser(t, in)
+		m := owner.login(ownerEmail, ownerPassword)
+		if len(m.Projects) != 1 || m.Projects[0].ID != "default" || m.Projects[0].Role != "owner" {
+			t.Fatalf("owner's projects: %+v", m.Projects)
+		}
+		r := owner.do("POST", "/v1/projects", "", `{"name":"Second"}`)
+		if r.status != 201 {
+			t.Fatalf("create project: %d %s", r.status, r.body)
+		}
+		var second struct{ ID string }
+		r.json(t, &second)
+
+		full := owner.createKey(second.ID, `{"kind":"secret","name":"ci","scopes":["read","write","admin"]}`)
+		reader := owner.createKey(second.ID, `{"kind":"secret","name":"reporting","scopes":["read"]}`)
+		pub := owner.createKey(second.ID, `{"kind":"public","name":"web"}`)
+
+		// The second project's keys see none of the first's data.
+		if r := in.request("GET", "/v1/content-items/"+first.ID, full.Key, "", nil); r.status != 404 {
+			t.Errorf("other project's item by id: %d %s", r.status, r.body)
+		}
+		if r := in.request("GET", "/v1/content-items", full.Key, "", nil); r.status != 200 || strings.Contains(string(r.body), first.ID) {
+			t.Errorf("other project's list: %d %s", r.status, r.body)
+		}
+		if r := in.request("POST", "/v1/users/u1/journeys/getting-started", pub.Key, "", nil); r.status != 404 {
+			t.Errorf("other project's flow with its public key: %d %s", r.status, r.body)
+		}
+		if r := in.request("DELETE", "/v1/content-items/"+first.ID, full.Key, "", nil); r.status != 404 {
+			t.Errorf("deleting the other project's item: %d %s", r.status, r.body)
+		}
+		if r := in.admin("GET", "/v1/content-items/"+first.ID, ""); r.status != 200 {
+			t.Errorf("the item after the other project's delete: %d %s", r.status, r.body)
+		}
+		// A read-scoped key reads but cannot write.
+		if r := in.request("GET", "/v1/flows", reader.Key, "", nil); r.status != 200 {
+			t.Errorf("read key reading: %d %s", r.status, r.body)
+		}
+		if r := in.request("POST", "/v1/content-items", reader.Key, "application/json",
+			strings.NewReader(`{"kind":"article","title":"x","status":"draft"}`)); r.status != 403 {
+			t.Errorf("read key writing: %d %s", r.status, r.body)
+		}
+		// A revoked key answers 401 at once on the instance that revoked it.
+		if r := in.request("GET", "/v1/flows", reader.Key, "", nil); r.status != 200 {
+			t.Fatalf("before revoke: %d", r.status)
+		}
+		if r := owner.do("DELETE", "/v1/api-keys/"+reader.ID, second.ID, ""); r.status != 200 {
+			t.Fatalf("revoke: %d %s", r.status, r.body)
+		}
+		r = in.request("GET", "/v1/flows", reader.Key, "", nil)
+		if code, _ := r.errorCode(); r.status != 401 || code != "unauthorized" || !strings.Contains(string(r.body), "revoked") {
+			t.Errorf("revoked key: %d %s", r.status, r.body)
+		}
+		// The audit log names who did what, without secrets.
+		r = owner.do("GET", "/v1/audit-log", second.ID, "")
+		if r.status != 200 {
+			t.Fatalf("audit log: %d %s", r.status, r.body)
+		}
+		var audit struct {
+			Items []struct {
+				Actor, Action, Target string
+				Changes               []string
+			}
+		}
+		r.json(t, &audit)
+		var actions []string
+		for _, e := range audit.Items {
+			actions = append(actions, e.Action+" "+e.Target)
+			if e.Actor != "account:"+m.Account.ID {
+				t.Errorf("audit actor %q, want the owner's account", e.Actor)
+			}
+		}
+		want := []string{"DELETE /v1/api-keys/{id} /v1/api-keys/" + reader.ID, "POST /v1/api-keys /v1/api-keys/" + pub.ID,
+			"POST /v1/api-keys /v1/api-keys/" + reader.ID, "POST /v1/api-keys /v1/api-keys/" + full.ID,
+			"POST /v1/projects /v1/projects/" + second.ID}
+		if !slices.Equal(actions, want) {
+			t.Errorf("audit log:\n got %q\nwant %q", actions, want)
+		}
+		for _, secret := range []string{full.Key, reader.Key, pub.Key, ownerPassword} {
+			if strings.Contains(string(r.body), secret) {
+				t.Errorf("audit log holds a secret")
+			}
+		}
+		// The first project's audit log holds none of that.
+		r = in.admin("GET", "/v1/audit-log", "")
+		if r.status != 200 || strings.Contains(string(r.body), second.ID) {
+			t.Errorf("default project's audit log: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// TestSessionDefences covers sign-in: cookie attributes, CSRF, throttling,
+// roles, non-members and sign-out.
+func TestSessionDefences(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		t.Parallel()
+		cfg := ownerConfig(t, engine)
+		cfg.Env, cfg.Migrate = config.EnvStaging, true // cookies are Secure outside development
+		in := start(t, cfg)
+		owner := newBrowser(t, in)
+		owner.client.Jar = nil // a plain-HTTP jar would drop a Secure cookie; read it by hand
+		r := owner.do("POST", "/v1/auth/login", "", `{"email":"OWNER@example.com","password":"`+ownerPassword+`"}`)
+		if r.status != 200 {
+			t.Fatalf("login: %d %s", r.status, r.body)
+		}
+		cookie := r.header.Get("Set-Cookie")
+		for _, attr := range []string{"so_session=", "HttpOnly", "Secure", "SameSite=Lax", "Path=/"} {
+			if !strings.Contains(cookie, attr) {
+				t.Errorf("Set-Cookie %q lacks %s", cookie, attr)
+			}
+		}
+		var m me
+		r.json(t, &m)
+		session := strings.SplitN(strings.TrimPrefix(cookie, "so_session="), ";", 2)[0]
+		call := func(method, path, project, csrf, origin, body string) response {
+			h := []string{"Cookie", "so_session=" + session}
+			if csrf != "" {
+				h = append(h, "X-CSRF-Token", csrf)
+			}
+			b := &browser{t: t, in: in, client: http.DefaultClient, origin: origin}
+			return b.do(method, path, project, body, h...)
+		}
+		if r := call("GET", "/v1/auth/me", "", "", "", ""); r.status != 200 {
+			t.Fatalf("me: %d %s", r.status, r.body)
+		}
+		if r := call("POST", "/v1/projects", "", "", in.url, `{"name":"No token"}`); r.status != 403 {
+			t.Errorf("unsafe request without the CSRF token: %d %s", r.status, r.body)
+		}
+		if r := call("POST", "/v1/projects", "", "wrong", in.url, `{"name":"Wrong token"}`); r.status != 403 {
+			t.Errorf("wrong CSRF token: %d %s", r.status, r.body)
+		}
+		if r := call("POST", "/v1/projects", "", m.CSRFToken, "https://evil.example", `{"name":"Cross origin"}`); r.status != 403 {
+			t.Errorf("cross-origin request with the token: %d %s", r.status, r.body)
+		}
+		if r := call("GET", "/v1/flows", "", "", "", ""); r.status != 400 {
+			t.Errorf("project route without X-Project: %d %s", r.status, r.body)
+		}
+		if r := call("GET", "/v1/flows", "nope", "", "", ""); r.status != 403 {
+			t.Errorf("a project the account is not in: %d %s", r.status, r.body)
+		}
+
+		// A viewer reads but cannot write; a non-member sees nothing.
+		r = call("POST", "/v1/members", "default", m.CSRFToken, in.url,
+			`{"email":"viewer@example.com","role":"viewer","password":"viewer password 123"}`)
+		if r.status != 200 {
+			t.Fatalf("add viewer: %d %s", r.status, r.body)
+		}
+		viewer := newBrowser(t, in)
+		viewer.client.Jar = nil
+		r = viewer.do("POST", "/v1/auth/login", "", `{"email":"viewer@example.com","password":"viewer password 123"}`)
+		if r.status != 200 {
+			t.Fatalf("viewer login: %d %s", r.status, r.body)
+		}
+		var vm me
+		r.json(t, &vm)
+		vs := strings.SplitN(strings.TrimPrefix(r.header.Get("Set-Cookie"), "so_session="), ";", 2)[0]
+		vcall := func(method, path, body string) response {
+			b := &browser{t: t, in: in, client: http.DefaultClient, origin: in.url}
+			return b.do(method, path, "default", body, "Cookie", "so_session="+vs, "X-CSRF-Token", vm.CSRFToken)
+		}
+		if r := vcall("GET", "/v1/flows", ""); r.status != 200 {
+			t.Errorf("viewer reading: %d %s", r.status, r.body)
+		}
+		if r := vcall("POST", "/v1/content-items", `{"kind":"article","title":"x","status":"draft"}`); r.status != 403 {
+			t.Errorf("viewer writing: %d %s", r.status, r.body)
+		}
+		r = vcall("GET", "/v1/project", "")
+		if r.status != 200 || strings.Contains(string(r.body), "identity_secret") {
+			t.Errorf("viewer reading the project: %d %s", r.status, r.body)
+		}
+		// The last owner cannot be removed.
+		if r := call("DELETE", "/v1/members/"+m.Account.ID, "default", m.CSRFToken, in.url, ""); r.status != 409 {
+			t.Errorf("removing the last owner: %d %s", r.status, r.body)
+		}
+
+		// Sign-out revokes the session at once.
+		if r := call("POST", "/v1/auth/logout", "", m.CSRFToken, in.url, ""); r.status != 204 {
+			t.Fatalf("logout: %d %s", r.status, r.body)
+		}
+		if r := call("GET", "/v1/auth/me", "", "", "", ""); r.status != 401 {
+			t.Errorf("me after logout: %d %s", r.status, r.body)
+		}
+
+		// Guessing passwords is throttled per account.
+		guesser := newBrowser(t, in)
+		statuses := map[int]int{}
+		for range 12 {
+			statuses[guesser.do("POST", "/v1/auth/login", "", `{"email":"owner@example.com","password":"wrong password!"}`).status]++
+		}
+		if statuses[401] != 10 || statuses[429] != 2 {
+			t.Errorf("12 wrong passwords answered %v, want 10×401 then 429", statuses)
+		}
+	})
+}
+
+// TestRotatedBootstrapKey restarts on the same database with a new
+// SMARTONBOARD_ADMIN_KEY: the old key answers 401, the new one works, and the
+// start-up log says which key was revoked.
+func TestRotatedBootstrapKey(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		t.Parallel()
+		cfg := testConfig(t, engine)
+		oldKey, newKey := "sk_"+strings.Repeat("a", 40), "sk_"+strings.Repeat("b", 40)
+		cfg.AdminKey = oldKey
+		in := start(t, cfg)
+		if r := in.request("GET", "/v1/flows", oldKey, "", nil); r.status != 200 {
+			t.Fatalf("configured key: %d %s", r.status, r.body)
+		}
+		if err := in.m.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+
+		cfg.AdminKey = newKey
+		logs := &lockedBuffer{}
+		in2 := startLogged(t, cfg, logs)
+		r := in2.request("GET", "/v1/flows", oldKey, "", nil)
+		if r.status != 401 || !strings.Contains(string(r.body), "revoked") {
+			t.Errorf("old key after rotation: %d %s", r.status, r.body)
+		}
+		if r := in2.request("GET", "/v1/flows", newKey, "", nil); r.status != 200 {
+			t.Errorf("new key: %d %s", r.status, r.body)
+		}
+		if !strings.Contains(logs.String(), "revoked the key a changed bootstrap variable replaced") ||
+			!strings.Contains(logs.String(), "SMARTONBOARD_ADMIN_KEY: sk_aaaaaaaa") {
+			t.Errorf("start-up log does not name the revoked key:\n%s", logs)
+		}
+	})
+}
+
+// TestAdminCreate runs `smartonboard admin create` and signs in with the account.
+func TestAdminCreate(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, config.EngineSQLite)
+	in := start(t, cfg)
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("a long enough password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"SMARTONBOARD_DATA_DIR=" + cfg.DataDir}
+	var out, errOut strings.Builder
+	if code := run(t.Context(), []string{"admin", "create", "--email", "Ops@Example.com", "--password-file", pw, "--role", "editor"},
+		env, &out, &errOut); code != 0 {
+		t.Fatalf("admin create: exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "created account ops@example.com") || !strings.Contains(out.String(), "editor") {
+		t.Errorf("admin create said %q", out.String())
+	}
+	if code := run(t.Context(), []string{"admin", "create", "--email", "ops@example.com", "--password-file", pw}, env, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "already exists") {
+		t.Errorf("second admin create: exit %d: %s", code, errOut.String())
+	}
+	b := newBrowser(t, in)
+	m := b.login("ops@example.com", "a long enough password")
+	if len(m.Projects) != 1 || m.Projects[0].Role != "editor" {
+		t.Errorf("projects: %+v", m.Projects)
+	}
+}
+
+// lockedBuffer collects log output written from several goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startLogged starts an instance whose log goes to w.
+func startLogged(t *testing.T, cfg config.Config, w io.Writer) *instance {
+	t.Helper()
+	m := &Main{Config: cfg, Stdout: io.Discard, Logger: slog.New(slog.NewTextHandler(w, nil))}
+	if err := m.Run(t.Context()); err != nil {
+		m.Close()
+		t.Fatalf("Run: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return &instance{t: t, m: m, url: m.URL()}
+}
