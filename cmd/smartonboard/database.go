@@ -21,6 +21,8 @@ type database interface {
 	so.UserStore
 	so.JourneyStore
 	so.EventStore
+	so.AccountStore
+	so.AuditStore
 	Ping(ctx context.Context) error
 	Migrator() *migrate.Migrator
 	Engine() string
