@@ -52,6 +52,8 @@ func violatedReference(err error) string {
 		return "flow"
 	case strings.HasSuffix(pgErr.ConstraintName, "_content_item_id_fkey"):
 		return "content item"
+	case strings.HasSuffix(pgErr.ConstraintName, "_account_id_fkey"):
+		return "account"
 	}
 	return "project"
 }

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"testing"
+
+	"github.com/smartonboarding/smartonboard/migrate"
 )
 
 // TestContentRefsMigrationAndProjectDelete upgrades a schema holding a row that
@@ -12,9 +14,7 @@ import (
 func TestContentRefsMigrationAndProjectDelete(t *testing.T) {
 	ctx, db := context.Background(), testDB(t)
 	v := journeyFixture(t, db)
-	if _, err := db.Migrator().Down(ctx); err != nil {
-		t.Fatal(err)
-	}
+	downTo(t, db.Migrator(), 3)
 	if _, err := db.pool.Exec(ctx, `INSERT INTO flow_version_content (project_id, content_item_id, flow_id, version)
 		VALUES ('p1', 'deleted-item', $1, $2)`, v.FlowID, v.Version); err != nil {
 		t.Fatal(err)
@@ -32,5 +32,23 @@ func TestContentRefsMigrationAndProjectDelete(t *testing.T) {
 	}
 	if _, err := db.pool.Exec(ctx, `DELETE FROM projects WHERE id = 'p1'`); err != nil {
 		t.Fatalf("deleting a project with published content: %v", err)
+	}
+}
+
+// downTo rolls migrations back until version is the newest applied.
+func downTo(t *testing.T, m *migrate.Migrator, version int64) {
+	t.Helper()
+	ctx := context.Background()
+	for {
+		cur, err := m.Current(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur <= version {
+			return
+		}
+		if _, err := m.Down(ctx); err != nil {
+			t.Fatalf("roll back version %d: %v", cur, err)
+		}
 	}
 }

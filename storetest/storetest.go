@@ -19,6 +19,8 @@ type DB interface {
 	so.UserStore
 	so.JourneyStore
 	so.EventStore
+	so.AccountStore
+	so.AuditStore
 	Migrator() *migrate.Migrator
 	Ping(ctx context.Context) error
 }
