@@ -139,7 +139,7 @@ func ValidateKey(kind KeyKind, key string) error {
 		return Errorf(EINVALID, "must be at least %d characters long", minKeyLen)
 	}
 	if !WellFormedKey(key) {
-		return Errorf(EINVALID, "must be at most %d printable ASCII characters", maxKeyLen)
+		return Errorf(EINVALID, "must be at most %d printable ASCII characters, without whitespace", maxKeyLen)
 	}
 	return nil
 }

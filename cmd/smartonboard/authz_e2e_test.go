@@ -139,7 +139,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		fx := newMatrixFixture(t, in)
 		ops := documentedOperations(t)
 		for _, op := range ops {
-			path := fx.concrete(t, op.path)
+			path := fx.concrete(t, op.method, op.path)
 			for _, c := range fx.callers {
 				decorate := c.decorate
 				if op.path == "/v1/auth/logout" && c.fresh != nil {
@@ -156,7 +156,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Errorf("%s %s as %s: %d %s", op.method, path, c.name, status, body)
 				case allowed != want:
 					t.Errorf("%s %s as %s: %d, want %s (%s)", op.method, path, c.name, status, map[bool]string{true: "allowed", false: "401/403"}[want], body)
-				case c.otherProject && allowed && op.access != "anyone":
+				case c.otherProject && status < 300 && op.access != "anyone":
 					fx.checkNoLeak(t, op, status, body)
 				}
 			}
@@ -247,11 +247,11 @@ func newMatrixFixture(t *testing.T, in *instance) *matrixFixture {
 
 // concrete fills an operation's path parameters with project A's ids; ids of
 // things a caller could destroy are ones that do not exist.
-func (fx *matrixFixture) concrete(t *testing.T, path string) string {
+func (fx *matrixFixture) concrete(t *testing.T, method, path string) string {
 	t.Helper()
 	values := map[string]string{"{id}": fx.content.ID, "{key}": "getting-started", "{version}": "1",
 		"{user_id}": "user-of-project-a", "{flow_key}": "getting-started", "{account_id}": so.NewID()}
-	if strings.HasPrefix(path, "/v1/api-keys/") {
+	if strings.HasPrefix(path, "/v1/api-keys/") || method == "DELETE" {
 		values["{id}"] = so.NewID()
 	}
 	for p, v := range values {
@@ -289,7 +289,8 @@ func (fx *matrixFixture) send(t *testing.T, method, path string, decorate func(*
 	return resp.StatusCode, string(body)
 }
 
-// checkNoLeak fails when another project's answer holds project A's data.
+// checkNoLeak fails when another project's successful answer holds project A's
+// data (an error may quote the id the caller sent, which is not a leak).
 func (fx *matrixFixture) checkNoLeak(t *testing.T, op operation, status int, body string) {
 	t.Helper()
 	for _, m := range fx.markers {
