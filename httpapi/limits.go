@@ -29,7 +29,7 @@ const (
 // limitAddress spends one token of the client address's bucket, before any
 // key is looked up, so a flood of invented keys costs the store nothing.
 func (s *Server) limitAddress(w http.ResponseWriter, r *http.Request) error {
-	return s.spend(w, ratelimit.Tightest(s.limiter.Allow("ip:"+s.clientIP(r).String(), s.Limits.PerIP, 1)))
+	return s.spend(w, r, ratelimit.Tightest(s.limiter.Allow("ip:"+s.clientIP(r).String(), s.Limits.PerIP, 1)))
 }
 
 // limitPrincipal applies the limits that depend on who is calling: a public
@@ -55,7 +55,7 @@ func (s *Server) limitPrincipal(w http.ResponseWriter, r *http.Request, who acce
 	case who != public:
 		ds = append(ds, s.limiter.Allow("admin:"+p.Key.ID, so.Or(l.Admin, s.Limits.Admin), 1))
 	}
-	return s.spend(w, ratelimit.Tightest(ds...))
+	return s.spend(w, r, ratelimit.Tightest(ds...))
 }
 
 // limitUsers spends one event request of each end user a batch names; when one
@@ -70,7 +70,7 @@ func (s *Server) limitUsers(w http.ResponseWriter, r *http.Request, users []stri
 	for _, u := range users {
 		ds = append(ds, s.limiter.Allow("user:"+projectID(r)+"\x00"+u, perMinute, 1))
 	}
-	return s.spend(w, ratelimit.Tightest(ds...))
+	return s.spend(w, r, ratelimit.Tightest(ds...))
 }
 
 // throttleLogin bounds password guessing per client address and per account.
@@ -78,16 +78,29 @@ func (s *Server) throttleLogin(w http.ResponseWriter, r *http.Request, email str
 	if len(email) > so.MaxEmailLen {
 		email = email[:so.MaxEmailLen]
 	}
-	return s.spend(w, ratelimit.Tightest(
+	return s.spend(w, r, ratelimit.Tightest(
 		s.limiter.Allow("login-ip:"+s.clientIP(r).String(), loginPerIP, 1),
 		s.limiter.Allow("login-email:"+so.NormalizeEmail(email), loginPerEmail, 1)))
 }
 
-// spend reports a decision in the RateLimit headers and refuses a request
-// over its limit.
-func (s *Server) spend(w http.ResponseWriter, d ratelimit.Decision) error {
+// limitState is the tightest decision taken for a request so far, so the
+// RateLimit headers report it whichever check came last.
+type limitState struct {
+	d   ratelimit.Decision
+	set bool
+}
+
+// spend reports the request's tightest decision in the RateLimit headers and
+// refuses a request over its limit.
+func (s *Server) spend(w http.ResponseWriter, r *http.Request, d ratelimit.Decision) error {
 	if d.Limit == 0 {
 		return nil
+	}
+	if st, _ := r.Context().Value(limitKey).(*limitState); st != nil {
+		if st.set {
+			d = ratelimit.Tightest(st.d, d)
+		}
+		st.d, st.set = d, true
 	}
 	ratelimit.WriteHeaders(w.Header(), d)
 	if !d.Allowed {

@@ -21,6 +21,7 @@ const (
 	apiKeyKey
 	principalKey
 	auditKey
+	limitKey
 )
 
 func requestID(ctx context.Context) string {

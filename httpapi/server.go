@@ -156,6 +156,7 @@ func (s *Server) admit(w http.ResponseWriter, r **http.Request, who access) erro
 	if who == anyone {
 		return nil
 	}
+	*r = (*r).WithContext(context.WithValue((*r).Context(), limitKey, &limitState{}))
 	if err := s.limitAddress(w, *r); err != nil {
 		return err
 	}
