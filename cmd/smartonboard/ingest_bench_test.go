@@ -37,15 +37,28 @@ const (
 // from 50 concurrent workers.
 func BenchmarkIngest(b *testing.B) {
 	for _, engine := range engines {
-		b.Run(engine+"/HTTP", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody) })
-		b.Run(engine+"/HTTP-steps", func(b *testing.B) { benchHTTPIngest(b, engine, stepBatchBody) })
+		b.Run(engine+"/HTTP", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, limitsOn) })
+		b.Run(engine+"/HTTP-nolimits", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, limitsOff) })
+		b.Run(engine+"/HTTP-steps", func(b *testing.B) { benchHTTPIngest(b, engine, stepBatchBody, limitsOn) })
 	}
 	b.Run("postgres/RawCopy", benchRawCopy)
 	b.Run("postgres/InsertPerEvent", benchInsertPerEvent)
 }
 
-func benchHTTPIngest(b *testing.B, engine string, batchBody func(int) string) {
+// limitsOn keeps every rate limit checked on every request, set high enough
+// that the benchmark's one address and 5000 users are never refused; limitsOff
+// turns them off (0), the baseline the limits' cost is measured against.
+func limitsOn(c *config.Config) {
+	c.RatePerIP, c.RateEventsPerUser, c.RatePerPublicKey, c.RateAdmin = 100_000_000, 100_000_000, 100_000_000, 100_000_000
+}
+
+func limitsOff(c *config.Config) {
+	c.RatePerIP, c.RateEventsPerUser, c.RatePerPublicKey, c.RateAdmin = 0, 0, 0, 0
+}
+
+func benchHTTPIngest(b *testing.B, engine string, batchBody func(int) string, limits func(*config.Config)) {
 	cfg := testConfig(b, engine)
+	limits(&cfg)
 	m := &Main{Config: cfg}
 	if err := m.Run(context.Background()); err != nil {
 		b.Fatal(err)
