@@ -137,8 +137,8 @@ func (l *Limiter) Allow(key string, perMinute int, n int) Decision {
 	defer s.mu.Unlock()
 	b, ok := s.lru.Get(key)
 	if !ok {
-		if n <= 0 {
-			return full(perMinute) // spends nothing, so a bucket would stay full
+		if n <= 0 || n > perMinute {
+			return decide(n <= 0, perMinute, n, float64(perMinute)) // a bucket would stay full
 		}
 		s.sweep(now)
 		b = rate.NewLimiter(perSecond(perMinute), perMinute)
@@ -178,11 +178,6 @@ func (l *Limiter) Len() int {
 // perSecond converts the configured per-minute count to rate's tokens per second.
 func perSecond(perMinute int) rate.Limit {
 	return rate.Limit(float64(perMinute) / 60)
-}
-
-// full is the decision for a bucket that was not touched, so the caller can still report headers.
-func full(perMinute int) Decision {
-	return Decision{Allowed: true, Limit: perMinute, Remaining: perMinute}
 }
 
 // decide turns the bucket's state after AllowN into what the client is told;
