@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -438,4 +439,65 @@ func startLogged(t *testing.T, cfg config.Config, w io.Writer) *instance {
 		}
 	})
 	return &instance{t: t, m: m, url: m.URL()}
+}
+
+// TestAuditLogPages filters the audit log and walks it page by page.
+func TestAuditLogPages(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		t.Parallel()
+		in := start(t, testConfig(t, engine))
+		for i := range 5 {
+			if r := in.admin("POST", "/v1/content-items", `{"kind":"article","title":"T`+strconv.Itoa(i)+`","status":"draft"}`); r.status != 201 {
+				t.Fatalf("content: %d %s", r.status, r.body)
+			}
+		}
+		if r := in.admin("PATCH", "/v1/project", `{"name":"Renamed"}`); r.status != 200 {
+			t.Fatalf("rename: %d %s", r.status, r.body)
+		}
+		if r := in.admin("POST", "/v1/content-items", `{"kind":"nope"}`); r.status != 400 {
+			t.Fatalf("bad content: %d", r.status) // a refused change is not audited
+		}
+		type page struct {
+			Items []struct {
+				ID, Action, Actor string
+				Status            int
+				Changes           []string
+			}
+			NextCursor *string `json:"next_cursor"`
+		}
+		var all []string
+		cursor := ""
+		for range 10 {
+			r := in.admin("GET", "/v1/audit-log?limit=2&action="+urlQuery("POST /v1/content-items")+cursor, "")
+			if r.status != 200 {
+				t.Fatalf("audit page: %d %s", r.status, r.body)
+			}
+			var p page
+			r.json(t, &p)
+			for _, e := range p.Items {
+				all = append(all, e.ID)
+				if e.Action != "POST /v1/content-items" || e.Status != 201 || !strings.HasPrefix(e.Actor, "key:") ||
+					!slices.Equal(e.Changes, []string{"kind", "status", "title"}) {
+					t.Errorf("entry %+v", e)
+				}
+			}
+			if p.NextCursor == nil {
+				break
+			}
+			cursor = "&cursor=" + urlQuery(*p.NextCursor)
+		}
+		if len(all) != 5 || !slices.IsSortedFunc(all, func(a, b string) int { return strings.Compare(b, a) }) {
+			t.Errorf("pages held %d entries %v, want 5 newest first", len(all), all)
+		}
+		r := in.admin("GET", "/v1/audit-log?action="+urlQuery("PATCH /v1/project"), "")
+		var p page
+		r.json(t, &p)
+		if r.status != 200 || len(p.Items) != 1 || !slices.Equal(p.Items[0].Changes, []string{"name"}) {
+			t.Errorf("settings change: %d %s", r.status, r.body)
+		}
+		if r := in.admin("GET", "/v1/audit-log?since=yesterday", ""); r.status != 400 {
+			t.Errorf("bad since: %d", r.status)
+		}
+	})
 }
