@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Projects", func(t *testing.T) { testProjects(t, migrated(t, open)) })
 	t.Run("ProjectStore", func(t *testing.T) { testProjectStore(t, open) })
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Bootstrap", func(t *testing.T) { testBootstrap(t, migrated(t, open)) })
 	t.Run("Content", func(t *testing.T) { testContent(t, open) })
 	t.Run("Flows", func(t *testing.T) { testFlows(t, open) })
