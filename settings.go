@@ -14,7 +14,7 @@ var DefaultServerOnlyTraits = []string{"role", "plan"}
 type ProjectSettings struct {
 	// ServerOnlyTraits lists the traits only a secret key may set; nil means
 	// DefaultServerOnlyTraits, an empty list means none.
-	ServerOnlyTraits []string `json:"server_only_traits,omitempty"`
+	ServerOnlyTraits []string `json:"server_only_traits,omitzero"`
 	Limits           Limits   `json:"limits,omitzero"`
 }
 

@@ -146,11 +146,19 @@ func (db *DB) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
 	for i, id := range ids {
 		times[i] = used[id]
 	}
-	_, err := db.pool.Exec(ctx, `UPDATE api_keys k SET last_used_at = u.at
-		FROM unnest($1::text[], $2::timestamptz[]) AS u (id, at)
-		WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`, ids, times)
-	return mapError(err, "API keys")
+	for attempt := 1; ; attempt++ {
+		_, err := db.pool.Exec(ctx, `UPDATE api_keys k SET last_used_at = u.at
+			FROM unnest($1::text[], $2::timestamptz[]) AS u (id, at)
+			WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`, ids, times)
+		// Instances touching the same keys may lock them in different orders.
+		if err == nil || !retryable(err) || attempt == maxTouchAttempts {
+			return mapError(err, "API keys")
+		}
+	}
 }
+
+// maxTouchAttempts bounds the retries of a last-use write that lost a deadlock.
+const maxTouchAttempts = 3
 
 func (db *DB) queryAPIKeys(ctx context.Context, query string, arg string) ([]*so.APIKey, error) {
 	rows, _ := db.pool.Query(ctx, query, arg) // CollectRows reports a failed query

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/migrate"
@@ -86,4 +87,107 @@ func testLastMigrationKeepsData(t *testing.T, db DB) {
 	if err := db.DeleteContentItem(ctx, "p1", f.Steps[0].ContentItemID); so.ErrorCode(err) != so.ECONFLICT {
 		t.Fatalf("deleting used content after down/up: %v, want conflict", err)
 	}
+}
+
+// accountsVersion is the migration that added accounts, sessions, members, the
+// audit log, project settings and the key lifecycle.
+const accountsVersion = 5
+
+// rollBackTo rolls migrations back until version is the newest applied.
+func rollBackTo(t *testing.T, m *migrate.Migrator, version int64) {
+	t.Helper()
+	ctx := context.Background()
+	for {
+		cur, err := m.Current(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur <= version {
+			return
+		}
+		if _, err := m.Down(ctx); err != nil {
+			t.Fatalf("roll back version %d: %v", cur, err)
+		}
+	}
+}
+
+// testAccountsMigration rolls the accounts migration back and forth over
+// stored rows: projects and keys stay, keys named bootstrap get the variable
+// they came from as their source, secret keys get every scope, and keys the
+// older schema would bring back to life (revoked, expired) are gone.
+func testAccountsMigration(t *testing.T, open Opener) {
+	ctx := context.Background()
+	db := migrated(t, open)
+	setupProjects(t, db, "p1")
+	p := findProject(t, db, "p1")
+	p.IdentitySecret, p.PreviousIdentitySecret, p.PreviousSecretUntil = "ids_now", "ids_before", at(5)
+	p.Settings = so.ProjectSettings{ServerOnlyTraits: []string{}, Limits: so.Limits{Admin: ptr(3)}}
+	if err := db.UpdateProject(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	keys := migrationKeys(t, db)
+	a := newAccount(t, db, "a@example.com", at(0))
+	putMember(t, db, "p1", a, so.RoleOwner, at(0))
+	newSession(t, db, a, nil)
+	appendEntries(t, db, "p1", 2, nil)
+
+	rollBackTo(t, db.Migrator(), accountsVersion-1)
+	if _, err := db.Migrator().Up(ctx); err != nil {
+		t.Fatalf("Up over stored rows: %v", err)
+	}
+	p.PreviousIdentitySecret, p.PreviousSecretUntil, p.Settings = "", time.Time{}, so.ProjectSettings{}
+	assertEqual(t, "project after down/up", findProject(t, db, "p1"), p)
+	assertEqual(t, "keys after down/up", listKeys(t, db, "p1"), keys)
+	if n, err := db.CountAccounts(ctx); err != nil || n != 0 {
+		t.Fatalf("CountAccounts after down/up = %d, %v; want 0", n, err)
+	}
+	if got := listAudit(t, db, "p1", so.AuditFilter{}); len(got) != 0 {
+		t.Fatalf("audit entries after down/up: %s", dump(got))
+	}
+	b := newAccount(t, db, "a@example.com", at(1))
+	assertEqual(t, "a member after down/up", putMember(t, db, "p1", b, so.RoleViewer, at(1)), findMember(t, db, "p1", b.ID))
+}
+
+// migrationKeys stores keys as the newest schema can, and returns what the
+// accounts migration makes of them on the way down and up again.
+func migrationKeys(t *testing.T, db DB) []*so.APIKey {
+	t.Helper()
+	narrow := []so.Scope{so.ScopeRead}
+	var want []*so.APIKey
+	for i, k := range []struct {
+		kind         so.KeyKind
+		name, source string
+		gone         bool
+	}{
+		{so.KeySecret, "bootstrap", so.KeySourceAdminEnv, false},
+		{so.KeyPublic, "bootstrap", so.KeySourcePublicEnv, false},
+		{so.KeySecret, "ci", so.KeySourceAPI, false},
+		{so.KeyPublic, "web", so.KeySourceAPI, false},
+		{so.KeySecret, "revoked", "", true},
+		{so.KeyPublic, "expired", "", true},
+	} {
+		key := so.NewAPIKey("p1", k.kind, k.name, so.GenerateKey(k.kind))
+		key.CreatedAt, key.Source, key.CreatedBy = at(i), so.KeySourceGenerated, "account:x"
+		key.LastUsedAt, key.ExpiresAt = ptr(at(i+1)), ptr(at(60*24*365*100))
+		if k.kind == so.KeySecret {
+			key.Scopes = narrow
+		}
+		switch k.name {
+		case "revoked":
+			key.RevokedAt = ptr(at(i))
+		case "expired":
+			key.ExpiresAt = ptr(so.Now().Add(-time.Minute))
+		}
+		createKey(t, db, key)
+		if k.gone {
+			continue
+		}
+		after := *key
+		after.Source, after.CreatedBy, after.LastUsedAt, after.ExpiresAt, after.Scopes = k.source, "", nil, nil, nil
+		if k.kind == so.KeySecret {
+			after.Scopes = so.AllScopes
+		}
+		want = append(want, &after)
+	}
+	return want
 }

@@ -32,7 +32,11 @@ type Opener func(tb testing.TB) DB
 // Run runs the whole suite against the engine that open creates.
 func Run(t *testing.T, open Opener) {
 	t.Run("Migrations", func(t *testing.T) { testMigrations(t, open) })
+	t.Run("AccountsMigration", func(t *testing.T) { testAccountsMigration(t, open) })
 	t.Run("Projects", func(t *testing.T) { testProjects(t, migrated(t, open)) })
+	t.Run("ProjectStore", func(t *testing.T) { testProjectStore(t, open) })
+	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Bootstrap", func(t *testing.T) { testBootstrap(t, migrated(t, open)) })
 	t.Run("Content", func(t *testing.T) { testContent(t, open) })
 	t.Run("Flows", func(t *testing.T) { testFlows(t, open) })

@@ -69,6 +69,9 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_project_idx ON audit_log (project_id, id);
 
 -- +goose Down
+-- The older schema cannot tell a revoked or expired key from a live one, so
+-- such keys go rather than work again after the rollback.
+DELETE FROM api_keys WHERE revoked_at IS NOT NULL OR expires_at <= now();
 DROP TABLE audit_log;
 DROP TABLE sessions;
 DROP TABLE project_members;
