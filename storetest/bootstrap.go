@@ -39,9 +39,8 @@ func testBootstrap(t *testing.T, db DB) {
 	if _, err := so.Authenticate(ctx, db, rotated); err != nil {
 		t.Fatalf("rotated key: %v", err)
 	}
-	keys, _ := db.ListAPIKeys(ctx, so.DefaultProjectID)
-	if len(keys) != 3 {
-		t.Fatalf("%d keys stored, want 3", len(keys))
+	if keys, err := db.ListAPIKeys(ctx, so.DefaultProjectID); err != nil || len(keys) != 3 {
+		t.Fatalf("%d keys stored, %v; want 3", len(keys), err)
 	}
 	// A public key configured where the secret one belongs is refused.
 	if _, err := so.Bootstrap(ctx, db, "", first.GeneratedSecretKey); err == nil {
