@@ -34,10 +34,12 @@ func migrated(tb testing.TB) *postgres.DB {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(tb testing.TB) storetest.DB { return open(tb) })
 }
 
 func TestDomainErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := migrated(t)
 	if err := db.CreateProject(ctx, &so.Project{ID: "p1", Name: "p1", CreatedAt: so.Now()}); err != nil {
@@ -62,6 +64,7 @@ func TestDomainErrors(t *testing.T) {
 }
 
 func TestEngineAndStats(t *testing.T) {
+	t.Parallel()
 	db := open(t)
 	if db.Engine() != "postgres" {
 		t.Fatalf("Engine() = %q", db.Engine())
