@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -138,27 +136,5 @@ func TestIngestRetriesDeadlocks(t *testing.T) {
 	})
 	if so.ErrorCode(err) != so.EUNAVAILABLE || calls != maxIngestAttempts {
 		t.Fatalf("always deadlocking: %v after %d calls, want unavailable after %d", err, calls, maxIngestAttempts)
-	}
-}
-
-// TestCallbackErrorsUnchanged returns apply's and merge's own errors, not mapped.
-func TestCallbackErrorsUnchanged(t *testing.T) {
-	t.Parallel()
-	ctx, db := context.Background(), testDB(t)
-	boom := errors.New("boom")
-	_, err := db.IngestEvents(ctx, benchBatches(1)[0][:1], func(context.Context, so.IngestTx, []*so.Event) error { return boom })
-	if err != boom {
-		t.Fatalf("apply error came back as %v", err)
-	}
-	u := &so.EndUser{ProjectID: "p1", UserID: "u1", FirstSeenAt: so.Now(), LastSeenAt: so.Now()}
-	keep := func(old json.RawMessage) (json.RawMessage, error) { return old, nil }
-	for range 2 {
-		if _, err := db.UpsertEndUser(ctx, u, keep); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, err = db.UpsertEndUser(ctx, u, func(json.RawMessage) (json.RawMessage, error) { return nil, boom })
-	if err != boom {
-		t.Fatalf("merge error came back as %v", err)
 	}
 }

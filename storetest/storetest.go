@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		"Users":      func(t *testing.T) { testUsers(t, open) },
 		"Journeys":   func(t *testing.T) { testJourneys(t, open) },
 		"Events":     func(t *testing.T) { testEvents(t, open) },
+		"Errors":     func(t *testing.T) { testErrors(t, open) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
