@@ -105,17 +105,20 @@ type ContentFilter struct {
 
 // ContentStore keeps content items; every method is scoped to one project.
 type ContentStore interface {
-	// CreateContentItem stores a new, already validated item.
+	// CreateContentItem stores a new, already validated item; a taken id is
+	// Exists("content item", "id", id).
 	CreateContentItem(ctx context.Context, item *ContentItem) error
-	// FindContentItem returns one item or a not_found error.
+	// FindContentItem returns one item or ContentItemNotFound.
 	FindContentItem(ctx context.Context, projectID, id string) (*ContentItem, error)
 	// ListContentItems returns up to f.Limit items, newest first, after f.After.
 	ListContentItems(ctx context.Context, projectID string, f ContentFilter) ([]*ContentItem, error)
 	// UpdateContentItem replaces the stored item if its version is still
-	// expectedVersion (else conflict, or not_found if it is gone); item.Version must
-	// already be expectedVersion+1.
+	// expectedVersion (else Stale("content item", "version", ...), or
+	// ContentItemNotFound if it is gone); item.Version must already be
+	// expectedVersion+1.
 	UpdateContentItem(ctx context.Context, item *ContentItem, expectedVersion int) error
-	// DeleteContentItem removes one item or returns not_found.
+	// DeleteContentItem removes one item, or returns ContentItemNotFound, or
+	// ContentInUseError when a published flow version uses it.
 	DeleteContentItem(ctx context.Context, projectID, id string) error
 	// PublishDueContentItems publishes every scheduled item whose time is at or
 	// before now, in all projects, and returns how many it published.

@@ -86,7 +86,7 @@ func (s *ContentService) Update(ctx context.Context, projectID, id string, p Con
 		return nil, err
 	}
 	if p.Version != nil && *p.Version != current.Version {
-		return nil, FieldErrorf(ECONFLICT, "version", "item is at version %d, not %d: read it again and retry", current.Version, *p.Version)
+		return nil, Stale("content item", "version", current.Version, *p.Version)
 	}
 	next, err := p.Apply(current, s.now())
 	if err != nil {
@@ -110,19 +110,6 @@ func (s *ContentService) Delete(ctx context.Context, projectID, id string) error
 		}
 	}
 	return s.Store.DeleteContentItem(ctx, projectID, id)
-}
-
-// ContentInUseError answers a delete of an item that a published flow version
-// uses; stores return it too when their foreign key catches a delete that raced
-// a publish.
-func ContentInUseError(id string) error {
-	return Errorf(ECONFLICT, "content item %q is used by a published flow version; archive it instead", id)
-}
-
-// ContentGoneError answers a publish whose content item was deleted after the
-// flow was checked: the store's foreign key refused the version.
-func ContentGoneError() error {
-	return FieldErrorf(EINVALID, "steps", "a content item the steps use was deleted while publishing; fix the steps and publish again")
 }
 
 // PublishDue publishes every scheduled item whose time has come.

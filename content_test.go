@@ -10,6 +10,7 @@ import (
 )
 
 func TestNewContentItemDefaults(t *testing.T) {
+	t.Parallel()
 	now := so.Now()
 	item, err := so.NewContentItem("p", so.ContentInput{Kind: so.ContentTask, Title: "t", Metadata: json.RawMessage(`{ "a" : [1, 2] }`)}, now)
 	if err != nil {
@@ -19,13 +20,14 @@ func TestNewContentItemDefaults(t *testing.T) {
 		item.Version != 1 || item.Tags == nil || string(item.Metadata) != `{"a":[1,2]}` || item.PublishedAt != nil {
 		t.Fatalf("defaults not applied: %+v", item)
 	}
-	published, _ := so.NewContentItem("p", so.ContentInput{Kind: so.ContentTask, Title: "t", Status: so.StatusPublished}, now)
-	if published.PublishedAt == nil || !published.PublishedAt.Equal(now) {
+	published, err := so.NewContentItem("p", so.ContentInput{Kind: so.ContentTask, Title: "t", Status: so.StatusPublished}, now)
+	if err != nil || published.PublishedAt == nil || !published.PublishedAt.Equal(now) {
 		t.Fatalf("published item without published_at: %+v", published)
 	}
 }
 
 func TestContentValidation(t *testing.T) {
+	t.Parallel()
 	at := time.Now()
 	cases := map[string]struct {
 		in    so.ContentInput
@@ -61,8 +63,12 @@ func TestContentValidation(t *testing.T) {
 }
 
 func TestContentPatchApply(t *testing.T) {
+	t.Parallel()
 	now := so.Now()
-	item, _ := so.NewContentItem("p", so.ContentInput{Kind: so.ContentTask, Title: "old", Body: "keep", Tags: []string{"a"}}, now)
+	item, err := so.NewContentItem("p", so.ContentInput{Kind: so.ContentTask, Title: "old", Body: "keep", Tags: []string{"a"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	later := now.Add(time.Minute)
 	title, status, v := "new", so.StatusPublished, 1
 	next, err := so.ContentPatch{Version: &v, Title: &title, Status: &status}.Apply(item, later)
@@ -83,6 +89,7 @@ func TestContentPatchApply(t *testing.T) {
 }
 
 func TestCursorRoundTrip(t *testing.T) {
+	t.Parallel()
 	id := so.NewID()
 	got, err := so.DecodeCursor(so.EncodeCursor(id))
 	if err != nil || got != id {
@@ -94,6 +101,7 @@ func TestCursorRoundTrip(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
+	t.Parallel()
 	sk, pk := so.GenerateKey(so.KeySecret), so.GenerateKey(so.KeyPublic)
 	if so.ValidateKey(so.KeySecret, sk) != nil || so.ValidateKey(so.KeyPublic, pk) != nil {
 		t.Fatal("generated keys do not validate")
@@ -111,6 +119,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestJSONObjectEncoding(t *testing.T) {
+	t.Parallel()
 	for raw, ok := range map[string]bool{
 		`{"a":"ok 😀 \u00fc"}`:  true,
 		`{"a":"\ud83d\ude00"}`: true, // a proper pair

@@ -170,7 +170,8 @@ type IngestTx interface {
 	// InsertJourneys stores each journey unless its user already has one in its
 	// flow, and returns the stored journeys in input order either way.
 	InsertJourneys(ctx context.Context, js []*Journey) ([]*Journey, error)
-	// SaveJourneys writes changed journeys back by id.
+	// SaveJourneys writes changed journeys back by id; one that is not stored is
+	// NotFound("journey", id).
 	SaveJourneys(ctx context.Context, js []*Journey) error
 	// TouchUsers creates the users that do not exist yet, and moves first_seen_at
 	// back and last_seen_at forward to cover each user's sighting.

@@ -116,18 +116,20 @@ func (v *FlowVersion) Step(key string) *Step {
 
 // FlowStore keeps flows and their published versions.
 type FlowStore interface {
-	// CreateFlow stores a new draft flow; a taken key is a conflict.
+	// CreateFlow stores a new draft flow; a taken key is Exists("flow", "key", key).
 	CreateFlow(ctx context.Context, f *Flow) error
-	// FindFlow returns a flow by key with its version list, or not_found.
+	// FindFlow returns a flow by key with its version list, or FlowNotFound.
 	FindFlow(ctx context.Context, projectID, key string) (*Flow, error)
 	// ListFlows returns up to limit flows ordered by key, after the key `after`.
 	ListFlows(ctx context.Context, projectID, after string, limit int) ([]*Flow, error)
-	// UpdateFlowDraft replaces the draft if its revision is still expectedRevision.
+	// UpdateFlowDraft replaces the draft if its revision is still expectedRevision
+	// (else Stale("draft", "revision", ...), or FlowNotFound).
 	UpdateFlowDraft(ctx context.Context, f *Flow, expectedRevision int) error
 	// PublishFlow stores v as the next version of its flow (v.Version must be the
-	// flow's PublishedVersion+1, else conflict) and marks the flow published.
+	// flow's PublishedVersion+1, else PublishRace) and marks the flow published;
+	// a missing flow is FlowNotFound, a deleted content item ContentGoneError.
 	PublishFlow(ctx context.Context, v *FlowVersion) error
-	// FindFlowVersion returns one published version, or not_found.
+	// FindFlowVersion returns one published version, or VersionNotFound.
 	FindFlowVersion(ctx context.Context, projectID, flowID string, version int) (*FlowVersion, error)
 	// ContentInUse tells whether any published flow version uses the content item.
 	ContentInUse(ctx context.Context, projectID, contentItemID string) (bool, error)

@@ -54,10 +54,7 @@ func (s *FlowService) Create(ctx context.Context, projectID string, in FlowInput
 		return nil, err
 	}
 	if err := s.Store.CreateFlow(ctx, f); err != nil {
-		if ErrorCode(err) == ECONFLICT {
-			return nil, FieldErrorf(ECONFLICT, "key", "a flow with key %q exists already", f.Key)
-		}
-		return nil, err
+		return nil, err // a taken key is the store's Exists("flow", "key", ...)
 	}
 	return f, nil
 }
@@ -113,7 +110,7 @@ func (s *FlowService) UpdateDraft(ctx context.Context, projectID, key string, p 
 		return nil, err
 	}
 	if f.Revision != *p.Revision {
-		return nil, FieldErrorf(ECONFLICT, "revision", "the draft is at revision %d, not %d: read it again and retry", f.Revision, *p.Revision)
+		return nil, Stale("draft", "revision", f.Revision, *p.Revision)
 	}
 	next := *f
 	setIf(&next.Name, p.Name)

@@ -109,9 +109,10 @@ func (j Journey) MarshalJSON() ([]byte, error) {
 // JourneyStore keeps journeys outside of event ingestion.
 type JourneyStore interface {
 	// StartJourney stores j unless the user already has a journey in its flow,
-	// and returns the stored journey and whether it was created now.
+	// and returns the stored journey and whether it was created now; a flow that
+	// is gone is FlowNotFound.
 	StartJourney(ctx context.Context, j *Journey) (*Journey, bool, error)
-	// FindJourney returns the user's journey in the flow, or not_found.
+	// FindJourney returns the user's journey in the flow, or JourneyNotFound.
 	FindJourney(ctx context.Context, projectID, userID, flowKey string) (*Journey, error)
 	// AbandonIdleJourneys marks active and paused journeys whose last activity is
 	// before `before` as abandoned and returns them.

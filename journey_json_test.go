@@ -12,6 +12,7 @@ import (
 // times, null for unset optional times and for absent steps, and a round trip
 // back to the same value, whatever the order of the fields it is read from.
 func TestJourneyJSON(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 25, 10, 0, 0, 120_000_000, time.UTC)
 	done := at.Add(90 * time.Second)
 	j := Journey{ID: "j1", ProjectID: "p1", UserID: "u1", FlowID: "f1", FlowKey: "start", FlowVersion: 2,
@@ -33,8 +34,8 @@ func TestJourneyJSON(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("journey JSON:\n got %s\nwant %s", got, want)
 	}
-	if viaEncoder, _ := json.Marshal(j); string(viaEncoder) != want {
-		t.Fatalf("json.Marshal differs from MarshalJSON:\n%s", viaEncoder)
+	if viaEncoder, err := json.Marshal(j); err != nil || string(viaEncoder) != want {
+		t.Fatalf("json.Marshal differs from MarshalJSON (%v):\n%s", err, viaEncoder)
 	}
 	// States written before this order kept steps right after status; they read
 	// the same.
@@ -53,7 +54,7 @@ func TestJourneyJSON(t *testing.T) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", back, j)
 		}
 	}
-	if empty, _ := (Journey{}).MarshalJSON(); !json.Valid(empty) || !strings.Contains(string(empty), `"steps":null`) {
+	if empty, err := (Journey{}).MarshalJSON(); err != nil || !json.Valid(empty) || !strings.Contains(string(empty), `"steps":null`) {
 		t.Fatalf("a journey without steps: %s", empty)
 	}
 }

@@ -31,6 +31,7 @@ func ev(typ so.EventType, step string, at time.Duration) *so.Event {
 }
 
 func TestJourneyStateMachine(t *testing.T) {
+	t.Parallel()
 	type want struct {
 		status  so.JourneyStatus
 		steps   map[string]so.StepStatus
@@ -94,6 +95,7 @@ func TestJourneyStateMachine(t *testing.T) {
 }
 
 func TestJourneySessionsAndAbandonReturn(t *testing.T) {
+	t.Parallel()
 	v := flowV1()
 	j := so.NewJourney("p", "u", v, t0)
 	j.Apply(v, ev(so.EventStepStarted, "connect", 10*time.Minute))
@@ -118,6 +120,7 @@ func TestJourneySessionsAndAbandonReturn(t *testing.T) {
 }
 
 func TestFlowValidation(t *testing.T) {
+	t.Parallel()
 	step := func(key string, pre ...string) so.Step {
 		return so.Step{Key: key, Title: key, Kind: so.StepTask, ContentItemID: "c", Prerequisites: pre}
 	}
@@ -153,6 +156,7 @@ func TestFlowValidation(t *testing.T) {
 // TestActivityUsesServerTime: abandonment is judged on when the server received
 // events, so a backfilled or clock-skewed event cannot make a journey look idle.
 func TestActivityUsesServerTime(t *testing.T) {
+	t.Parallel()
 	v := flowV1()
 	j := so.NewJourney("p", "u", v, t0)
 	e := ev(so.EventStepStarted, "connect", -30*24*time.Hour) // the client clock says a month ago

@@ -31,7 +31,7 @@ type UserStore interface {
 	// UpsertEndUser creates the user or, if it exists, calls merge with its current
 	// traits and stores what merge returns; LastSeenAt only moves forward.
 	UpsertEndUser(ctx context.Context, u *EndUser, merge func(old json.RawMessage) (json.RawMessage, error)) (*EndUser, error)
-	// FindEndUser returns one user or not_found.
+	// FindEndUser returns one user or UserNotFound.
 	FindEndUser(ctx context.Context, projectID, userID string) (*EndUser, error)
 	// ListEndUsers returns up to f.Limit users matching f, ordered by user id,
 	// after f.After.

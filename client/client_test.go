@@ -10,6 +10,7 @@ import (
 )
 
 func TestStreamParsesEvents(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer pk_test" {
 			http.Error(w, `{"error":{"code":"unauthorized","message":"no key"}}`, http.StatusUnauthorized)
@@ -39,6 +40,7 @@ func TestStreamParsesEvents(t *testing.T) {
 }
 
 func TestErrorsKeepTheAnswer(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/v1/status":

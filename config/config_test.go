@@ -531,7 +531,10 @@ func TestProblemJSON(t *testing.T) {
 }
 
 func TestRegisterFlags(t *testing.T) {
-	c, _ := Load([]string{"SMARTONBOARD_ADDR=:9000", "SMARTONBOARD_LOG_LEVEL=debug", "SMARTONBOARD_ENV=staging"})
+	c, problems := Load([]string{"SMARTONBOARD_ADDR=:9000", "SMARTONBOARD_LOG_LEVEL=debug", "SMARTONBOARD_ENV=staging"})
+	if err := problems.Err(); err != nil {
+		t.Fatal(err)
+	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c.RegisterFlags(fs)
 	err := fs.Parse([]string{"--addr", ":7000", "--env=production", "--data-dir", "/srv", "--log-format", "json", "--migrate"})

@@ -19,19 +19,29 @@ import (
 // the committer groups requests; the engines' own ingestion is tested against
 // SQLite and PostgreSQL in storetest.
 type fakeStore struct {
-	mu      sync.Mutex
-	seen    map[string]bool
-	batches []int
-	release chan struct{} // when set, each transaction waits for a value
-	fail    func(events []*so.Event) error
+	mu       sync.Mutex
+	seen     map[string]bool
+	batches  []int         // sizes of the committed transactions
+	attempts [][]string    // the event ids of every transaction, failed ones too
+	entered  chan int      // when set, hears of each transaction as it starts
+	release  chan struct{} // when set, each transaction waits for a value
+	fail     func(events []*so.Event) error
 }
 
 func (f *fakeStore) IngestEvents(ctx context.Context, events []*so.Event, apply func(context.Context, so.IngestTx, []*so.Event) error) ([]bool, error) {
+	if f.entered != nil {
+		f.entered <- len(events)
+	}
 	if f.release != nil {
 		<-f.release
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	f.attempts = append(f.attempts, ids)
 	if f.fail != nil {
 		if err := f.fail(events); err != nil {
 			return nil, err
@@ -61,15 +71,59 @@ func noJourneys(context.Context, so.IngestTx, []*so.Event) (*journey.Outcome, er
 	return &journey.Outcome{Notices: map[*so.Event]*so.Notice{}}, nil
 }
 
+// hangGuard bounds every wait of these tests: far longer than any wait takes, it
+// only turns a hang into a failure that says what hung.
+const hangGuard = time.Minute
+
+// holdCommitter submits a one-event request and returns once its transaction
+// has started and waits on store.release, so that later requests queue up.
+func holdCommitter(t *testing.T, in *ingest.Ingester, store *fakeStore, wg *sync.WaitGroup) {
+	t.Helper()
+	wg.Go(func() {
+		if _, err := in.Submit(context.Background(), events("holder", 1)); err != nil {
+			t.Errorf("holder: %v", err)
+		}
+	})
+	select {
+	case <-store.entered:
+	case <-time.After(hangGuard):
+		t.Fatal("the holder's transaction never started")
+	}
+}
+
+// waitPending waits until n events wait for their commit.
+func waitPending(t *testing.T, in *ingest.Ingester, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(hangGuard); in.Pending() < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events pending, want %d", in.Pending(), n)
+		}
+	}
+}
+
+// wait waits for the group, failing the test rather than hanging.
+func wait(t *testing.T, wg *sync.WaitGroup) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(hangGuard):
+		t.Fatal("requests were never answered")
+	}
+}
+
 // TestRequestsShareCommits holds the first transaction open while more requests
 // arrive: they must all go into the next transaction together.
 func TestRequestsShareCommits(t *testing.T) {
-	store := &fakeStore{seen: map[string]bool{}, release: make(chan struct{})}
+	t.Parallel()
+	store := &fakeStore{seen: map[string]bool{}, entered: make(chan int, 10), release: make(chan struct{})}
 	in := ingest.New(store, noJourneys, ingest.Options{})
 	defer in.Close()
 	var wg sync.WaitGroup
-	results := make([]*ingest.Result, 11)
-	submit := func(i int) {
+	holdCommitter(t, in, store, &wg)
+	results := make([]*ingest.Result, 10)
+	for i := range results {
 		wg.Go(func() {
 			r, err := in.Submit(context.Background(), events(fmt.Sprint("r", i), 5))
 			if err != nil {
@@ -78,17 +132,11 @@ func TestRequestsShareCommits(t *testing.T) {
 			results[i] = r
 		})
 	}
-	submit(0)
-	time.Sleep(50 * time.Millisecond) // r0 is now inside the first, blocked transaction
-	for i := 1; i <= 10; i++ {
-		submit(i)
-	}
-	time.Sleep(50 * time.Millisecond) // r1..r10 are queued behind it
-	store.release <- struct{}{}
-	store.release <- struct{}{}
-	wg.Wait()
-	if len(store.batches) != 2 || store.batches[0] != 5 || store.batches[1] != 50 {
-		t.Fatalf("transactions %v, want [5 50]: ten waiting requests share one commit", store.batches)
+	waitPending(t, in, 1+50) // the ten are queued behind the holder
+	close(store.release)
+	wait(t, &wg)
+	if len(store.batches) != 2 || store.batches[0] != 1 || store.batches[1] != 50 {
+		t.Fatalf("transactions %v, want [1 50]: ten waiting requests share one commit", store.batches)
 	}
 	for i, r := range results {
 		if r == nil || len(r.Inserted) != 5 || !r.Inserted[4] {
@@ -100,11 +148,12 @@ func TestRequestsShareCommits(t *testing.T) {
 // TestFailedBatchIsolatesRequests: when a shared transaction fails, each request
 // is retried alone, so only the request that causes the failure gets an error.
 func TestFailedBatchIsolatesRequests(t *testing.T) {
-	store := &fakeStore{seen: map[string]bool{}, release: make(chan struct{}, 100)}
+	t.Parallel()
+	store := &fakeStore{seen: map[string]bool{}, entered: make(chan int, 10), release: make(chan struct{})}
 	store.fail = func(evs []*so.Event) error {
 		for _, e := range evs {
 			if e.ID == "bad-0" {
-				return errors.New("boom")
+				return so.Errorf(so.EINVALID, "bad-0 is refused")
 			}
 		}
 		return nil
@@ -112,27 +161,49 @@ func TestFailedBatchIsolatesRequests(t *testing.T) {
 	in := ingest.New(store, noJourneys, ingest.Options{})
 	defer in.Close()
 	var wg sync.WaitGroup
-	errs := map[string]error{}
-	var mu sync.Mutex
-	for _, name := range []string{"good", "bad", "fine"} {
-		wg.Go(func() {
-			_, err := in.Submit(context.Background(), events(name, 3))
-			mu.Lock()
-			errs[name] = err
-			mu.Unlock()
-		})
+	holdCommitter(t, in, store, &wg)
+	names := []string{"good", "bad", "fine"}
+	results, errs := make([]*ingest.Result, len(names)), make([]error, len(names))
+	for i, name := range names {
+		wg.Go(func() { results[i], errs[i] = in.Submit(context.Background(), events(name, 3)) })
 	}
-	time.Sleep(50 * time.Millisecond)
-	for range 10 {
-		store.release <- struct{}{}
+	waitPending(t, in, 1+9) // the three are queued behind the holder: one group
+	close(store.release)
+	wait(t, &wg)
+	assertIsolated(t, store, names, results, errs)
+}
+
+// assertIsolated checks that the three requests failed together in one shared
+// transaction, that each was then tried alone, and that only "bad" failed: the
+// others are answered as committed, and their events (not bad's) are stored.
+func assertIsolated(t *testing.T, store *fakeStore, names []string, results []*ingest.Result, errs []error) {
+	t.Helper()
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.attempts) != 5 || len(store.attempts[1]) != 9 {
+		t.Fatalf("transactions %v, want the holder, the shared nine, then each request alone", store.attempts)
 	}
-	wg.Wait()
-	if errs["good"] != nil || errs["fine"] != nil || errs["bad"] == nil {
-		t.Fatalf("errors %v: only the bad request may fail", errs)
+	for _, alone := range store.attempts[2:] {
+		if len(alone) != 3 {
+			t.Fatalf("transactions %v: after the shared one fails, each request goes alone", store.attempts)
+		}
+	}
+	for i, name := range names {
+		stored := store.seen[name+"-0"] && store.seen[name+"-2"]
+		if name == "bad" {
+			if so.ErrorCode(errs[i]) != so.EINVALID || results[i] != nil || store.seen["bad-1"] {
+				t.Fatalf("bad: %+v, %v, stored %v; want its own error and nothing stored", results[i], errs[i], store.seen["bad-1"])
+			}
+			continue
+		}
+		if errs[i] != nil || results[i] == nil || fmt.Sprint(results[i].Inserted) != "[true true true]" || !stored {
+			t.Fatalf("%s shared a transaction with bad: %+v, %v, stored %v; want committed", name, results[i], errs[i], stored)
+		}
 	}
 }
 
 func TestDuplicatesAndClose(t *testing.T) {
+	t.Parallel()
 	store := &fakeStore{seen: map[string]bool{}}
 	var committed int
 	in := ingest.New(store, noJourneys, ingest.Options{OnCommit: func(stored []*so.Event, _ *journey.Outcome) { committed += len(stored) }})
@@ -157,7 +228,8 @@ func TestDuplicatesAndClose(t *testing.T) {
 // is not retried request by request; after two single failures in a row, the
 // rest of the batch gets "unavailable" at once.
 func TestStoreOutageFailsFast(t *testing.T) {
-	store := &fakeStore{seen: map[string]bool{}, release: make(chan struct{})}
+	t.Parallel()
+	store := &fakeStore{seen: map[string]bool{}, entered: make(chan int, 10), release: make(chan struct{})}
 	var calls int
 	store.fail = func([]*so.Event) error {
 		calls++
@@ -169,15 +241,14 @@ func TestStoreOutageFailsFast(t *testing.T) {
 	in := ingest.New(store, noJourneys, ingest.Options{})
 	defer in.Close()
 	var wg sync.WaitGroup
-	wg.Go(func() { _, _ = in.Submit(context.Background(), events("holder", 1)) })
-	time.Sleep(50 * time.Millisecond) // the holder is inside the first transaction
+	holdCommitter(t, in, store, &wg)
 	errs := make([]error, 5)
 	for i := range errs {
 		wg.Go(func() { _, errs[i] = in.Submit(context.Background(), events(fmt.Sprint("o", i), 2)) })
 	}
-	time.Sleep(50 * time.Millisecond) // the five are queued behind it
+	waitPending(t, in, 1+10) // the five are queued behind the holder
 	close(store.release)
-	wg.Wait()
+	wait(t, &wg)
 	for i, err := range errs {
 		if so.ErrorCode(err) != so.EUNAVAILABLE {
 			t.Fatalf("request %d: %v, want unavailable", i, err)
@@ -192,6 +263,7 @@ func TestStoreOutageFailsFast(t *testing.T) {
 // that would take the events waiting for commit past MaxPending; the waiting
 // ones still commit, and their places free up once answered.
 func TestShedsLoadBeyondMaxPending(t *testing.T) {
+	t.Parallel()
 	store := &fakeStore{seen: map[string]bool{}, release: make(chan struct{})}
 	in := ingest.New(store, noJourneys, ingest.Options{MaxPending: 10})
 	defer in.Close()
@@ -202,19 +274,20 @@ func TestShedsLoadBeyondMaxPending(t *testing.T) {
 			results <- err
 		}()
 	}
-	for deadline := time.Now().Add(10 * time.Second); in.Pending() < 10; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events pending, want 10", in.Pending())
-		}
-	}
+	waitPending(t, in, 10)
 	_, err := in.Submit(context.Background(), events("c", 1)) // refused at once, while a and b wait
 	if !errors.Is(err, ingest.ErrBusy) || so.ErrorCode(err) != so.EUNAVAILABLE {
 		t.Fatalf("beyond the limit: %v, want ErrBusy", err)
 	}
 	close(store.release)
 	for range 2 {
-		if err := <-results; err != nil {
-			t.Fatal(err)
+		select {
+		case err := <-results:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(hangGuard):
+			t.Fatal("the waiting requests were never answered")
 		}
 	}
 	if _, err := in.Submit(context.Background(), events("c", 10)); err != nil {
@@ -225,6 +298,7 @@ func TestShedsLoadBeyondMaxPending(t *testing.T) {
 // TestShedsLoadBeyondMaxPendingBytes refuses a request whose events would take
 // the waiting bytes past MaxPendingBytes, however few they are.
 func TestShedsLoadBeyondMaxPendingBytes(t *testing.T) {
+	t.Parallel()
 	store := &fakeStore{seen: map[string]bool{}}
 	in := ingest.New(store, noJourneys, ingest.Options{MaxPendingBytes: 4 << 10})
 	defer in.Close()

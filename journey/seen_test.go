@@ -8,6 +8,7 @@ import (
 )
 
 func TestSeenCache(t *testing.T) {
+	t.Parallel()
 	var c seenCache
 	k := userKey{"p", "u"}
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestCountersRollOff(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	c := &live.Counters{Now: func() time.Time { return now }}
 	evs := []*so.Event{{ProjectID: "p", UserID: "a"}, {ProjectID: "p", UserID: "b"}, {ProjectID: "p", UserID: "a"}, {ProjectID: "q", UserID: "z"}}

@@ -8,6 +8,7 @@ import (
 )
 
 func TestWithRootCert(t *testing.T) {
+	t.Parallel()
 	const ca = `/etc/ssl/my ca's.pem`
 	cases := map[string]string{
 		"postgres://u@h/db":                           "postgres://u@h/db?sslrootcert=" + url.QueryEscape(ca),
@@ -28,6 +29,7 @@ func TestWithRootCert(t *testing.T) {
 }
 
 func TestScrub(t *testing.T) {
+	t.Parallel()
 	const pw = `p@ss w:rd/"x"`
 	for _, conn := range []string{
 		"postgres://" + url.UserPassword("u", pw).String() + "@h/db",

@@ -37,6 +37,7 @@ func mustNotLeak(t *testing.T, err error) {
 }
 
 func TestOpenUnreachable(t *testing.T) {
+	t.Parallel()
 	u := "postgres://alice:" + url.QueryEscape(secret) + "@127.0.0.1:1/smartonboard?sslmode=disable"
 	start := time.Now()
 	_, err := postgres.Open(context.Background(), postgres.Options{URL: u, ConnectTimeout: 700 * time.Millisecond})
@@ -57,6 +58,7 @@ func TestOpenUnreachable(t *testing.T) {
 }
 
 func TestOpenInvalidURL(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{
 		"postgres://alice:" + secret + "@127.0.0.1:notaport/db",
 		"postgres://alice:" + url.QueryEscape(secret) + "@127.0.0.1:5432/db?sslmode=bogus",
@@ -73,6 +75,7 @@ func TestOpenInvalidURL(t *testing.T) {
 }
 
 func TestOpenMissingDatabaseFailsFast(t *testing.T) {
+	t.Parallel()
 	u := withParams(t, pgtest.URL(t), nil)
 	u.Path = "/so_no_such_database"
 	start := time.Now()
@@ -88,6 +91,7 @@ func TestOpenMissingDatabaseFailsFast(t *testing.T) {
 
 // TestOpenTLSRefused uses a fake server without TLS, like many local and CI ones.
 func TestOpenTLSRefused(t *testing.T) {
+	t.Parallel()
 	addr := fakeServerWithoutTLS(t)
 	u := "postgres://alice:" + url.QueryEscape(secret) + "@" + addr + "/smartonboard?sslmode=require"
 	start := time.Now()
@@ -110,6 +114,7 @@ func TestOpenTLSRefused(t *testing.T) {
 // TestOpenTLS checks every sslmode with a root certificate against the real server,
 // when it offers TLS (Debian's default cluster does, with its snakeoil certificate).
 func TestOpenTLS(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	serverCA, leaf := serverCertificate(t, withParams(t, dbURL, nil).Host)
 	otherCA := writePEM(t, "other-ca.pem", selfSignedCA(t))
@@ -154,6 +159,7 @@ func TestOpenTLS(t *testing.T) {
 }
 
 func TestOpenMissingRootCert(t *testing.T) {
+	t.Parallel()
 	_, err := postgres.Open(context.Background(), postgres.Options{
 		URL:         "postgres://alice:" + url.QueryEscape(secret) + "@127.0.0.1:1/db?sslmode=verify-full",
 		SSLRootCert: "/nonexistent/ca.pem", ConnectTimeout: time.Second,
@@ -165,6 +171,7 @@ func TestOpenMissingRootCert(t *testing.T) {
 }
 
 func TestDescribe(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"postgres://alice:" + url.QueryEscape(secret) + "@db.example.com:6543/app?sslmode=require": "db.example.com:6543/app",
 		"postgresql://alice:pw@10.0.0.1/app":                                "10.0.0.1:5432/app",

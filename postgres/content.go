@@ -22,6 +22,9 @@ func (db *DB) CreateContentItem(ctx context.Context, item *so.ContentItem) error
 		item.ID, item.ProjectID, string(item.Kind), item.Title, item.Body, string(item.Status),
 		item.Category, tagsOf(item), item.Locale, string(item.Complexity), item.ScheduledAt,
 		item.PublishedAt, item.CreatedAt, item.UpdatedAt, item.Version, string(item.Metadata))
+	if isUniqueViolation(err) {
+		return so.Exists("content item", "id", item.ID)
+	}
 	return mapError(err, "content item")
 }
 
@@ -31,7 +34,7 @@ func (db *DB) FindContentItem(ctx context.Context, projectID, id string) (*so.Co
 		WHERE project_id = $1 AND id = $2`, projectID, id)
 	item, err := scanContentItem(row)
 	if err != nil {
-		return nil, mapError(err, "content item")
+		return nil, notFound(err, so.ContentItemNotFound(id), "content item")
 	}
 	return item, nil
 }
@@ -102,9 +105,9 @@ func (db *DB) UpdateContentItem(ctx context.Context, item *so.ContentItem, expec
 		if err != nil {
 			return err
 		}
-		return so.FieldErrorf(so.ECONFLICT, "version", "item is at version %d, not %d: read it again and retry", current, expectedVersion)
+		return so.Stale("content item", "version", current, expectedVersion)
 	})
-	return mapError(err, "content item")
+	return notFound(err, so.ContentItemNotFound(item.ID), "content item")
 }
 
 // DeleteContentItem implements smartonboard.ContentStore.
@@ -116,7 +119,7 @@ func (db *DB) DeleteContentItem(ctx context.Context, projectID, id string) error
 		return mapError(err, "content item")
 	}
 	if tag.RowsAffected() == 0 {
-		return so.Errorf(so.ENOTFOUND, "content item %q not found", id)
+		return so.ContentItemNotFound(id)
 	}
 	return nil
 }

@@ -20,23 +20,38 @@ const (
 )
 
 // mapError turns a driver error about a thing (e.g. "content item") into a domain
-// error whose message never shows SQL; errors it does not know stay internal.
+// error whose message never shows SQL; errors it does not know stay internal. A
+// call that can tell what is missing or taken reports that itself (notFound,
+// isUniqueViolation); these are the fallbacks for the calls that cannot.
 func mapError(err error, thing string) error {
 	var appErr *so.Error
-	var pgErr *pgconn.PgError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &appErr):
 		return err
 	case errors.Is(err, pgx.ErrNoRows):
-		return so.Errorf(so.ENOTFOUND, "%s not found", thing)
-	case errors.As(err, &pgErr) && pgErr.Code == uniqueViolation:
-		return so.Errorf(so.ECONFLICT, "%s already exists", thing)
+		return so.NotFound(thing, "")
+	case isUniqueViolation(err):
+		return so.Exists(thing, "", "")
 	case violatedReference(err) != "":
-		return so.Errorf(so.ENOTFOUND, "the %s does not exist", violatedReference(err))
+		return so.NotFound(violatedReference(err), "")
 	}
 	return fmt.Errorf("postgres: %s: %w", thing, err)
+}
+
+// notFound is mapError, but a missing row is reported as missing.
+func notFound(err error, missing *so.Error, thing string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return missing
+	}
+	return mapError(err, thing)
+}
+
+// isUniqueViolation tells whether err is a unique key refusing a write.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == uniqueViolation
 }
 
 // violatedReference names what a violated foreign key points at, from the

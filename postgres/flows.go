@@ -29,6 +29,9 @@ func (db *DB) CreateFlow(ctx context.Context, f *so.Flow) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		f.ID, f.ProjectID, f.Key, f.Name, f.Description, string(f.Status), steps, f.Revision,
 		f.PublishedVersion, f.CreatedAt, f.UpdatedAt)
+	if isUniqueViolation(err) { // ids are random: the key is taken
+		return so.Exists("flow", "key", f.Key)
+	}
 	return mapError(err, "flow")
 }
 
@@ -38,7 +41,7 @@ func (db *DB) FindFlow(ctx context.Context, projectID, key string) (*so.Flow, er
 		projectID, key)
 	f, err := scanFlow(row)
 	if err != nil {
-		return nil, mapError(err, "flow")
+		return nil, notFound(err, so.FlowNotFound(key), "flow")
 	}
 	return f, nil
 }
@@ -74,9 +77,9 @@ func (db *DB) UpdateFlowDraft(ctx context.Context, f *so.Flow, expectedRevision 
 		if err != nil {
 			return err
 		}
-		return so.FieldErrorf(so.ECONFLICT, "revision", "flow is at revision %d, not %d: read it again and retry", current, expectedRevision)
+		return so.Stale("draft", "revision", current, expectedRevision)
 	})
-	return mapError(err, "flow")
+	return notFound(err, so.FlowNotFound(f.Key), "flow")
 }
 
 // PublishFlow implements smartonboard.FlowStore. The flow row stays locked from
@@ -94,14 +97,14 @@ func (db *DB) PublishFlow(ctx context.Context, v *so.FlowVersion) error {
 			return err
 		}
 		if v.Version != published+1 {
-			return so.FieldErrorf(so.ECONFLICT, "version", "flow is at version %d, so the next version is %d, not %d", published, published+1, v.Version)
+			return so.PublishRace(published, v.Version)
 		}
 		return insertVersion(ctx, tx, v, steps)
 	})
 	if violatedReference(err) == "content item" { // checked at commit: the key is deferred
 		return so.ContentGoneError()
 	}
-	return mapError(err, "flow")
+	return notFound(err, so.FlowNotFound(v.FlowKey), "flow")
 }
 
 // insertVersion writes the version, the content it uses, and the flow's new state.
@@ -130,7 +133,7 @@ func (db *DB) FindFlowVersion(ctx context.Context, projectID, flowID string, ver
 		WHERE v.project_id = $1 AND v.flow_id = $2 AND v.version = $3`, projectID, flowID, version).
 		Scan(&v.FlowID, &v.ProjectID, &v.FlowKey, &v.Version, &v.Name, &steps, &v.PublishedAt)
 	if err != nil {
-		return nil, mapError(err, "flow version")
+		return nil, notFound(err, so.VersionNotFound(version), "flow version")
 	}
 	if v.Steps, err = so.DecodeSteps([]byte(steps)); err != nil {
 		return nil, mapError(err, "flow version")

@@ -26,8 +26,10 @@ type querier interface {
 // and flow all return the journey of the one insert that won.
 func (db *DB) StartJourney(ctx context.Context, j *so.Journey) (*so.Journey, bool, error) {
 	stored, created, err := insertJourney(ctx, db.pool, j)
-	if err != nil {
-		return nil, false, mapError(err, "journey")
+	if violatedReference(err) != "" { // the flow is gone (a missing project takes its flows along)
+		return nil, false, so.FlowNotFound(j.FlowKey)
+	} else if err != nil {
+		return nil, false, notFound(err, so.JourneyNotFound(j.UserID, j.FlowKey), "journey") // the insert met another key
 	}
 	return stored, created, nil
 }
@@ -37,7 +39,7 @@ func (db *DB) FindJourney(ctx context.Context, projectID, userID, flowKey string
 	j, err := scanJourney(db.pool.QueryRow(ctx, `SELECT state FROM journeys
 		WHERE project_id = $1 AND user_id = $2 AND flow_key = $3`, projectID, userID, flowKey))
 	if err != nil {
-		return nil, mapError(err, "journey")
+		return nil, notFound(err, so.JourneyNotFound(userID, flowKey), "journey")
 	}
 	return j, nil
 }
@@ -95,7 +97,9 @@ func (t *ingestTx) InsertJourneys(ctx context.Context, js []*so.Journey) ([]*so.
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
 			$8::timestamptz[], $9::int[], $10::text[])
 		ON CONFLICT (project_id, user_id, flow_id) DO NOTHING`,
-		ids, projects, users, flowIDs, flowKeys, versions, statuses, activity, revisions, states); err != nil {
+		ids, projects, users, flowIDs, flowKeys, versions, statuses, activity, revisions, states); violatedReference(err) != "" {
+		return nil, so.FlowNotFound(oneKey(flowKeys)) // a missing project takes its flows along
+	} else if err != nil {
 		return nil, mapError(err, "journey")
 	}
 	rows, _ := t.tx.Query(ctx, `SELECT j.state FROM journeys j
@@ -118,8 +122,8 @@ func inInputOrder(asked, stored []*so.Journey) ([]*so.Journey, error) {
 	}
 	out := make([]*so.Journey, len(asked))
 	for i, j := range asked {
-		if out[i] = byKey[key{j.ProjectID, j.UserID, j.FlowID}]; out[i] == nil {
-			return nil, so.Errorf(so.ENOTFOUND, "journey of %q in flow %q was neither inserted nor found", j.UserID, j.FlowKey)
+		if out[i] = byKey[key{j.ProjectID, j.UserID, j.FlowID}]; out[i] == nil { // the insert met another key
+			return nil, so.JourneyNotFound(j.UserID, j.FlowKey)
 		}
 	}
 	return out, nil
@@ -154,9 +158,39 @@ func (t *ingestTx) SaveJourneys(ctx context.Context, js []*so.Journey) error {
 		return mapError(err, "journeys")
 	}
 	if int(tag.RowsAffected()) != n {
-		return so.Errorf(so.ENOTFOUND, "%d of %d journeys to save were not found", n-int(tag.RowsAffected()), n)
+		return t.missingJourney(ctx, js)
 	}
 	return nil
+}
+
+// missingJourney reports the first of js, in input order, that is not stored.
+func (t *ingestTx) missingJourney(ctx context.Context, js []*so.Journey) error {
+	ids := make([]string, len(js))
+	for i, j := range js {
+		ids[i] = j.ID
+	}
+	rows, _ := t.tx.Query(ctx, `SELECT id FROM journeys WHERE id = ANY ($1)`, ids)
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return mapError(err, "journeys")
+	}
+	for _, j := range js {
+		if !slices.Contains(stored, j.ID) {
+			return so.NotFound("journey", j.ID)
+		}
+	}
+	return errors.New("postgres: a journey to save was not updated, yet all are stored")
+}
+
+// oneKey is the flow key the journeys of a batch share, or "" when they differ:
+// the driver does not say which row a violated reference came from.
+func oneKey(keys []string) string {
+	for _, k := range keys {
+		if k != keys[0] {
+			return ""
+		}
+	}
+	return keys[0]
 }
 
 // insertJourney stores j unless its user already has a journey in its flow, and

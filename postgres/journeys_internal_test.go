@@ -49,6 +49,7 @@ func assertColumnsMatch(t *testing.T, db *DB, j *so.Journey) {
 // TestAbandonKeepsStateWhole changes only status, revision and updated_at in the
 // JSON state, and keeps the columns in step with it.
 func TestAbandonKeepsStateWhole(t *testing.T) {
+	t.Parallel()
 	ctx, db := context.Background(), testDB(t)
 	v := journeyFixture(t, db)
 	now := so.Now()
@@ -62,9 +63,12 @@ func TestAbandonKeepsStateWhole(t *testing.T) {
 		t.Fatalf("abandoned %v, %v", abandoned, err)
 	}
 	j.Status, j.Revision, j.UpdatedAt = so.JourneyAbandoned, j.Revision+1, now
-	want, _ := json.Marshal(j)
+	want, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, got := range []*so.Journey{abandoned[0], mustFindJourney(t, db, j)} {
-		if g, _ := json.Marshal(got); string(g) != string(want) {
+		if g, err := json.Marshal(got); err != nil || string(g) != string(want) {
 			t.Fatalf("abandoned journey:\n got %s\nwant %s", g, want)
 		}
 	}
@@ -73,6 +77,7 @@ func TestAbandonKeepsStateWhole(t *testing.T) {
 
 // TestSaveJourneysKeepsColumns writes the searched columns with the state.
 func TestSaveJourneysKeepsColumns(t *testing.T) {
+	t.Parallel()
 	ctx, db := context.Background(), testDB(t)
 	v := journeyFixture(t, db)
 	j := so.NewJourney("p1", "u1", v, so.Now())

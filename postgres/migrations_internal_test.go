@@ -12,6 +12,7 @@ import (
 // the upgrade drops it and keeps the rest. Deleting a whole project still works
 // with the new key, whose check waits for the project's cascades.
 func TestContentRefsMigrationAndProjectDelete(t *testing.T) {
+	t.Parallel()
 	ctx, db := context.Background(), testDB(t)
 	v := journeyFixture(t, db)
 	downTo(t, db.Migrator(), 3)

@@ -2,11 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
-	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/postgres"
 	"github.com/smartonboarding/smartonboard/postgres/pgtest"
 	"github.com/smartonboarding/smartonboard/storetest"
@@ -34,34 +32,12 @@ func migrated(tb testing.TB) *postgres.DB {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(tb testing.TB) storetest.DB { return open(tb) })
 }
 
-func TestDomainErrors(t *testing.T) {
-	ctx := context.Background()
-	db := migrated(t)
-	if err := db.CreateProject(ctx, &so.Project{ID: "p1", Name: "p1", CreatedAt: so.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	item, err := so.NewContentItem("ghost", so.ContentInput{Kind: so.ContentArticle, Title: "t"}, so.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateContentItem(ctx, item); so.ErrorCode(err) != so.ENOTFOUND || !strings.Contains(err.Error(), "project does not exist") {
-		t.Fatalf("item for a missing project: %v, want not_found naming the project", err)
-	}
-	err = db.CreateProject(ctx, &so.Project{ID: "p1", Name: "again", CreatedAt: so.Now()})
-	if so.ErrorCode(err) != so.ECONFLICT {
-		t.Fatalf("duplicate project: %v, want conflict", err)
-	}
-	for _, leak := range []string{"SQLSTATE", "duplicate key", "projects_pkey"} {
-		if strings.Contains(so.ErrorMessage(err), leak) {
-			t.Fatalf("conflict message %q shows SQL details (%s)", so.ErrorMessage(err), leak)
-		}
-	}
-}
-
 func TestEngineAndStats(t *testing.T) {
+	t.Parallel()
 	db := open(t)
 	if db.Engine() != "postgres" {
 		t.Fatalf("Engine() = %q", db.Engine())

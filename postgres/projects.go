@@ -34,7 +34,7 @@ func insertProject(ctx context.Context, q querier, p *so.Project) error {
 func (db *DB) FindProject(ctx context.Context, id string) (*so.Project, error) {
 	p, err := scanProject(db.pool.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = $1`, id))
 	if err != nil {
-		return nil, mapError(err, "project")
+		return nil, notFound(err, so.ProjectNotFound(id), "project")
 	}
 	return p, nil
 }
@@ -52,7 +52,7 @@ func (db *DB) UpdateProject(ctx context.Context, p *so.Project) error {
 		return mapError(err, "project")
 	}
 	if tag.RowsAffected() == 0 {
-		return so.Errorf(so.ENOTFOUND, "project %q not found", p.ID)
+		return so.ProjectNotFound(p.ID)
 	}
 	return nil
 }

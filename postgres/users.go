@@ -61,7 +61,7 @@ func (db *DB) FindEndUser(ctx context.Context, projectID, userID string) (*so.En
 	u, err := scanEndUser(db.pool.QueryRow(ctx, `SELECT `+endUserColumns+` FROM end_users
 		WHERE project_id = $1 AND user_id = $2`, projectID, userID))
 	if err != nil {
-		return nil, mapError(err, "end user")
+		return nil, notFound(err, so.UserNotFound(userID), "end user")
 	}
 	return u, nil
 }

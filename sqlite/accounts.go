@@ -31,7 +31,7 @@ func scanAccount(row scanner) (*so.Account, error) {
 	var a so.Account
 	var created int64
 	if err := row.Scan(&a.ID, &a.Email, &a.PasswordHash, &created); err != nil {
-		return nil, notFound(err, "account not found")
+		return nil, notFound(err, so.NotFound("account", ""))
 	}
 	a.CreatedAt = fromMillis(created)
 	return &a, nil
@@ -98,7 +98,7 @@ func (db *DB) FindMember(ctx context.Context, projectID, accountID string) (*so.
 	m, err := scanMember(db.reader.QueryRowContext(ctx, memberSelect+` WHERE m.project_id = ? AND m.account_id = ?`,
 		projectID, accountID))
 	if err != nil {
-		return nil, notFound(err, "member not found")
+		return nil, notFound(err, so.NotFound("member", ""))
 	}
 	return m, nil
 }
@@ -195,7 +195,7 @@ func (db *DB) FindSession(ctx context.Context, id string) (*so.Session, error) {
 	err := db.reader.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id).
 		Scan(&s.ID, &s.AccountID, &s.CSRFToken, &created, &seen, &expires, &revoked)
 	if err != nil {
-		return nil, notFound(err, "session not found")
+		return nil, notFound(err, so.NotFound("session", ""))
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMillis(created), fromMillis(seen), fromMillis(expires)
 	s.RevokedAt = nullMillis(revoked)

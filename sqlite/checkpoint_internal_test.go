@@ -12,6 +12,7 @@ import (
 // database file without the writer checkpointing: the writer's automatic
 // checkpoint is only the fallback, and the background one empties the WAL.
 func TestCheckpointerMovesWALIntoTheFile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "ckpt.db"))
 	if err != nil {

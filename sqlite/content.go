@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ func (db *DB) CreateContentItem(ctx context.Context, item *so.ContentItem) error
 	}
 	_, err = db.writer.ExecContext(ctx, `INSERT INTO content_items (`+contentColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	if isUniqueViolation(err) {
+		return so.Exists("content item", "id", item.ID)
+	}
 	return mapError(err)
 }
 
@@ -29,7 +33,11 @@ func (db *DB) CreateContentItem(ctx context.Context, item *so.ContentItem) error
 func (db *DB) FindContentItem(ctx context.Context, projectID, id string) (*so.ContentItem, error) {
 	row := db.reader.QueryRowContext(ctx,
 		`SELECT `+contentColumns+` FROM content_items WHERE project_id = ? AND id = ?`, projectID, id)
-	return scanContent(row)
+	item, err := scanContent(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, so.ContentItemNotFound(id)
+	}
+	return item, err
 }
 
 // ListContentItems implements smartonboard.ContentStore.
@@ -106,9 +114,9 @@ func (db *DB) UpdateContentItem(ctx context.Context, item *so.ContentItem, expec
 		err = tx.QueryRowContext(ctx, `SELECT version FROM content_items WHERE project_id = ? AND id = ?`,
 			item.ProjectID, item.ID).Scan(&version)
 		if err != nil {
-			return mapError(err)
+			return notFound(err, so.ContentItemNotFound(item.ID))
 		}
-		return so.FieldErrorf(so.ECONFLICT, "version", "item is at version %d, not %d: read it again and retry", version, expectedVersion)
+		return so.Stale("content item", "version", version, expectedVersion)
 	})
 }
 
@@ -121,7 +129,7 @@ func (db *DB) DeleteContentItem(ctx context.Context, projectID, id string) error
 		return mapError(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return so.Errorf(so.ENOTFOUND, "content item %q not found", id)
+		return so.ContentItemNotFound(id)
 	}
 	return nil
 }
@@ -160,6 +168,8 @@ func contentArgs(item *so.ContentItem) ([]any, error) {
 
 type scanner interface{ Scan(dest ...any) error }
 
+// scanContent reads one item; a missing row stays sql.ErrNoRows, for the caller
+// to report with the id it looked for.
 func scanContent(row scanner) (*so.ContentItem, error) {
 	var item so.ContentItem
 	var tags, metadata string
@@ -168,7 +178,9 @@ func scanContent(row scanner) (*so.ContentItem, error) {
 	err := row.Scan(&item.ID, &item.ProjectID, &item.Kind, &item.Title, &item.Body, &item.Status,
 		&item.Category, &tags, &item.Locale, &item.Complexity, &scheduled, &published, &created, &updated,
 		&item.Version, &metadata)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	} else if err != nil {
 		return nil, mapError(err)
 	}
 	if err := json.Unmarshal([]byte(tags), &item.Tags); err != nil {

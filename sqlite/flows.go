@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	so "github.com/smartonboarding/smartonboard"
@@ -26,6 +27,9 @@ func (db *DB) CreateFlow(ctx context.Context, f *so.Flow) error {
 		steps, revision, published_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.ProjectID, f.Key, f.Name, f.Description, string(f.Status), steps, f.Revision,
 		f.PublishedVersion, f.CreatedAt.UnixMilli(), f.UpdatedAt.UnixMilli())
+	if isUniqueViolation(err) { // ids are random: the key is taken
+		return so.Exists("flow", "key", f.Key)
+	}
 	return mapError(err)
 }
 
@@ -34,8 +38,8 @@ func (db *DB) FindFlow(ctx context.Context, projectID, key string) (*so.Flow, er
 	row := db.reader.QueryRowContext(ctx,
 		`SELECT `+flowColumns+` FROM flows WHERE project_id = ? AND key = ?`, projectID, key)
 	f, err := scanFlow(row)
-	if so.ErrorCode(err) == so.ENOTFOUND {
-		return nil, so.Errorf(so.ENOTFOUND, "flow %q not found", key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, so.FlowNotFound(key)
 	}
 	return f, err
 }
@@ -80,9 +84,9 @@ func (db *DB) UpdateFlowDraft(ctx context.Context, f *so.Flow, expectedRevision 
 		err = tx.QueryRowContext(ctx, `SELECT revision FROM flows WHERE project_id = ? AND key = ?`,
 			f.ProjectID, f.Key).Scan(&revision)
 		if err != nil {
-			return notFound(err, "flow %q not found", f.Key)
+			return notFound(err, so.FlowNotFound(f.Key))
 		}
-		return so.FieldErrorf(so.ECONFLICT, "revision", "the draft is at revision %d, not %d: read it again and retry", revision, expectedRevision)
+		return so.Stale("draft", "revision", revision, expectedRevision)
 	})
 }
 
@@ -97,10 +101,10 @@ func (db *DB) PublishFlow(ctx context.Context, v *so.FlowVersion) error {
 		err := tx.QueryRowContext(ctx, `SELECT published_version FROM flows WHERE project_id = ? AND id = ?`,
 			v.ProjectID, v.FlowID).Scan(&published)
 		if err != nil {
-			return notFound(err, "flow %q not found", v.FlowKey)
+			return notFound(err, so.FlowNotFound(v.FlowKey))
 		}
 		if v.Version != published+1 {
-			return so.FieldErrorf(so.ECONFLICT, "version", "the flow is at version %d, so the next is %d, not %d: read it again and retry", published, published+1, v.Version)
+			return so.PublishRace(published, v.Version)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO flow_versions (flow_id, project_id, version, name, steps,
 			published_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -132,7 +136,7 @@ func (db *DB) FindFlowVersion(ctx context.Context, projectID, flowID string, ver
 		WHERE v.project_id = ? AND v.flow_id = ? AND v.version = ?`, projectID, flowID, version).
 		Scan(&v.FlowKey, &v.Name, &steps, &published)
 	if err != nil {
-		return nil, notFound(err, "version %d of flow %q not found", version, flowID)
+		return nil, notFound(err, so.VersionNotFound(version))
 	}
 	if v.Steps, err = so.DecodeSteps([]byte(steps)); err != nil {
 		return nil, fmt.Errorf("decode steps of flow %s version %d: %w", flowID, version, err)
@@ -149,13 +153,17 @@ func (db *DB) ContentInUse(ctx context.Context, projectID, contentItemID string)
 	return used, mapError(err)
 }
 
+// scanFlow reads one flow; a missing row stays sql.ErrNoRows, for the caller
+// to report with the key it looked for.
 func scanFlow(row scanner) (*so.Flow, error) {
 	var f so.Flow
 	var steps, versions string
 	var created, updated int64
 	err := row.Scan(&f.ID, &f.ProjectID, &f.Key, &f.Name, &f.Description, &f.Status, &steps, &f.Revision,
 		&f.PublishedVersion, &created, &updated, &versions)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	} else if err != nil {
 		return nil, mapError(err)
 	}
 	if f.Steps, err = so.DecodeSteps([]byte(steps)); err != nil {

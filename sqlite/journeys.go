@@ -30,7 +30,7 @@ func (db *DB) FindJourney(ctx context.Context, projectID, userID, flowKey string
 	err := db.reader.QueryRowContext(ctx, `SELECT state FROM journeys
 		WHERE project_id = ? AND user_id = ? AND flow_key = ?`, projectID, userID, flowKey).Scan(&state)
 	if err != nil {
-		return nil, notFound(err, "user %q has no journey in flow %q", userID, flowKey)
+		return nil, notFound(err, so.JourneyNotFound(userID, flowKey))
 	}
 	return decodeJourney(state)
 }
@@ -60,8 +60,8 @@ func insertJourney(ctx context.Context, tx *sql.Tx, j *so.Journey) (*so.Journey,
 		ON CONFLICT (project_id, user_id, flow_id) DO NOTHING`,
 		j.ID, j.ProjectID, j.UserID, j.FlowID, j.FlowKey, j.FlowVersion, string(j.Status),
 		j.LastActivityAt.UnixMilli(), j.Revision, string(state))
-	if so.ErrorCode(mapError(err)) == so.ENOTFOUND { // a foreign key: the project or the flow
-		return nil, false, so.Errorf(so.ENOTFOUND, "flow %q not found in project %q", j.FlowKey, j.ProjectID)
+	if isForeignKeyViolation(err) { // the flow is gone (a missing project takes its flows along)
+		return nil, false, so.FlowNotFound(j.FlowKey)
 	} else if err != nil {
 		return nil, false, mapError(err)
 	}
@@ -71,8 +71,8 @@ func insertJourney(ctx context.Context, tx *sql.Tx, j *so.Journey) (*so.Journey,
 	var existing string
 	err = tx.QueryRowContext(ctx, `SELECT state FROM journeys WHERE project_id = ? AND user_id = ? AND flow_id = ?`,
 		j.ProjectID, j.UserID, j.FlowID).Scan(&existing)
-	if err != nil {
-		return nil, false, mapError(err)
+	if err != nil { // the insert met another key: neither inserted nor found
+		return nil, false, notFound(err, so.JourneyNotFound(j.UserID, j.FlowKey))
 	}
 	stored, err := decodeJourney(existing)
 	return stored, false, err
@@ -101,7 +101,7 @@ func saveJourneys(ctx context.Context, tx *sql.Tx, js []*so.Journey) error {
 			return mapError(err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return so.Errorf(so.ENOTFOUND, "journey %q not found", j.ID)
+			return so.NotFound("journey", j.ID)
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 // old delete-vs-publish race could leave (a version using a deleted item): the
 // table rebuild leaves it behind and carries the rest.
 func TestContentRefsMigrationDropsOrphans(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "refs.db"))
 	if err != nil {
@@ -26,7 +27,10 @@ func TestContentRefsMigrationDropsOrphans(t *testing.T) {
 	if err := db.CreateProject(ctx, &so.Project{ID: "p1", Name: "p1", CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	item, _ := so.NewContentItem("p1", so.ContentInput{Kind: so.ContentTask, Title: "Connect"}, now)
+	item, err := so.NewContentItem("p1", so.ContentInput{Kind: so.ContentTask, Title: "Connect"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := db.CreateContentItem(ctx, item); err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func insertProject(ctx context.Context, ex execer, p *so.Project) error {
 func (db *DB) FindProject(ctx context.Context, id string) (*so.Project, error) {
 	p, err := scanProject(db.reader.QueryRowContext(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = ?`, id))
 	if err != nil {
-		return nil, mapError(err)
+		return nil, notFound(err, so.ProjectNotFound(id))
 	}
 	return p, nil
 }
@@ -55,7 +55,7 @@ func (db *DB) UpdateProject(ctx context.Context, p *so.Project) error {
 		return mapError(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return so.Errorf(so.ENOTFOUND, "project %q not found", p.ID)
+		return so.ProjectNotFound(p.ID)
 	}
 	return nil
 }
@@ -136,7 +136,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, projectID, id string, at time.Ti
 	k, err := scanKey(db.writer.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?)
 		WHERE project_id = ? AND id = ? RETURNING `+keyColumns, at.UnixMilli(), projectID, id))
 	if err != nil {
-		return nil, notFound(err, "API key not found")
+		return nil, notFound(err, so.NotFound("API key", ""))
 	}
 	return k, nil
 }

@@ -132,7 +132,9 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 	return mapError(tx.Commit())
 }
 
-// mapError turns driver errors into domain errors at the storage boundary.
+// mapError turns driver errors into domain errors at the storage boundary. A
+// call that can tell what is missing or taken reports that itself (notFound,
+// isUniqueViolation); these are the fallbacks for the calls that cannot.
 func mapError(err error) error {
 	var se *sqlite.Error
 	var appErr *so.Error
@@ -147,8 +149,8 @@ func mapError(err error) error {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return so.Errorf(so.ECONFLICT, "already exists")
-		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return so.Errorf(so.ENOTFOUND, "the project does not exist")
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY: // the one reference every table has
+			return so.ProjectNotFound("")
 		}
 	}
 	return fmt.Errorf("sqlite: %w", err)
@@ -160,10 +162,16 @@ func isForeignKeyViolation(err error) bool {
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
-// notFound is mapError with a message naming what is missing.
-func notFound(err error, format string, args ...any) error {
+// isUniqueViolation tells whether err is a unique key refusing a write.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+// notFound is mapError, but a missing row is reported as missing.
+func notFound(err error, missing *so.Error) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return so.Errorf(so.ENOTFOUND, format, args...)
+		return missing
 	}
 	return mapError(err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	so "github.com/smartonboarding/smartonboard"
@@ -18,7 +19,7 @@ func (db *DB) UpsertEndUser(ctx context.Context, u *so.EndUser, merge func(old j
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM end_users
 			WHERE project_id = ? AND user_id = ?`, u.ProjectID, u.UserID))
-		if so.ErrorCode(err) == so.ENOTFOUND {
+		if errors.Is(err, sql.ErrNoRows) {
 			stored = &so.EndUser{ProjectID: u.ProjectID, UserID: u.UserID, Traits: orEmptyObject(u.Traits),
 				FirstSeenAt: u.FirstSeenAt, LastSeenAt: u.LastSeenAt}
 			return insertUser(ctx, tx, stored)
@@ -67,8 +68,8 @@ func insertUser(ctx context.Context, tx *sql.Tx, u *so.EndUser) error {
 func (db *DB) FindEndUser(ctx context.Context, projectID, userID string) (*so.EndUser, error) {
 	u, err := scanUser(db.reader.QueryRowContext(ctx, `SELECT `+userColumns+` FROM end_users
 		WHERE project_id = ? AND user_id = ?`, projectID, userID))
-	if so.ErrorCode(err) == so.ENOTFOUND {
-		return nil, so.Errorf(so.ENOTFOUND, "user %q not found", userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, so.UserNotFound(userID)
 	}
 	return u, err
 }
@@ -101,11 +102,15 @@ func (db *DB) ListEndUsers(ctx context.Context, projectID string, f so.UserFilte
 	return users, mapError(rows.Err())
 }
 
+// scanUser reads one user; a missing row stays sql.ErrNoRows, for the caller
+// to report with the id it looked for.
 func scanUser(row scanner) (*so.EndUser, error) {
 	var u so.EndUser
 	var traits string
 	var first, last int64
-	if err := row.Scan(&u.ProjectID, &u.UserID, &traits, &first, &last); err != nil {
+	if err := row.Scan(&u.ProjectID, &u.UserID, &traits, &first, &last); errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	} else if err != nil {
 		return nil, mapError(err)
 	}
 	u.Traits = json.RawMessage(traits)

@@ -78,11 +78,7 @@ func testContentRoundTrip(t *testing.T, db DB) {
 
 func assertSameItem(t *testing.T, got, want *so.ContentItem) {
 	t.Helper()
-	g, _ := json.Marshal(got)
-	w, _ := json.Marshal(want)
-	if string(g) != string(w) {
-		t.Fatalf("stored item differs:\n got %s\nwant %s", g, w)
-	}
+	assertJSONEqual(t, "stored item", got, want)
 }
 
 func createN(t *testing.T, db DB, projectID string, n int, mutate func(i int, in *so.ContentInput)) []*so.ContentItem {
@@ -142,6 +138,7 @@ func testContentList(t *testing.T, db DB) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			c.f.Limit = 100
 			got, err := db.ListContentItems(context.Background(), "p1", c.f)
 			if err != nil {
@@ -211,7 +208,9 @@ func testContentUpdate(t *testing.T, db DB) {
 	if err := db.UpdateContentItem(ctx, &ghost, 2); so.ErrorCode(err) != so.ENOTFOUND {
 		t.Fatalf("missing item: %v, want not_found", err)
 	}
-	got, _ = db.FindContentItem(ctx, "p1", item.ID)
+	if got, err = db.FindContentItem(ctx, "p1", item.ID); err != nil {
+		t.Fatal(err)
+	}
 	assertSameItem(t, got, updated)
 }
 
@@ -289,8 +288,8 @@ func testContentPublishDue(t *testing.T, db DB) {
 			t.Fatalf("published item %d = %+v, want published_at set and version 2", i, got)
 		}
 	}
-	if got, _ := db.FindContentItem(ctx, "p2", other.ID); got.Status != so.StatusPublished {
-		t.Fatalf("other project's item not published: %s", got.Status)
+	if got, err := db.FindContentItem(ctx, "p2", other.ID); err != nil || got.Status != so.StatusPublished {
+		t.Fatalf("other project's item not published: %+v, %v", got, err)
 	}
 	if n, err := db.PublishDueContentItems(ctx, now); err != nil || n != 0 {
 		t.Fatalf("second PublishDue = %d, %v; want 0", n, err)

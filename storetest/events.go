@@ -24,6 +24,27 @@ func testEvents(t *testing.T, open Opener) {
 
 func noApply(context.Context, so.IngestTx, []*so.Event) error { return nil }
 
+// countEvents counts a project's events; a count it cannot read fails the test
+// rather than pass for zero.
+func countEvents(t *testing.T, db DB, projectID string) int {
+	t.Helper()
+	n, err := db.CountEvents(context.Background(), projectID)
+	if err != nil {
+		t.Fatalf("count events of %s: %v", projectID, err)
+	}
+	return n
+}
+
+// findUser reads a user the test expects to exist.
+func findUser(t *testing.T, db DB, projectID, userID string) *so.EndUser {
+	t.Helper()
+	u, err := db.FindEndUser(context.Background(), projectID, userID)
+	if err != nil {
+		t.Fatalf("find user %s: %v", userID, err)
+	}
+	return u
+}
+
 func testEventIngest(t *testing.T, db DB) {
 	ctx := context.Background()
 	e1, e2 := newEvent(t, "p1", "e1", "u1"), newEvent(t, "p1", "e2", "u1")
@@ -42,8 +63,8 @@ func testEventIngest(t *testing.T, db DB) {
 	}
 	assertJSONEqual(t, "first event", got[0], e2)
 	assertJSONEqual(t, "second event", got[1], e1)
-	if got, _ := db.ListUserEvents(ctx, "p2", "u1", 10); len(got) != 0 {
-		t.Fatalf("other project sees the events: %v", got)
+	if got, err := db.ListUserEvents(ctx, "p2", "u1", 10); err != nil || len(got) != 0 {
+		t.Fatalf("other project sees the events: %v, %v", got, err)
 	}
 }
 
@@ -63,7 +84,7 @@ func testEventDuplicates(t *testing.T, db DB) {
 	if err != nil || fmt.Sprint(inserted) != "[false true]" {
 		t.Fatalf("retry = %v, %v", inserted, err)
 	}
-	if n, _ := db.CountEvents(ctx, "p1"); n != 2 {
+	if n := countEvents(t, db, "p1"); n != 2 {
 		t.Fatalf("%d events in p1, want 2", n)
 	}
 }
@@ -114,7 +135,7 @@ func testEventConcurrent(t *testing.T, db DB) {
 			t.Fatalf("event %d reported inserted %d times, want exactly 1", i, n)
 		}
 	}
-	if n, _ := db.CountEvents(ctx, "p1"); n != size {
+	if n := countEvents(t, db, "p1"); n != size {
 		t.Fatalf("%d rows, want %d", n, size)
 	}
 }
@@ -142,7 +163,7 @@ func testEventTouchUsers(t *testing.T, db DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, _ = db.FindEndUser(ctx, "p1", "new-user")
+	u = findUser(t, db, "p1", "new-user")
 	if !u.FirstSeenAt.Equal(t0) || !u.LastSeenAt.Equal(later) {
 		t.Fatalf("touched user = %+v", u)
 	}
@@ -154,7 +175,7 @@ func testEventTouchUsers(t *testing.T, db DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, _ = db.FindEndUser(ctx, "p1", "new-user")
+	u = findUser(t, db, "p1", "new-user")
 	if !u.FirstSeenAt.Equal(earlier) || !u.LastSeenAt.Equal(later) {
 		t.Fatalf("after an older event = %+v", u)
 	}
@@ -196,7 +217,7 @@ func testEventBulk(t *testing.T, db DB) {
 			want++
 		}
 	}
-	if n, _ := db.CountEvents(ctx, "p1"); n != 300 || applied != want {
+	if n := countEvents(t, db, "p1"); n != 300 || applied != want {
 		t.Fatalf("%d rows, %d applied; want 300 rows and %d applied", n, applied, want)
 	}
 }

@@ -44,8 +44,14 @@ func newFlow(t *testing.T, db DB, projectID, key string) *so.Flow {
 
 func assertJSONEqual(t *testing.T, what string, got, want any) {
 	t.Helper()
-	g, _ := json.Marshal(got)
-	w, _ := json.Marshal(want)
+	g, err := json.Marshal(got)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	w, err := json.Marshal(want)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
 	if string(g) != string(w) {
 		t.Fatalf("%s differs:\n got %s\nwant %s", what, g, w)
 	}
@@ -90,8 +96,8 @@ func testFlowList(t *testing.T, db DB) {
 	if err != nil || len(page) != 1 || page[0].Key != "c" {
 		t.Fatalf("page 2 = %v, %v", page, err)
 	}
-	if page, _ := db.ListFlows(ctx, "p2", "", 10); len(page) != 0 {
-		t.Fatalf("p2 sees p1's flows: %v", page)
+	if page, err := db.ListFlows(ctx, "p2", "", 10); err != nil || len(page) != 0 {
+		t.Fatalf("p2 sees p1's flows: %v, %v", page, err)
 	}
 }
 
@@ -110,7 +116,10 @@ func testFlowDraft(t *testing.T, db DB) {
 	if err := db.UpdateFlowDraft(ctx, &next, 1); so.ErrorCode(err) != so.ECONFLICT {
 		t.Fatalf("stale revision: %v, want conflict", err)
 	}
-	got, _ := db.FindFlow(ctx, "p1", "draft")
+	got, err := db.FindFlow(ctx, "p1", "draft")
+	if err != nil {
+		t.Fatal(err)
+	}
 	assertJSONEqual(t, "draft", got, &next)
 	ghost := next
 	ghost.Key = "ghost"
@@ -281,10 +290,9 @@ func testUserConcurrent(t *testing.T, db DB) {
 			t.Fatal(err)
 		}
 	}
-	u, _ := db.FindEndUser(ctx, "p1", "racer")
+	u := findUser(t, db, "p1", "racer")
 	var traits map[string]int
-	_ = json.Unmarshal(u.Traits, &traits)
-	if len(traits) != n {
+	if err := json.Unmarshal(u.Traits, &traits); err != nil || len(traits) != n {
 		t.Fatalf("lost updates: traits %s, want %d keys", u.Traits, n)
 	}
 }

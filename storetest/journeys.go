@@ -102,12 +102,12 @@ func testJourneyAbandon(t *testing.T, db DB) {
 	if err != nil || len(abandoned) != 1 || abandoned[0].ID != old.ID || abandoned[0].Status != so.JourneyAbandoned || abandoned[0].Revision != 2 {
 		t.Fatalf("abandoned = %+v, %v; want only the idle active one", abandoned, err)
 	}
-	got, _ := db.FindJourney(ctx, "p1", "old", "idle")
+	got := findJourney(t, db, "p1", "old", "idle")
 	if got.Status != so.JourneyAbandoned || !got.UpdatedAt.Equal(now) {
 		t.Fatalf("stored = %+v", got)
 	}
-	if again, _ := db.AbandonIdleJourneys(ctx, now.Add(-so.DefaultAbandonAfter), now); len(again) != 0 {
-		t.Fatalf("abandoned twice: %+v", again)
+	if again, err := db.AbandonIdleJourneys(ctx, now.Add(-so.DefaultAbandonAfter), now); err != nil || len(again) != 0 {
+		t.Fatalf("abandoned twice: %+v, %v", again, err)
 	}
 }
 
@@ -115,9 +115,12 @@ func testJourneyAbandon(t *testing.T, db DB) {
 func testJourneyInIngest(t *testing.T, db DB) {
 	ctx := context.Background()
 	v := publishedFlow(t, db, "p1", "tx")
-	existing, _, _ := db.StartJourney(ctx, so.NewJourney("p1", "u1", v, so.Now()))
+	existing, _, err := db.StartJourney(ctx, so.NewJourney("p1", "u1", v, so.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	events := []*so.Event{newEvent(t, "p1", "e1", "u1"), newEvent(t, "p1", "e2", "u2")}
-	_, err := db.IngestEvents(ctx, events, func(ctx context.Context, tx so.IngestTx, inserted []*so.Event) error {
+	_, err = db.IngestEvents(ctx, events, func(ctx context.Context, tx so.IngestTx, inserted []*so.Event) error {
 		locked, err := tx.LockJourneys(ctx, "p1", []string{"u1", "u2", "u3"})
 		if err != nil || len(locked) != 1 || locked[0].ID != existing.ID {
 			return fmt.Errorf("LockJourneys = %+v, %v", locked, err)
@@ -135,9 +138,8 @@ func testJourneyInIngest(t *testing.T, db DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u1, _ := db.FindJourney(ctx, "p1", "u1", "tx")
-	u2, _ := db.FindJourney(ctx, "p1", "u2", "tx")
-	if u1.Status != so.JourneyPaused || u1.Revision != 2 || u2 == nil || u2.Sessions != 3 {
+	u1, u2 := findJourney(t, db, "p1", "u1", "tx"), findJourney(t, db, "p1", "u2", "tx")
+	if u1.Status != so.JourneyPaused || u1.Revision != 2 || u2.Sessions != 3 {
 		t.Fatalf("saved journeys = %+v / %+v", u1, u2)
 	}
 
@@ -154,9 +156,19 @@ func testJourneyInIngest(t *testing.T, db DB) {
 	if _, err := db.FindJourney(ctx, "p1", "u3", "tx"); so.ErrorCode(err) != so.ENOTFOUND {
 		t.Fatalf("journey of a rolled-back batch is stored: %v", err)
 	}
-	if n, _ := db.CountEvents(ctx, "p1"); n != 2 {
+	if n := countEvents(t, db, "p1"); n != 2 {
 		t.Fatalf("%d events stored, want 2 (the rolled-back one must not be)", n)
 	}
+}
+
+// findJourney reads a journey the test expects to exist.
+func findJourney(t *testing.T, db DB, projectID, userID, flowKey string) *so.Journey {
+	t.Helper()
+	j, err := db.FindJourney(context.Background(), projectID, userID, flowKey)
+	if err != nil {
+		t.Fatalf("find journey of %s in %s: %v", userID, flowKey, err)
+	}
+	return j
 }
 
 func newEvent(t *testing.T, projectID, id, userID string) *so.Event {

@@ -30,25 +30,36 @@ type DB interface {
 type Opener func(tb testing.TB) DB
 
 // Run runs the whole suite against the engine that open creates.
+// Every test has a database of its own, so they all run in parallel.
 func Run(t *testing.T, open Opener) {
-	t.Run("Migrations", func(t *testing.T) { testMigrations(t, open) })
-	t.Run("AccountsMigration", func(t *testing.T) { testAccountsMigration(t, open) })
-	t.Run("Projects", func(t *testing.T) { testProjects(t, migrated(t, open)) })
-	t.Run("ProjectStore", func(t *testing.T) { testProjectStore(t, open) })
-	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open) })
-	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
-	t.Run("Bootstrap", func(t *testing.T) { testBootstrap(t, migrated(t, open)) })
-	t.Run("Content", func(t *testing.T) { testContent(t, open) })
-	t.Run("Flows", func(t *testing.T) { testFlows(t, open) })
-	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
-	t.Run("Journeys", func(t *testing.T) { testJourneys(t, open) })
-	t.Run("Events", func(t *testing.T) { testEvents(t, open) })
+	for name, fn := range map[string]func(*testing.T){
+		"Migrations":        func(t *testing.T) { testMigrations(t, open) },
+		"AccountsMigration": func(t *testing.T) { testAccountsMigration(t, open) },
+		"ProjectStore":      func(t *testing.T) { testProjectStore(t, open) },
+		"Accounts":          func(t *testing.T) { testAccounts(t, open) },
+		"Audit":             func(t *testing.T) { testAudit(t, open) },
+		"Projects":          func(t *testing.T) { testProjects(t, migrated(t, open)) },
+		"Bootstrap":         func(t *testing.T) { testBootstrap(t, migrated(t, open)) },
+		"Content":           func(t *testing.T) { testContent(t, open) },
+		"Flows":             func(t *testing.T) { testFlows(t, open) },
+		"Users":             func(t *testing.T) { testUsers(t, open) },
+		"Journeys":          func(t *testing.T) { testJourneys(t, open) },
+		"Events":            func(t *testing.T) { testEvents(t, open) },
+		"Errors":            func(t *testing.T) { testErrors(t, open) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t)
+		})
+	}
 }
 
-// runAll runs each named test on its own migrated database with projects p1, p2.
+// runAll runs each named test, in parallel, on its own migrated database with
+// projects p1, p2.
 func runAll(t *testing.T, open Opener, tests map[string]func(*testing.T, DB)) {
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			db := migrated(t, open)
 			setupProjects(t, db, "p1", "p2")
 			fn(t, db)

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/smartonboarding/smartonboard/config"
 )
@@ -38,7 +37,7 @@ func newBrowser(t *testing.T, in *instance) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &browser{t: t, in: in, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}, origin: in.url}
+	return &browser{t: t, in: in, client: &http.Client{Jar: jar, Timeout: hangGuard}, origin: in.url}
 }
 
 // do sends a request with the session cookie; project "" sends no X-Project.
@@ -95,14 +94,9 @@ func (b *browser) login(email, password string) me {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	r := b.do("POST", "/v1/auth/login", "", string(body))
-	if r.status != 200 {
-		b.t.Fatalf("login %s: %d %s", email, r.status, r.body)
-	}
-	var m me
-	r.json(b.t, &m)
+	m := decode[me](b.t, b.do("POST", "/v1/auth/login", "", string(body)), 200)
 	if m.CSRFToken == "" || m.Account.Email != email {
-		b.t.Fatalf("login answered %s", r.body)
+		b.t.Fatalf("login answered %+v", m)
 	}
 	b.csrf = m.CSRFToken
 	return m
@@ -124,14 +118,9 @@ type createdKey struct {
 
 func (b *browser) createKey(project, body string) createdKey {
 	b.t.Helper()
-	r := b.do("POST", "/v1/api-keys", project, body)
-	if r.status != 201 {
-		b.t.Fatalf("create key %s: %d %s", body, r.status, r.body)
-	}
-	var k createdKey
-	r.json(b.t, &k)
+	k := decode[createdKey](b.t, b.do("POST", "/v1/api-keys", project, body), 201)
 	if k.Key == "" || k.ID == "" {
-		b.t.Fatalf("create key answered %s", r.body)
+		b.t.Fatalf("create key answered %+v", k)
 	}
 	return k
 }
@@ -142,11 +131,9 @@ func (b *browser) createKey(project, body string) createdKey {
 func TestOwnerWalk(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
-		t.Parallel()
 		in := start(t, ownerConfig(t, engine))
 		setupFlow(t, in)
-		var first item
-		in.admin("POST", "/v1/content-items", `{"kind":"article","title":"Only in default","status":"draft"}`).json(t, &first)
+		first := decode[item](t, in.admin("POST", "/v1/content-items", `{"kind":"article","title":"Only in default","status":"draft"}`), 201)
 
 		owner := newBrowser(t, in)
 		m := owner.login(ownerEmail, ownerPassword)
@@ -154,11 +141,7 @@ func TestOwnerWalk(t *testing.T) {
 			t.Fatalf("owner's projects: %+v", m.Projects)
 		}
 		r := owner.do("POST", "/v1/projects", "", `{"name":"Second"}`)
-		if r.status != 201 {
-			t.Fatalf("create project: %d %s", r.status, r.body)
-		}
-		var second struct{ ID string }
-		r.json(t, &second)
+		second := decode[struct{ ID string }](t, r, 201)
 
 		full := owner.createKey(second.ID, `{"kind":"secret","name":"ci","scopes":["read","write","admin"]}`)
 		reader := owner.createKey(second.ID, `{"kind":"secret","name":"reporting","scopes":["read"]}`)
@@ -196,7 +179,7 @@ func TestOwnerWalk(t *testing.T) {
 			t.Fatalf("revoke: %d %s", r.status, r.body)
 		}
 		r = in.request("GET", "/v1/flows", reader.Key, "", nil)
-		if code, _ := r.errorCode(); r.status != 401 || code != "unauthorized" || !strings.Contains(string(r.body), "revoked") {
+		if r.status != 401 || r.apiErr(t).Code != "unauthorized" || !strings.Contains(string(r.body), "revoked") {
 			t.Errorf("revoked key: %d %s", r.status, r.body)
 		}
 		// The audit log names who did what, without secrets.
@@ -204,13 +187,12 @@ func TestOwnerWalk(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("audit log: %d %s", r.status, r.body)
 		}
-		var audit struct {
+		audit := decode[struct {
 			Items []struct {
 				Actor, Action, Target string
 				Changes               []string
 			}
-		}
-		r.json(t, &audit)
+		}](t, r, 200)
 		var actions []string
 		for _, e := range audit.Items {
 			actions = append(actions, e.Action+" "+e.Target)
@@ -242,7 +224,6 @@ func TestOwnerWalk(t *testing.T) {
 func TestSessionDefences(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
-		t.Parallel()
 		cfg := ownerConfig(t, engine)
 		cfg.Env, cfg.Migrate = config.EnvStaging, true // cookies are Secure outside development
 		in := start(t, cfg)
@@ -258,15 +239,14 @@ func TestSessionDefences(t *testing.T) {
 				t.Errorf("Set-Cookie %q lacks %s", cookie, attr)
 			}
 		}
-		var m me
-		r.json(t, &m)
+		m := decode[me](t, r, 200)
 		session := strings.SplitN(strings.TrimPrefix(cookie, "so_session="), ";", 2)[0]
 		call := func(method, path, project, csrf, origin, body string) response {
 			h := []string{"Cookie", "so_session=" + session}
 			if csrf != "" {
 				h = append(h, "X-CSRF-Token", csrf)
 			}
-			b := &browser{t: t, in: in, client: http.DefaultClient, origin: origin}
+			b := &browser{t: t, in: in, client: httpClient, origin: origin}
 			return b.do(method, path, project, body, h...)
 		}
 		if r := call("GET", "/v1/auth/me", "", "", "", ""); r.status != 200 {
@@ -300,11 +280,10 @@ func TestSessionDefences(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("viewer login: %d %s", r.status, r.body)
 		}
-		var vm me
-		r.json(t, &vm)
+		vm := decode[me](t, r, 200)
 		vs := strings.SplitN(strings.TrimPrefix(r.header.Get("Set-Cookie"), "so_session="), ";", 2)[0]
 		vcall := func(method, path, body string) response {
-			b := &browser{t: t, in: in, client: http.DefaultClient, origin: in.url}
+			b := &browser{t: t, in: in, client: httpClient, origin: in.url}
 			return b.do(method, path, "default", body, "Cookie", "so_session="+vs, "X-CSRF-Token", vm.CSRFToken)
 		}
 		if r := vcall("GET", "/v1/flows", ""); r.status != 200 {
@@ -349,7 +328,6 @@ func TestSessionDefences(t *testing.T) {
 func TestRotatedBootstrapKey(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
-		t.Parallel()
 		cfg := testConfig(t, engine)
 		oldKey, newKey := "sk_"+strings.Repeat("a", 40), "sk_"+strings.Repeat("b", 40)
 		cfg.AdminKey = oldKey
@@ -445,7 +423,6 @@ func startLogged(t *testing.T, cfg config.Config, w io.Writer) *instance {
 func TestAuditLogPages(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
-		t.Parallel()
 		in := start(t, testConfig(t, engine))
 		for i := range 5 {
 			if r := in.admin("POST", "/v1/content-items", `{"kind":"article","title":"T`+strconv.Itoa(i)+`","status":"draft"}`); r.status != 201 {
@@ -473,8 +450,7 @@ func TestAuditLogPages(t *testing.T) {
 			if r.status != 200 {
 				t.Fatalf("audit page: %d %s", r.status, r.body)
 			}
-			var p page
-			r.json(t, &p)
+			p := decode[page](t, r, 200)
 			for _, e := range p.Items {
 				all = append(all, e.ID)
 				if e.Action != "POST /v1/content-items" || e.Status != 201 || !strings.HasPrefix(e.Actor, "key:") ||
@@ -491,9 +467,8 @@ func TestAuditLogPages(t *testing.T) {
 			t.Errorf("pages held %d entries %v, want 5 newest first", len(all), all)
 		}
 		r := in.admin("GET", "/v1/audit-log?action="+urlQuery("PATCH /v1/project"), "")
-		var p page
-		r.json(t, &p)
-		if r.status != 200 || len(p.Items) != 1 || !slices.Equal(p.Items[0].Changes, []string{"name"}) {
+		p := decode[page](t, r, 200)
+		if len(p.Items) != 1 || !slices.Equal(p.Items[0].Changes, []string{"name"}) {
 			t.Errorf("settings change: %d %s", r.status, r.body)
 		}
 		if r := in.admin("GET", "/v1/audit-log?since=yesterday", ""); r.status != 400 {

@@ -76,11 +76,7 @@ func sessionOf(t *testing.T, in *instance, email, password, project string, noCS
 		t.Fatal(err)
 	}
 	r := b.do("POST", "/v1/auth/login", "", string(body))
-	if r.status != 200 {
-		t.Fatalf("login %s: %d %s", email, r.status, r.body)
-	}
-	var m me
-	r.json(t, &m)
+	m := decode[me](t, r, 200)
 	cookie := strings.SplitN(r.header.Get("Set-Cookie"), ";", 2)[0]
 	return func(req *http.Request) {
 		req.Header.Set("Cookie", cookie)
@@ -134,7 +130,6 @@ func sessionMay(role so.Role, csrf bool) func(access, method string) bool {
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
-		t.Parallel()
 		in := start(t, ownerConfig(t, engine))
 		fx := newMatrixFixture(t, in)
 		ops := documentedOperations(t)
@@ -178,11 +173,7 @@ func newMatrixFixture(t *testing.T, in *instance) *matrixFixture {
 	t.Helper()
 	fx := &matrixFixture{in: in}
 	setupFlow(t, in)
-	r := in.admin("POST", "/v1/content-items", `{"kind":"article","title":"A-only-title","status":"draft"}`)
-	if r.status != 201 {
-		t.Fatalf("content: %d %s", r.status, r.body)
-	}
-	r.json(t, &fx.content)
+	fx.content = decode[item](t, in.admin("POST", "/v1/content-items", `{"kind":"article","title":"A-only-title","status":"draft"}`), 201)
 	if r := in.publicCall("POST", "/v1/identify", `{"user_id":"user-of-project-a","traits":{"experience":"expert"}}`); r.status != 200 {
 		t.Fatalf("identify: %d %s", r.status, r.body)
 	}
@@ -194,12 +185,7 @@ func newMatrixFixture(t *testing.T, in *instance) *matrixFixture {
 			t.Fatalf("member: %d %s", r.status, r.body)
 		}
 	}
-	r = owner.do("POST", "/v1/projects", "", `{"name":"Project B"}`)
-	var b struct{ ID string }
-	r.json(t, &b)
-	if r.status != 201 {
-		t.Fatalf("project B: %d %s", r.status, r.body)
-	}
+	b := decode[struct{ ID string }](t, owner.do("POST", "/v1/projects", "", `{"name":"Project B"}`), 201)
 	if r := owner.do("POST", "/v1/members", b.ID, `{"email":"outsider@example.com","role":"owner","password":"outsider password"}`); r.status != 200 {
 		t.Fatalf("outsider: %d %s", r.status, r.body)
 	}
@@ -274,7 +260,7 @@ func (fx *matrixFixture) send(t *testing.T, method, path string, decorate func(*
 		t.Fatal(err)
 	}
 	decorate(req)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -304,22 +290,16 @@ func (fx *matrixFixture) checkNoLeak(t *testing.T, op operation, status int, bod
 func (fx *matrixFixture) checkUnchanged(t *testing.T) {
 	t.Helper()
 	r := fx.in.admin("GET", "/v1/content-items/"+fx.content.ID, "")
-	var got item
-	r.json(t, &got)
-	if r.status != 200 || got.Version != fx.content.Version || got.Title != "A-only-title" {
+	got := decode[item](t, r, 200)
+	if got.Version != fx.content.Version || got.Title != "A-only-title" {
 		t.Errorf("project A's content after the matrix: %d %s", r.status, r.body)
 	}
-	r = fx.in.admin("GET", "/v1/api-keys", "")
-	if r.status != 200 {
-		t.Fatalf("keys: %d", r.status)
-	}
-	var keys struct {
+	keys := decode[struct {
 		Items []struct {
 			Name      string  `json:"name"`
 			RevokedAt *string `json:"revoked_at"`
 		}
-	}
-	r.json(t, &keys)
+	}](t, fx.in.admin("GET", "/v1/api-keys", ""), 200)
 	for _, k := range keys.Items {
 		if (k.RevokedAt != nil) != (k.Name == "gone") {
 			t.Errorf("key %q revoked_at %v after the matrix", k.Name, k.RevokedAt)

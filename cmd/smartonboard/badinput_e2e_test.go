@@ -13,10 +13,10 @@ const hostileTitle = `'; DROP TABLE content_items; -- <img src=x onerror=alert(1
 // TestBadInput sends every kind of bad request and checks the status, the error
 // code and field, and that nothing was written.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
-		var seed item
-		in.admin("POST", "/v1/content-items", `{"kind":"task","title":"seed"}`).json(t, &seed)
+		seed := decode[item](t, in.admin("POST", "/v1/content-items", `{"kind":"task","title":"seed"}`), 201)
 		itemPath := "/v1/content-items/" + seed.ID
 
 		cases := []struct {
@@ -70,16 +70,15 @@ func TestBadInput(t *testing.T) {
 					key = c.key
 				}
 				r := in.request(c.method, c.path, key, c.contentType, strings.NewReader(c.body))
-				code, field := r.errorCode()
-				if r.status != c.status || code != c.code || (c.field != "" && field != c.field) {
-					t.Fatalf("got %d %s field %q, want %d %s field %q\n%s", r.status, code, field, c.status, c.code, c.field, truncate(r.body))
+				e := r.apiErr(t)
+				if r.status != c.status || e.Code != c.code || (c.field != "" && e.Field != c.field) {
+					t.Fatalf("got %d %s field %q, want %d %s field %q\n%s", r.status, e.Code, e.Field, c.status, c.code, c.field, truncate(r.body))
 				}
 			})
 		}
 
 		// Nothing above wrote anything: only the seed exists, unchanged.
-		var list itemList
-		in.admin("GET", "/v1/content-items", "").json(t, &list)
+		list := decode[itemList](t, in.admin("GET", "/v1/content-items", ""), 200)
 		if len(list.Items) != 1 || list.Items[0].Version != 1 || list.Items[0].Title != "seed" {
 			t.Fatalf("bad requests changed the data: %+v", list.Items)
 		}
@@ -96,29 +95,30 @@ func truncate(b []byte) string {
 // TestHostileTextRoundTrips stores SQL and HTML metacharacters and emoji and gets
 // them back byte for byte, through create, get, list, search and update.
 func TestHostileTextRoundTrips(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
-		body, _ := json.Marshal(map[string]any{"kind": "help", "title": hostileTitle, "body": hostileTitle + "\n\x01\t",
+		body, err := json.Marshal(map[string]any{"kind": "help", "title": hostileTitle, "body": hostileTitle + "\n\x01\t",
 			"tags": []string{"<b>", "'", "😀"}, "category": `"; --`, "metadata": map[string]any{"k<'>": "v\"😀"}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		r := in.admin("POST", "/v1/content-items", string(body))
-		var created item
-		r.json(t, &created)
-		if r.status != 201 || created.Title != hostileTitle || created.Body != hostileTitle+"\n\x01\t" {
+		created := decode[item](t, r, 201)
+		if created.Title != hostileTitle || created.Body != hostileTitle+"\n\x01\t" {
 			t.Fatalf("create: %d %s", r.status, r.body)
 		}
-		var got item
-		in.admin("GET", "/v1/content-items/"+created.ID, "").json(t, &got)
+		got := decode[item](t, in.admin("GET", "/v1/content-items/"+created.ID, ""), 200)
 		if got.Title != hostileTitle || strings.Join(got.Tags, "|") != "<b>|'|😀" || got.Metadata["k<'>"] != "v\"😀" {
 			t.Fatalf("read back differs: %+v", got)
 		}
-		var list itemList
-		in.admin("GET", "/v1/content-items?q="+urlQuery("DROP TABLE content_items; --"), "").json(t, &list)
-		if len(list.Items) != 1 || list.Items[0].Title != hostileTitle {
-			t.Fatalf("search for hostile text: %+v", list.Items)
+		found := decode[itemList](t, in.admin("GET", "/v1/content-items?q="+urlQuery("DROP TABLE content_items; --"), ""), 200)
+		if len(found.Items) != 1 || found.Items[0].Title != hostileTitle {
+			t.Fatalf("search for hostile text: %+v", found.Items)
 		}
-		in.admin("GET", "/v1/content-items?tag="+urlQuery("'"), "").json(t, &list)
-		if len(list.Items) != 1 {
-			t.Fatalf("tag filter with a quote: %+v", list.Items)
+		tagged := decode[itemList](t, in.admin("GET", "/v1/content-items?tag="+urlQuery("'"), ""), 200)
+		if len(tagged.Items) != 1 || tagged.Items[0].ID != created.ID {
+			t.Fatalf("tag filter with a quote: %+v", tagged.Items)
 		}
 	})
 }

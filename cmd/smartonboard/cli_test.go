@@ -36,6 +36,7 @@ func engineEnv(t *testing.T, engine string) []string {
 }
 
 func TestMigrateCommands(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		env := engineEnv(t, engine)
 		counts := func(out string) (applied, pending int) {
@@ -66,8 +67,9 @@ func TestMigrateCommands(t *testing.T) {
 		if code, out, _ = cli(t, env, "migrate", "down"); code != 0 || !strings.Contains(out, fmt.Sprintf("rolled back %d", total)) {
 			t.Fatalf("down: %d\n%s", code, out)
 		}
-		_, out, _ = cli(t, env, "migrate", "status")
-		if a, p := counts(out); a != total-1 || p != 1 {
+		if code, out, _ = cli(t, env, "migrate", "status"); code != 0 {
+			t.Fatalf("status after down: %d\n%s", code, out)
+		} else if a, p := counts(out); a != total-1 || p != 1 {
 			t.Fatalf("status after down: %d applied, %d pending", a, p)
 		}
 		if code, _, errOut = cli(t, env, "migrate", "sideways"); code != 1 || !strings.Contains(errOut, "up|down|status") {
@@ -79,6 +81,7 @@ func TestMigrateCommands(t *testing.T) {
 // TestServeSchemaPolicy: development migrates on start; production refuses
 // pending migrations unless told; nobody serves a schema newer than they know.
 func TestServeSchemaPolicy(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		cfg := testConfig(t, engine)
 		cfg.Env = config.EnvProduction
@@ -122,10 +125,14 @@ func markNewerSchema(t *testing.T, cfg config.Config) {
 }
 
 func TestPreflight(t *testing.T) {
+	t.Parallel()
 	t.Run("clean", func(t *testing.T) {
+		t.Parallel()
 		forEachEngine(t, func(t *testing.T, engine string) {
 			env := engineEnv(t, engine)
-			cli(t, env, "migrate", "up")
+			if code, out, errOut := cli(t, env, "migrate", "up"); code != 0 {
+				t.Fatalf("migrate up: %d\n%s%s", code, out, errOut)
+			}
 			code, out, _ := cli(t, env, "preflight")
 			if code != 0 || !strings.Contains(out, "status: success") {
 				t.Fatalf("preflight on a migrated %s: %d\n%s", engine, code, out)
@@ -133,6 +140,7 @@ func TestPreflight(t *testing.T) {
 		})
 	})
 	t.Run("unreachable database", func(t *testing.T) {
+		t.Parallel()
 		env := []string{"SMARTONBOARD_ADDR=127.0.0.1:0", "DATABASE_URL=postgres://app:s3cret-pw@127.0.0.1:1/smartonboard?sslmode=disable", "DATABASE_CONNECT_TIMEOUT=1s"}
 		code, out, _ := cli(t, env, "preflight", "--json")
 		rep := decodeReport(t, out)
@@ -145,6 +153,7 @@ func TestPreflight(t *testing.T) {
 		}
 	})
 	t.Run("production sslmode=disable", func(t *testing.T) {
+		t.Parallel()
 		env := []string{"SMARTONBOARD_ADDR=127.0.0.1:0", "SMARTONBOARD_ENV=production",
 			"DATABASE_URL=postgres://app:s3cret-pw@127.0.0.1:1/smartonboard?sslmode=disable"}
 		code, out, _ := cli(t, env, "preflight", "--json")
@@ -159,6 +168,7 @@ func TestPreflight(t *testing.T) {
 		}
 	})
 	t.Run("port taken and text output", func(t *testing.T) {
+		t.Parallel()
 		in := start(t, testConfig(t, "sqlite"))
 		env := []string{"SMARTONBOARD_DATA_DIR=" + t.TempDir(), "SMARTONBOARD_ADDR=" + strings.TrimPrefix(in.url, "http://")}
 		code, out, _ := cli(t, env, "preflight")
@@ -193,6 +203,7 @@ func findIssue(r report, typ string) *struct{ Type, Severity, Message, Suggestio
 }
 
 func TestVersionAndHelp(t *testing.T) {
+	t.Parallel()
 	if code, out, _ := cli(t, nil, "version"); code != 0 || !strings.Contains(out, "commit:") {
 		t.Fatalf("version: %d %s", code, out)
 	}

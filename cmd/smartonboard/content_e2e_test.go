@@ -26,15 +26,12 @@ type itemList struct {
 }
 
 func TestContentLifecycle(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 
 		r := in.admin("POST", "/v1/content-items", `{"kind":"article","title":"Connect your account","body":"# Step 1","tags":["setup"],"category":"basics","metadata":{"a":1}}`)
-		if r.status != 201 {
-			t.Fatalf("create: %d %s", r.status, r.body)
-		}
-		var created item
-		r.json(t, &created)
+		created := decode[item](t, r, 201)
 		if created.ID == "" || created.Version != 1 || created.Status != "draft" || r.header.Get("Location") != "/v1/content-items/"+created.ID {
 			t.Fatalf("created = %+v, Location %q", created, r.header.Get("Location"))
 		}
@@ -43,36 +40,30 @@ func TestContentLifecycle(t *testing.T) {
 		}
 
 		r = in.admin("GET", "/v1/content-items/"+created.ID, "")
-		var got item
-		r.json(t, &got)
-		if r.status != 200 || got.Title != "Connect your account" {
+		if got := decode[item](t, r, 200); got.Title != "Connect your account" {
 			t.Fatalf("get: %d %s", r.status, r.body)
 		}
 
 		for range 3 {
-			in.admin("POST", "/v1/content-items", `{"kind":"video","title":"Tour","status":"published","locale":"de-CH"}`)
+			decode[item](t, in.admin("POST", "/v1/content-items", `{"kind":"video","title":"Tour","status":"published","locale":"de-CH"}`), 201)
 		}
-		var page itemList
 		r = in.admin("GET", "/v1/content-items?kind=video&limit=2", "")
-		r.json(t, &page)
-		if r.status != 200 || len(page.Items) != 2 || page.NextCursor == nil {
+		page := decode[itemList](t, r, 200)
+		if len(page.Items) != 2 || page.NextCursor == nil {
 			t.Fatalf("list page 1: %d %s", r.status, r.body)
 		}
 		r = in.admin("GET", "/v1/content-items?kind=video&limit=2&cursor="+url.QueryEscape(*page.NextCursor), "")
-		r.json(t, &page)
-		if len(page.Items) != 1 || page.NextCursor != nil {
+		if page2 := decode[itemList](t, r, 200); len(page2.Items) != 1 || page2.NextCursor != nil {
 			t.Fatalf("list page 2: %s", r.body)
 		}
 		r = in.admin("GET", "/v1/content-items?tag=setup&q=STEP", "")
-		r.json(t, &page)
-		if len(page.Items) != 1 || page.Items[0].ID != created.ID {
+		if filtered := decode[itemList](t, r, 200); len(filtered.Items) != 1 || filtered.Items[0].ID != created.ID {
 			t.Fatalf("filtered list: %s", r.body)
 		}
 
 		r = in.admin("PATCH", "/v1/content-items/"+created.ID, `{"version":1,"title":"Connect it"}`)
-		var updated item
-		r.json(t, &updated)
-		if r.status != 200 || updated.Version != 2 || updated.Title != "Connect it" || updated.Body != "# Step 1" {
+		updated := decode[item](t, r, 200)
+		if updated.Version != 2 || updated.Title != "Connect it" || updated.Body != "# Step 1" {
 			t.Fatalf("patch: %d %s", r.status, r.body)
 		}
 		if r = in.admin("PATCH", "/v1/content-items/"+created.ID, `{"version":1,"title":"lost update"}`); r.status != 409 {
@@ -85,13 +76,16 @@ func TestContentLifecycle(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("schedule: %d %s", r.status, r.body)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for got.Status != "published" && time.Now().Before(deadline) {
+		got := decode[item](t, in.admin("GET", "/v1/content-items/"+created.ID, ""), 200)
+		for deadline := time.Now().Add(hangGuard); got.Status != "published"; {
+			if time.Now().After(deadline) {
+				t.Fatalf("scheduled item was not published by the ticker: %+v", got)
+			}
 			time.Sleep(20 * time.Millisecond)
-			in.admin("GET", "/v1/content-items/"+created.ID, "").json(t, &got)
+			got = decode[item](t, in.admin("GET", "/v1/content-items/"+created.ID, ""), 200)
 		}
-		if got.Status != "published" || got.PublishedAt == nil || got.Version != 4 {
-			t.Fatalf("scheduled item was not published by the ticker: %+v", got)
+		if got.PublishedAt == nil || got.Version != 4 {
+			t.Fatalf("published item = %+v, want published_at and version 4", got)
 		}
 
 		if r = in.admin("DELETE", "/v1/content-items/"+created.ID, ""); r.status != 204 {
@@ -107,33 +101,36 @@ func TestContentLifecycle(t *testing.T) {
 }
 
 func TestHealthAndStatus(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 		if r := in.request("GET", "/healthz", "", "", nil); r.status != 200 || !strings.Contains(string(r.body), `"ok"`) {
 			t.Fatalf("healthz: %d %s", r.status, r.body)
 		}
-		var ready struct {
+		type readiness struct {
 			Status string
 			Checks map[string]struct{ Status string }
 		}
 		r := in.request("GET", "/readyz", "", "", nil)
-		r.json(t, &ready)
-		if r.status != 200 || ready.Status != "ok" || ready.Checks["database"].Status != "ok" || ready.Checks["migrations"].Status != "ok" {
+		if ready := decode[readiness](t, r, 200); ready.Status != "ok" || ready.Checks["database"].Status != "ok" || ready.Checks["migrations"].Status != "ok" {
 			t.Fatalf("readyz: %d %s", r.status, r.body)
 		}
-		var status struct {
+		type serverStatus struct {
 			Version, Commit, Database string
 			UptimeS                   *int64 `json:"uptime_s"`
 		}
-		in.request("GET", "/v1/status", "", "", nil).json(t, &status)
-		if status.Database != engine || status.Version == "" || status.UptimeS == nil {
+		if status := decode[serverStatus](t, in.request("GET", "/v1/status", "", "", nil), 200); status.Database != engine || status.Version == "" || status.UptimeS == nil {
 			t.Fatalf("status = %+v", status)
 		}
 		if r := in.request("GET", "/v1/openapi.json", "", "", nil); r.status != 200 || !strings.Contains(string(r.body), `"openapi"`) {
 			t.Fatalf("openapi: %d", r.status)
 		}
-		in.admin("GET", "/v1/content-items", "")
-		m := string(in.request("GET", "/metrics", "", "", nil).body)
+		decode[itemList](t, in.admin("GET", "/v1/content-items", ""), 200)
+		metrics := in.request("GET", "/metrics", "", "", nil)
+		if metrics.status != 200 {
+			t.Fatalf("metrics: %d %s", metrics.status, truncate(metrics.body))
+		}
+		m := string(metrics.body)
 		for _, want := range []string{
 			`smartonboard_http_requests_total{method="GET",route="GET /v1/content-items",status="200"} 1`,
 			`smartonboard_http_request_duration_seconds_bucket{method="GET",route="GET /v1/content-items",status="200"`,
@@ -153,8 +150,11 @@ func TestHealthAndStatus(t *testing.T) {
 }
 
 func TestReadyzFailsWhenDatabaseGone(t *testing.T) {
+	t.Parallel()
 	in := start(t, testConfig(t, "sqlite"))
-	in.publicCall("GET", "/v1/users/u/next-step?flow=none", "") // the public key is now cached
+	if r := in.publicCall("GET", "/v1/users/u/next-step?flow=none", ""); r.status != 404 { // the public key is now cached
+		t.Fatalf("next step of a missing flow: %d %s", r.status, r.body)
+	}
 	in.m.closeDB()
 	in.m.closeDB = nil
 	r := in.request("GET", "/readyz", "", "", nil)
@@ -164,12 +164,12 @@ func TestReadyzFailsWhenDatabaseGone(t *testing.T) {
 	// Events cannot be stored: the client is told to retry, never handed a 200.
 	r = in.request("POST", "/v1/events", in.public, "application/json",
 		strings.NewReader(`{"events":[`+eventJSON("x", "click", "u", "", time.Now())+`]}`))
-	if code, _ := r.errorCode(); r.status != 503 || code != "unavailable" || r.header.Get("Retry-After") == "" {
+	if e := r.apiErr(t); r.status != 503 || e.Code != "unavailable" || r.header.Get("Retry-After") == "" {
 		t.Fatalf("events with a closed database: %d %v %s", r.status, r.header, r.body)
 	}
 	// A key this instance has not seen cannot be checked either: 503, not 500.
 	r = in.request("GET", "/v1/content-items", "sk_"+strings.Repeat("n", 40), "", nil)
-	if code, _ := r.errorCode(); r.status != 503 || code != "unavailable" {
+	if e := r.apiErr(t); r.status != 503 || e.Code != "unavailable" {
 		t.Fatalf("auth with a closed database: %d %s", r.status, r.body)
 	}
 }

@@ -63,7 +63,10 @@ func startProcess(t *testing.T, env []string) *process {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve")
 	cmd.Env = append(os.Environ(), env...)
-	stdout, _ := cmd.StdoutPipe()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -82,7 +85,7 @@ func startProcess(t *testing.T, env []string) *process {
 	}()
 	select {
 	case <-found:
-	case <-time.After(60 * time.Second): // a hang guard for a cold build cache
+	case <-time.After(hangGuard):
 		t.Fatal("server did not start")
 	}
 	return p
@@ -92,6 +95,7 @@ func startProcess(t *testing.T, env []string) *process {
 // the server hard in the middle, restarts it, and checks that every event whose
 // request got a 200 is stored.
 func TestAcknowledgedEventsSurviveSIGKILL(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		cfg := testConfig(t, engine)
 		secret, public := "sk_"+strings.Repeat("s", 40), "pk_"+strings.Repeat("p", 40)
@@ -105,12 +109,15 @@ func TestAcknowledgedEventsSurviveSIGKILL(t *testing.T) {
 		var acked sync.Map
 		var count atomic.Int64
 		ctx, stop := context.WithCancel(context.Background())
+		defer stop()
 		var wg sync.WaitGroup
 		for c := range 8 {
 			wg.Go(func() { postUntilStopped(ctx, p.url, public, c, &acked, &count) })
 		}
-		for count.Load() < 400 { // let load build up, then kill mid-stream
-			time.Sleep(5 * time.Millisecond)
+		for deadline := time.Now().Add(hangGuard); count.Load() < 400; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) { // let load build up, then kill mid-stream
+				t.Fatalf("only %d events acknowledged before the kill", count.Load())
+			}
 		}
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
@@ -157,16 +164,19 @@ func postUntilStopped(ctx context.Context, url, key string, client int, acked *s
 			ids = append(ids, id)
 			evs = append(evs, eventJSON(id, "click", "crash-user", "", time.Now()))
 		}
-		req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/events", strings.NewReader(`{"events":[`+strings.Join(evs, ",")+`]}`))
+		req, err := http.NewRequestWithContext(ctx, "POST", url+"/v1/events", strings.NewReader(`{"events":[`+strings.Join(evs, ",")+`]}`))
+		if err != nil {
+			return
+		}
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient.Do(req)
 		if err != nil {
 			return // the server is gone
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
+		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode == 200 {
+		if err == nil && resp.StatusCode == 200 { // only a whole answer is an acknowledgement
 			for _, id := range ids {
 				acked.Store(id, true)
 			}

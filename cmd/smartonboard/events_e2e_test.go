@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 // TestEventValidation sends one invalid event per rule beside a valid one: each
 // is rejected with its field, and the valid sibling is still accepted.
 func TestEventValidation(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 		ts := time.Now().UTC().Format(time.RFC3339Nano)
@@ -41,21 +43,32 @@ func TestEventValidation(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				valid := ev(fmt.Sprintf(`"id":"ok-%d",%s`, i, base))
 				r := in.publicCall("POST", "/v1/events", `{"events":[`+valid+`,`+c.event+`]}`)
-				var res eventsResult
-				r.json(t, &res)
-				if r.status != 200 || res.Accepted != 1 || len(res.Rejected) != 1 || res.Rejected[0].Index != 1 ||
+				res := decode[eventsResult](t, r, 200)
+				if res.Accepted != 1 || len(res.Rejected) != 1 || res.Rejected[0].Index != 1 ||
 					res.Rejected[0].Code != "invalid" || res.Rejected[0].Field != c.field || res.Rejected[0].Message == "" {
 					t.Fatalf("%d %s", r.status, r.body)
 				}
 			})
 		}
-		if n, _ := in.m.db.CountEvents(context.Background(), "default"); n != len(cases) {
+		if n := countEvents(t, in); n != len(cases) {
 			t.Fatalf("%d events stored, want %d (only the valid ones)", n, len(cases))
 		}
 	})
 }
 
+// countEvents counts the events of the default project, failing the test when
+// the count cannot be read, so an error never passes for "none stored".
+func countEvents(t *testing.T, in *instance) int {
+	t.Helper()
+	n, err := in.m.db.CountEvents(context.Background(), "default")
+	if err != nil {
+		t.Fatalf("count events: %v", err)
+	}
+	return n
+}
+
 func TestEventEnvelope(t *testing.T) {
+	t.Parallel()
 	in := start(t, testConfig(t, "sqlite"))
 	one := eventJSON("x1", "click", "u1", "", time.Now())
 	many := strings.TrimSuffix(strings.Repeat(one+",", 501), ",")
@@ -76,11 +89,11 @@ func TestEventEnvelope(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := in.request("POST", "/v1/events", in.public, c.ct, strings.NewReader(c.body))
-		if code, _ := r.errorCode(); r.status != c.status || code != c.code {
+		if e := r.apiErr(t); r.status != c.status || e.Code != c.code {
 			t.Errorf("%s: %d %s", c.name, r.status, truncate(r.body))
 		}
 	}
-	if n, _ := in.m.db.CountEvents(context.Background(), "default"); n != 0 {
+	if n := countEvents(t, in); n != 0 {
 		t.Fatalf("a rejected request stored %d events", n)
 	}
 	// navigator.sendBeacon posts text/plain and cannot set headers: the public key
@@ -103,6 +116,7 @@ func TestEventEnvelope(t *testing.T) {
 // TestConcurrentDuplicateBatches posts the same batch from 20 clients at once:
 // exactly one row per id, and every response adds up.
 func TestConcurrentDuplicateBatches(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 		var evs []string
@@ -116,10 +130,14 @@ func TestConcurrentDuplicateBatches(t *testing.T) {
 		for range 20 {
 			wg.Go(func() {
 				r := in.publicCall("POST", "/v1/events", body)
-				var res eventsResult
-				r.json(t, &res)
-				if r.status != 200 || res.Accepted+res.Duplicates != 50 {
+				if r.status != 200 {
 					t.Errorf("%d %s", r.status, r.body)
+					return
+				}
+				var res eventsResult
+				if err := json.Unmarshal(r.body, &res); err != nil || res.Accepted+res.Duplicates != 50 {
+					t.Errorf("%v: %s", err, r.body)
+					return
 				}
 				mu.Lock()
 				accepted, duplicates = accepted+res.Accepted, duplicates+res.Duplicates
@@ -127,7 +145,7 @@ func TestConcurrentDuplicateBatches(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n, _ := in.m.db.CountEvents(context.Background(), "default"); n != 50 || accepted != 50 || duplicates != 19*50 {
+		if n := countEvents(t, in); n != 50 || accepted != 50 || duplicates != 19*50 {
 			t.Fatalf("rows %d, accepted %d, duplicates %d; want 50, 50, 950", n, accepted, duplicates)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,19 +18,20 @@ func userHash(secret, userID string) string {
 }
 
 func TestIdentityVerification(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 		setupFlow(t, in)
 		if r := in.publicCall("POST", "/v1/users/alice/journeys/getting-started", ""); r.status != 201 {
 			t.Fatalf("verification off: %d %s", r.status, r.body)
 		}
-		var p struct {
+		type project struct {
 			IdentityVerification bool   `json:"identity_verification"`
 			IdentitySecret       string `json:"identity_secret"`
 		}
 		r := in.admin("PATCH", "/v1/project", `{"identity_verification":true}`)
-		r.json(t, &p)
-		if r.status != 200 || !p.IdentityVerification || len(p.IdentitySecret) < 32 {
+		p := decode[project](t, r, 200)
+		if !p.IdentityVerification || len(p.IdentitySecret) < 32 {
 			t.Fatalf("enable: %d %s", r.status, r.body)
 		}
 		if r := in.request("PATCH", "/v1/project", in.public, "application/json", strings.NewReader(`{"identity_verification":false}`)); r.status != 403 {
@@ -37,7 +39,10 @@ func TestIdentityVerification(t *testing.T) {
 		}
 
 		call := func(method, path, hash, body string) response {
-			req, _ := http.NewRequest(method, in.url+path, strings.NewReader(body))
+			req, err := http.NewRequest(method, in.url+path, strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
 			req.Header.Set("Authorization", "Bearer "+in.public)
 			if body != "" {
 				req.Header.Set("Content-Type", "application/json")
@@ -45,21 +50,19 @@ func TestIdentityVerification(t *testing.T) {
 			if hash != "" {
 				req.Header.Set("X-User-Hash", hash)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := httpClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var b strings.Builder
-			buf := make([]byte, 4096)
-			for {
-				n, err := resp.Body.Read(buf)
-				b.Write(buf[:n])
-				if err != nil || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-					break
-				}
+			if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+				return response{status: resp.StatusCode} // a stream never ends: its status is the answer
 			}
-			return response{status: resp.StatusCode, body: []byte(b.String())}
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return response{status: resp.StatusCode, body: b}
 		}
 		good, bad := userHash(p.IdentitySecret, "alice"), userHash(p.IdentitySecret, "mallory")
 		for _, c := range []struct {
@@ -83,10 +86,8 @@ func TestIdentityVerification(t *testing.T) {
 			t.Fatalf("identify without hash: %d", r.status)
 		}
 		batch := `{"events":[` + eventJSON("i1", "click", "alice", "", time.Now()) + "," + eventJSON("i2", "click", "mallory", "", time.Now()) + `]}`
-		var res eventsResult
 		r = call("POST", "/v1/events", good, batch)
-		r.json(t, &res)
-		if r.status != 200 || res.Accepted != 1 || len(res.Rejected) != 1 || res.Rejected[0].Code != "unauthorized" || res.Rejected[0].Field != "user_id" {
+		if res := decode[eventsResult](t, r, 200); res.Accepted != 1 || len(res.Rejected) != 1 || res.Rejected[0].Code != "unauthorized" || res.Rejected[0].Field != "user_id" {
 			t.Fatalf("events under verification: %d %s", r.status, r.body)
 		}
 		// sendBeacon: key and hash in the URL.

@@ -183,7 +183,10 @@ func benchEventJSON(batch, i int) string {
 // benchFlow creates and publishes the flow the step series moves users through.
 func benchFlow(b *testing.B, url, secret string) {
 	call := func(path, body string) []byte {
-		req, _ := http.NewRequest("POST", url+path, strings.NewReader(body))
+		req, err := http.NewRequest("POST", url+path, strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
 		req.Header.Set("Authorization", "Bearer "+secret)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -191,14 +194,16 @@ func benchFlow(b *testing.B, url, secret string) {
 			b.Fatal(err)
 		}
 		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode/100 != 2 {
-			b.Fatalf("%s: %d %s", path, resp.StatusCode, out)
+		out, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode/100 != 2 {
+			b.Fatalf("%s: %d %v %s", path, resp.StatusCode, err, out)
 		}
 		return out
 	}
 	var c struct{ ID string }
-	_ = json.Unmarshal(call("/v1/content-items", `{"kind":"task","title":"Connect"}`), &c)
+	if err := json.Unmarshal(call("/v1/content-items", `{"kind":"task","title":"Connect"}`), &c); err != nil || c.ID == "" {
+		b.Fatalf("content item: %v %+v", err, c)
+	}
 	call("/v1/flows", fmt.Sprintf(`{"key":"getting-started","name":"Getting started","steps":[
 		{"key":"connect","title":"Connect","kind":"task","content_item_id":%q,"required":true},
 		{"key":"invite","title":"Invite","kind":"task","content_item_id":%q,"required":true,"prerequisites":["connect"]}]}`, c.ID, c.ID))

@@ -54,8 +54,7 @@ func (in *instance) publicCall(method, path, body string) response {
 // connect (required) → invite (required, needs connect); tour optional.
 func setupFlow(t *testing.T, in *instance) {
 	t.Helper()
-	var c item
-	in.admin("POST", "/v1/content-items", `{"kind":"tour","title":"Welcome tour","status":"published"}`).json(t, &c)
+	c := decode[item](t, in.admin("POST", "/v1/content-items", `{"kind":"tour","title":"Welcome tour","status":"published"}`), 201)
 	body := fmt.Sprintf(`{"key":"getting-started","name":"Getting started","steps":[
 		{"key":"connect","title":"Connect your account","kind":"task","content_item_id":%q,"required":true,"estimated_seconds":60,"target":"#connect"},
 		{"key":"tour","title":"Take the tour","kind":"tour","content_item_id":%q,"basic":true},
@@ -74,6 +73,7 @@ func eventJSON(id, typ, user, step string, at time.Time) string {
 }
 
 func TestJourneyThroughEvents(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 		setupFlow(t, in)
@@ -81,15 +81,12 @@ func TestJourneyThroughEvents(t *testing.T) {
 			t.Fatalf("identify: %d %s", r.status, r.body)
 		}
 		r := in.publicCall("POST", "/v1/users/u_123/journeys/getting-started", "")
-		var j journeyView
-		r.json(t, &j)
-		if r.status != 201 || j.Status != "active" || j.Version != 1 || j.NextStep == nil || j.NextStep.Key != "connect" {
+		j := decode[journeyView](t, r, 201)
+		if j.Status != "active" || j.Version != 1 || j.NextStep == nil || j.NextStep.Key != "connect" {
 			t.Fatalf("start: %d %s", r.status, r.body)
 		}
 		again := in.publicCall("POST", "/v1/users/u_123/journeys/getting-started", "")
-		var j2 journeyView
-		again.json(t, &j2)
-		if again.status != 200 || j2.ID != j.ID {
+		if j2 := decode[journeyView](t, again, 200); j2.ID != j.ID {
 			t.Fatalf("second start: %d %s", again.status, again.body)
 		}
 
@@ -100,20 +97,19 @@ func TestJourneyThroughEvents(t *testing.T) {
 			eventJSON("e1", "step_started", "u_123", "connect", now),                       // duplicate
 			eventJSON("e3", "step_completed", "u_123", "connect", now.Add(10*time.Minute)), // in the future
 		}, ",") + `]}`
-		var res eventsResult
 		r = in.publicCall("POST", "/v1/events", batch)
-		r.json(t, &res)
-		if r.status != 200 || res.Accepted != 2 || res.Duplicates != 1 || len(res.Rejected) != 1 ||
+		res := decode[eventsResult](t, r, 200)
+		if res.Accepted != 2 || res.Duplicates != 1 || len(res.Rejected) != 1 ||
 			res.Rejected[0].Index != 3 || res.Rejected[0].Field != "timestamp" ||
 			len(res.Notices) != 1 || res.Notices[0].Code != "out_of_order" || res.Notices[0].Index != 1 {
 			t.Fatalf("batch: %d %s", r.status, r.body)
 		}
 
-		var next struct {
+		type nextStep struct {
 			NextStep *struct{ Key string } `json:"next_step"`
 			Reason   string
 		}
-		in.publicCall("GET", "/v1/users/u_123/next-step?flow=getting-started", "").json(t, &next)
+		next := decode[nextStep](t, in.publicCall("GET", "/v1/users/u_123/next-step?flow=getting-started", ""), 200)
 		if next.NextStep == nil || next.NextStep.Key != "connect" || next.Reason == "" {
 			t.Fatalf("next step = %+v", next)
 		}
@@ -123,23 +119,24 @@ func TestJourneyThroughEvents(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("finish: %d %s", r.status, r.body)
 		}
-		in.publicCall("GET", "/v1/users/u_123/journeys/getting-started", "").json(t, &j)
-		if j.Status != "completed" || j.NextStep != nil || j.Steps[2].OutOfOrder != 1 {
-			t.Fatalf("journey after completing = %+v", j)
+		done := decode[journeyView](t, in.publicCall("GET", "/v1/users/u_123/journeys/getting-started", ""), 200)
+		if done.Status != "completed" || done.NextStep != nil || len(done.Steps) != 3 || done.Steps[2].OutOfOrder != 1 {
+			t.Fatalf("journey after completing = %+v", done)
 		}
 		r = in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("e6", "step_started", "u_123", "tour", now.Add(2*time.Second))+`]}`)
-		res = eventsResult{}
-		r.json(t, &res)
-		if len(res.Notices) != 1 || res.Notices[0].Code != "journey_completed" {
+		if res := decode[eventsResult](t, r, 200); res.Accepted != 1 || len(res.Notices) != 1 || res.Notices[0].Code != "journey_completed" {
 			t.Fatalf("event after completion: %s", r.body)
 		}
-		in.publicCall("GET", "/v1/users/u_123/journeys/getting-started", "").json(t, &j)
-		if j.Status != "completed" {
-			t.Fatalf("completed journey reopened: %+v", j)
+		after := decode[journeyView](t, in.publicCall("GET", "/v1/users/u_123/journeys/getting-started", ""), 200)
+		if after.ID != j.ID || after.Status != "completed" {
+			t.Fatalf("completed journey reopened: %+v", after)
 		}
 
 		// Step events for a user without a journey start one; the user is created implicitly.
-		in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("e7", "step_started", "newbie", "connect", now)+`]}`)
+		r = in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("e7", "step_started", "newbie", "connect", now)+`]}`)
+		if res := decode[eventsResult](t, r, 200); res.Accepted != 1 {
+			t.Fatalf("first step event of a new user: %s", r.body)
+		}
 		if r := in.admin("GET", "/v1/users/newbie", ""); r.status != 200 {
 			t.Fatalf("implicit user: %d %s", r.status, r.body)
 		}
@@ -150,15 +147,16 @@ func TestJourneyThroughEvents(t *testing.T) {
 }
 
 func TestFlowVersioning(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 		setupFlow(t, in)
-		in.publicCall("POST", "/v1/users/old/journeys/getting-started", "")
-		var f struct {
+		decode[journeyView](t, in.publicCall("POST", "/v1/users/old/journeys/getting-started", ""), 201)
+		type flow struct {
 			Revision int
 			Steps    []json.RawMessage
 		}
-		in.admin("GET", "/v1/flows/getting-started", "").json(t, &f)
+		f := decode[flow](t, in.admin("GET", "/v1/flows/getting-started", ""), 200)
 		steps := `[` + string(f.Steps[0]) + `]`
 		if r := in.admin("PATCH", "/v1/flows/getting-started", fmt.Sprintf(`{"revision":%d,"steps":%s}`, f.Revision, steps)); r.status != 200 {
 			t.Fatalf("edit draft: %d %s", r.status, r.body)
@@ -166,18 +164,21 @@ func TestFlowVersioning(t *testing.T) {
 		if r := in.admin("PATCH", "/v1/flows/getting-started", fmt.Sprintf(`{"revision":%d,"name":"x"}`, f.Revision)); r.status != 409 {
 			t.Fatalf("stale revision: %d %s", r.status, r.body)
 		}
-		in.admin("POST", "/v1/flows/getting-started/publish", "")
-		var oldJ, newJ journeyView
-		in.publicCall("GET", "/v1/users/old/journeys/getting-started", "").json(t, &oldJ)
-		in.publicCall("POST", "/v1/users/new/journeys/getting-started", "").json(t, &newJ)
+		if r := in.admin("POST", "/v1/flows/getting-started/publish", ""); r.status != 201 {
+			t.Fatalf("publish version 2: %d %s", r.status, r.body)
+		}
+		oldJ := decode[journeyView](t, in.publicCall("GET", "/v1/users/old/journeys/getting-started", ""), 200)
+		newJ := decode[journeyView](t, in.publicCall("POST", "/v1/users/new/journeys/getting-started", ""), 201)
 		if oldJ.Version != 1 || len(oldJ.Steps) != 3 || newJ.Version != 2 || len(newJ.Steps) != 1 {
 			t.Fatalf("versions: old %+v new %+v", oldJ, newJ)
 		}
 		if r := in.admin("GET", "/v1/flows/getting-started/versions/1", ""); r.status != 200 || !strings.Contains(string(r.body), `"invite"`) {
 			t.Fatalf("old version unreadable: %d %s", r.status, r.body)
 		}
-		var c struct{ Items []item }
-		in.admin("GET", "/v1/content-items", "").json(t, &c)
+		c := decode[itemList](t, in.admin("GET", "/v1/content-items", ""), 200)
+		if len(c.Items) != 1 {
+			t.Fatalf("content items = %+v, want the one setupFlow made", c.Items)
+		}
 		if r := in.admin("DELETE", "/v1/content-items/"+c.Items[0].ID, ""); r.status != 409 {
 			t.Fatalf("deleting content a published flow uses: %d %s", r.status, r.body)
 		}
@@ -185,9 +186,9 @@ func TestFlowVersioning(t *testing.T) {
 }
 
 func TestFlowValidationOverHTTP(t *testing.T) {
+	t.Parallel()
 	in := start(t, testConfig(t, "sqlite"))
-	var c item
-	in.admin("POST", "/v1/content-items", `{"kind":"task","title":"c"}`).json(t, &c)
+	c := decode[item](t, in.admin("POST", "/v1/content-items", `{"kind":"task","title":"c"}`), 201)
 	step := func(key, pre string) string {
 		return fmt.Sprintf(`{"key":%q,"title":"t","kind":"task","content_item_id":%q,"prerequisites":[%s]}`, key, c.ID, pre)
 	}
@@ -200,8 +201,7 @@ func TestFlowValidationOverHTTP(t *testing.T) {
 	}
 	for _, tc := range cases {
 		r := in.admin("POST", "/v1/flows", tc.body)
-		code, field := r.errorCode()
-		if r.status != 400 || code != "invalid" || field != tc.field || !strings.Contains(string(r.body), tc.msg) {
+		if e := r.apiErr(t); r.status != 400 || e.Code != "invalid" || e.Field != tc.field || !strings.Contains(e.Message, tc.msg) {
 			t.Errorf("%s: %d %s", tc.name, r.status, r.body)
 		}
 	}
@@ -220,33 +220,37 @@ func TestFlowValidationOverHTTP(t *testing.T) {
 }
 
 func TestUserAndFlowLists(t *testing.T) {
+	t.Parallel()
 	in := start(t, testConfig(t, "sqlite"))
 	if r := in.admin("GET", "/v1/users", ""); r.status != 200 || !strings.Contains(string(r.body), `"items":[]`) {
 		t.Fatalf("empty list: %d %s", r.status, r.body)
 	}
-	for _, u := range []string{"b", "a", "c"} {
-		in.publicCall("POST", "/v1/identify", `{"user_id":"`+u+`","traits":{"plan":"pro","experience":"some"}}`)
+	for _, body := range []string{`{"user_id":"b","traits":{"plan":"pro","experience":"some"}}`,
+		`{"user_id":"a","traits":{"plan":"pro","experience":"some"}}`, `{"user_id":"c","traits":{"plan":"pro","experience":"some"}}`,
+		`{"user_id":"a","traits":{"plan":null,"role":"admin"}}`} {
+		if r := in.publicCall("POST", "/v1/identify", body); r.status != 200 {
+			t.Fatalf("identify %s: %d %s", body, r.status, r.body)
+		}
 	}
-	in.publicCall("POST", "/v1/identify", `{"user_id":"a","traits":{"plan":null,"role":"admin"}}`)
-	var page struct {
+	type userPage struct {
 		Items []struct {
 			UserID string          `json:"user_id"`
 			Traits json.RawMessage `json:"traits"`
 		}
 		NextCursor *string `json:"next_cursor"`
 	}
-	in.admin("GET", "/v1/users?limit=2", "").json(t, &page)
+	page := decode[userPage](t, in.admin("GET", "/v1/users?limit=2", ""), 200)
 	if len(page.Items) != 2 || page.Items[0].UserID != "a" || page.NextCursor == nil ||
 		string(page.Items[0].Traits) != `{"experience":"some","role":"admin"}` {
 		t.Fatalf("page 1 = %+v", page)
 	}
-	in.admin("GET", "/v1/users?limit=2&cursor="+*page.NextCursor, "").json(t, &page)
-	if len(page.Items) != 1 || page.Items[0].UserID != "c" || page.NextCursor != nil {
-		t.Fatalf("page 2 = %+v", page)
+	page2 := decode[userPage](t, in.admin("GET", "/v1/users?limit=2&cursor="+*page.NextCursor, ""), 200)
+	if len(page2.Items) != 1 || page2.Items[0].UserID != "c" || page2.NextCursor != nil {
+		t.Fatalf("page 2 = %+v", page2)
 	}
-	in.admin("GET", "/v1/users?plan=pro&experience=some", "").json(t, &page)
-	if len(page.Items) != 2 || page.Items[0].UserID != "b" {
-		t.Fatalf("filtered by traits = %+v", page)
+	filtered := decode[userPage](t, in.admin("GET", "/v1/users?plan=pro&experience=some", ""), 200)
+	if len(filtered.Items) != 2 || filtered.Items[0].UserID != "b" || filtered.Items[1].UserID != "c" {
+		t.Fatalf("filtered by traits = %+v", filtered)
 	}
 	if r := in.admin("GET", "/v1/users?experience=guru", ""); r.status != 400 {
 		t.Fatalf("bad experience filter: %d", r.status)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -35,12 +34,7 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 	cfgB := cfg
 	cfgB.DataDir = t.TempDir()
 	b := start(t, cfgB)
-	r := a.admin("POST", "/v1/api-keys", `{"kind":"secret","name":"shared","scopes":["read"]}`)
-	if r.status != 201 {
-		t.Fatalf("create: %d %s", r.status, r.body)
-	}
-	var k createdKey
-	r.json(t, &k)
+	k := decode[createdKey](t, a.admin("POST", "/v1/api-keys", `{"kind":"secret","name":"shared","scopes":["read"]}`), 201)
 	if r := b.request("GET", "/v1/flows", k.Key, "", nil); r.status != 200 { // now cached on b
 		t.Fatalf("key on b: %d %s", r.status, r.body)
 	}
@@ -57,32 +51,22 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 func TestKeyExpiryAndLastUse(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
-		t.Parallel()
 		in := start(t, testConfig(t, engine))
 		expires := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
 		r := in.admin("POST", "/v1/api-keys", `{"kind":"secret","name":"brief","scopes":["read"],"expires_at":"`+expires+`"}`)
-		if r.status != 201 {
-			t.Fatalf("create: %d %s", r.status, r.body)
-		}
-		var k createdKey
-		r.json(t, &k)
+		k := decode[createdKey](t, r, 201)
 		if r := in.request("GET", "/v1/flows", k.Key, "", nil); r.status != 200 {
 			t.Fatalf("before expiry: %d %s", r.status, r.body)
 		}
 		if n, err := in.m.api.FlushKeyUse(t.Context()); err != nil || n < 1 {
 			t.Fatalf("flush key use: %d, %v", n, err)
 		}
-		r = in.admin("GET", "/v1/api-keys", "")
-		if r.status != 200 {
-			t.Fatalf("list: %d", r.status)
-		}
-		var list struct {
+		list := decode[struct {
 			Items []struct {
 				ID         string  `json:"id"`
 				LastUsedAt *string `json:"last_used_at"`
 			}
-		}
-		r.json(t, &list)
+		}](t, in.admin("GET", "/v1/api-keys", ""), 200)
 		found := false
 		for _, it := range list.Items {
 			if it.ID == k.ID {
@@ -113,16 +97,14 @@ func TestKeyExpiryAndLastUse(t *testing.T) {
 func TestIdentitySecretGrace(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
-		t.Parallel()
 		cfg := testConfig(t, engine)
 		cfg.IdentitySecretGrace = 3 * time.Second
 		in := start(t, cfg)
-		var p struct {
+		type projectSecrets struct {
 			IdentitySecret      string `json:"identity_secret"`
 			PreviousSecretUntil string `json:"previous_identity_secret_until"`
 		}
-		r := in.admin("PATCH", "/v1/project", `{"identity_verification":true}`)
-		r.json(t, &p)
+		p := decode[projectSecrets](t, in.admin("PATCH", "/v1/project", `{"identity_verification":true}`), 200)
 		old := p.IdentitySecret
 		identify := func(secret string) response {
 			return in.eventsCall(in.public, batchOf("ev-"+secret[len(secret)-6:]+time.Now().Format("150405.000"), "alice"),
@@ -131,10 +113,9 @@ func TestIdentitySecretGrace(t *testing.T) {
 		if r := identify(old); r.status != 200 || strings.Contains(string(r.body), `"rejected":[{`) {
 			t.Fatalf("old secret before rotation: %d %s", r.status, r.body)
 		}
-		r = in.admin("PATCH", "/v1/project", `{"rotate_identity_secret":true}`)
-		p.IdentitySecret, p.PreviousSecretUntil = "", ""
-		if err := json.Unmarshal(r.body, &p); err != nil || r.status != 200 || p.IdentitySecret == old || p.PreviousSecretUntil == "" {
-			t.Fatalf("rotate: %d %s %v", r.status, r.body, err)
+		p = decode[projectSecrets](t, in.admin("PATCH", "/v1/project", `{"rotate_identity_secret":true}`), 200)
+		if p.IdentitySecret == old || p.PreviousSecretUntil == "" {
+			t.Fatalf("rotate answered %+v", p)
 		}
 		for _, secret := range []string{old, p.IdentitySecret} {
 			if r := identify(secret); r.status != 200 || strings.Contains(string(r.body), `"rejected":[{`) {

@@ -21,7 +21,7 @@ func (in *instance) eventsCall(key, body string, header ...string) response {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		in.t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func batchOf(id, user string) string {
 // Retry-After and the RateLimit headers naming the limit.
 func checkLimited(t *testing.T, r response, limit int) {
 	t.Helper()
-	if code, _ := r.errorCode(); r.status != 429 || code != "rate_limited" {
+	if r.status != 429 || r.apiErr(t).Code != "rate_limited" {
 		t.Fatalf("want 429 rate_limited, got %d %s", r.status, r.body)
 	}
 	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
@@ -63,7 +63,6 @@ func checkLimited(t *testing.T, r response, limit int) {
 func TestEventLimitPerUser(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
-		t.Parallel()
 		cfg := testConfig(t, engine)
 		cfg.RateEventsPerUser = 3
 		in := start(t, cfg)
@@ -85,11 +84,7 @@ func TestEventLimitPerUser(t *testing.T) {
 			t.Fatalf("lift the limit: %d %s", r.status, r.body)
 		}
 		r := in.eventsCall(in.public, batchOf("refused", "hog"))
-		var got struct{ Accepted, Duplicates int }
-		if r.status != 200 {
-			t.Fatalf("after lifting: %d %s", r.status, r.body)
-		}
-		r.json(t, &got)
+		got := decode[struct{ Accepted, Duplicates int }](t, r, 200)
 		if got.Accepted != 1 || got.Duplicates != 0 {
 			t.Errorf("the refused event was stored after all: %s", r.body)
 		}

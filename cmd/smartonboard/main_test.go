@@ -69,20 +69,40 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+// hangGuard bounds every wait of these tests. It is far longer than any wait
+// takes on a loaded machine, so it never judges speed; it turns a hang into a
+// failure that says what hung instead of a timeout of the whole run.
+const hangGuard = time.Minute
+
+// httpClient gives every request of these tests the hang guard.
+var httpClient = &http.Client{Timeout: hangGuard}
+
+// decode checks the status before it reads the body into a fresh T, so a failed
+// call can never pass by leaving an earlier answer in place.
+func decode[T any](t *testing.T, r response, status int) T {
 	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("response is not JSON (%v): %s", err, r.body)
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, truncate(r.body))
 	}
+	var v T
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("response is not JSON (%v): %s", err, truncate(r.body))
+	}
+	return v
 }
 
-// errorCode returns the code of a JSON error body, or "".
-func (r response) errorCode() (code, field string) {
-	var e struct {
-		Error struct{ Code, Field string }
+// apiError is the error detail of an error response.
+type apiError struct{ Code, Message, Field string }
+
+// apiErr decodes an error body; a body that is not one fails the test, so an
+// expected error is never matched by a blank.
+func (r response) apiErr(t *testing.T) apiError {
+	t.Helper()
+	var e struct{ Error *apiError }
+	if err := json.Unmarshal(r.body, &e); err != nil || e.Error == nil || e.Error.Code == "" {
+		t.Fatalf("not an error body (%d, %v): %s", r.status, err, truncate(r.body))
 	}
-	_ = json.Unmarshal(r.body, &e)
-	return e.Error.Code, e.Error.Field
+	return *e.Error
 }
 
 // request sends one request; key "" sends no Authorization header.
@@ -98,7 +118,7 @@ func (in *instance) request(method, path, key, contentType string, body io.Reade
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		in.t.Fatal(err)
 	}
@@ -121,9 +141,14 @@ func (in *instance) admin(method, path, body string) response {
 	return in.request(method, path, in.secret, ct, r)
 }
 
+// forEachEngine runs fn against each engine, in parallel: every run has its own
+// instance and database.
 func forEachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
 	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) { fn(t, engine) })
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			fn(t, engine)
+		})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 // the wrong order, as two committers can: the older revision is not published
 // after the newer one, and everything queued is published before close returns.
 func TestStreamPublisherSkipsStaleRevisions(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var got []string
 	p := startStreamPublisher(func(js []*so.Journey) {

@@ -13,15 +13,19 @@ import (
 )
 
 func TestCORS(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, "sqlite")
 	cfg.AllowedOrigins = []string{"https://app.example.com"}
 	in := start(t, cfg)
 
 	preflight := func(origin string) *http.Response {
-		req, _ := http.NewRequest("OPTIONS", in.url+"/v1/content-items", nil)
+		req, err := http.NewRequest("OPTIONS", in.url+"/v1/content-items", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "POST")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,6 +43,7 @@ func TestCORS(t *testing.T) {
 }
 
 func TestMetricsToken(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, "sqlite")
 	cfg.MetricsToken = "metrics-token-for-tests"
 	in := start(t, cfg)
@@ -54,15 +59,22 @@ func TestMetricsToken(t *testing.T) {
 }
 
 func TestRequestID(t *testing.T) {
+	t.Parallel()
 	in := start(t, testConfig(t, "sqlite"))
-	req, _ := http.NewRequest("GET", in.url+"/v1/content-items", nil)
-	req.Header.Set("X-Request-ID", "trace-123")
-	resp, err := http.DefaultClient.Do(req)
+	req, err := http.NewRequest("GET", in.url+"/v1/content-items", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	req.Header.Set("X-Request-ID", "trace-123")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if resp.Header.Get("X-Request-ID") != "trace-123" || !strings.Contains(string(body), `"request_id":"trace-123"`) {
 		t.Fatalf("request id not echoed: %v %s", resp.Header, body)
 	}
@@ -74,6 +86,7 @@ func TestRequestID(t *testing.T) {
 // TestGracefulShutdown closes the server while a request is still sending its
 // body: the request completes and is committed, and Close returns cleanly.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	in := start(t, testConfig(t, "sqlite"))
 	conn, err := net.Dial("tcp", strings.TrimPrefix(in.url, "http://"))
 	if err != nil {
@@ -89,25 +102,45 @@ func TestGracefulShutdown(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the server is now reading the body
 	closed := make(chan error, 1)
 	go func() { closed <- in.m.Close() }()
-	time.Sleep(100 * time.Millisecond) // Shutdown has closed the listener and waits for us
-	if _, err := http.Get(in.url + "/healthz"); err == nil {
-		t.Fatal("server accepts new connections during shutdown")
+	for deadline := time.Now().Add(hangGuard); acceptsConnections(in.url); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) { // Shutdown closes the listener first, then waits for us
+			t.Fatal("server accepts new connections during shutdown")
+		}
 	}
 	if _, err := io.WriteString(conn, body[10:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(hangGuard)); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil || resp.StatusCode != 201 {
 		t.Fatalf("in-flight request during shutdown: %v %v", resp, err)
 	}
-	if err := <-closed; err != nil {
-		t.Fatalf("Close: %v", err)
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("Close did not return after the in-flight request was answered")
 	}
+}
+
+// acceptsConnections tells whether the server still accepts new connections.
+func acceptsConnections(url string) bool {
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), hangGuard)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 // TestConcurrentReadiness: load balancers probe all at once; probes must not
 // queue behind each other (goose's status calls take an advisory lock).
 func TestConcurrentReadiness(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 		var wg sync.WaitGroup

@@ -18,17 +18,28 @@ type sseEvent struct {
 	id, event, data string
 }
 
+// streamClient bounds the wait for a stream's headers only: a stream is read
+// until it ends, and waitFor bounds each wait for an event.
+var streamClient = &http.Client{Transport: func() http.RoundTripper {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = hangGuard
+	return tr
+}()}
+
 // openStream connects to an SSE endpoint and returns a channel of its events.
 func openStream(t *testing.T, in *instance, path, key, lastID string) <-chan sseEvent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", in.url+path, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", in.url+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := streamClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +75,7 @@ func openStream(t *testing.T, in *instance, path, key, lastID string) <-chan sse
 // waitFor returns the first event named name whose data satisfies ok.
 func waitFor(t *testing.T, events <-chan sseEvent, name string, ok func(data string) bool) sseEvent {
 	t.Helper()
-	timeout := time.After(10 * time.Second) // a hang guard, not a speed assertion
+	timeout := time.After(hangGuard)
 	for {
 		select {
 		case ev, open := <-events:
@@ -81,13 +92,14 @@ func waitFor(t *testing.T, events <-chan sseEvent, name string, ok func(data str
 }
 
 func TestUserStreamFollowsJourney(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 		setupFlow(t, in)
 		events := openStream(t, in, "/v1/stream?user_id=u_42", in.public, "")
 		waitFor(t, events, "connected", func(string) bool { return true })
 
-		in.publicCall("POST", "/v1/users/u_42/journeys/getting-started", "")
+		decode[journeyView](t, in.publicCall("POST", "/v1/users/u_42/journeys/getting-started", ""), 201)
 		waitFor(t, events, "next_step", func(d string) bool { return strings.Contains(d, `"key":"connect"`) })
 
 		now := time.Now()
@@ -99,16 +111,16 @@ func TestUserStreamFollowsJourney(t *testing.T) {
 			return strings.Contains(d, `"status":"completed"`) && strings.Contains(d, `"key":"connect"`)
 		})
 		var view struct {
-			UserID   string               `json:"user_id"`
-			NextStep struct{ Key string } `json:"next_step"`
+			UserID   string                `json:"user_id"`
+			NextStep *struct{ Key string } `json:"next_step"`
 		}
-		if err := json.Unmarshal([]byte(j.data), &view); err != nil || view.UserID != "u_42" || view.NextStep.Key != "tour" {
+		if err := json.Unmarshal([]byte(j.data), &view); err != nil || view.NextStep == nil || view.UserID != "u_42" || view.NextStep.Key != "tour" {
 			t.Fatalf("journey event = %s (%v)", j.data, err)
 		}
 		next := waitFor(t, events, "next_step", func(d string) bool { return strings.Contains(d, `"key":"tour"`) })
 
 		// Resume: what was published after next.id is replayed, nothing before it.
-		in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("s2", "step_skipped", "u_42", "tour", now.Add(time.Second))+`]}`)
+		postEvents(t, in, eventJSON("s2", "step_skipped", "u_42", "tour", now.Add(time.Second)))
 		resumed := openStream(t, in, "/v1/stream?user_id=u_42", in.public, next.id)
 		c := waitFor(t, resumed, "connected", func(string) bool { return true })
 		if !strings.Contains(c.data, `"gap":false`) {
@@ -122,7 +134,7 @@ func TestUserStreamFollowsJourney(t *testing.T) {
 		// Another user's stream, open while u_42's events are published, sees none of them.
 		other := openStream(t, in, "/v1/stream?user_id=someone-else", in.public, "")
 		waitFor(t, other, "connected", func(string) bool { return true })
-		in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("s3", "step_completed", "u_42", "invite", now.Add(2*time.Second))+`]}`)
+		postEvents(t, in, eventJSON("s3", "step_completed", "u_42", "invite", now.Add(2*time.Second)))
 		waitFor(t, events, "journey", func(d string) bool {
 			return strings.Contains(d, `"status":"completed","steps"`) || strings.Contains(d, `"key":"invite","status":"completed"`)
 		})
@@ -134,15 +146,25 @@ func TestUserStreamFollowsJourney(t *testing.T) {
 	})
 }
 
+// postEvents posts events with the public key and fails unless all are accepted.
+func postEvents(t *testing.T, in *instance, events ...string) {
+	t.Helper()
+	r := in.publicCall("POST", "/v1/events", `{"events":[`+strings.Join(events, ",")+`]}`)
+	if res := decode[eventsResult](t, r, 200); res.Accepted != len(events) {
+		t.Fatalf("events: %s", r.body)
+	}
+}
+
 func TestAnalyticsStream(t *testing.T) {
+	t.Parallel()
 	in := start(t, testConfig(t, "sqlite"))
 	setupFlow(t, in)
 	if r := in.request("GET", "/v1/analytics/stream", in.public, "", nil); r.status != 403 {
 		t.Fatalf("public key on the admin stream: %d", r.status)
 	}
 	events := openStream(t, in, "/v1/analytics/stream", in.secret, "")
-	in.publicCall("POST", "/v1/events", `{"events":[`+eventJSON("a1", "step_started", "u1", "connect", time.Now())+`]}`)
-	in.publicCall("POST", "/v1/users/u2/journeys/getting-started", "") // started through the API
+	postEvents(t, in, eventJSON("a1", "step_started", "u1", "connect", time.Now()))
+	decode[journeyView](t, in.publicCall("POST", "/v1/users/u2/journeys/getting-started", ""), 201) // started through the API
 	m := waitFor(t, events, "metrics", func(d string) bool { return strings.Contains(d, `"journeys_started_per_minute":2`) })
 	if !strings.Contains(m.data, `"active_users":1`) || !strings.Contains(m.data, `"events_per_minute":1`) {
 		t.Fatalf("metrics = %s", m.data)
@@ -152,13 +174,28 @@ func TestAnalyticsStream(t *testing.T) {
 // TestShutdownEndsStreams: open event streams never go idle, so shutdown must end
 // them itself instead of waiting out the shutdown timeout.
 func TestShutdownEndsStreams(t *testing.T) {
+	t.Parallel()
 	in := start(t, testConfig(t, "sqlite"))
 	events := openStream(t, in, "/v1/stream?user_id=u1", in.public, "")
 	waitFor(t, events, "connected", func(string) bool { return true })
 	if err := in.m.Close(); err != nil {
 		t.Fatalf("Close with an open stream: %v", err)
 	}
-	for range events { // the stream ends
+	waitClosed(t, events)
+}
+
+// waitClosed drains a stream until it ends.
+func waitClosed(t *testing.T, events <-chan sseEvent) {
+	t.Helper()
+	for deadline := time.After(hangGuard); ; {
+		select {
+		case _, open := <-events:
+			if !open {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the stream did not end")
+		}
 	}
 }
 
@@ -167,6 +204,7 @@ func TestShutdownEndsStreams(t *testing.T) {
 // refuses any stream beyond SMARTONBOARD_MAX_STREAMS with 503 and Retry-After
 // until one closes.
 func TestStreamLimits(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, config.EngineSQLite)
 	cfg.MaxStreams = stream.DefaultMaxPerTopic + 1
 	in := start(t, cfg)
@@ -175,19 +213,15 @@ func TestStreamLimits(t *testing.T) {
 	for range stream.DefaultMaxPerTopic {
 		openStream(t, in, "/v1/stream?user_id=many-tabs", in.public, "")
 	}
-	for ended, deadline := false, time.After(10*time.Second); !ended; { // replaced by the newest tab
-		select {
-		case _, open := <-oldest:
-			ended = !open
-		case <-deadline:
-			t.Fatal("the replaced stream did not end")
-		}
-	}
+	waitClosed(t, oldest) // replaced by the newest tab
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", in.url+"/v1/stream?user_id=other", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", in.url+"/v1/stream?user_id=other", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Authorization", "Bearer "+in.public)
-	last, err := http.DefaultClient.Do(req) // the instance's last free place
+	last, err := streamClient.Do(req) // the instance's last free place
 	if err != nil || last.StatusCode != 200 {
 		t.Fatalf("last free stream: %v %v", last, err)
 	}
@@ -197,7 +231,7 @@ func TestStreamLimits(t *testing.T) {
 		t.Fatalf("one stream too many for the instance: %d %v %s", resp.status, resp.header, resp.body)
 	}
 	cancel()
-	for deadline := time.Now().Add(10 * time.Second); !openable(in, "/v1/stream?user_id=third"); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(hangGuard); !openable(in, "/v1/stream?user_id=third"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("a closed stream did not free its place")
 		}
@@ -208,9 +242,12 @@ func TestStreamLimits(t *testing.T) {
 func openable(in *instance, path string) bool {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", in.url+path, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", in.url+path, nil)
+	if err != nil {
+		return false
+	}
 	req.Header.Set("Authorization", "Bearer "+in.public)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return false
 	}

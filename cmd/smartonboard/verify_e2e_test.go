@@ -61,6 +61,7 @@ func issueFor(r *preflight.Report, name string) string {
 }
 
 func TestVerifyPassesOnAHealthyInstance(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		cfg := testConfig(t, engine)
 		cfg.AllowedOrigins = []string{verifyOrigin}
@@ -98,6 +99,7 @@ func TestVerifyPassesOnAHealthyInstance(t *testing.T) {
 }
 
 func TestVerifyReportsWhatIsWrong(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, config.EngineSQLite)
 	cfg.AllowedOrigins = []string{verifyOrigin}
 	in := start(t, cfg)
@@ -120,6 +122,7 @@ func TestVerifyReportsWhatIsWrong(t *testing.T) {
 		{"password in the URL", []string{"--url", "http://ops:hunter2@127.0.0.1:1"}, "reachable", "did not answer", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			args := append([]string{"--url", in.url}, tc.args...) // a later --url wins
 			code, r := verifyReport(t, nil, args...)
 			if code != 1 || r.Status != preflight.StatusError || checkStatus(r, tc.check) != preflight.StatusError ||
@@ -127,7 +130,7 @@ func TestVerifyReportsWhatIsWrong(t *testing.T) {
 				t.Fatalf("exit %d, status %s, %s = %s %q; want 1, error, error containing %q",
 					code, r.Status, tc.check, checkStatus(r, tc.check), issueFor(r, tc.check), tc.wantIssue)
 			}
-			if out, _ := json.Marshal(r); strings.Contains(string(out), "hunter2") {
+			if out, err := json.Marshal(r); err != nil || strings.Contains(string(out), "hunter2") {
 				t.Fatalf("the report shows the URL's password: %s", out)
 			}
 			for name, want := range tc.wantStatus {
@@ -142,6 +145,7 @@ func TestVerifyReportsWhatIsWrong(t *testing.T) {
 // TestVerifyCatchesASchemaRolledBack rolls the live instance's schema back one
 // migration behind its back: the instance stays up but is not ready.
 func TestVerifyCatchesASchemaRolledBack(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, config.EngineSQLite)
 	in := start(t, cfg)
 	if code, _, stderr := cli(t, []string{"SMARTONBOARD_DATA_DIR=" + cfg.DataDir}, "migrate", "down"); code != 0 {
@@ -160,8 +164,12 @@ func TestVerifyCatchesASchemaRolledBack(t *testing.T) {
 // one that streams (all checks pass, the certificate is read) and one that
 // buffers whole responses, which holds back every stream event.
 func TestVerifyThroughProxies(t *testing.T) {
+	t.Parallel()
 	in := start(t, testConfig(t, config.EngineSQLite))
-	target, _ := url.Parse(in.url)
+	target, err := url.Parse(in.url)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tlsProxy := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target))
 	defer tlsProxy.Close()
@@ -186,7 +194,11 @@ func TestVerifyThroughProxies(t *testing.T) {
 // answer until the whole of it has arrived, as a buffering proxy does.
 func bufferingProxy(target string) *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		out, _ := http.NewRequestWithContext(req.Context(), req.Method, target+req.URL.RequestURI(), req.Body)
+		out, err := http.NewRequestWithContext(req.Context(), req.Method, target+req.URL.RequestURI(), req.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
 		out.Header = req.Header.Clone()
 		resp, err := http.DefaultTransport.RoundTrip(out)
 		if err != nil {
@@ -194,7 +206,11 @@ func bufferingProxy(target string) *httptest.Server {
 			return
 		}
 		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
 		for k, v := range resp.Header {
 			w.Header()[k] = v
 		}
@@ -207,13 +223,18 @@ func bufferingProxy(target string) *httptest.Server {
 // instance: a proxy that answers CORS preflights itself, a redirect, a proxy
 // whose clock is far from the instance's, and an expired certificate.
 func TestVerifyCatchesWhatProxiesDo(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, config.EngineSQLite)
 	cfg.AllowedOrigins = []string{verifyOrigin}
 	in := start(t, cfg)
-	target, _ := url.Parse(in.url)
+	target, err := url.Parse(in.url)
+	if err != nil {
+		t.Fatal(err)
+	}
 	forward := httputil.NewSingleHostReverseProxy(target)
 
 	t.Run("preflight answered by the proxy", func(t *testing.T) {
+		t.Parallel()
 		proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodOptions {
 				w.Header().Set("Access-Control-Allow-Origin", "*")
@@ -229,6 +250,7 @@ func TestVerifyCatchesWhatProxiesDo(t *testing.T) {
 		}
 	})
 	t.Run("redirect", func(t *testing.T) {
+		t.Parallel()
 		proxy := httptest.NewServer(http.RedirectHandler("https://onboard.example.com/healthz", http.StatusMovedPermanently))
 		defer proxy.Close()
 		code, r := verifyReport(t, nil, "--url", proxy.URL, "--key", in.secret)
@@ -237,6 +259,7 @@ func TestVerifyCatchesWhatProxiesDo(t *testing.T) {
 		}
 	})
 	t.Run("Date header ahead of the instance", func(t *testing.T) {
+		t.Parallel()
 		ahead := httputil.NewSingleHostReverseProxy(target)
 		ahead.ModifyResponse = func(resp *http.Response) error {
 			resp.Header.Set("Date", time.Now().Add(10*time.Minute).UTC().Format(http.TimeFormat))
@@ -250,6 +273,7 @@ func TestVerifyCatchesWhatProxiesDo(t *testing.T) {
 		}
 	})
 	t.Run("expired certificate", func(t *testing.T) {
+		t.Parallel()
 		cert, pool := expiredCertificate(t)
 		proxy := httptest.NewUnstartedServer(forward)
 		proxy.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
