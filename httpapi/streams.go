@@ -35,7 +35,7 @@ func (s *Server) analyticsStream(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string) error {
-	sub, err := s.Bus.Subscribe(topic, r.Header.Get("Last-Event-ID"))
+	sub, err := s.Bus.Subscribe(topic, r.Header.Get("Last-Event-ID"), stream.Admission{Trusted: true})
 	switch {
 	case errors.Is(err, stream.ErrClosed):
 		return so.Errorf(so.EUNAVAILABLE, "the server is shutting down; reconnect")
