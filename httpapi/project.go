@@ -59,8 +59,9 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 // instance that changed it, the change applies at once.
 const secretTTL = 5 * time.Second
 
-// secretCache keeps each project's identity secret briefly, so that checking
-// X-User-Hash does not read the project on every public call.
+// secretCache keeps each project's identity secret and limits briefly, so
+// that checking X-User-Hash or a stream limit does not read the project on
+// every public call.
 type secretCache struct {
 	mu      sync.Mutex
 	entries map[string]secretEntry
@@ -68,28 +69,41 @@ type secretCache struct {
 
 type secretEntry struct {
 	secret  string
+	limits  so.Limits
 	expires time.Time
 }
 
 func (c *secretCache) get(ctx context.Context, store so.ProjectStore, projectID string) (string, error) {
+	e, err := c.entry(ctx, store, projectID)
+	return e.secret, err
+}
+
+// limits returns the project's own limits (nil fields take the instance's).
+func (c *secretCache) limits(ctx context.Context, store so.ProjectStore, projectID string) (so.Limits, error) {
+	e, err := c.entry(ctx, store, projectID)
+	return e.limits, err
+}
+
+func (c *secretCache) entry(ctx context.Context, store so.ProjectStore, projectID string) (secretEntry, error) {
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.entries[projectID]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.secret, nil
+		return e, nil
 	}
 	p, err := store.FindProject(ctx, projectID)
 	if err != nil {
-		return "", err
+		return secretEntry{}, err
 	}
+	e = secretEntry{secret: p.IdentitySecret, limits: p.Settings.Limits, expires: now.Add(secretTTL)}
 	c.mu.Lock()
 	if c.entries == nil {
 		c.entries = map[string]secretEntry{}
 	}
-	c.entries[projectID] = secretEntry{secret: p.IdentitySecret, expires: now.Add(secretTTL)}
+	c.entries[projectID] = e
 	c.mu.Unlock()
-	return p.IdentitySecret, nil
+	return e, nil
 }
 
 func (c *secretCache) forget(projectID string) {

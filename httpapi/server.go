@@ -51,6 +51,12 @@ type Server struct {
 	MetricsToken   string
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
+	// MaxStreamsPerProject bounds one project's public-key streams on this
+	// instance unless the project's limits.streams says otherwise (0: none).
+	MaxStreamsPerProject int
+	// MaxStreamsPerIP bounds the public-key streams of one client address
+	// (IPv6: one /64) on this instance (0: none).
+	MaxStreamsPerIP int
 
 	routes  []string
 	metrics *httpMetrics

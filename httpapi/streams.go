@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/stream"
@@ -35,14 +36,13 @@ func (s *Server) analyticsStream(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string) error {
-	sub, err := s.Bus.Subscribe(topic, r.Header.Get("Last-Event-ID"), stream.Admission{Trusted: true})
-	switch {
-	case errors.Is(err, stream.ErrClosed):
-		return so.Errorf(so.EUNAVAILABLE, "the server is shutting down; reconnect")
-	case errors.Is(err, stream.ErrFull):
-		return so.Errorf(so.EUNAVAILABLE, "this instance holds as many open streams as it may (SMARTONBOARD_MAX_STREAMS); reconnect, perhaps to another instance")
-	case err != nil:
+	a, err := s.admission(r)
+	if err != nil {
 		return err
+	}
+	sub, err := s.Bus.Subscribe(topic, r.Header.Get("Last-Event-ID"), a)
+	if err != nil {
+		return refused(w, a, err)
 	}
 	defer sub.Close()
 	// Once Serve has begun, the response is an event stream: a write failure means
@@ -51,6 +51,58 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string
 		s.Logger.DebugContext(r.Context(), "stream ended", "topic", topic, "err", err)
 	}
 	return nil
+}
+
+// admission tells the broker which stream limits a request is counted
+// against. Secret keys are the customer's own servers and admins: they are
+// trusted, and may use the places kept for them. Public keys are every
+// visitor of the customer's pages, so their streams count per project and
+// per client address.
+func (s *Server) admission(r *http.Request) (stream.Admission, error) {
+	key := APIKeyFrom(r.Context())
+	if key.Kind == so.KeySecret {
+		return stream.Admission{Trusted: true}, nil
+	}
+	limits, err := s.secrets.limits(r.Context(), s.Projects, key.ProjectID)
+	if so.ErrorCode(err) == so.EINTERNAL {
+		s.Logger.WarnContext(r.Context(), "cannot read the project's limits", "err", err, "request_id", requestID(r.Context()))
+		return stream.Admission{}, so.Errorf(so.EUNAVAILABLE, "the project's limits cannot be read right now; retry")
+	} else if err != nil {
+		return stream.Admission{}, err
+	}
+	return stream.Admission{Client: clientBucket(s.clientIP(r)), MaxPerClient: s.MaxStreamsPerIP,
+		MaxPerProject: so.Or(limits.Streams, s.MaxStreamsPerProject)}, nil
+}
+
+// clientBucket is the client address streams are counted against: an IPv6
+// address stands for its /64, which one subscriber usually holds whole.
+func clientBucket(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return a.String()
+}
+
+// streamRetryAfter is the Retry-After of a stream refused by a per-project or
+// per-client limit: places free as streams close, which takes a while.
+const streamRetryAfter = "10"
+
+// refused explains why the broker refused a stream: 429 for the limits of one
+// project or client, which others do not share, and 503 for the instance's.
+func refused(w http.ResponseWriter, a stream.Admission, err error) error {
+	switch {
+	case errors.Is(err, stream.ErrClosed):
+		return so.Errorf(so.EUNAVAILABLE, "the server is shutting down; reconnect")
+	case errors.Is(err, stream.ErrFull):
+		return so.Errorf(so.EUNAVAILABLE, "this instance holds as many open streams as it may (SMARTONBOARD_MAX_STREAMS); reconnect, perhaps to another instance")
+	case errors.Is(err, stream.ErrProjectFull):
+		w.Header().Set("Retry-After", streamRetryAfter)
+		return so.Errorf(so.ERATELIMITED, "this project has %d public-key streams open on this instance, as many as it may (SMARTONBOARD_MAX_STREAMS_PER_PROJECT, or the project's limits.streams); retry later", a.MaxPerProject)
+	case errors.Is(err, stream.ErrClientFull):
+		w.Header().Set("Retry-After", streamRetryAfter)
+		return so.Errorf(so.ERATELIMITED, "this address has %d streams open on this instance, as many as one address may (SMARTONBOARD_MAX_STREAMS_PER_IP); close one, or retry later", a.MaxPerClient)
+	}
+	return err
 }
 
 // publishJourney pushes a journey's state and next step to its user's stream.

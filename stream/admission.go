@@ -28,12 +28,13 @@ type Admission struct {
 	MaxPerClient int
 }
 
-// admissions counts the open untrusted subscriptions per project and per
-// client; entries go when they reach zero, so the maps are as small as the
-// subscriptions open.
+// admissions counts the open untrusted subscriptions, in all, per project and
+// per client; entries go when they reach zero, so the maps are as small as
+// the subscriptions open.
 type admissions struct {
-	projects map[string]int
-	clients  map[string]int
+	untrusted int
+	projects  map[string]int
+	clients   map[string]int
 }
 
 func newAdmissions() admissions {
@@ -41,10 +42,11 @@ func newAdmissions() admissions {
 }
 
 // add counts s in (delta 1) or out (delta -1).
-func (c admissions) add(s *Subscription, delta int) {
+func (c *admissions) add(s *Subscription, delta int) {
 	if s.admission.Trusted {
 		return
 	}
+	c.untrusted += delta
 	bump(c.projects, s.project, delta)
 	if s.admission.Client != "" {
 		bump(c.clients, s.admission.Client, delta)
@@ -61,7 +63,9 @@ func bump(m map[string]int, k string, delta int) {
 
 // admit checks a subscription to project against every limit, counting the
 // victim it would replace as already gone, so that a refused subscription
-// replaces nothing. The caller holds b.mu.
+// replaces nothing. Untrusted subscriptions may hold MaxSubscribers less
+// Reserved places whatever trusted ones hold, and trusted ones any place
+// left, so each kind always has its share. The caller holds b.mu.
 func (b *Broker) admit(project string, a Admission, victim *Subscription) error {
 	gone := func(match bool) int {
 		if victim != nil && match {
@@ -84,7 +88,7 @@ func (b *Broker) admit(project string, a Admission, victim *Subscription) error 
 	if a.MaxPerProject > 0 && b.counts.projects[project]-gone(untrustedVictim) >= a.MaxPerProject {
 		return ErrProjectFull
 	}
-	if total >= b.opts.MaxSubscribers-b.opts.Reserved {
+	if total >= b.opts.MaxSubscribers || b.counts.untrusted-gone(untrustedVictim) >= b.opts.MaxSubscribers-b.opts.Reserved {
 		return ErrFull
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 var ErrClosed = errors.New("stream: broker closed")
 
 // ErrFull is returned by Subscribe when the broker holds as many streams as
-// it may (Options.MaxSubscribers, less Options.Reserved for untrusted ones):
+// it may (Options.MaxSubscribers; untrusted ones, that less Options.Reserved):
 // each costs a goroutine and a buffer, and a public key is all it takes to
 // open one.
 var ErrFull = errors.New("stream: too many open streams")
@@ -56,9 +56,9 @@ type Options struct {
 	// alone would not bound memory. The oldest messages go first.
 	MaxRetainedBytes int
 	MaxSubscribers   int // open subscriptions in all (default 10000)
-	// Reserved is how many of MaxSubscribers only trusted (secret-key)
-	// subscriptions may take, so that public-key streams, which anyone can
-	// open, never shut an admin out (default DefaultReserved; negative: none).
+	// Reserved is how many of MaxSubscribers untrusted (public-key)
+	// subscriptions may never take, so that those, which anyone can open,
+	// never shut an admin out (default DefaultReserved; negative: none).
 	Reserved int
 	// MaxPerTopic bounds the open subscriptions of one user's topic (default
 	// DefaultMaxPerTopic); a new one replaces the oldest, which is dropped, so

@@ -495,10 +495,10 @@ func TestSubscriberLimits(t *testing.T) {
 		t.Fatalf("after a replacement: second dropped %v, third dropped %v, %d open", second.isDropped(), third.isDropped(), b.Subscribers())
 	}
 	subscribeAs(t, b, admin, Admission{Trusted: true})
-	if _, err := b.Subscribe(UserTopic("p", "u2"), "", Admission{}); !errors.Is(err, ErrFull) {
+	subscribe(t, b, UserTopic("p", "u2"), "")
+	if _, err := b.Subscribe(UserTopic("p", "u3"), "", Admission{}); !errors.Is(err, ErrFull) {
 		t.Fatalf("untrusted subscription into the reserve: %v, want ErrFull", err)
 	}
-	subscribeAs(t, b, admin, Admission{Trusted: true}) // admin topics are not limited per topic
 	if _, err := b.Subscribe(admin, "", Admission{Trusted: true}); !errors.Is(err, ErrFull) {
 		t.Fatalf("fifth subscription in all: %v, want ErrFull", err)
 	}
@@ -734,5 +734,28 @@ func TestProjectOf(t *testing.T) {
 		if got := projectOf(topic); got != want {
 			t.Errorf("projectOf(%q) = %q, want %q", topic, got, want)
 		}
+	}
+}
+
+// TestReserveKeepsEachShare: untrusted subscriptions stop short of the
+// reserve however few trusted ones are open, and trusted ones using the
+// reserve do not shrink the untrusted share.
+func TestReserveKeepsEachShare(t *testing.T) {
+	b := NewBroker(Options{MaxSubscribers: 4, Reserved: 2})
+	defer b.Close()
+	subscribe(t, b, UserTopic("p", "u1"), "")
+	subscribe(t, b, UserTopic("p", "u2"), "")
+	if _, err := b.Subscribe(UserTopic("p", "u3"), "", Admission{}); !errors.Is(err, ErrFull) {
+		t.Fatalf("untrusted into the reserve: %v, want ErrFull", err)
+	}
+	subscribeAs(t, b, ProjectTopic("p"), Admission{Trusted: true}).Close()
+	admin := subscribeAs(t, b, ProjectTopic("p"), Admission{Trusted: true})
+	subscribeAs(t, b, ProjectTopic("p"), Admission{Trusted: true})
+	if _, err := b.Subscribe(ProjectTopic("p"), "", Admission{Trusted: true}); !errors.Is(err, ErrFull) {
+		t.Fatalf("trusted beyond MaxSubscribers: %v, want ErrFull", err)
+	}
+	admin.Close()
+	if _, err := b.Subscribe(UserTopic("p", "u3"), "", Admission{}); !errors.Is(err, ErrFull) {
+		t.Fatalf("untrusted into a place a trusted one freed: %v, want ErrFull", err)
 	}
 }
