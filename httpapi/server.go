@@ -57,6 +57,9 @@ type Server struct {
 	// MaxStreamsPerIP bounds the public-key streams of one client address
 	// (IPv6: one /64) on this instance (0: none).
 	MaxStreamsPerIP int
+	// StreamLifetime ends each stream after 90 to 100% of it, so clients
+	// rebalance across instances (0: never).
+	StreamLifetime time.Duration
 
 	routes  []string
 	metrics *httpMetrics

@@ -21,10 +21,11 @@ func (s *Server) userStream(w http.ResponseWriter, r *http.Request) error {
 	if err := so.CheckUserID("user_id", userID); err != nil {
 		return err
 	}
-	if err := s.checkUser(r, userID); err != nil {
+	check := func(r *http.Request) error { return s.checkUser(r, userID) }
+	if err := check(r); err != nil {
 		return err
 	}
-	return s.serveTopic(w, r, stream.UserTopic(projectID(r), userID))
+	return s.serveTopic(w, r, stream.UserTopic(projectID(r), userID), check)
 }
 
 // analyticsStream serves GET /v1/analytics/stream: live project counters.
@@ -32,10 +33,12 @@ func (s *Server) analyticsStream(w http.ResponseWriter, r *http.Request) error {
 	if _, err := queryParams(r); err != nil {
 		return err
 	}
-	return s.serveTopic(w, r, stream.ProjectTopic(projectID(r)))
+	return s.serveTopic(w, r, stream.ProjectTopic(projectID(r)), nil)
 }
 
-func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string) error {
+// serveTopic streams topic to the request for as long as its key, and check
+// when given, keep authorizing it, and at most StreamLifetime.
+func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string, check func(*http.Request) error) error {
 	a, err := s.admission(r)
 	if err != nil {
 		return err
@@ -47,8 +50,45 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string
 	defer sub.Close()
 	// Once Serve has begun, the response is an event stream: a write failure means
 	// the client went away, which is worth a debug line, not an error body.
-	if err := stream.Serve(w, r, sub, stream.ServeOptions{}); err != nil {
+	opts := stream.ServeOptions{MaxLifetime: s.StreamLifetime, Reauthorize: func(ctx context.Context) error {
+		return s.stillAuthorized(r.WithContext(ctx), check)
+	}}
+	if err := stream.Serve(w, r, sub, opts); err != nil {
 		s.Logger.DebugContext(r.Context(), "stream ended", "topic", topic, "err", err)
+	}
+	return nil
+}
+
+// stillAuthorized re-checks an open stream: its key must still authenticate,
+// and check (the user's identity) still pass. A store that cannot answer
+// keeps the stream: a database blip must not tell every browser never to
+// reconnect, and the key and identity caches answer most checks anyway.
+func (s *Server) stillAuthorized(r *http.Request, check func(*http.Request) error) error {
+	err := s.reauthorize(r)
+	if err == nil && check != nil {
+		err = check(r)
+	}
+	if code := so.ErrorCode(err); code == so.EUNAVAILABLE || code == so.EINTERNAL {
+		s.Logger.WarnContext(r.Context(), "cannot re-check a stream's authorization; keeping it", "err", err, "request_id", requestID(r.Context()))
+		return nil
+	}
+	return err
+}
+
+// reauthorize checks that the key a stream was opened with still
+// authenticates, so a revoked or expired key ends the stream; it is the one
+// place streams depend on how keys are checked.
+func (s *Server) reauthorize(r *http.Request) error {
+	presented, err := presentedKey(r)
+	if err != nil {
+		return err
+	}
+	k, err := s.keys.authenticate(r.Context(), s.Projects, presented)
+	if err != nil {
+		return err
+	}
+	if opened := APIKeyFrom(r.Context()); opened == nil || k.ID != opened.ID {
+		return so.Errorf(so.EUNAUTHORIZED, "the stream's API key no longer authenticates")
 	}
 	return nil
 }

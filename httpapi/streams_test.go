@@ -2,18 +2,41 @@ package httpapi
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync"
 	"testing"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/stream"
 )
 
-// oneProject is a ProjectStore holding one project and no keys.
+// oneProject is a ProjectStore holding one project and its keys; down makes
+// every key lookup fail as a database outage would.
 type oneProject struct {
 	so.ProjectStore
-	p so.Project
+	p    so.Project
+	mu   sync.Mutex
+	keys []*so.APIKey
+	down bool
+}
+
+func (o *oneProject) FindAPIKeysByPrefix(_ context.Context, prefix string) ([]*so.APIKey, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.down {
+		return nil, errors.New("connection refused")
+	}
+	var out []*so.APIKey
+	for _, k := range o.keys {
+		if k.Prefix == prefix {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 func (o *oneProject) FindProject(_ context.Context, id string) (*so.Project, error) {
@@ -67,5 +90,48 @@ func TestClientBucket(t *testing.T) {
 		if got := clientBucket(netip.MustParseAddr(in)); got != want {
 			t.Errorf("clientBucket(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestStreamReauthorize: a stream's key is checked again, so a key that no
+// longer authenticates ends the stream, while a store that cannot answer
+// keeps it.
+func TestStreamReauthorize(t *testing.T) {
+	t.Parallel()
+	presented := so.GenerateKey(so.KeyPublic)
+	key := so.NewAPIKey("p", so.KeyPublic, "web", presented)
+	store := &oneProject{p: so.Project{ID: "p"}, keys: []*so.APIKey{key}}
+	s := &Server{Projects: store, Logger: slog.New(slog.DiscardHandler)}
+	r := httptest.NewRequest("GET", "/v1/stream?user_id=u", nil)
+	r.Header.Set("Authorization", "Bearer "+presented)
+	r = r.WithContext(context.WithValue(r.Context(), apiKeyKey, key))
+	if err := s.stillAuthorized(r, nil); err != nil {
+		t.Fatalf("a valid key: %v", err)
+	}
+	forgetKeys := func() { // as keyCacheTTL passing would
+		s.keys.mu.Lock()
+		s.keys.entries = nil
+		s.keys.mu.Unlock()
+	}
+	store.mu.Lock()
+	store.down = true
+	store.mu.Unlock()
+	forgetKeys()
+	if err := s.stillAuthorized(r, nil); err != nil {
+		t.Fatalf("a store outage ended the stream: %v", err)
+	}
+	store.mu.Lock()
+	store.down, store.keys = false, nil
+	store.mu.Unlock()
+	forgetKeys()
+	if err := s.stillAuthorized(r, nil); so.ErrorCode(err) != so.EUNAUTHORIZED {
+		t.Fatalf("a revoked key: %v, want unauthorized", err)
+	}
+	store.mu.Lock()
+	store.keys = []*so.APIKey{key}
+	store.mu.Unlock()
+	denied := func(*http.Request) error { return so.Errorf(so.EUNAUTHORIZED, "identity verification is on") }
+	if err := s.stillAuthorized(r, denied); so.ErrorCode(err) != so.EUNAUTHORIZED {
+		t.Fatalf("a failing identity check: %v, want unauthorized", err)
 	}
 }

@@ -180,6 +180,7 @@ func (m *Main) newHTTPServer() *http.Server {
 
 		MaxStreamsPerProject: m.Config.MaxStreamsPerProject,
 		MaxStreamsPerIP:      m.Config.MaxStreamsPerIP,
+		StreamLifetime:       m.Config.StreamLifetime,
 	}
 	return &http.Server{
 		Handler:           api.Handler(),

@@ -91,7 +91,13 @@ func dialStream(t *testing.T, in *instance, path, key string, h http.Header) (re
 // waitFor returns the first event named name whose data satisfies ok.
 func waitFor(t *testing.T, events <-chan sseEvent, name string, ok func(data string) bool) sseEvent {
 	t.Helper()
-	timeout := time.After(10 * time.Second) // a hang guard, not a speed assertion
+	return waitForWithin(t, events, name, ok, 10*time.Second)
+}
+
+// waitForWithin is waitFor with a hang guard of d, not a speed assertion.
+func waitForWithin(t *testing.T, events <-chan sseEvent, name string, ok func(data string) bool, d time.Duration) sseEvent {
+	t.Helper()
+	timeout := time.After(d)
 	for {
 		select {
 		case ev, open := <-events:
@@ -209,15 +215,7 @@ func TestStreamLimits(t *testing.T) {
 		for range stream.DefaultMaxPerTopic {
 			openStream(t, in, "/v1/stream?user_id=many-tabs", in.public, "")
 		}
-		d := waitFor(t, oldest, "dropped", func(string) bool { return true }) // replaced by the newest tab
-		var why struct {
-			Reason    string `json:"reason"`
-			Reconnect *bool  `json:"reconnect"`
-		}
-		if err := json.Unmarshal([]byte(d.data), &why); err != nil || why.Reason != "replaced" || why.Reconnect == nil || *why.Reconnect {
-			t.Fatalf("the replaced stream's dropped event = %s (%v), want reason replaced, reconnect false", d.data, err)
-		}
-		waitClosed(t, oldest)
+		wantDropped(t, oldest, "replaced", false) // by the newest tab
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
 		req, err := http.NewRequestWithContext(ctx, "GET", in.url+"/v1/stream?user_id=other", nil)
@@ -246,6 +244,27 @@ func TestStreamLimits(t *testing.T) {
 			}
 		}
 	})
+}
+
+// wantDropped waits for a stream's dropped event, checks why it ended, and
+// that nothing follows it.
+func wantDropped(t *testing.T, events <-chan sseEvent, reason string, reconnect bool) {
+	t.Helper()
+	wantDroppedWithin(t, events, reason, reconnect, 10*time.Second)
+}
+
+// wantDroppedWithin is wantDropped with a hang guard of d.
+func wantDroppedWithin(t *testing.T, events <-chan sseEvent, reason string, reconnect bool, d time.Duration) {
+	t.Helper()
+	ev := waitForWithin(t, events, "dropped", func(string) bool { return true }, d)
+	var why struct {
+		Reason    string `json:"reason"`
+		Reconnect *bool  `json:"reconnect"`
+	}
+	if err := json.Unmarshal([]byte(ev.data), &why); err != nil || why.Reason != reason || why.Reconnect == nil || *why.Reconnect != reconnect {
+		t.Fatalf("dropped event = %s (%v), want reason %s, reconnect %v", ev.data, err, reason, reconnect)
+	}
+	waitClosed(t, events)
 }
 
 // waitClosed waits for a stream to end.
