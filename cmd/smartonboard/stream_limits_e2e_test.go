@@ -113,3 +113,44 @@ func TestStreamCapPerIP(t *testing.T) {
 		wantRefused(t, in, "/v1/stream?user_id=v6-3", in.public, from("2001:db8:1:2:ffff::1"), http.StatusTooManyRequests, so.ERATELIMITED)
 	})
 }
+
+// TestStreamIDsPerProject: one project's traffic does not move another
+// project's stream IDs, so a tenant cannot watch another's activity through
+// them, and the quiet project still resumes without a gap.
+func TestStreamIDsPerProject(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		t.Parallel()
+		in := start(t, testConfig(t, engine))
+		setupFlow(t, in)
+		second := secondProject(t, in, "second")
+		head := func() string {
+			t.Helper()
+			r, events := dialStream(t, in, "/v1/stream?user_id=watcher", second, nil)
+			if r.status != 200 {
+				t.Fatalf("stream: %d %s", r.status, r.body)
+			}
+			return waitFor(t, events, "connected", anything).id
+		}
+		before := head()
+		busy := connected(t, in, "/v1/stream?user_id=u1", in.public, nil)
+		for _, flowUser := range []string{"u1", "u2", "u3"} {
+			if r := in.publicCall("POST", "/v1/users/"+flowUser+"/journeys/getting-started", ""); r.status != 201 {
+				t.Fatalf("start a journey: %d %s", r.status, r.body)
+			}
+		}
+		waitFor(t, busy, "next_step", anything) // the busy project has published
+		if after := head(); after != before {
+			t.Fatalf("the quiet project's stream ID moved from %s to %s with another project's traffic", before, after)
+		}
+		r, events := dialStream(t, in, "/v1/stream?user_id=watcher", second, http.Header{"Last-Event-ID": {before}})
+		if r.status != 200 {
+			t.Fatalf("resume: %d %s", r.status, r.body)
+		}
+		if c := waitFor(t, events, "connected", anything); c.data != `{"gap":false,"resumed":true}` {
+			t.Fatalf("resuming the quiet project: %s", c.data)
+		}
+	})
+}
+
+func anything(string) bool { return true }
