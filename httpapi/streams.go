@@ -48,11 +48,11 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string
 		return refused(w, a, err)
 	}
 	defer sub.Close()
-	// Once Serve has begun, the response is an event stream: a write failure means
-	// the client went away, which is worth a debug line, not an error body.
 	opts := stream.ServeOptions{MaxLifetime: s.StreamLifetime, Reauthorize: func(ctx context.Context) error {
 		return s.stillAuthorized(r.WithContext(ctx), check)
 	}}
+	// Once Serve has begun, the response is an event stream: a write failure means
+	// the client went away, which is worth a debug line, not an error body.
 	if err := stream.Serve(w, r, sub, opts); err != nil {
 		s.Logger.DebugContext(r.Context(), "stream ended", "topic", topic, "err", err)
 	}
@@ -69,7 +69,9 @@ func (s *Server) stillAuthorized(r *http.Request, check func(*http.Request) erro
 		err = check(r)
 	}
 	if code := so.ErrorCode(err); code == so.EUNAVAILABLE || code == so.EINTERNAL {
-		s.Logger.WarnContext(r.Context(), "cannot re-check a stream's authorization; keeping it", "err", err, "request_id", requestID(r.Context()))
+		if !errors.Is(r.Context().Err(), context.Canceled) { // not merely the client leaving
+			s.Logger.WarnContext(r.Context(), "cannot re-check a stream's authorization; keeping it", "err", err, "request_id", requestID(r.Context()))
+		}
 		return nil
 	}
 	return err
