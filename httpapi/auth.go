@@ -56,11 +56,16 @@ func (s *Server) authenticate(r *http.Request, who access) (*http.Request, error
 	if err := authorize(p, who, r.Method); err != nil {
 		return r, err
 	}
-	ctx := context.WithValue(r.Context(), principalKey, p)
+	return r.WithContext(withPrincipal(r.Context(), p)), nil
+}
+
+// withPrincipal is ctx carrying who is calling (and their key, for APIKeyFrom).
+func withPrincipal(ctx context.Context, p *so.Principal) context.Context {
+	ctx = context.WithValue(ctx, principalKey, p)
 	if p.Key != nil {
 		ctx = context.WithValue(ctx, apiKeyKey, p.Key)
 	}
-	return r.WithContext(ctx), nil
+	return ctx
 }
 
 // principal reads a key (header, or ?key= for beacons) or, without one, the

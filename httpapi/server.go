@@ -54,6 +54,15 @@ type Server struct {
 	MetricsToken   string
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
+	// MaxStreamsPerProject bounds one project's public-key streams on this
+	// instance unless the project's limits.streams says otherwise (0: none).
+	MaxStreamsPerProject int
+	// MaxStreamsPerIP bounds the public-key streams of one client address
+	// (IPv6: one /64) on this instance (0: none).
+	MaxStreamsPerIP int
+	// StreamLifetime ends each stream after 90 to 100% of it, so clients
+	// rebalance across instances (0: never).
+	StreamLifetime time.Duration
 
 	// Development serves session cookies without Secure, for http://localhost.
 	Development bool

@@ -14,9 +14,10 @@ import (
 // ErrClosed is returned after Close so callers stop publishing during shutdown.
 var ErrClosed = errors.New("stream: broker closed")
 
-// ErrFull is returned by Subscribe when the broker holds Options.MaxSubscribers
-// streams: each costs a goroutine and a buffer, and a public key is all it
-// takes to open one.
+// ErrFull is returned by Subscribe when the broker holds as many streams as
+// it may (Options.MaxSubscribers; untrusted ones, that less Options.Reserved):
+// each costs a goroutine and a buffer, and a public key is all it takes to
+// open one.
 var ErrFull = errors.New("stream: too many open streams")
 
 // DefaultMaxPerTopic is how many streams one user's topic may have open: a user
@@ -38,8 +39,9 @@ type Bus interface {
 	// Publish JSON-encodes data (JSON as it is) and sends it as event to every
 	// subscriber of topic.
 	Publish(topic, event string, data any) error
-	// Subscribe starts receiving topic, replaying what followed lastEventID.
-	Subscribe(topic, lastEventID string) (*Subscription, error)
+	// Subscribe starts receiving topic, replaying what followed lastEventID,
+	// once a admits it.
+	Subscribe(topic, lastEventID string, a Admission) (*Subscription, error)
 }
 
 var _ Bus = (*Broker)(nil)
@@ -54,6 +56,10 @@ type Options struct {
 	// alone would not bound memory. The oldest messages go first.
 	MaxRetainedBytes int
 	MaxSubscribers   int // open subscriptions in all (default 10000)
+	// Reserved is how many of MaxSubscribers untrusted (public-key)
+	// subscriptions may never take, so that those, which anyone can open,
+	// never shut an admin out (default DefaultReserved; negative: none).
+	Reserved int
 	// MaxPerTopic bounds the open subscriptions of one user's topic (default
 	// DefaultMaxPerTopic); a new one replaces the oldest, which is dropped, so
 	// connections that died silently (a sleeping laptop) never lock a user out.
@@ -74,6 +80,10 @@ func (o Options) withDefaults() Options {
 	if o.MaxSubscribers <= 0 {
 		o.MaxSubscribers = 10000
 	}
+	if o.Reserved == 0 {
+		o.Reserved = DefaultReserved(o.MaxSubscribers)
+	}
+	o.Reserved = min(max(o.Reserved, 0), o.MaxSubscribers-1)
 	if o.MaxPerTopic <= 0 {
 		o.MaxPerTopic = DefaultMaxPerTopic
 	}
@@ -86,22 +96,28 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Broker is the in-process Bus: one lock guards the sequence, topics and
+// DefaultReserved is the share of maxSubscribers kept for trusted streams: a
+// tenth, at least 1 and at most 100, and never all of it.
+func DefaultReserved(maxSubscribers int) int {
+	return min(max(maxSubscribers/10, 1), 100, max(maxSubscribers-1, 0))
+}
+
+// Broker is the in-process Bus: one lock guards the sequences, topics and
 // subscribers, so replay and live registration are atomic.
 type Broker struct {
 	opts      Options
 	mu        sync.Mutex
-	seq       uint64            // last assigned message ID
-	forgotten uint64            // highest ID trimmed from a topic that was since deleted
-	topics    map[string]*topic // only topics with subscribers or retained messages
+	seqs      map[string]*sequence // by project: IDs never tell one tenant of another's traffic
+	topics    map[string]*topic    // only topics with subscribers or retained messages
 	lastSweep time.Time
 	closed    bool
-	bytes     int        // data bytes retained across all topics
+	bytes     int        // retained bytes across all topics (see cost)
 	order     []retained // every retained message, oldest first (may hold trimmed ones)
 	head      int        // first live entry of order
 	// subscribers counts open subscriptions across topics, for MaxSubscribers.
 	subscribers int
 	opened      uint64 // Subscribe calls so far
+	counts      admissions
 }
 
 // Subscribers is how many subscriptions are open, for metrics.
@@ -117,13 +133,13 @@ type retained struct {
 	id    uint64
 }
 
-// NewBroker returns an in-process Broker; IDs start at the current Unix
-// microsecond so IDs handed out by an earlier process read as gaps, not as resumable.
+// NewBroker returns an in-process Broker. Each project's IDs start at the
+// current Unix microsecond when the broker first needs them, so IDs handed out
+// by an earlier process read as gaps, not as resumable.
 func NewBroker(opts Options) *Broker {
 	opts = opts.withDefaults()
-	now := opts.Now()
-	start := uint64(max(now.UnixMicro(), 0))
-	return &Broker{opts: opts, seq: start, forgotten: start, topics: map[string]*topic{}, lastSweep: now}
+	return &Broker{opts: opts, seqs: map[string]*sequence{}, topics: map[string]*topic{},
+		lastSweep: opts.Now(), counts: newAdmissions()}
 }
 
 // JSON is data its publisher has already encoded as compact JSON (for example
@@ -157,17 +173,17 @@ func (b *Broker) Publish(topicName, event string, data any) error {
 		return ErrClosed
 	}
 	now := b.opts.Now()
-	b.seq++
-	m := Message{ID: b.seq, Event: event, Data: raw, At: now}
 	t := b.topic(topicName)
-	b.bytes += len(raw) - t.retain(m, now, b.opts)
+	t.seq.last++
+	m := Message{ID: t.seq.last, Event: event, Data: raw, At: now}
+	b.bytes += t.cost(m) - t.retain(m, now, b.opts)
 	b.order = append(b.order, retained{topicName, m.ID})
 	b.evict()
 	for s := range t.subs {
 		select {
 		case s.ch <- m:
 		default:
-			b.remove(s, true)
+			b.remove(s, ReasonSlowConsumer)
 		}
 	}
 	b.release(topicName, t)
@@ -176,8 +192,9 @@ func (b *Broker) Publish(topicName, event string, data any) error {
 }
 
 // Subscribe registers a subscriber and computes its replay under the same lock,
-// so no message falls between Replay and C.
-func (b *Broker) Subscribe(topicName, lastEventID string) (*Subscription, error) {
+// so no message falls between Replay and C. A full user topic replaces its
+// oldest subscription, but only once the new one is admitted.
+func (b *Broker) Subscribe(topicName, lastEventID string, a Admission) (*Subscription, error) {
 	if topicName == "" {
 		return nil, errors.New("stream: empty topic")
 	}
@@ -186,29 +203,36 @@ func (b *Broker) Subscribe(topicName, lastEventID string) (*Subscription, error)
 	if b.closed {
 		return nil, ErrClosed
 	}
+	var victim *Subscription
 	if t := b.topics[topicName]; t != nil && isUserTopic(topicName) && len(t.subs) >= b.opts.MaxPerTopic {
-		b.remove(t.oldest(), true)
+		victim = t.oldest()
 	}
-	if b.subscribers >= b.opts.MaxSubscribers {
-		return nil, ErrFull
+	project := projectOf(topicName)
+	if err := b.admit(project, a, victim); err != nil {
+		return nil, err
+	}
+	if victim != nil {
+		b.remove(victim, ReasonReplaced)
 	}
 	now := b.opts.Now()
 	b.sweep(now)
 	t := b.topic(topicName)
 	b.bytes -= t.trim(now, b.opts)
 	s := &Subscription{
-		b: b, topic: topicName, head: b.seq, resumed: lastEventID != "",
-		ch: make(chan Message, b.opts.Buffer), dropped: make(chan struct{}),
+		b: b, topic: topicName, project: project, admission: a, head: t.seq.last,
+		resumed: lastEventID != "", ch: make(chan Message, b.opts.Buffer), dropped: make(chan struct{}),
 	}
-	s.replay, s.gap = t.since(lastEventID, b.seq)
+	s.replay, s.gap = t.since(lastEventID, t.seq.last)
 	b.opened++
 	s.opened = b.opened
 	t.subs[s] = struct{}{}
 	b.subscribers++
+	b.counts.add(s, 1)
 	return s, nil
 }
 
-// Close ends every subscription (closing C, not Dropped) so streams finish on shutdown.
+// Close ends every subscription with ReasonShutdown, so streams finish on
+// shutdown and tell their clients to reconnect (to another instance).
 func (b *Broker) Close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -219,21 +243,37 @@ func (b *Broker) Close() {
 	b.order, b.head, b.bytes = nil, 0, 0
 	for _, t := range b.topics {
 		for s := range t.subs {
-			b.remove(s, false)
+			b.remove(s, ReasonShutdown)
 		}
 	}
 	b.topics = map[string]*topic{}
+	b.seqs = map[string]*sequence{}
 }
 
-// topic returns the named topic, creating it with the broker-wide watermark so a
-// recreated topic still reports gaps for messages its predecessor trimmed.
+// topic returns the named topic, creating it with its project's watermark so
+// a recreated topic still reports gaps for messages its predecessor trimmed.
 func (b *Broker) topic(name string) *topic {
 	t := b.topics[name]
 	if t == nil {
-		t = &topic{subs: map[*Subscription]struct{}{}, trimmed: b.forgotten}
+		seq := b.sequence(projectOf(name))
+		seq.topics++
+		t = &topic{subs: map[*Subscription]struct{}{}, trimmed: seq.forgotten, seq: seq, nameCost: len(name)}
 		b.topics[name] = t
 	}
 	return t
+}
+
+// sequence returns a project's ID sequence, starting a new one at the current
+// Unix microsecond: above any ID an earlier process or a forgotten sequence of
+// this project handed out, so those read as gaps.
+func (b *Broker) sequence(project string) *sequence {
+	seq := b.seqs[project]
+	if seq == nil {
+		start := uint64(max(b.opts.Now().UnixMicro(), 0))
+		seq = &sequence{last: start, forgotten: start}
+		b.seqs[project] = seq
+	}
+	return seq
 }
 
 // release deletes an idle, empty topic so topics do not leak.
@@ -241,12 +281,14 @@ func (b *Broker) release(name string, t *topic) {
 	if len(t.subs) > 0 || len(t.retained) > 0 {
 		return
 	}
-	b.forgotten = max(b.forgotten, t.trimmed)
+	t.seq.forgotten = max(t.seq.forgotten, t.trimmed)
+	t.seq.topics--
 	delete(b.topics, name)
 }
 
-// remove unregisters s; the caller holds b.mu, so no send can race the close.
-func (b *Broker) remove(s *Subscription, dropped bool) {
+// remove unregisters s, closing Dropped first when the broker ends it for a
+// reason; the caller holds b.mu, so no send can race the close.
+func (b *Broker) remove(s *Subscription, reason Reason) {
 	t := b.topics[s.topic]
 	if t == nil {
 		return
@@ -256,7 +298,9 @@ func (b *Broker) remove(s *Subscription, dropped bool) {
 	}
 	delete(t.subs, s)
 	b.subscribers--
-	if dropped {
+	b.counts.add(s, -1)
+	if reason != "" {
+		s.reason = reason
 		close(s.dropped)
 	}
 	close(s.ch)
@@ -275,10 +319,23 @@ func (b *Broker) sweep(now time.Time) {
 		b.release(name, t)
 	}
 	b.evict()
+	b.forgetSequences(now)
+}
+
+// forgetSequences drops the sequences of projects without topics whose IDs the
+// clock has overtaken (by Retain, a margin for clock steps): a new one starts
+// above them, so nothing is lost but a resume, which reads as a gap, and the
+// map stays as small as the live topics.
+func (b *Broker) forgetSequences(now time.Time) {
+	for project, seq := range b.seqs {
+		if seq.topics == 0 && seq.last < uint64(max(now.Add(-b.opts.Retain).UnixMicro(), 0)) {
+			delete(b.seqs, project)
+		}
+	}
 }
 
 // evict drops the oldest retained messages, across topics, while the buffers
-// hold more than MaxRetainedBytes, and forgets entries already trimmed.
+// cost more than MaxRetainedBytes, and forgets entries already trimmed.
 func (b *Broker) evict() {
 	for b.head < len(b.order) {
 		ref := b.order[b.head]

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,10 +14,22 @@ import (
 
 // ServeOptions controls one SSE response; zero values take the documented defaults.
 type ServeOptions struct {
-	Ping        time.Duration // keep-alive event interval, so proxies do not idle the connection out (default 15s)
-	Retry       time.Duration // reconnect delay hinted to the client (default 3s)
-	MaxLifetime time.Duration // when set, end the stream after it so load balancers can rebalance (0 = none)
+	Ping  time.Duration // keep-alive event interval, so proxies do not idle the connection out (default 15s)
+	Retry time.Duration // reconnect delay hinted to the client (default 3s)
+	// MaxLifetime, when set, ends the stream (dropped, reason lifetime) after
+	// 90 to 100% of it, so load balancers can rebalance and the reconnects of
+	// streams opened together spread out (0 = none).
+	MaxLifetime time.Duration
+	// Reauthorize, when set, is called every ReauthorizeEvery with a context
+	// bounded by that interval; an error ends the stream (dropped, reason
+	// revoked), so a stream never outlives the authorization it was opened with.
+	Reauthorize      func(ctx context.Context) error
+	ReauthorizeEvery time.Duration // default DefaultReauthorizeEvery
 }
+
+// DefaultReauthorizeEvery is how often a stream's authorization is re-checked
+// unless ServeOptions says otherwise.
+const DefaultReauthorizeEvery = 5 * time.Second
 
 func (o ServeOptions) withDefaults() ServeOptions {
 	if o.Ping <= 0 {
@@ -25,13 +38,27 @@ func (o ServeOptions) withDefaults() ServeOptions {
 	if o.Retry <= 0 {
 		o.Retry = 3 * time.Second
 	}
+	if o.ReauthorizeEvery <= 0 {
+		o.ReauthorizeEvery = DefaultReauthorizeEvery
+	}
 	return o
 }
 
+// jittered shortens d by up to a tenth at random, so that streams opened in
+// one burst (after a deploy) do not all reconnect in another.
+func jittered(d time.Duration) time.Duration {
+	if d < 10 {
+		return d
+	}
+	return d - rand.N(d/10+1)
+}
+
 // Serve writes sub as an SSE response until the request ends, the subscriber is
-// dropped, the broker closes or MaxLifetime passes; it closes sub on return.
-// Normal endings return nil; an error means writing to the client failed after
-// the headers were sent, so callers should log it rather than render it.
+// dropped, the broker closes, MaxLifetime passes or Reauthorize fails; it
+// closes sub on return. Every ending but the client's own sends a final
+// dropped event saying why. Normal endings return nil; an error means writing
+// to the client failed after the headers were sent, so callers should log it
+// rather than render it.
 func Serve(w http.ResponseWriter, r *http.Request, sub *Subscription, opts ServeOptions) error {
 	defer sub.Close()
 	opts = opts.withDefaults()
@@ -85,24 +112,36 @@ func writePreamble(e *encoder, sub *Subscription, opts ServeOptions) error {
 func pump(ctx context.Context, e *encoder, sub *Subscription, opts ServeOptions) error {
 	ping := time.NewTicker(opts.Ping)
 	defer ping.Stop()
-	var end <-chan time.Time
+	var end, recheck <-chan time.Time
 	if opts.MaxLifetime > 0 {
-		t := time.NewTimer(opts.MaxLifetime)
+		t := time.NewTimer(jittered(opts.MaxLifetime))
 		defer t.Stop()
 		end = t.C
+	}
+	if opts.Reauthorize != nil {
+		t := time.NewTicker(opts.ReauthorizeEvery)
+		defer t.Stop()
+		recheck = t.C
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-end:
-			return nil
+			return e.dropped(ReasonLifetime)
+		case <-recheck:
+			if !reauthorized(ctx, opts) {
+				if ctx.Err() != nil {
+					return nil // the client left during the check
+				}
+				return e.dropped(ReasonRevoked)
+			}
 		case <-sub.Dropped():
-			return e.dropped()
+			return e.dropped(sub.Reason())
 		case m, ok := <-sub.C():
 			if !ok {
 				if sub.isDropped() {
-					return e.dropped()
+					return e.dropped(sub.Reason())
 				}
 				return nil
 			}
@@ -115,6 +154,14 @@ func pump(ctx context.Context, e *encoder, sub *Subscription, opts ServeOptions)
 			}
 		}
 	}
+}
+
+// reauthorized runs the Reauthorize hook under a deadline of one interval, so
+// a hung check cannot hold the stream longer than the next one would.
+func reauthorized(ctx context.Context, opts ServeOptions) bool {
+	ctx, cancel := context.WithTimeout(ctx, opts.ReauthorizeEvery)
+	defer cancel()
+	return opts.Reauthorize(ctx) == nil
 }
 
 // encoder frames SSE fields and flushes each event so it reaches the client now.
@@ -130,8 +177,10 @@ func (e *encoder) retry(d time.Duration) error {
 	return e.flush()
 }
 
-func (e *encoder) dropped() error {
-	return e.event("", "dropped", map[string]any{"reason": "slow_consumer", "reconnect": true})
+// dropped sends the last event of a stream the server ends: why, and whether
+// the client should reconnect.
+func (e *encoder) dropped(r Reason) error {
+	return e.event("", "dropped", map[string]any{"reason": r, "reconnect": r.Reconnect()})
 }
 
 func (e *encoder) message(m Message) error {

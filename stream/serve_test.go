@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -56,7 +57,7 @@ func streamServer(t *testing.T, b *Broker, opts ServeOptions, writeTimeout time.
 	t.Helper()
 	done := make(chan error, 10)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sub, err := b.Subscribe("t", r.Header.Get("Last-Event-ID"))
+		sub, err := b.Subscribe("t", r.Header.Get("Last-Event-ID"), Admission{})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -248,14 +249,62 @@ func serveRecorded(t *testing.T, sub *Subscription, opts ServeOptions) []sseEven
 	return evs
 }
 
-func TestServeDropped(t *testing.T) {
-	b := NewBroker(Options{Buffer: 1})
-	defer b.Close()
-	sub := subscribe(t, b, "t", "")
-	publishN(t, b, "t", 3)
-	evs := serveRecorded(t, sub, ServeOptions{Ping: time.Hour})
-	if last := evs[len(evs)-1]; last.Event != "dropped" {
+// dropped parses the data of a final dropped event.
+func dropped(t *testing.T, evs []sseEvent) (reason string, reconnect bool) {
+	t.Helper()
+	last := evs[len(evs)-1]
+	var d struct {
+		Reason    string
+		Reconnect *bool
+	}
+	if last.Event != "dropped" {
 		t.Fatalf("last event %+v, want dropped", last)
+	}
+	if err := json.Unmarshal([]byte(last.Data), &d); err != nil || d.Reconnect == nil {
+		t.Fatalf("dropped data %q: %v", last.Data, err)
+	}
+	return d.Reason, *d.Reconnect
+}
+
+// TestServeDroppedReasons: every way the server ends a stream tells the
+// client why and whether to reconnect, as API.md lists them.
+func TestServeDroppedReasons(t *testing.T) {
+	tests := []struct {
+		name      string
+		end       func(t *testing.T, b *Broker, topic string)
+		opts      ServeOptions
+		reason    string
+		reconnect bool
+	}{
+		{"slow consumer", func(_ *testing.T, b *Broker, topic string) {
+			for range 3 {
+				_ = b.Publish(topic, "tick", 1)
+			}
+		}, ServeOptions{}, "slow_consumer", true},
+		{"replaced", func(t *testing.T, b *Broker, topic string) {
+			for range DefaultMaxPerTopic {
+				subscribe(t, b, topic, "")
+			}
+		}, ServeOptions{}, "replaced", false},
+		{"lifetime", func(*testing.T, *Broker, string) {}, ServeOptions{MaxLifetime: 20 * time.Millisecond}, "lifetime", true},
+		{"revoked", func(*testing.T, *Broker, string) {}, ServeOptions{ReauthorizeEvery: 10 * time.Millisecond,
+			Reauthorize: func(context.Context) error { return errors.New("key revoked") }}, "revoked", false},
+		{"shutdown", func(_ *testing.T, b *Broker, _ string) { b.Close() }, ServeOptions{}, "shutdown", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := NewBroker(Options{Buffer: 1})
+			defer b.Close()
+			topic := UserTopic("p", "u")
+			sub := subscribe(t, b, topic, "")
+			tc.end(t, b, topic)
+			tc.opts.Ping = time.Hour
+			evs := serveRecorded(t, sub, tc.opts)
+			if reason, reconnect := dropped(t, evs); reason != tc.reason || reconnect != tc.reconnect {
+				t.Fatalf("dropped %q reconnect %v, want %q %v", reason, reconnect, tc.reason, tc.reconnect)
+			}
+		})
 	}
 }
 
@@ -264,11 +313,53 @@ func TestServeMaxLifetime(t *testing.T) {
 	defer b.Close()
 	sub := subscribe(t, b, "t", "")
 	evs := serveRecorded(t, sub, ServeOptions{Ping: time.Hour, MaxLifetime: 50 * time.Millisecond})
-	if len(evs) != 2 || evs[1].Event != "connected" {
+	if len(evs) != 3 || evs[1].Event != "connected" {
 		t.Fatalf("events %+v", evs)
+	}
+	if reason, reconnect := dropped(t, evs); reason != "lifetime" || !reconnect {
+		t.Fatalf("dropped %q reconnect %v, want lifetime and reconnect", reason, reconnect)
 	}
 	if got := b.topicCount(); got != 0 {
 		t.Fatalf("topics = %d, want 0: Serve closes its subscription", got)
+	}
+}
+
+// TestJitteredLifetime: lifetimes fall within the last tenth of the maximum,
+// never beyond it, and differ, so that streams opened together end apart.
+func TestJitteredLifetime(t *testing.T) {
+	const d = time.Hour
+	seen := map[time.Duration]bool{}
+	for range 1000 {
+		got := jittered(d)
+		if got > d || got < d-d/10 {
+			t.Fatalf("jittered(%v) = %v, want within [%v, %v]", d, got, d-d/10, d)
+		}
+		seen[got] = true
+	}
+	if len(seen) < 900 {
+		t.Fatalf("1000 lifetimes took only %d values", len(seen))
+	}
+}
+
+// TestServeReauthorizes checks the stream's authorization again and again,
+// keeping it while the checks pass and ending it as revoked once one fails.
+func TestServeReauthorizes(t *testing.T) {
+	b := NewBroker(Options{})
+	defer b.Close()
+	sub := subscribe(t, b, "t", "")
+	calls := 0
+	check := func(ctx context.Context) error {
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("Reauthorize called without a deadline")
+		}
+		if calls++; calls < 3 {
+			return nil
+		}
+		return errors.New("identity verification turned on")
+	}
+	evs := serveRecorded(t, sub, ServeOptions{Ping: time.Hour, Reauthorize: check, ReauthorizeEvery: 10 * time.Millisecond})
+	if reason, reconnect := dropped(t, evs); reason != "revoked" || reconnect || calls != 3 {
+		t.Fatalf("dropped %q reconnect %v after %d checks, want revoked, no reconnect, 3", reason, reconnect, calls)
 	}
 }
 
@@ -277,6 +368,16 @@ func TestServeEndsOnBrokerClose(t *testing.T) {
 	sub := subscribe(t, b, "t", "")
 	go b.Close()
 	serveRecorded(t, sub, ServeOptions{Ping: time.Hour})
+}
+
+func TestServeEndsOnBrokerCloseSaysShutdown(t *testing.T) {
+	b := NewBroker(Options{})
+	sub := subscribe(t, b, "t", "")
+	go b.Close()
+	evs := serveRecorded(t, sub, ServeOptions{Ping: time.Hour})
+	if reason, reconnect := dropped(t, evs); reason != "shutdown" || !reconnect {
+		t.Fatalf("dropped %q reconnect %v, want shutdown and reconnect", reason, reconnect)
+	}
 }
 
 func TestFrameSplitsMultilineData(t *testing.T) {

@@ -35,7 +35,7 @@ func (c *clock) Add(d time.Duration) {
 
 func subscribe(t *testing.T, b *Broker, topic, last string) *Subscription {
 	t.Helper()
-	s, err := b.Subscribe(topic, last)
+	s, err := b.Subscribe(topic, last, Admission{})
 	if err != nil {
 		t.Fatalf("Subscribe(%q, %q): %v", topic, last, err)
 	}
@@ -51,17 +51,21 @@ func publishN(t *testing.T, b *Broker, topic string, n int) []uint64 {
 		if err := b.Publish(topic, "tick", map[string]int{"n": i}); err != nil {
 			t.Fatalf("Publish: %v", err)
 		}
-		ids = append(ids, b.lastID())
+		ids = append(ids, b.lastIDOf(topic))
 	}
 	return ids
 }
 
-// lastID reads the sequence so tests learn the ID a Publish just assigned.
-func (b *Broker) lastID() uint64 {
+// lastIDOf reads the sequence of topic's project so tests learn the ID a
+// Publish just assigned.
+func (b *Broker) lastIDOf(topic string) uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.seq
+	return b.sequence(projectOf(topic)).last
 }
+
+// lastID is lastIDOf the topic "t" most tests use.
+func (b *Broker) lastID() uint64 { return b.lastIDOf("t") }
 
 func recv(t *testing.T, s *Subscription) Message {
 	t.Helper()
@@ -388,7 +392,7 @@ func TestBrokerClose(t *testing.T) {
 	if err := b.Publish("t", "x", 1); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Publish after Close: %v", err)
 	}
-	if _, err := b.Subscribe("t", ""); !errors.Is(err, ErrClosed) {
+	if _, err := b.Subscribe("t", "", Admission{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Subscribe after Close: %v", err)
 	}
 }
@@ -443,7 +447,7 @@ func TestRetainedBytesAreBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			firstID = strconv.FormatUint(b.seq, 10)
+			firstID = strconv.FormatUint(b.lastIDOf("user:0"), 10)
 		}
 	}
 	b.mu.Lock()
@@ -452,7 +456,7 @@ func TestRetainedBytesAreBounded(t *testing.T) {
 	if bytes > 1000 || topics > 11 {
 		t.Fatalf("%d bytes in %d topics retained, want at most 1000 bytes", bytes, topics)
 	}
-	sub, err := b.Subscribe("user:0", firstID)
+	sub, err := b.Subscribe("user:0", firstID, Admission{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,9 +464,9 @@ func TestRetainedBytesAreBounded(t *testing.T) {
 	if !sub.Gap() {
 		t.Fatal("resuming after an evicted message reports no gap")
 	}
-	recent, _ := b.Subscribe("user:199", "")
+	recent := subscribe(t, b, "user:199", "")
 	defer recent.Close()
-	last, _ := b.Subscribe("user:198", strconv.FormatUint(b.seq-2, 10))
+	last := subscribe(t, b, "user:198", strconv.FormatUint(b.lastIDOf("user:198")-2, 10))
 	defer last.Close()
 	if last.Gap() || len(last.Replay()) != 1 {
 		t.Fatalf("the newest message was evicted: gap %v replay %d", last.Gap(), len(last.Replay()))
@@ -470,10 +474,11 @@ func TestRetainedBytesAreBounded(t *testing.T) {
 }
 
 // TestSubscriberLimits replaces a user's oldest subscription once the topic is
-// full, refuses subscriptions beyond the overall limit, and keeps its count
-// right through drops, double closes and Close.
+// full (saying so), refuses untrusted subscriptions beyond the overall limit
+// less the reserve, and keeps its count right through drops, double closes
+// and Close.
 func TestSubscriberLimits(t *testing.T) {
-	b := NewBroker(Options{MaxSubscribers: 4, MaxPerTopic: 2, Buffer: 1})
+	b := NewBroker(Options{MaxSubscribers: 4, MaxPerTopic: 2, Buffer: 1}) // 1 reserved
 	u1, admin := UserTopic("p", "u1"), ProjectTopic("p")
 	oldest := subscribe(t, b, u1, "")
 	second := subscribe(t, b, u1, "")
@@ -483,12 +488,18 @@ func TestSubscriberLimits(t *testing.T) {
 	default:
 		t.Fatal("the oldest of a full user topic was not dropped")
 	}
+	if oldest.Reason() != ReasonReplaced {
+		t.Fatalf("replaced subscription's reason %q, want %q", oldest.Reason(), ReasonReplaced)
+	}
 	if second.isDropped() || third.isDropped() || b.Subscribers() != 2 {
 		t.Fatalf("after a replacement: second dropped %v, third dropped %v, %d open", second.isDropped(), third.isDropped(), b.Subscribers())
 	}
-	subscribe(t, b, admin, "")
-	subscribe(t, b, admin, "") // admin topics are not limited per topic
-	if _, err := b.Subscribe(UserTopic("p", "u2"), ""); !errors.Is(err, ErrFull) {
+	subscribeAs(t, b, admin, Admission{Trusted: true})
+	subscribe(t, b, UserTopic("p", "u2"), "")
+	if _, err := b.Subscribe(UserTopic("p", "u3"), "", Admission{}); !errors.Is(err, ErrFull) {
+		t.Fatalf("untrusted subscription into the reserve: %v, want ErrFull", err)
+	}
+	if _, err := b.Subscribe(admin, "", Admission{Trusted: true}); !errors.Is(err, ErrFull) {
 		t.Fatalf("fifth subscription in all: %v, want ErrFull", err)
 	}
 	oldest.Close() // already dropped: a second removal must not count
@@ -499,11 +510,252 @@ func TestSubscriberLimits(t *testing.T) {
 	}
 	_ = b.Publish(u1, "e", 1)
 	_ = b.Publish(u1, "e", 2) // third's buffer of 1 overflows: dropped as slow
-	if !third.isDropped() || b.Subscribers() != 2 {
-		t.Fatalf("slow subscriber: dropped %v, %d open, want true and 2", third.isDropped(), b.Subscribers())
+	if !third.isDropped() || third.Reason() != ReasonSlowConsumer || b.Subscribers() != 2 {
+		t.Fatalf("slow subscriber: dropped %v (%q), %d open, want true (slow_consumer) and 2", third.isDropped(), third.Reason(), b.Subscribers())
 	}
 	b.Close()
 	if b.Subscribers() != 0 {
 		t.Fatalf("%d open after Close", b.Subscribers())
+	}
+}
+
+func subscribeAs(t *testing.T, b *Broker, topic string, a Admission) *Subscription {
+	t.Helper()
+	s, err := b.Subscribe(topic, "", a)
+	if err != nil {
+		t.Fatalf("Subscribe(%q, %+v): %v", topic, a, err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// TestBrokerCloseSaysShutdown: subscriptions the broker ends on Close carry
+// the reason their clients need to reconnect elsewhere.
+func TestBrokerCloseSaysShutdown(t *testing.T) {
+	b := NewBroker(Options{})
+	s := subscribe(t, b, UserTopic("p", "u"), "")
+	b.Close()
+	select {
+	case <-s.Dropped():
+	default:
+		t.Fatal("Close did not end the subscription with a reason")
+	}
+	if s.Reason() != ReasonShutdown || !s.Reason().Reconnect() {
+		t.Fatalf("reason %q (reconnect %v), want shutdown and reconnect", s.Reason(), s.Reason().Reconnect())
+	}
+}
+
+func TestReasonsReconnect(t *testing.T) {
+	want := map[Reason]bool{ReasonSlowConsumer: true, ReasonReplaced: false, ReasonLifetime: true, ReasonRevoked: false, ReasonShutdown: true}
+	for r, reconnect := range want {
+		if r.Reconnect() != reconnect {
+			t.Errorf("%s: reconnect %v, want %v", r, r.Reconnect(), reconnect)
+		}
+	}
+}
+
+// TestProjectLimit: one project's untrusted streams stop at its limit while
+// its trusted streams and other projects' streams still open; a refused
+// subscription replaces nobody; closing frees the place.
+func TestProjectLimit(t *testing.T) {
+	b := NewBroker(Options{MaxPerTopic: 2})
+	defer b.Close()
+	limited := Admission{MaxPerProject: 3}
+	first := subscribeAs(t, b, UserTopic("hog", "u1"), limited)
+	subscribeAs(t, b, UserTopic("hog", "u1"), limited)
+	subscribeAs(t, b, UserTopic("hog", "u2"), limited)
+	if _, err := b.Subscribe(UserTopic("hog", "u3"), "", limited); !errors.Is(err, ErrProjectFull) {
+		t.Fatalf("fourth stream of the project: %v, want ErrProjectFull", err)
+	}
+	replacing := subscribeAs(t, b, UserTopic("hog", "u1"), limited) // takes the place of u1's oldest
+	if first.Reason() != ReasonReplaced || replacing.isDropped() {
+		t.Fatalf("a replacement within a full project: oldest %q, newest dropped %v", first.Reason(), replacing.isDropped())
+	}
+	subscribeAs(t, b, ProjectTopic("hog"), Admission{Trusted: true, MaxPerProject: 3})
+	subscribeAs(t, b, UserTopic("hog", "u3"), Admission{Trusted: true, MaxPerProject: 3})
+	subscribeAs(t, b, UserTopic("other", "u1"), limited)
+	replacing.Close()
+	subscribeAs(t, b, UserTopic("hog", "u3"), limited)
+}
+
+// TestRefusalReplacesNobody: when the newcomer is refused, the oldest stream
+// of its full user topic stays; the victim's place counts only where it
+// would be freed.
+func TestRefusalReplacesNobody(t *testing.T) {
+	b := NewBroker(Options{MaxPerTopic: 1})
+	defer b.Close()
+	mine := subscribeAs(t, b, UserTopic("p", "u1"), Admission{Client: "a"})
+	subscribeAs(t, b, UserTopic("p", "u9"), Admission{Client: "c"})
+	if _, err := b.Subscribe(UserTopic("p", "u1"), "", Admission{Client: "c", MaxPerClient: 1}); !errors.Is(err, ErrClientFull) {
+		t.Fatalf("a client at its limit replacing another client's stream: %v, want ErrClientFull", err)
+	}
+	admin := subscribeAs(t, b, UserTopic("p", "u2"), Admission{Trusted: true})
+	if _, err := b.Subscribe(UserTopic("p", "u2"), "", Admission{MaxPerProject: 2}); !errors.Is(err, ErrProjectFull) {
+		t.Fatalf("a full project replacing a trusted stream: %v, want ErrProjectFull", err)
+	}
+	if mine.isDropped() || admin.isDropped() {
+		t.Fatalf("a refused subscription replaced the oldest of its topic: %q %q", mine.Reason(), admin.Reason())
+	}
+	subscribeAs(t, b, UserTopic("p", "u1"), Admission{Client: "a", MaxPerClient: 1}) // frees its own place
+	if mine.Reason() != ReasonReplaced {
+		t.Fatalf("a client replacing its own stream at its limit: reason %q", mine.Reason())
+	}
+}
+
+// TestClientLimit bounds the untrusted streams of one client across projects
+// and users; other clients and trusted streams are not counted with it.
+func TestClientLimit(t *testing.T) {
+	b := NewBroker(Options{})
+	defer b.Close()
+	visitor := Admission{Client: "203.0.113.7", MaxPerClient: 2}
+	subscribeAs(t, b, UserTopic("p", "u1"), visitor)
+	s := subscribeAs(t, b, UserTopic("q", "u2"), visitor)
+	if _, err := b.Subscribe(UserTopic("p", "u3"), "", visitor); !errors.Is(err, ErrClientFull) {
+		t.Fatalf("third stream of one client: %v, want ErrClientFull", err)
+	}
+	subscribeAs(t, b, UserTopic("p", "u3"), Admission{Client: "198.51.100.1", MaxPerClient: 2})
+	subscribeAs(t, b, ProjectTopic("p"), Admission{Trusted: true, Client: "203.0.113.7", MaxPerClient: 2})
+	s.Close()
+	subscribeAs(t, b, UserTopic("p", "u3"), visitor)
+	b.mu.Lock()
+	clients := b.counts.clients["203.0.113.7"]
+	b.mu.Unlock()
+	if clients != 2 {
+		t.Fatalf("client counted %d streams, want 2", clients)
+	}
+}
+
+// TestAdmissionCountsEmpty: the per-project and per-client counts forget what
+// is closed, however it ended, so they cannot grow with invented addresses.
+func TestAdmissionCountsEmpty(t *testing.T) {
+	b := NewBroker(Options{MaxPerTopic: 1, Buffer: 1})
+	for i := range 100 {
+		a := Admission{Client: fmt.Sprint("c", i), MaxPerClient: 5, MaxPerProject: 1000}
+		subscribeAs(t, b, UserTopic(fmt.Sprint("p", i%7), fmt.Sprint("u", i%10)), a).Close()
+		subscribeAs(t, b, UserTopic(fmt.Sprint("p", i%7), fmt.Sprint("u", i%10)), a) // replaced, dropped slow or closed at Close
+		if i%3 == 0 {
+			_ = b.Publish(UserTopic(fmt.Sprint("p", i%7), fmt.Sprint("u", i%10)), "e", 1)
+			_ = b.Publish(UserTopic(fmt.Sprint("p", i%7), fmt.Sprint("u", i%10)), "e", 2)
+		}
+	}
+	b.Close()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.counts.projects) != 0 || len(b.counts.clients) != 0 || b.subscribers != 0 {
+		t.Fatalf("after Close: %d projects, %d clients, %d subscribers counted", len(b.counts.projects), len(b.counts.clients), b.subscribers)
+	}
+}
+
+func TestDefaultReserved(t *testing.T) {
+	for max, want := range map[int]int{1: 0, 2: 1, 9: 1, 20: 2, 10000: 100, 100000: 100} {
+		if got := DefaultReserved(max); got != want {
+			t.Errorf("DefaultReserved(%d) = %d, want %d", max, got, want)
+		}
+	}
+}
+
+// TestIDsPerProject: a project's IDs advance only with its own messages, so
+// a tenant reading its stream IDs learns nothing of another tenant's traffic;
+// a project's user and admin topics share one sequence.
+func TestIDsPerProject(t *testing.T) {
+	c := newClock()
+	b := NewBroker(Options{Now: c.Now})
+	defer b.Close()
+	quiet := publishN(t, b, UserTopic("quiet", "u1"), 1)
+	for i := range 100 {
+		publishN(t, b, UserTopic("busy", fmt.Sprint("u", i)), 1)
+	}
+	publishN(t, b, ProjectTopic("busy"), 1)
+	after := publishN(t, b, UserTopic("quiet", "u2"), 1)
+	admin := publishN(t, b, ProjectTopic("quiet"), 1)
+	if after[0] != quiet[0]+1 || admin[0] != after[0]+1 {
+		t.Fatalf("quiet project's IDs %d, %d, %d: another project's traffic shows in them", quiet[0], after[0], admin[0])
+	}
+	if start := uint64(c.Now().UnixMicro()); quiet[0] != start+1 {
+		t.Fatalf("first ID %d, want the Unix microsecond %d plus 1", quiet[0], start)
+	}
+	s := subscribe(t, b, UserTopic("quiet", "u2"), strconv.FormatUint(quiet[0], 10))
+	if s.Gap() || !equalIDs(idsOf(s.Replay()), after) {
+		t.Fatalf("resume within the quiet project: gap %v replay %v, want %v", s.Gap(), idsOf(s.Replay()), after)
+	}
+}
+
+// TestProjectIDsOutrankEarlierProcess: each project's IDs start at the
+// current Unix microsecond, so its IDs from a process that ran before read as
+// gaps even for a project that was busier than the clock.
+func TestProjectIDsOutrankEarlierProcess(t *testing.T) {
+	c := newClock()
+	old := NewBroker(Options{Now: c.Now})
+	oldIDs := publishN(t, old, UserTopic("p", "u"), 3)
+	old.Close()
+	c.Add(time.Second)
+	b := NewBroker(Options{Now: c.Now})
+	defer b.Close()
+	publishN(t, b, UserTopic("other", "u"), 1)
+	ids := publishN(t, b, UserTopic("p", "u"), 1)
+	if ids[0] <= oldIDs[2] {
+		t.Fatalf("restarted broker id %d not above %d", ids[0], oldIDs[2])
+	}
+	if s := subscribe(t, b, UserTopic("p", "u"), strconv.FormatUint(oldIDs[1], 10)); !s.Gap() {
+		t.Fatal("an ID from an earlier process must report a gap")
+	}
+}
+
+// TestForgottenSequence: a project whose topics all expired loses its
+// sequence (the map does not grow with past projects); its next IDs start
+// above the old ones and resuming from an old one reads as a gap.
+func TestForgottenSequence(t *testing.T) {
+	c := newClock()
+	b := NewBroker(Options{Now: c.Now, Retain: time.Minute})
+	defer b.Close()
+	old := publishN(t, b, UserTopic("gone", "u"), 2)
+	c.Add(3 * time.Minute)
+	publishN(t, b, "t", 1) // sweeps
+	b.mu.Lock()
+	_, kept := b.seqs["gone"]
+	b.mu.Unlock()
+	if kept {
+		t.Fatal("the sequence of a project without topics was kept")
+	}
+	ids := publishN(t, b, UserTopic("gone", "u"), 1)
+	if ids[0] <= old[1] {
+		t.Fatalf("new id %d not above the forgotten %d", ids[0], old[1])
+	}
+	if s := subscribe(t, b, UserTopic("gone", "u"), strconv.FormatUint(old[1], 10)); !s.Gap() {
+		t.Fatal("resuming from a forgotten sequence must report a gap")
+	}
+}
+
+func TestProjectOf(t *testing.T) {
+	for topic, want := range map[string]string{
+		UserTopic("a:b", "c"): "a:b", UserTopic("a", "b:c"): "a", UserTopic("", "x"): "", ProjectTopic("p"): "p",
+		ProjectTopic("user:1:a:b"): "user:1:a:b", "t": "", "user:9:short": "", "user:x:a:b": "", "user:-1:a": "",
+	} {
+		if got := projectOf(topic); got != want {
+			t.Errorf("projectOf(%q) = %q, want %q", topic, got, want)
+		}
+	}
+}
+
+// TestReserveKeepsEachShare: untrusted subscriptions stop short of the
+// reserve however few trusted ones are open, and trusted ones using the
+// reserve do not shrink the untrusted share.
+func TestReserveKeepsEachShare(t *testing.T) {
+	b := NewBroker(Options{MaxSubscribers: 4, Reserved: 2})
+	defer b.Close()
+	subscribe(t, b, UserTopic("p", "u1"), "")
+	subscribe(t, b, UserTopic("p", "u2"), "")
+	if _, err := b.Subscribe(UserTopic("p", "u3"), "", Admission{}); !errors.Is(err, ErrFull) {
+		t.Fatalf("untrusted into the reserve: %v, want ErrFull", err)
+	}
+	subscribeAs(t, b, ProjectTopic("p"), Admission{Trusted: true}).Close()
+	admin := subscribeAs(t, b, ProjectTopic("p"), Admission{Trusted: true})
+	subscribeAs(t, b, ProjectTopic("p"), Admission{Trusted: true})
+	if _, err := b.Subscribe(ProjectTopic("p"), "", Admission{Trusted: true}); !errors.Is(err, ErrFull) {
+		t.Fatalf("trusted beyond MaxSubscribers: %v, want ErrFull", err)
+	}
+	admin.Close()
+	if _, err := b.Subscribe(UserTopic("p", "u3"), "", Admission{}); !errors.Is(err, ErrFull) {
+		t.Fatalf("untrusted into a place a trusted one freed: %v, want ErrFull", err)
 	}
 }

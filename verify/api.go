@@ -209,6 +209,9 @@ func (v *verifier) firstEvent(ctx context.Context, check string, c *client.Clien
 	case client.StatusOf(err) == http.StatusUnauthorized || client.StatusOf(err) == http.StatusForbidden:
 		v.fail(check, "GET "+strings.SplitN(path, "?", 2)[0], preflight.TypeSecurity, err.Error(),
 			"the stream refused the key (or the user hash): check the keys passed to verify")
+	case client.StatusOf(err) == http.StatusTooManyRequests:
+		v.fail(check, "GET "+strings.SplitN(path, "?", 2)[0], preflight.TypeService, err.Error(),
+			"the project's or this address's public-key streams are at their limit: see SMARTONBOARD_MAX_STREAMS_PER_PROJECT (or the project's limits.streams) and SMARTONBOARD_MAX_STREAMS_PER_IP")
 	case client.StatusOf(err) == http.StatusServiceUnavailable:
 		v.fail(check, "GET "+strings.SplitN(path, "?", 2)[0], preflight.TypeService, err.Error(),
 			"the instance holds as many streams as it may: see smartonboard_streams_open in /metrics and SMARTONBOARD_MAX_STREAMS")

@@ -211,6 +211,10 @@ func (m *Main) newHTTPServer() *http.Server {
 		AllowedOrigins: m.Config.AllowedOrigins,
 		MetricsToken:   m.Config.MetricsToken,
 		TrustedProxies: trustedProxies(m.Config.TrustedProxies),
+
+		MaxStreamsPerProject: m.Config.MaxStreamsPerProject,
+		MaxStreamsPerIP:      m.Config.MaxStreamsPerIP,
+		StreamLifetime:       m.Config.StreamLifetime,
 	}
 	m.api = api
 	return &http.Server{
@@ -262,7 +266,7 @@ func (m *Main) startIngest() {
 			Help: "Events accepted and waiting for their commit; past the ingester's limit new batches get 503."},
 			func() float64 { return float64(m.ingester.Pending()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smartonboard_streams_open",
-			Help: "Real-time streams open on this instance; past SMARTONBOARD_MAX_STREAMS new ones get 503."},
+			Help: "Real-time streams open on this instance; past SMARTONBOARD_MAX_STREAMS (less the places kept for secret-key streams) new ones get 503."},
 			func() float64 { return float64(m.bus.Subscribers()) }))
 }
 

@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/stream"
 )
 
@@ -29,22 +29,46 @@ var streamClient = &http.Client{Transport: func() http.RoundTripper {
 // openStream connects to an SSE endpoint and returns a channel of its events.
 func openStream(t *testing.T, in *instance, path, key, lastID string) <-chan sseEvent {
 	t.Helper()
+	h := http.Header{}
+	if lastID != "" {
+		h.Set("Last-Event-ID", lastID)
+	}
+	r, events := dialStream(t, in, path, key, h)
+	if r.status != 200 {
+		t.Fatalf("stream %s: %d %v %s", path, r.status, r.header, r.body)
+	}
+	return events
+}
+
+// dialStream connects to an SSE endpoint with extra headers. A 200 event
+// stream returns its events, read until the test ends; any other answer
+// returns its body and no events.
+func dialStream(t *testing.T, in *instance, path, key string, h http.Header) (response, <-chan sseEvent) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, err := http.NewRequestWithContext(ctx, "GET", in.url+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
+	for k, vs := range h {
+		req.Header[k] = vs
 	}
+	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := streamClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := response{status: resp.StatusCode, header: resp.Header}
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("X-Accel-Buffering") != "no" {
-		t.Fatalf("stream: %d %v", resp.StatusCode, resp.Header)
+		defer resp.Body.Close()
+		if r.body, err = io.ReadAll(resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		if r.status == 200 {
+			r.status = 0 // a 200 that is not an event stream is no stream
+		}
+		return r, nil
 	}
 	out := make(chan sseEvent, 100)
 	go func() {
@@ -69,13 +93,19 @@ func openStream(t *testing.T, in *instance, path, key, lastID string) <-chan sse
 			}
 		}
 	}()
-	return out
+	return r, out
 }
 
 // waitFor returns the first event named name whose data satisfies ok.
 func waitFor(t *testing.T, events <-chan sseEvent, name string, ok func(data string) bool) sseEvent {
 	t.Helper()
-	timeout := time.After(hangGuard)
+	return waitForWithin(t, events, name, ok, hangGuard)
+}
+
+// waitForWithin is waitFor with a hang guard of d, not a speed assertion.
+func waitForWithin(t *testing.T, events <-chan sseEvent, name string, ok func(data string) bool, d time.Duration) sseEvent {
+	t.Helper()
+	timeout := time.After(d)
 	for {
 		select {
 		case ev, open := <-events:
@@ -200,42 +230,74 @@ func waitClosed(t *testing.T, events <-chan sseEvent) {
 }
 
 // TestStreamLimits replaces a user's oldest stream once the user has the most a
-// user may hold (the replaced one ends, and its browser reconnects), and
-// refuses any stream beyond SMARTONBOARD_MAX_STREAMS with 503 and Retry-After
-// until one closes.
+// user may hold (the replaced one is told not to reconnect, so nine tabs do
+// not take turns forever), and refuses any public-key stream beyond
+// SMARTONBOARD_MAX_STREAMS less the place kept for secret keys with 503 and
+// Retry-After until one closes.
 func TestStreamLimits(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, config.EngineSQLite)
-	cfg.MaxStreams = stream.DefaultMaxPerTopic + 1
-	in := start(t, cfg)
-	oldest := openStream(t, in, "/v1/stream?user_id=many-tabs", in.public, "")
-	waitFor(t, oldest, "connected", func(string) bool { return true })
-	for range stream.DefaultMaxPerTopic {
-		openStream(t, in, "/v1/stream?user_id=many-tabs", in.public, "")
-	}
-	waitClosed(t, oldest) // replaced by the newest tab
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, "GET", in.url+"/v1/stream?user_id=other", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+in.public)
-	last, err := streamClient.Do(req) // the instance's last free place
-	if err != nil || last.StatusCode != 200 {
-		t.Fatalf("last free stream: %v %v", last, err)
-	}
-	t.Cleanup(func() { last.Body.Close() })
-	resp := in.request("GET", "/v1/stream?user_id=third", in.public, "", nil)
-	if resp.status != http.StatusServiceUnavailable || resp.header.Get("Retry-After") == "" {
-		t.Fatalf("one stream too many for the instance: %d %v %s", resp.status, resp.header, resp.body)
-	}
-	cancel()
-	for deadline := time.Now().Add(hangGuard); !openable(in, "/v1/stream?user_id=third"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("a closed stream did not free its place")
+	forEachEngine(t, func(t *testing.T, engine string) {
+		cfg := testConfig(t, engine)
+		cfg.MaxStreams = stream.DefaultMaxPerTopic + 2
+		if stream.DefaultReserved(cfg.MaxStreams) != 1 {
+			t.Fatalf("the test expects one place kept for secret keys, not %d", stream.DefaultReserved(cfg.MaxStreams))
 		}
+		in := start(t, cfg)
+		oldest := openStream(t, in, "/v1/stream?user_id=many-tabs", in.public, "")
+		waitFor(t, oldest, "connected", func(string) bool { return true })
+		for range stream.DefaultMaxPerTopic {
+			openStream(t, in, "/v1/stream?user_id=many-tabs", in.public, "")
+		}
+		wantDropped(t, oldest, "replaced", false) // by the newest tab
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		req, err := http.NewRequestWithContext(ctx, "GET", in.url+"/v1/stream?user_id=other", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+in.public)
+		last, err := streamClient.Do(req) // the last place a public key may take
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { last.Body.Close() })
+		if last.StatusCode != 200 {
+			t.Fatalf("last free stream: %d", last.StatusCode)
+		}
+		resp := in.request("GET", "/v1/stream?user_id=third", in.public, "", nil)
+		if resp.status != http.StatusServiceUnavailable || resp.header.Get("Retry-After") == "" {
+			t.Fatalf("one stream too many for the instance: %d %v %s", resp.status, resp.header, resp.body)
+		}
+		admin := openStream(t, in, "/v1/analytics/stream", in.secret, "") // the place kept for secret keys
+		waitFor(t, admin, "connected", func(string) bool { return true })
+		cancel()
+		for deadline := time.Now().Add(10 * time.Second); !openable(in, "/v1/stream?user_id=third"); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a closed stream did not free its place")
+			}
+		}
+	})
+}
+
+// wantDropped waits for a stream's dropped event, checks why it ended, and
+// that nothing follows it.
+func wantDropped(t *testing.T, events <-chan sseEvent, reason string, reconnect bool) {
+	t.Helper()
+	wantDroppedWithin(t, events, reason, reconnect, hangGuard)
+}
+
+// wantDroppedWithin is wantDropped with a hang guard of d.
+func wantDroppedWithin(t *testing.T, events <-chan sseEvent, reason string, reconnect bool, d time.Duration) {
+	t.Helper()
+	ev := waitForWithin(t, events, "dropped", func(string) bool { return true }, d)
+	var why struct {
+		Reason    string `json:"reason"`
+		Reconnect *bool  `json:"reconnect"`
 	}
+	if err := json.Unmarshal([]byte(ev.data), &why); err != nil || why.Reason != reason || why.Reconnect == nil || *why.Reconnect != reconnect {
+		t.Fatalf("dropped event = %s (%v), want reason %s, reconnect %v", ev.data, err, reason, reconnect)
+	}
+	waitClosed(t, events)
 }
 
 // openable tells whether a stream opens (and closes it at once).
