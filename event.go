@@ -54,6 +54,11 @@ const (
 	maxEventNameLen    = 100
 )
 
+// MinEventTime is the earliest event timestamp accepted: nothing the SDK sends
+// predates it, so an older one is a client bug (a zero or unset clock), and
+// refusing it keeps year-0 dates out of both engines' time arithmetic.
+var MinEventTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // Event is one stored behavioural event: append-only, idempotent by (project, id).
 type Event struct {
 	ProjectID  string          `json:"project_id"`
@@ -116,6 +121,8 @@ func NewEvent(projectID string, in EventInput, received time.Time) (*Event, erro
 		return nil, FieldErrorf(EINVALID, "timestamp", "is required (RFC 3339, e.g. 2026-11-25T10:00:00.123Z)")
 	case err != nil:
 		return nil, FieldErrorf(EINVALID, "timestamp", "%q is not an RFC 3339 timestamp", in.Timestamp)
+	case ts.Before(MinEventTime):
+		return nil, FieldErrorf(EINVALID, "timestamp", "%q is before %s; check the client clock", in.Timestamp, MinEventTime.Format(time.RFC3339))
 	case ts.After(received.Add(MaxFutureSkew)):
 		return nil, FieldErrorf(EINVALID, "timestamp", "is more than %s in the future; check the client clock", MaxFutureSkew)
 	}

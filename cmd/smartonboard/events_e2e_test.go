@@ -24,6 +24,7 @@ func TestEventValidation(t *testing.T) {
 			{"missing user", ev(fmt.Sprintf(`"id":"a","type":"click","timestamp":%q`, ts)), "user_id"},
 			{"missing timestamp", ev(`"id":"a","type":"click","user_id":"u1"`), "timestamp"},
 			{"bad timestamp", ev(`"id":"a","type":"click","user_id":"u1","timestamp":"yesterday"`), "timestamp"},
+			{"timestamp before 2000", ev(`"id":"a","type":"click","user_id":"u1","timestamp":"0000-01-01T00:00:00Z"`), "timestamp"},
 			{"future timestamp", ev(fmt.Sprintf(`"id":"a","type":"click","user_id":"u1","timestamp":%q`, time.Now().Add(6*time.Minute).UTC().Format(time.RFC3339))), "timestamp"},
 			{"step event without flow", ev(fmt.Sprintf(`"id":"a","type":"step_completed","user_id":"u1","step":"s","timestamp":%q`, ts)), "flow"},
 			{"step event without step", ev(fmt.Sprintf(`"id":"a","type":"step_completed","user_id":"u1","flow":"f","timestamp":%q`, ts)), "step"},
