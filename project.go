@@ -52,6 +52,9 @@ const keyLookupLen = 11
 // minKeyLen keeps keys high-entropy enough that an unsalted SHA-256 is a safe hash.
 const minKeyLen = 32
 
+// maxKeyLen bounds a presented key; generated keys are 43 characters.
+const maxKeyLen = 256
+
 // APIKey is a stored key: only its lookup prefix and SHA-256 hash, never the key.
 type APIKey struct {
 	ID        string    `json:"id"`
@@ -110,8 +113,9 @@ func KeyKindOf(key string) (KeyKind, bool) {
 	return "", false
 }
 
-// ValidateKey checks that a key supplied by an operator is usable: the right prefix
-// and enough length to be unguessable.
+// ValidateKey checks that a key supplied by an operator is usable: the right prefix,
+// enough length to be unguessable, and only the characters a presented key may
+// have, so a configured key can always authenticate.
 func ValidateKey(kind KeyKind, key string) error {
 	if !strings.HasPrefix(key, kindPrefix(kind)) {
 		return Errorf(EINVALID, "must start with %q", kindPrefix(kind))
@@ -119,7 +123,30 @@ func ValidateKey(kind KeyKind, key string) error {
 	if len(key) < minKeyLen {
 		return Errorf(EINVALID, "must be at least %d characters long", minKeyLen)
 	}
+	if len(key) > maxKeyLen {
+		return Errorf(EINVALID, "must be at most %d characters long", maxKeyLen)
+	}
+	if !WellFormedKey(key) {
+		return Errorf(EINVALID, "may hold only ASCII letters, digits, _ and - after the prefix")
+	}
 	return nil
+}
+
+// WellFormedKey tells whether a presented key could be one this server issued or
+// was configured with: a known prefix, then at least enough ASCII letters, digits,
+// _ or -. Anything else (control or non-ASCII bytes) is refused before it reaches
+// a store, which could not even compare it.
+func WellFormedKey(key string) bool {
+	if _, ok := KeyKindOf(key); !ok || len(key) < minKeyLen || len(key) > maxKeyLen {
+		return false
+	}
+	for i := len(SecretKeyPrefix); i < len(key); i++ {
+		c := key[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // HashKey returns the hex SHA-256 of a key, the only form in which keys are stored.
@@ -156,7 +183,7 @@ func (k *APIKey) Matches(key string) bool {
 
 // Authenticate finds the stored key a presented key matches, or returns unauthorized.
 func Authenticate(ctx context.Context, s ProjectStore, key string) (*APIKey, error) {
-	if _, ok := KeyKindOf(key); !ok || len(key) < minKeyLen {
+	if !WellFormedKey(key) {
 		return nil, Errorf(EUNAUTHORIZED, "invalid API key")
 	}
 	keys, err := s.FindAPIKeysByPrefix(ctx, KeyLookupPrefix(key))

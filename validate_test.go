@@ -29,3 +29,18 @@ func TestCheckJSONObjectNUL(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateKeyCharacters refuses a configured key that could never
+// authenticate, because presented keys are checked for the same characters.
+func TestValidateKeyCharacters(t *testing.T) {
+	t.Parallel()
+	good := so.GenerateKey(so.KeySecret)
+	if err := so.ValidateKey(so.KeySecret, good); err != nil || !so.WellFormedKey(good) {
+		t.Fatalf("generated key refused: %v", err)
+	}
+	for _, k := range []string{good + "é", good + " ", good + "\x00", "sk_" + string(make([]byte, 40))} {
+		if so.ValidateKey(so.KeySecret, k) == nil || so.WellFormedKey(k) {
+			t.Errorf("%q accepted", k)
+		}
+	}
+}

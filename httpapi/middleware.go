@@ -162,16 +162,27 @@ func (s *Server) authenticate(r *http.Request, who access) (*http.Request, error
 // presentedKey reads the bearer key. POST /v1/events also takes a public key as
 // ?key=, because navigator.sendBeacon cannot set headers; a secret key is never
 // accepted in a URL, where proxies and logs would keep it.
+// The scheme name is case-insensitive (RFC 7235), and a key that could never
+// have been issued is refused here, before any store sees its bytes.
 func presentedKey(r *http.Request) (string, error) {
-	if key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && strings.TrimSpace(key) != "" {
-		return strings.TrimSpace(key), nil
+	scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if key = strings.TrimSpace(key); strings.EqualFold(scheme, "Bearer") && key != "" {
+		return wellFormed(key)
 	}
 	if r.Pattern == "POST /v1/events" {
 		if key := r.URL.Query().Get("key"); strings.HasPrefix(key, so.PublicKeyPrefix) {
-			return key, nil
+			return wellFormed(key)
 		} else if key != "" {
 			return "", so.Errorf(so.EUNAUTHORIZED, "only a public key (pk_…) may be sent as ?key=; send others in the Authorization header")
 		}
 	}
 	return "", so.Errorf(so.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>")
+}
+
+// wellFormed passes a key on only if it has the shape of one this server issues.
+func wellFormed(key string) (string, error) {
+	if !so.WellFormedKey(key) {
+		return "", so.Errorf(so.EUNAUTHORIZED, "invalid API key")
+	}
+	return key, nil
 }
