@@ -94,6 +94,13 @@ func checkBytes(field, s string, maxBytes int) error {
 	return nil
 }
 
+// CheckStorableText refuses text that is not valid UTF-8 or holds NUL: PostgreSQL
+// refuses such bytes and SQLite would store them, so without this check the same
+// request fails on one engine and succeeds on the other.
+func CheckStorableText(field, s string) error {
+	return checkBytes(field, s, len(s))
+}
+
 // CheckLocale accepts a well-formed BCP 47 language tag such as "en" or "pt-BR".
 func CheckLocale(field, tag string) error {
 	if tag == "" {

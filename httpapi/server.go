@@ -132,6 +132,7 @@ const (
 
 func (s *Server) handle(mux *http.ServeMux, pattern string, who access, h handlerFunc) {
 	s.routes = append(s.routes, pattern)
+	wildcards := pathWildcards(pattern)
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if who != anyone {
 			var err error
@@ -139,6 +140,10 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, who access, h handle
 				s.writeError(w, r, err)
 				return
 			}
+		}
+		if err := checkRequestText(r, wildcards); err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
