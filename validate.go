@@ -132,6 +132,13 @@ func CheckJSONObject(field string, raw json.RawMessage, maxBytes int) error {
 	return nil
 }
 
+// HasLoneSurrogate tells whether raw JSON text holds a \uD800–\uDFFF escape that
+// is not half of a pair, which encoding/json would silently decode as U+FFFD.
+func HasLoneSurrogate(raw []byte) bool {
+	_, lone := badEscapes(raw)
+	return lone
+}
+
 // badEscapes finds the \u escapes that would make the engines differ: \u0000,
 // which PostgreSQL cannot store in text, and a \uD800–\uDFFF that is not half of
 // a pair, which encoding/json accepts but PostgreSQL's jsonb refuses. It walks

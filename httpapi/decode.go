@@ -56,7 +56,8 @@ func checkContentType(r *http.Request, allowed ...string) error {
 }
 
 // decodeJSON checks the content type and size, then decodes one JSON value into
-// dst, rejecting unknown fields and trailing data.
+// dst, rejecting unknown fields, trailing data, repeated field names and text
+// that is not UTF-8.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...string) error {
 	if len(mediaTypes) == 0 {
 		mediaTypes = []string{"application/json"}
@@ -68,7 +69,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...s
 	if err != nil {
 		return err
 	}
-	return unmarshalStrict(body, dst)
+	if err := unmarshalStrict(body, dst); err != nil {
+		return err
+	}
+	return checkJSONText(body, anyDepth)
 }
 
 // unmarshalStrict decodes body into dst and explains any problem in client terms.

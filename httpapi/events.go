@@ -66,14 +66,15 @@ type eventInput struct {
 }
 
 // decodeEventBatch decodes the envelope. The common, all-valid batch is decoded in
-// one pass; only when that fails is each event decoded on its own, so a bad event
-// is reported by index and never takes its siblings down.
+// one pass and its text checked in another; only when either fails is each event
+// decoded and checked on its own, so a bad event is reported by index and never
+// takes its siblings down.
 func decodeEventBatch(body []byte) ([]eventInput, error) {
 	var fast struct {
 		Events []so.EventInput `json:"events"`
 	}
 	if fastDecode(body, &fast) == nil && fast.Events != nil && len(fast.Events) <= so.MaxEventsPerBatch &&
-		!slices.ContainsFunc(fast.Events, isNullEvent) {
+		!slices.ContainsFunc(fast.Events, isNullEvent) && checkJSONText(body, anyDepth) == nil {
 		out := make([]eventInput, len(fast.Events))
 		for i := range fast.Events {
 			out[i].in = fast.Events[i]
@@ -85,6 +86,9 @@ func decodeEventBatch(body []byte) ([]eventInput, error) {
 	}
 	if err := unmarshalStrict(body, &envelope); err != nil {
 		return nil, err
+	}
+	if err := checkJSONText(body, 1); err != nil {
+		return nil, err // the envelope's own names: events given twice
 	}
 	if envelope.Events == nil {
 		return nil, so.FieldErrorf(so.EINVALID, "events", "is required: send {\"events\": [...]}")
@@ -98,6 +102,9 @@ func decodeEventBatch(body []byte) ([]eventInput, error) {
 		out[i].err = unmarshalStrict(msg, &out[i].in)
 		if out[i].err == nil && !bytes.HasPrefix(bytes.TrimSpace(msg), []byte("{")) {
 			out[i].err = so.Errorf(so.EINVALID, "each event must be a JSON object")
+		}
+		if out[i].err == nil {
+			out[i].err = checkJSONText(msg, anyDepth)
 		}
 	}
 	return out, nil

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/smartonboarding/smartonboard/config"
 )
@@ -108,6 +110,52 @@ func TestBadBytes(t *testing.T) {
 		}
 		if out := logs.String(); strings.Contains(out, "level=ERROR") || strings.Contains(out, "level=WARN") {
 			t.Fatalf("bad input was logged as a failure:\n%s", out)
+		}
+	})
+}
+
+// TestBodyText sends JSON bodies that encoding/json alone would accept and store
+// wrongly: repeated or case-variant field names (the last would win) and text
+// that is not UTF-8 (stored as U+FFFD, so different ids collide). Each is a 400
+// naming the field, and nothing is stored.
+func TestBodyText(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		t.Parallel()
+		in := start(t, testConfig(t, engine))
+		ts := time.Now().UTC().Format(time.RFC3339Nano)
+		event := func(user string) string {
+			return fmt.Sprintf(`{"id":"e-%s","type":"click","user_id":"%s","timestamp":%q}`, user, user, ts)
+		}
+		cases := []struct {
+			name, path, key, body, field string
+		}{
+			{"identify: user id in another case", "/v1/identify", "public", `{"user_id":"good","USER_ID":"evil"}`, "USER_ID"},
+			{"identify: user id twice", "/v1/identify", "public", `{"user_id":"good","user_id":"evil"}`, "user_id"},
+			{"identify: stray byte in user id", "/v1/identify", "public", "{\"user_id\":\"a\xffb\"}", "user_id"},
+			{"identify: lone surrogate in user id", "/v1/identify", "public", `{"user_id":"a\udc00b"}`, "user_id"},
+			{"identify: trait twice", "/v1/identify", "public", `{"user_id":"u","traits":{"goals":["a"],"Goals":["b"]}}`, "traits.Goals"},
+			{"content: title in another case", "/v1/content-items", "secret", `{"kind":"task","title":"a","Title":"b"}`, "Title"},
+			{"content: stray byte in a tag", "/v1/content-items", "secret", "{\"kind\":\"task\",\"title\":\"a\",\"tags\":[\"\xc3\"]}", "tags[0]"},
+			{"events: envelope twice", "/v1/events", "public", `{"events":[],"Events":[` + event("u1") + `]}`, "Events"},
+			{"events: stray byte in an unknown envelope field", "/v1/events", "public", "{\"events\":[],\"\xff\":1}", ""},
+		}
+		for _, c := range cases {
+			key := map[string]string{"secret": in.secret, "public": in.public}[c.key]
+			r := in.request("POST", c.path, key, "application/json", strings.NewReader(c.body))
+			code, field := r.errorCode()
+			if r.status != 400 || code != "invalid" || c.field != "" && field != c.field {
+				t.Errorf("%s: got %d %s field %q, want 400 invalid field %q\n%s", c.name, r.status, code, field, c.field, truncate(r.body))
+			}
+		}
+		if r := in.admin("GET", "/v1/users", ""); r.status != 200 || !strings.Contains(string(r.body), `"items":[]`) {
+			t.Fatalf("users stored by bad bodies: %d %s", r.status, r.body)
+		}
+		if r := in.admin("GET", "/v1/content-items", ""); r.status != 200 || !strings.Contains(string(r.body), `"items":[]`) {
+			t.Fatalf("content stored by bad bodies: %d %s", r.status, r.body)
+		}
+		if n, err := in.m.db.CountEvents(context.Background(), "default"); err != nil || n != 0 {
+			t.Fatalf("events stored by bad bodies: %d, %v", n, err)
 		}
 	})
 }
