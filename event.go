@@ -182,6 +182,9 @@ type IngestTx interface {
 	// TouchUsers creates the users that do not exist yet, and moves first_seen_at
 	// back and last_seen_at forward to cover each user's sighting.
 	TouchUsers(ctx context.Context, projectID string, seen map[string]Sighting) error
+	// EventOwners returns, for each event, the user id stored with its
+	// (project, id), as this transaction sees it, or "" when none is stored.
+	EventOwners(ctx context.Context, events []*Event) ([]string, error)
 }
 
 // Sighting is the span of one user's events in a batch.
@@ -210,7 +213,9 @@ type EventStore interface {
 	// IngestEvents inserts, in one transaction, each event whose (project, id) is
 	// not stored yet, then calls apply with the inserted events in input order; if
 	// apply fails nothing is committed. It reports per input event whether it was
-	// inserted (false: a duplicate). A nil error means everything is durable.
+	// inserted (false: the id is taken, by a retry of the event or by another
+	// user's event, which apply may tell apart with EventOwners). A nil error
+	// means everything is durable.
 	IngestEvents(ctx context.Context, events []*Event, apply func(ctx context.Context, tx IngestTx, inserted []*Event) error) ([]bool, error)
 	// ListUserEvents returns a user's events in timestamp order, up to limit.
 	ListUserEvents(ctx context.Context, projectID, userID string, limit int) ([]*Event, error)

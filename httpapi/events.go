@@ -44,18 +44,32 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	refused := false
 	for i, ok := range result.Inserted {
-		if ok {
+		switch {
+		case ok:
 			resp.Accepted++
-		} else {
+		case result.Refused[i] != nil:
+			refused = true
+			resp.Rejected = append(resp.Rejected, rejection(index[i], events[i].ID, result.Refused[i]))
+			continue
+		default:
 			resp.Duplicates++
 		}
 		if n := result.Notices[i]; n != nil {
 			resp.Notices = append(resp.Notices, api.EventNoticeOut{Index: index[i], ID: events[i].ID, Code: n.Code, Message: n.Message})
 		}
 	}
+	if refused { // keep the rejections in request order
+		slices.SortFunc(resp.Rejected, func(a, b api.RejectedEvent) int { return a.Index - b.Index })
+	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// rejection reports one refused event of a batch.
+func rejection(index int, id string, err error) api.RejectedEvent {
+	return api.RejectedEvent{Index: index, ID: id, Code: so.ErrorCode(err), Field: so.ErrorField(err), Message: so.ErrorMessage(err)}
 }
 
 // eventInput is one event of a batch: decoded, or the error that stopped it.
@@ -130,8 +144,7 @@ func validateEvents(projectID string, verify func(userID string) error, inputs [
 			if in.raw != nil {
 				id = rawID(in.raw)
 			}
-			resp.Rejected = append(resp.Rejected, api.RejectedEvent{Index: i, ID: id, Code: so.ErrorCode(err),
-				Field: so.ErrorField(err), Message: so.ErrorMessage(err)})
+			resp.Rejected = append(resp.Rejected, rejection(i, id, err))
 			continue
 		}
 		events, index = append(events, ev), append(index, i)

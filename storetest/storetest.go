@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("Journeys", func(t *testing.T) { testJourneys(t, open) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, open) })
+	t.Run("EventOwners", func(t *testing.T) { testEventOwners(t, open) })
 }
 
 // runAll runs each named test on its own migrated database with projects p1, p2.
