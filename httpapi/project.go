@@ -50,50 +50,62 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Projects.UpdateProject(r.Context(), p); err != nil {
 		return err
 	}
-	s.secrets.forget(p.ID)
+	s.projects.forget(p.ID)
 	writeJSON(w, http.StatusOK, viewProject(p))
 	return nil
 }
 
-// secretTTL bounds how long an instance may use a stale identity setting; on the
-// instance that changed it, the change applies at once.
-const secretTTL = 5 * time.Second
+// projectTTL bounds how long an instance may use stale project settings; on the
+// instance that changed them, the change applies at once.
+const projectTTL = 5 * time.Second
 
-// secretCache keeps each project's identity secret briefly, so that checking
-// X-User-Hash does not read the project on every public call.
-type secretCache struct {
+// projectCache keeps each project briefly, so that checking X-User-Hash and
+// server-only traits does not read the project on every public call. Cached
+// projects are shared: callers must not change them.
+type projectCache struct {
 	mu      sync.Mutex
-	entries map[string]secretEntry
+	entries map[string]projectEntry
 }
 
-type secretEntry struct {
-	secret  string
+type projectEntry struct {
+	project *so.Project
 	expires time.Time
 }
 
-func (c *secretCache) get(ctx context.Context, store so.ProjectStore, projectID string) (string, error) {
+func (c *projectCache) get(ctx context.Context, store so.ProjectStore, projectID string) (*so.Project, error) {
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.entries[projectID]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.secret, nil
+		return e.project, nil
 	}
 	p, err := store.FindProject(ctx, projectID)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	c.mu.Lock()
 	if c.entries == nil {
-		c.entries = map[string]secretEntry{}
+		c.entries = map[string]projectEntry{}
 	}
-	c.entries[projectID] = secretEntry{secret: p.IdentitySecret, expires: now.Add(secretTTL)}
+	c.entries[projectID] = projectEntry{project: p, expires: now.Add(projectTTL)}
 	c.mu.Unlock()
-	return p.IdentitySecret, nil
+	return p, nil
 }
 
-func (c *secretCache) forget(projectID string) {
+func (c *projectCache) forget(projectID string) {
 	c.mu.Lock()
 	delete(c.entries, projectID)
 	c.mu.Unlock()
+}
+
+// cachedProject is the request's project from the cache; a store that cannot
+// answer makes it unavailable (retry), not an internal error.
+func (s *Server) cachedProject(r *http.Request) (*so.Project, error) {
+	p, err := s.projects.get(r.Context(), s.Projects, projectID(r))
+	if so.ErrorCode(err) == so.EINTERNAL {
+		s.Logger.WarnContext(r.Context(), "cannot read project settings", "err", err, "request_id", requestID(r.Context()))
+		return nil, so.Errorf(so.EUNAVAILABLE, "the project's settings cannot be read right now; retry")
+	}
+	return p, err
 }

@@ -52,10 +52,10 @@ type Server struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
 
-	routes  []string
-	metrics *httpMetrics
-	keys    keyCache
-	secrets secretCache
+	routes   []string
+	metrics  *httpMetrics
+	keys     keyCache
+	projects projectCache
 }
 
 // Routes lists every "METHOD /path" pattern the server registered, so a test can
