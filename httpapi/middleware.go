@@ -119,7 +119,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && s.originAllowed(origin) {
+		if origin != "" && s.originAllowed(origin, r) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
@@ -136,8 +136,9 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) originAllowed(origin string) bool {
-	return slices.Contains(s.AllowedOrigins, "*") || slices.Contains(s.AllowedOrigins, origin)
+// originAllowed: listed origins may call every route, "*" only the public ones.
+func (s *Server) originAllowed(origin string, r *http.Request) bool {
+	return slices.Contains(s.AllowedOrigins, origin) || slices.Contains(s.AllowedOrigins, "*") && s.publicRoute(r)
 }
 
 // authenticate checks the bearer key and that its kind may call the route.

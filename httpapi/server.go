@@ -53,6 +53,8 @@ type Server struct {
 	TrustedProxies []netip.Prefix
 
 	routes   []string
+	access   map[string]access // by route pattern
+	mux      *http.ServeMux
 	metrics  *httpMetrics
 	keys     keyCache
 	projects projectCache
@@ -72,7 +74,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.metrics = newHTTPMetrics(s.Registry)
 	mux := http.NewServeMux()
-	s.routes = nil
+	s.routes, s.access, s.mux = nil, map[string]access{}, mux
 	s.register(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, so.Errorf(so.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
@@ -132,6 +134,7 @@ const (
 
 func (s *Server) handle(mux *http.ServeMux, pattern string, who access, h handlerFunc) {
 	s.routes = append(s.routes, pattern)
+	s.access[pattern] = who
 	wildcards := pathWildcards(pattern)
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if who != anyone {
@@ -149,4 +152,17 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, who access, h handle
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// publicRoute tells whether a request, or for a CORS preflight the request it
+// announces, goes to a route a public key may call: SMARTONBOARD_ALLOWED_ORIGINS=*
+// opens only those to every origin, never the admin routes.
+func (s *Server) publicRoute(r *http.Request) bool {
+	if m := r.Header.Get("Access-Control-Request-Method"); r.Method == http.MethodOptions && m != "" {
+		r = r.WithContext(r.Context()) // a shallow copy, to route as the announced method
+		r.Method = m
+	}
+	_, pattern := s.mux.Handler(r)
+	who, ok := s.access[pattern]
+	return ok && who == public
 }
