@@ -77,7 +77,8 @@ func TestJourneyThroughEvents(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 		setupFlow(t, in)
-		if r := in.publicCall("POST", "/v1/identify", `{"user_id":"u_123","traits":{"role":"admin","experience":"expert","goals":["reporting"]}}`); r.status != 200 {
+		// role is a server-only trait: the customer's backend sets it with the secret key.
+		if r := in.admin("POST", "/v1/identify", `{"user_id":"u_123","traits":{"role":"admin","experience":"expert","goals":["reporting"]}}`); r.status != 200 {
 			t.Fatalf("identify: %d %s", r.status, r.body)
 		}
 		r := in.publicCall("POST", "/v1/users/u_123/journeys/getting-started", "")
@@ -225,9 +226,9 @@ func TestUserAndFlowLists(t *testing.T) {
 		t.Fatalf("empty list: %d %s", r.status, r.body)
 	}
 	for _, u := range []string{"b", "a", "c"} {
-		in.publicCall("POST", "/v1/identify", `{"user_id":"`+u+`","traits":{"plan":"pro","experience":"some"}}`)
+		in.admin("POST", "/v1/identify", `{"user_id":"`+u+`","traits":{"plan":"pro","experience":"some"}}`)
 	}
-	in.publicCall("POST", "/v1/identify", `{"user_id":"a","traits":{"plan":null,"role":"admin"}}`)
+	in.admin("POST", "/v1/identify", `{"user_id":"a","traits":{"plan":null,"role":"admin"}}`) // server-only traits: secret key
 	var page struct {
 		Items []struct {
 			UserID string          `json:"user_id"`
