@@ -98,8 +98,12 @@ func (sc *jsonScanner) scan(maxDepth int) error {
 			}
 		case '"':
 			end, escaped := stringEnd(raw, i)
-			if err := sc.str(i+1, end, escaped, len(sc.frames) <= maxDepth); err != nil {
-				return err
+			n := len(sc.frames)
+			// Most strings are plain values of a valid text: nothing to check.
+			if n > 0 && sc.frames[n-1].wantKey || escaped || !sc.utf8 {
+				if err := sc.str(i+1, end, escaped, n <= maxDepth); err != nil {
+					return err
+				}
 			}
 			i = end
 		}
