@@ -136,7 +136,7 @@ func EncodeCursor(id string) string {
 // DecodeCursor reverses EncodeCursor; "" means the first page.
 func DecodeCursor(cursor string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(b) > 256 {
+	if err != nil || len(b) > 256 || CheckStorableText("cursor", string(b)) != nil {
 		return "", FieldErrorf(EINVALID, "cursor", "is not a cursor this server issued")
 	}
 	return string(b), nil

@@ -54,6 +54,11 @@ const (
 	maxEventNameLen    = 100
 )
 
+// MinEventTime is the earliest event timestamp accepted: nothing the SDK sends
+// predates it, so an older one is a client bug (a zero or unset clock), and
+// refusing it keeps year-0 dates out of both engines' time arithmetic.
+var MinEventTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // Event is one stored behavioural event: append-only, idempotent by (project, id).
 type Event struct {
 	ProjectID  string          `json:"project_id"`
@@ -116,6 +121,8 @@ func NewEvent(projectID string, in EventInput, received time.Time) (*Event, erro
 		return nil, FieldErrorf(EINVALID, "timestamp", "is required (RFC 3339, e.g. 2026-11-25T10:00:00.123Z)")
 	case err != nil:
 		return nil, FieldErrorf(EINVALID, "timestamp", "%q is not an RFC 3339 timestamp", in.Timestamp)
+	case ts.Before(MinEventTime):
+		return nil, FieldErrorf(EINVALID, "timestamp", "%q is before %s; check the client clock", in.Timestamp, MinEventTime.Format(time.RFC3339))
 	case ts.After(received.Add(MaxFutureSkew)):
 		return nil, FieldErrorf(EINVALID, "timestamp", "is more than %s in the future; check the client clock", MaxFutureSkew)
 	}
@@ -176,6 +183,9 @@ type IngestTx interface {
 	// TouchUsers creates the users that do not exist yet, and moves first_seen_at
 	// back and last_seen_at forward to cover each user's sighting.
 	TouchUsers(ctx context.Context, projectID string, seen map[string]Sighting) error
+	// EventOwners returns, for each event, the user id stored with its
+	// (project, id), as this transaction sees it, or "" when none is stored.
+	EventOwners(ctx context.Context, events []*Event) ([]string, error)
 }
 
 // Sighting is the span of one user's events in a batch.
@@ -204,7 +214,9 @@ type EventStore interface {
 	// IngestEvents inserts, in one transaction, each event whose (project, id) is
 	// not stored yet, then calls apply with the inserted events in input order; if
 	// apply fails nothing is committed. It reports per input event whether it was
-	// inserted (false: a duplicate). A nil error means everything is durable.
+	// inserted (false: the id is taken, by a retry of the event or by another
+	// user's event, which apply may tell apart with EventOwners). A nil error
+	// means everything is durable.
 	IngestEvents(ctx context.Context, events []*Event, apply func(ctx context.Context, tx IngestTx, inserted []*Event) error) ([]bool, error)
 	// ListUserEvents returns a user's events in timestamp order, up to limit.
 	ListUserEvents(ctx context.Context, projectID, userID string, limit int) ([]*Event, error)

@@ -53,7 +53,7 @@ const keyLookupLen = 11
 // minKeyLen keeps keys high-entropy enough that an unsalted SHA-256 is a safe hash.
 const minKeyLen = 32
 
-// maxKeyLen bounds what is hashed and looked up for one request.
+// maxKeyLen bounds a presented key; generated keys are 43 characters.
 const maxKeyLen = 256
 
 // APIKey is a stored key: only its lookup prefix and SHA-256 hash, never the key.
@@ -129,8 +129,9 @@ func KeyKindOf(key string) (KeyKind, bool) {
 	return "", false
 }
 
-// ValidateKey checks that a key supplied by an operator is usable: the right prefix
-// and enough length to be unguessable.
+// ValidateKey checks that a key supplied by an operator is usable: the right prefix,
+// enough length to be unguessable, and only the characters a presented key may
+// have, so a configured key can always authenticate.
 func ValidateKey(kind KeyKind, key string) error {
 	if !strings.HasPrefix(key, kindPrefix(kind)) {
 		return Errorf(EINVALID, "must start with %q", kindPrefix(kind))
@@ -138,10 +139,30 @@ func ValidateKey(kind KeyKind, key string) error {
 	if len(key) < minKeyLen {
 		return Errorf(EINVALID, "must be at least %d characters long", minKeyLen)
 	}
+	if len(key) > maxKeyLen {
+		return Errorf(EINVALID, "must be at most %d characters long", maxKeyLen)
+	}
 	if !WellFormedKey(key) {
-		return Errorf(EINVALID, "must be at most %d printable ASCII characters, without whitespace", maxKeyLen)
+		return Errorf(EINVALID, "may hold only ASCII letters, digits, _ and - after the prefix")
 	}
 	return nil
+}
+
+// WellFormedKey tells whether a presented key could be one this server issued or
+// was configured with: a known prefix, then at least enough ASCII letters, digits,
+// _ or -. Anything else (control or non-ASCII bytes) is refused before it reaches
+// a store, which could not even compare it.
+func WellFormedKey(key string) bool {
+	if _, ok := KeyKindOf(key); !ok || len(key) < minKeyLen || len(key) > maxKeyLen {
+		return false
+	}
+	for i := len(SecretKeyPrefix); i < len(key); i++ {
+		c := key[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // HashKey returns the hex SHA-256 of a key, the only form in which keys are stored.
@@ -219,21 +240,6 @@ func (k *APIKey) CheckUsable(now time.Time) error {
 		return Errorf(EUNAUTHORIZED, "this API key expired")
 	}
 	return nil
-}
-
-// WellFormedKey tells whether a presented key could be one this server issued
-// (or an operator configured): a known prefix, enough length, and printable
-// ASCII only, so hostile bytes never reach a store query.
-func WellFormedKey(key string) bool {
-	if _, ok := KeyKindOf(key); !ok || len(key) < minKeyLen || len(key) > maxKeyLen {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] <= ' ' || key[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // UserHash is the HMAC-SHA256 of a user id under a project's identity secret:

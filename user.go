@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -101,6 +103,22 @@ func ValidateTraits(raw json.RawMessage) error {
 			if err := check(v); err != nil {
 				return FieldErrorf(EINVALID, "traits."+name, "%s", messageOf(err))
 			}
+		}
+	}
+	return nil
+}
+
+// CheckClientTraits refuses, in traits sent with a public key (from a browser),
+// any trait the project reserves to secret keys, even to remove it: admin
+// filters and billing rely on those, and every visitor holds the public key.
+func CheckClientTraits(settings ProjectSettings, traits json.RawMessage) error {
+	var t map[string]json.RawMessage
+	if json.Unmarshal(traits, &t) != nil {
+		return nil // not an object: ValidateTraits reports it
+	}
+	for _, name := range slices.Sorted(maps.Keys(t)) {
+		if settings.TraitServerOnly(name) {
+			return FieldErrorf(EINVALID, "traits."+name, "%q is a server-only trait: only a secret key may set it, so send it from your backend (POST /v1/identify with an sk_ key), not from the browser", name)
 		}
 	}
 	return nil

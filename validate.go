@@ -94,6 +94,13 @@ func checkBytes(field, s string, maxBytes int) error {
 	return nil
 }
 
+// CheckStorableText refuses text that is not valid UTF-8 or holds NUL: PostgreSQL
+// refuses such bytes and SQLite would store them, so without this check the same
+// request fails on one engine and succeeds on the other.
+func CheckStorableText(field, s string) error {
+	return checkBytes(field, s, len(s))
+}
+
 // CheckLocale accepts a well-formed BCP 47 language tag such as "en" or "pt-BR".
 func CheckLocale(field, tag string) error {
 	if tag == "" {
@@ -115,19 +122,29 @@ func CheckJSONObject(field string, raw json.RawMessage, maxBytes int) error {
 	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
 		return FieldErrorf(EINVALID, field, "must be a JSON object")
 	}
-	if bytes.Contains(raw, []byte(`\u0000`)) {
+	nul, lone := badEscapes(trimmed)
+	if nul {
 		return FieldErrorf(EINVALID, field, "must not contain NUL characters")
 	}
-	if !utf8.Valid(trimmed) || hasLoneSurrogate(trimmed) {
+	if !utf8.Valid(trimmed) || lone {
 		return FieldErrorf(EINVALID, field, "must be valid UTF-8 (no stray bytes or unpaired \\u surrogates)")
 	}
 	return nil
 }
 
-// hasLoneSurrogate finds a \uD800–\uDFFF escape that is not half of a pair:
-// encoding/json accepts it, but PostgreSQL's jsonb refuses it, so it would make
-// the engines differ.
-func hasLoneSurrogate(raw []byte) bool {
+// HasLoneSurrogate tells whether raw JSON text holds a \uD800–\uDFFF escape that
+// is not half of a pair, which encoding/json would silently decode as U+FFFD.
+func HasLoneSurrogate(raw []byte) bool {
+	_, lone := badEscapes(raw)
+	return lone
+}
+
+// badEscapes finds the \u escapes that would make the engines differ: \u0000,
+// which PostgreSQL cannot store in text, and a \uD800–\uDFFF that is not half of
+// a pair, which encoding/json accepts but PostgreSQL's jsonb refuses. It walks
+// escape by escape, so an escaped backslash followed by "u0000" (the text
+// \u0000) is not taken for a NUL.
+func badEscapes(raw []byte) (nul, loneSurrogate bool) {
 	for i := 0; i < len(raw)-1; i++ {
 		if raw[i] != '\\' {
 			continue
@@ -139,20 +156,26 @@ func hasLoneSurrogate(raw []byte) bool {
 		r, ok := hex4(raw, i+2)
 		switch {
 		case !ok:
-			return false // not valid JSON; json.Valid has already refused it
+			return nul, loneSurrogate // not valid JSON; json.Valid has already refused it
+		case r == 0:
+			nul = true
+			i += 5
 		case r >= 0xDC00 && r <= 0xDFFF:
-			return true
+			loneSurrogate = true
+			i += 5
 		case r >= 0xD800 && r <= 0xDBFF:
 			low, ok := hex4(raw, i+8)
 			if i+7 >= len(raw) || raw[i+6] != '\\' || raw[i+7] != 'u' || !ok || low < 0xDC00 || low > 0xDFFF {
-				return true
+				loneSurrogate = true
+				i += 5
+				continue
 			}
 			i += 11
 		default:
 			i += 5
 		}
 	}
-	return false
+	return nul, loneSurrogate
 }
 
 func hex4(b []byte, at int) (rune, bool) {

@@ -211,6 +211,9 @@ func checkKey(name string, kind smartonboard.KeyKind, key string) Problems {
 	if key == "" {
 		return nil
 	}
+	if ps := checkNoSpace(name, key); ps != nil {
+		return ps // the likelier mistake, and the clearer message
+	}
 	if err := smartonboard.ValidateKey(kind, key); err != nil {
 		prefix := smartonboard.SecretKeyPrefix
 		if kind == smartonboard.KeyPublic {
@@ -219,7 +222,7 @@ func checkKey(name string, kind smartonboard.KeyKind, key string) Problems {
 		return one(name, smartonboard.ErrorMessage(err),
 			fmt.Sprintf(`generate one with: echo "%s$(openssl rand -hex 24)", or unset it to have one generated`, prefix))
 	}
-	return checkNoSpace(name, key)
+	return nil
 }
 
 // checkNoSpace catches a secret pasted with a stray space or line break, which would

@@ -57,7 +57,7 @@ var settings = []setting{
 		Description: "Public API key the browser SDK sends (pk_ and at least 32 characters); unset generates one on first start."},
 		field: func(c *Config) any { return &c.PublicKey }, mask: maskKey},
 	{Var: Var{Name: "SMARTONBOARD_ALLOWED_ORIGINS",
-		Description: "Comma-separated browser origins (scheme://host[:port]) allowed to call the API cross-origin; * allows any."},
+		Description: "Comma-separated browser origins (scheme://host[:port]) allowed to call the API cross-origin; * allows any origin on the public routes only (identify, events, journeys, next step, stream)."},
 		field: func(c *Config) any { return &c.AllowedOrigins }},
 	{Var: Var{Name: "SMARTONBOARD_LOG_FORMAT", Flag: "log-format",
 		Description: "Log format: text or json."},

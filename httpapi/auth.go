@@ -108,7 +108,7 @@ func (s *Server) sessionPrincipal(r *http.Request, token string, who access) (*s
 	if who == signedIn {
 		project = ""
 	}
-	if !utf8.ValidString(project) || len(project) > 64 || !printable(project) {
+	if !utf8.ValidString(project) || len(project) > 64 || !printableASCII(project) {
 		return nil, so.FieldErrorf(so.EINVALID, "X-Project", "is not a project id")
 	}
 	return s.Accounts.SessionPrincipal(r.Context(), a, sess, project)
@@ -154,8 +154,8 @@ func authorize(p *so.Principal, who access, method string) error {
 	return so.Errorf(so.EFORBIDDEN, "this key lacks the %s scope this route needs", need)
 }
 
-// printable tells whether s is printable ASCII, as ids and tokens are.
-func printable(s string) bool {
+// printableASCII tells whether s is printable ASCII, as ids and tokens are.
+func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] > '~' {
 			return false

@@ -56,7 +56,8 @@ func checkContentType(r *http.Request, allowed ...string) error {
 }
 
 // decodeJSON checks the content type and size, then decodes one JSON value into
-// dst, rejecting unknown fields and trailing data.
+// dst, rejecting unknown fields, trailing data, repeated field names and text
+// that is not UTF-8.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...string) error {
 	if len(mediaTypes) == 0 {
 		mediaTypes = []string{"application/json"}
@@ -69,6 +70,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...s
 		return err
 	}
 	if err := unmarshalStrict(body, dst); err != nil {
+		return err
+	}
+	if err := checkJSONText(body, anyDepth); err != nil {
 		return err
 	}
 	noteChanges(r, body)

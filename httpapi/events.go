@@ -47,18 +47,32 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	refused := false
 	for i, ok := range result.Inserted {
-		if ok {
+		switch {
+		case ok:
 			resp.Accepted++
-		} else {
+		case result.Refused[i] != nil:
+			refused = true
+			resp.Rejected = append(resp.Rejected, rejection(index[i], events[i].ID, result.Refused[i]))
+			continue
+		default:
 			resp.Duplicates++
 		}
 		if n := result.Notices[i]; n != nil {
 			resp.Notices = append(resp.Notices, api.EventNoticeOut{Index: index[i], ID: events[i].ID, Code: n.Code, Message: n.Message})
 		}
 	}
+	if refused { // keep the rejections in request order
+		slices.SortFunc(resp.Rejected, func(a, b api.RejectedEvent) int { return a.Index - b.Index })
+	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// rejection reports one refused event of a batch.
+func rejection(index int, id string, err error) api.RejectedEvent {
+	return api.RejectedEvent{Index: index, ID: id, Code: so.ErrorCode(err), Field: so.ErrorField(err), Message: so.ErrorMessage(err)}
 }
 
 // eventInput is one event of a batch: decoded, or the error that stopped it.
@@ -69,14 +83,15 @@ type eventInput struct {
 }
 
 // decodeEventBatch decodes the envelope. The common, all-valid batch is decoded in
-// one pass; only when that fails is each event decoded on its own, so a bad event
-// is reported by index and never takes its siblings down.
+// one pass and its text checked in another; only when either fails is each event
+// decoded and checked on its own, so a bad event is reported by index and never
+// takes its siblings down.
 func decodeEventBatch(body []byte) ([]eventInput, error) {
 	var fast struct {
 		Events []so.EventInput `json:"events"`
 	}
 	if fastDecode(body, &fast) == nil && fast.Events != nil && len(fast.Events) <= so.MaxEventsPerBatch &&
-		!slices.ContainsFunc(fast.Events, isNullEvent) {
+		!slices.ContainsFunc(fast.Events, isNullEvent) && checkJSONText(body, anyDepth) == nil {
 		out := make([]eventInput, len(fast.Events))
 		for i := range fast.Events {
 			out[i].in = fast.Events[i]
@@ -88,6 +103,9 @@ func decodeEventBatch(body []byte) ([]eventInput, error) {
 	}
 	if err := unmarshalStrict(body, &envelope); err != nil {
 		return nil, err
+	}
+	if err := checkJSONText(body, 1); err != nil {
+		return nil, err // the envelope's own names: events given twice
 	}
 	if envelope.Events == nil {
 		return nil, so.FieldErrorf(so.EINVALID, "events", "is required: send {\"events\": [...]}")
@@ -101,6 +119,9 @@ func decodeEventBatch(body []byte) ([]eventInput, error) {
 		out[i].err = unmarshalStrict(msg, &out[i].in)
 		if out[i].err == nil && !bytes.HasPrefix(bytes.TrimSpace(msg), []byte("{")) {
 			out[i].err = so.Errorf(so.EINVALID, "each event must be a JSON object")
+		}
+		if out[i].err == nil {
+			out[i].err = checkJSONText(msg, anyDepth)
 		}
 	}
 	return out, nil
@@ -126,8 +147,7 @@ func validateEvents(projectID string, verify func(userID string) error, inputs [
 			if in.raw != nil {
 				id = rawID(in.raw)
 			}
-			resp.Rejected = append(resp.Rejected, api.RejectedEvent{Index: i, ID: id, Code: so.ErrorCode(err),
-				Field: so.ErrorField(err), Message: so.ErrorMessage(err)})
+			resp.Rejected = append(resp.Rejected, rejection(i, id, err))
 			continue
 		}
 		events, index = append(events, ev), append(index, i)

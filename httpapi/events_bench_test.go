@@ -33,3 +33,15 @@ func BenchmarkDecodeValidate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeCheckText is the one pass over a batch's raw bytes that finds
+// repeated field names and text that is not UTF-8.
+func BenchmarkDecodeCheckText(b *testing.B) {
+	body := benchBatchJSON()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := checkJSONText(body, anyDepth); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -20,11 +20,8 @@ func (s *Server) userVerifier(r *http.Request) (func(userID string) error, error
 	if key == nil || key.Kind == so.KeySecret {
 		return func(string) error { return nil }, nil
 	}
-	p, err := s.secrets.get(r.Context(), s.Projects, key.ProjectID)
-	if so.ErrorCode(err) == so.EINTERNAL {
-		s.Logger.WarnContext(r.Context(), "cannot read identity settings", "err", err, "request_id", requestID(r.Context()))
-		return nil, so.Errorf(so.EUNAVAILABLE, "identity settings cannot be read right now; retry")
-	} else if err != nil {
+	p, err := s.cachedProject(r)
+	if err != nil {
 		return nil, err
 	}
 	if p.IdentitySecret == "" {

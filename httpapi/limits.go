@@ -111,7 +111,7 @@ func (s *Server) spend(w http.ResponseWriter, r *http.Request, d ratelimit.Decis
 
 // projectLimits reads a project's limit overrides through the project cache.
 func (s *Server) projectLimits(ctx context.Context, projectID string) (so.Limits, error) {
-	p, err := s.secrets.get(ctx, s.Projects, projectID)
+	p, err := s.projects.get(ctx, s.Projects, projectID)
 	if so.ErrorCode(err) == so.EINTERNAL {
 		return so.Limits{}, so.Errorf(so.EUNAVAILABLE, "project settings cannot be read right now; retry")
 	} else if err != nil {

@@ -122,7 +122,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && s.originAllowed(origin) {
+		if origin != "" && s.originAllowed(origin, r) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
@@ -139,23 +139,35 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) originAllowed(origin string) bool {
-	return slices.Contains(s.AllowedOrigins, "*") || slices.Contains(s.AllowedOrigins, origin)
+// originAllowed: listed origins may call every route, "*" only the public ones.
+func (s *Server) originAllowed(origin string, r *http.Request) bool {
+	return slices.Contains(s.AllowedOrigins, origin) || slices.Contains(s.AllowedOrigins, "*") && s.publicRoute(r)
 }
 
 // presentedKey reads the bearer key. POST /v1/events also takes a public key as
 // ?key=, because navigator.sendBeacon cannot set headers; a secret key is never
 // accepted in a URL, where proxies and logs would keep it.
+// The scheme name is case-insensitive (RFC 7235), and a key that could never
+// have been issued is refused here, before any store sees its bytes.
 func presentedKey(r *http.Request) (string, error) {
-	if key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && strings.TrimSpace(key) != "" {
-		return strings.TrimSpace(key), nil
+	scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if key = strings.TrimSpace(key); strings.EqualFold(scheme, "Bearer") && key != "" {
+		return wellFormed(key)
 	}
 	if r.Pattern == "POST /v1/events" {
 		if key := r.URL.Query().Get("key"); strings.HasPrefix(key, so.PublicKeyPrefix) {
-			return key, nil
+			return wellFormed(key)
 		} else if key != "" {
 			return "", so.Errorf(so.EUNAUTHORIZED, "only a public key (pk_…) may be sent as ?key=; send others in the Authorization header")
 		}
 	}
 	return "", so.Errorf(so.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>")
+}
+
+// wellFormed passes a key on only if it has the shape of one this server issues.
+func wellFormed(key string) (string, error) {
+	if !so.WellFormedKey(key) {
+		return "", so.Errorf(so.EUNAUTHORIZED, "invalid API key")
+	}
+	return key, nil
 }

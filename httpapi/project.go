@@ -119,7 +119,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Projects.UpdateProject(r.Context(), p); err != nil {
 		return err
 	}
-	s.secrets.forget(p.ID)
+	s.projects.forget(p.ID)
 	writeJSON(w, http.StatusOK, viewProject(p, principalFrom(r.Context())))
 	return nil
 }
@@ -171,4 +171,15 @@ func (c *projectCache) forget(projectID string) {
 	c.mu.Lock()
 	delete(c.entries, projectID)
 	c.mu.Unlock()
+}
+
+// cachedProject is the request's project from the cache; a store that cannot
+// answer makes it unavailable (retry), not an internal error.
+func (s *Server) cachedProject(r *http.Request) (*so.Project, error) {
+	p, err := s.projects.get(r.Context(), s.Projects, projectID(r))
+	if so.ErrorCode(err) == so.EINTERNAL {
+		s.Logger.WarnContext(r.Context(), "cannot read project settings", "err", err, "request_id", requestID(r.Context()))
+		return nil, so.Errorf(so.EUNAVAILABLE, "the project's settings cannot be read right now; retry")
+	}
+	return p, err
 }

@@ -72,11 +72,12 @@ type Server struct {
 
 	routes      []string
 	access      map[string]access // by route pattern
+	mux         *http.ServeMux
 	crossOrigin *http.CrossOriginProtection
 	limiter     *ratelimit.Limiter
 	metrics     *httpMetrics
 	keys        keyCache
-	secrets     projectCache
+	projects    projectCache
 }
 
 // Routes lists every "METHOD /path" pattern the server registered, so a test can
@@ -93,7 +94,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.metrics = newHTTPMetrics(s.Registry)
 	mux := http.NewServeMux()
-	s.routes, s.access = nil, map[string]access{}
+	s.routes, s.access, s.mux = nil, map[string]access{}, mux
 	s.crossOrigin = http.NewCrossOriginProtection()
 	s.limiter = ratelimit.New(ratelimit.Options{})
 	for _, o := range s.AllowedOrigins {
@@ -182,8 +183,13 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) handle(mux *http.ServeMux, pattern string, who access, h handlerFunc) {
 	s.routes = append(s.routes, pattern)
 	s.access[pattern] = who
+	wildcards := pathWildcards(pattern)
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := s.admit(w, &r, who); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := checkRequestText(r, wildcards); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -195,4 +201,17 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, who access, h handle
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// publicRoute tells whether a request, or for a CORS preflight the request it
+// announces, goes to a route a public key may call: SMARTONBOARD_ALLOWED_ORIGINS=*
+// opens only those to every origin, never the admin routes.
+func (s *Server) publicRoute(r *http.Request) bool {
+	if m := r.Header.Get("Access-Control-Request-Method"); r.Method == http.MethodOptions && m != "" {
+		r = r.WithContext(r.Context()) // a shallow copy, to route as the announced method
+		r.Method = m
+	}
+	_, pattern := s.mux.Handler(r)
+	who, ok := s.access[pattern]
+	return ok && who == public
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -14,6 +15,9 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.checkUser(r, in.UserID); err != nil {
+		return err
+	}
+	if err := s.checkClientTraits(r, in.Traits); err != nil {
 		return err
 	}
 	u, err := s.Users.Identify(r.Context(), projectID(r), in)
@@ -104,4 +108,18 @@ func (s *Server) nextStep(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, api.NextStepResponse{NextStep: step, Reason: reason})
 	return nil
+}
+
+// checkClientTraits holds a call made with a public key, which any web page has,
+// to the traits the project lets browsers set: admin filters and billing trust
+// the others (role, plan by default), so only the customer's backend may set them.
+func (s *Server) checkClientTraits(r *http.Request, traits json.RawMessage) error {
+	if APIKeyFrom(r.Context()).Kind == so.KeySecret {
+		return nil
+	}
+	p, err := s.cachedProject(r)
+	if err != nil {
+		return err
+	}
+	return so.CheckClientTraits(p.Settings, traits)
 }

@@ -49,9 +49,16 @@ type Options struct {
 
 // Result is what happened to one request's events, index by index.
 type Result struct {
-	Inserted []bool       // false: a duplicate of a stored event
+	Inserted []bool       // false: a duplicate of a stored event, or refused
+	Refused  []error      // nil, or why the event was refused and not stored
 	Notices  []*so.Notice // nil or how the event bore on its journey
 }
+
+// ErrIDTaken refuses an event whose id is stored for another user: ids are
+// unique per project, so this is a client bug (ids that are not unique, such
+// as counters) and not a retry, and dropping it silently would lose the event.
+// The message does not name the other user.
+var ErrIDTaken = so.FieldErrorf(so.ECONFLICT, "id", "another user's event already has this id; give every event a unique id (a UUID, as the SDK does)")
 
 // ErrClosed is returned by Submit after Close.
 var ErrClosed = so.Errorf(so.EUNAVAILABLE, "the server is shutting down; retry on another instance")
@@ -123,7 +130,7 @@ func New(store Store, apply Applier, opts Options) *Ingester {
 // retry, and ids make the retry harmless.
 func (in *Ingester) Submit(ctx context.Context, events []*so.Event) (*Result, error) {
 	if len(events) == 0 {
-		return &Result{Inserted: []bool{}, Notices: []*so.Notice{}}, nil
+		return &Result{Inserted: []bool{}, Refused: []error{}, Notices: []*so.Notice{}}, nil
 	}
 	req := &request{events: events, bytes: sizeOf(events), done: make(chan response, 1)}
 	if !in.hold(req) {
@@ -224,9 +231,13 @@ func (in *Ingester) commitTogether(batch []*request, n int) error {
 	defer cancel()
 	start := time.Now()
 	var outcome *journey.Outcome
+	var refused []error
 	inserted, err := in.store.IngestEvents(ctx, all, func(ctx context.Context, tx so.IngestTx, ins []*so.Event) error {
 		var err error
-		outcome, err = in.apply(ctx, tx, ins)
+		if outcome, err = in.apply(ctx, tx, ins); err != nil {
+			return err
+		}
+		refused, err = refuseTakenIDs(ctx, tx, all, ins)
 		return err
 	})
 	if in.opts.OnBatch != nil {
@@ -240,7 +251,7 @@ func (in *Ingester) commitTogether(batch []*request, n int) error {
 		}
 		return err
 	}
-	in.answer(batch, inserted, outcome)
+	in.answer(batch, inserted, refused, outcome)
 	if in.opts.OnCommit != nil {
 		stored := make([]*so.Event, 0, len(all))
 		for i, ok := range inserted {
@@ -279,10 +290,49 @@ func (in *Ingester) reply(r *request, resp response) {
 	r.done <- resp
 }
 
-func (in *Ingester) answer(batch []*request, inserted []bool, outcome *journey.Outcome) {
+// refuseTakenIDs tells, among the events the store did not insert, a retry (the
+// stored event has the same user: a duplicate) from an id another user's event
+// holds (refused with ErrIDTaken). Only events not inserted are looked up, so
+// a batch of new events costs nothing more. It runs inside the transaction, so
+// it sees the events this batch inserted, and each refusal is per index; the
+// result is nil when nothing is refused.
+func refuseTakenIDs(ctx context.Context, tx so.IngestTx, all, inserted []*so.Event) ([]error, error) {
+	if len(inserted) == len(all) {
+		return nil, nil
+	}
+	var idx []int
+	var missed []*so.Event
+	j := 0
+	for i, e := range all { // inserted is a subsequence of all, in order
+		if j < len(inserted) && inserted[j] == e {
+			j++
+			continue
+		}
+		idx, missed = append(idx, i), append(missed, e)
+	}
+	owners, err := tx.EventOwners(ctx, missed)
+	if err != nil {
+		return nil, err
+	}
+	var refused []error
+	for k, e := range missed {
+		if owners[k] != "" && owners[k] != e.UserID {
+			if refused == nil {
+				refused = make([]error, len(all))
+			}
+			refused[idx[k]] = ErrIDTaken
+		}
+	}
+	return refused, nil
+}
+
+func (in *Ingester) answer(batch []*request, inserted []bool, refused []error, outcome *journey.Outcome) {
 	i := 0
 	for _, r := range batch {
-		res := &Result{Inserted: inserted[i : i+len(r.events)], Notices: make([]*so.Notice, len(r.events))}
+		res := &Result{Inserted: inserted[i : i+len(r.events)], Refused: make([]error, len(r.events)), Notices: make([]*so.Notice, len(r.events))}
+		if refused != nil {
+			copy(res.Refused, refused[i:i+len(r.events)])
+		}
 		if outcome != nil {
 			for k, ev := range r.events {
 				res.Notices[k] = outcome.Notices[ev]

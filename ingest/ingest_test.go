@@ -26,6 +26,7 @@ type fakeStore struct {
 	entered  chan int      // when set, hears of each transaction as it starts
 	release  chan struct{} // when set, each transaction waits for a value
 	fail     func(events []*so.Event) error
+	owners   map[string]string // event id → user, of the events stored
 }
 
 func (f *fakeStore) IngestEvents(ctx context.Context, events []*so.Event, apply func(context.Context, so.IngestTx, []*so.Event) error) ([]bool, error) {
@@ -47,16 +48,35 @@ func (f *fakeStore) IngestEvents(ctx context.Context, events []*so.Event, apply 
 			return nil, err
 		}
 	}
+	if f.owners == nil {
+		f.owners = map[string]string{}
+	}
 	inserted := make([]bool, len(events))
 	var fresh []*so.Event
 	for i, e := range events {
 		if !f.seen[e.ID] {
 			f.seen[e.ID], inserted[i] = true, true
+			f.owners[e.ID] = e.UserID
 			fresh = append(fresh, e)
 		}
 	}
 	f.batches = append(f.batches, len(events))
-	return inserted, apply(ctx, nil, fresh)
+	return inserted, apply(ctx, fakeTx{owners: f.owners}, fresh)
+}
+
+// fakeTx answers EventOwners from the fake store; the journey methods of
+// so.IngestTx are never called here.
+type fakeTx struct {
+	so.IngestTx
+	owners map[string]string
+}
+
+func (t fakeTx) EventOwners(_ context.Context, events []*so.Event) ([]string, error) {
+	out := make([]string, len(events))
+	for i, e := range events {
+		out[i] = t.owners[e.ID]
+	}
+	return out, nil
 }
 
 func events(prefix string, n int) []*so.Event {
@@ -309,5 +329,29 @@ func TestShedsLoadBeyondMaxPendingBytes(t *testing.T) {
 	}
 	if _, err := in.Submit(context.Background(), events("small", 2)); err != nil || in.Pending() != 0 {
 		t.Fatalf("small events after a refusal: %v, %d pending", err, in.Pending())
+	}
+}
+
+// TestIDTakenByAnotherUser refuses an event whose id another user's event holds,
+// in an earlier batch or earlier in the same one, while a retry of the same
+// user's event stays a duplicate.
+func TestIDTakenByAnotherUser(t *testing.T) {
+	t.Parallel()
+	in := ingest.New(&fakeStore{seen: map[string]bool{}}, noJourneys, ingest.Options{})
+	defer in.Close()
+	ev := func(id, user string) *so.Event { return &so.Event{ProjectID: "p", ID: id, UserID: user} }
+	if _, err := in.Submit(context.Background(), []*so.Event{ev("x", "alice")}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := in.Submit(context.Background(), []*so.Event{ev("x", "bob"), ev("x", "alice"), ev("y", "carol"), ev("y", "dave")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(r.Inserted) != "[false false true false]" || r.Refused[0] != ingest.ErrIDTaken || r.Refused[1] != nil ||
+		r.Refused[2] != nil || r.Refused[3] != ingest.ErrIDTaken {
+		t.Fatalf("inserted %v, refused %v", r.Inserted, r.Refused)
+	}
+	if so.ErrorCode(r.Refused[0]) != so.ECONFLICT || so.ErrorField(r.Refused[0]) != "id" || strings.Contains(so.ErrorMessage(r.Refused[0]), "alice") {
+		t.Fatalf("refusal = %v", r.Refused[0])
 	}
 }

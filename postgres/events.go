@@ -181,6 +181,32 @@ func collectKeys(rows pgx.Rows, n int) (storedEvents, error) {
 	return storedEvents{keys: keys}, err
 }
 
+// EventOwners implements smartonboard.IngestTx in one statement; it runs only
+// for the events a batch did not insert.
+func (t *ingestTx) EventOwners(ctx context.Context, events []*so.Event) ([]string, error) {
+	owners := make([]string, len(events))
+	if len(events) == 0 {
+		return owners, nil
+	}
+	projects, ids := make([]string, len(events)), make([]string, len(events))
+	for i, e := range events {
+		projects[i], ids[i] = e.ProjectID, e.ID
+	}
+	rows, _ := t.tx.Query(ctx, `SELECT k.n, e.user_id
+		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k (project_id, id, n)
+		JOIN events e ON e.project_id = k.project_id AND e.id = k.id`, projects, ids)
+	var n int
+	var user string
+	_, err := pgx.ForEachRow(rows, []any{&n, &user}, func() error {
+		owners[n-1] = user
+		return nil
+	})
+	if err != nil {
+		return nil, mapError(err, "events")
+	}
+	return owners, nil
+}
+
 // ListUserEvents implements smartonboard.EventStore.
 func (db *DB) ListUserEvents(ctx context.Context, projectID, userID string, limit int) ([]*so.Event, error) {
 	rows, _ := db.pool.Query(ctx, `SELECT `+eventColumns+` FROM events

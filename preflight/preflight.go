@@ -12,9 +12,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/migrate"
 )
@@ -70,6 +72,7 @@ type Database interface {
 	Ping(ctx context.Context) error
 	Migrator() *migrate.Migrator
 	Engine() string
+	FindProject(ctx context.Context, id string) (*so.Project, error)
 }
 
 // Inputs are the configuration and a way to open its database.
@@ -83,6 +86,7 @@ type Inputs struct {
 func Run(ctx context.Context, in Inputs) *Report {
 	r := NewReport(PhaseDeploy)
 	r.checkConfig(in.Problems)
+	r.checkExposure(in.Config)
 	if in.Config.Engine() == config.EngineSQLite {
 		r.checkDataDir(in.Config.DataDir)
 	}
@@ -195,7 +199,9 @@ func (r *Report) checkDatabase(ctx context.Context, in Inputs) {
 	}
 	defer closeDB()
 	r.Add("database", "ok", db.Engine()+" reachable")
-	r.checkMigrations(ctx, in.Config, db.Migrator())
+	if r.checkMigrations(ctx, in.Config, db.Migrator()) && in.Config.Env == config.EnvProduction {
+		r.checkIdentity(ctx, db)
+	}
 }
 
 // databaseIssue explains a connection failure with the fix operators need most.
@@ -220,11 +226,13 @@ func databaseIssue(cfg config.Config, err error) Issue {
 	return is
 }
 
-func (r *Report) checkMigrations(ctx context.Context, cfg config.Config, m *migrate.Migrator) {
+// checkMigrations reports the schema and tells whether it is current.
+func (r *Report) checkMigrations(ctx context.Context, cfg config.Config, m *migrate.Migrator) bool {
 	err := m.Check(ctx)
 	switch {
 	case err == nil:
 		r.Add("migrations", "ok", fmt.Sprintf("schema at version %d, current", m.Latest()))
+		return true
 	case errors.Is(err, migrate.ErrPending) && cfg.Env == config.EnvDevelopment:
 		r.Add("migrations", StatusWarning, err.Error(), Issue{Type: TypeMigration, Severity: StatusWarning,
 			Message: err.Error(), Suggestion: "serve applies them on start in development; run `smartonboard migrate up` to apply them now"})
@@ -237,6 +245,53 @@ func (r *Report) checkMigrations(ctx context.Context, cfg config.Config, m *migr
 	default:
 		r.Add("migrations", StatusError, err.Error(), Issue{Type: TypeMigration, Severity: StatusError,
 			Message: err.Error(), Suggestion: "check that the database user may read the schema_migrations table"})
+	}
+	return false
+}
+
+// checkExposure warns, in production, about settings that work but leave parts
+// of the service open to anyone: /metrics without a token, and every web origin
+// allowed to call the public routes from its visitors' browsers.
+func (r *Report) checkExposure(cfg config.Config) {
+	if cfg.Env != config.EnvProduction {
+		return
+	}
+	var issues []Issue
+	if cfg.MetricsToken == "" {
+		issues = append(issues, Issue{Type: TypeSecurity, Severity: StatusWarning, Variable: "SMARTONBOARD_METRICS_TOKEN",
+			Message:    "is not set, so GET /metrics is open to anyone who can reach the server",
+			Suggestion: "set SMARTONBOARD_METRICS_TOKEN and have Prometheus send it as a bearer token"})
+	}
+	if slices.Contains(cfg.AllowedOrigins, "*") {
+		issues = append(issues, Issue{Type: TypeSecurity, Severity: StatusWarning, Variable: "SMARTONBOARD_ALLOWED_ORIGINS",
+			Message:    "includes *, so any web page may call the public routes (identify, events, journeys) from its visitors' browsers",
+			Suggestion: "list the origins of your application instead, such as https://app.example.com"})
+	}
+	if len(issues) > 0 {
+		r.Add("exposure", StatusWarning, fmt.Sprintf("%d settings leave the service open", len(issues)), issues...)
+		return
+	}
+	r.Add("exposure", "ok", "metrics need a token; origins are listed")
+}
+
+// checkIdentity warns, in production, when the default project does not verify
+// identities: then every visitor holding the public key can read and act as any
+// end user by naming their id.
+func (r *Report) checkIdentity(ctx context.Context, db Database) {
+	const check = "identity"
+	p, err := db.FindProject(ctx, so.DefaultProjectID)
+	switch {
+	case so.ErrorCode(err) == so.ENOTFOUND:
+		r.Add(check, "skipped", "the default project is created when serve first starts")
+	case err != nil:
+		r.Add(check, StatusWarning, "cannot read the default project", Issue{Type: TypeDatabase, Severity: StatusWarning,
+			Message: "cannot read the default project: " + err.Error(), Suggestion: "check that the database user may read the projects table"})
+	case p.IdentitySecret == "":
+		r.Add(check, StatusWarning, "identity verification is off", Issue{Type: TypeSecurity, Severity: StatusWarning,
+			Message:    "identity verification is off for the default project, so anyone holding the public key (every visitor of your pages) can read and change any user's journey by naming their user id",
+			Suggestion: `turn it on with PATCH /v1/project {"identity_verification": true}, and have your backend send X-User-Hash, the hex HMAC-SHA256 of the user id under the identity secret`})
+	default:
+		r.Add(check, "ok", "identity verification is on for the default project")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 
@@ -145,4 +146,25 @@ func (t ingestTx) TouchUsers(ctx context.Context, projectID string, seen map[str
 		}
 	}
 	return nil
+}
+
+// EventOwners implements smartonboard.IngestTx; it runs only for the events a
+// batch did not insert, so one lookup each is cheap enough.
+func (t ingestTx) EventOwners(ctx context.Context, events []*so.Event) ([]string, error) {
+	owners := make([]string, len(events))
+	if len(events) == 0 {
+		return owners, nil
+	}
+	stmt, err := t.tx.PrepareContext(ctx, `SELECT user_id FROM events WHERE project_id = ? AND id = ?`)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	defer stmt.Close()
+	for i, e := range events {
+		err := stmt.QueryRowContext(ctx, e.ProjectID, e.ID).Scan(&owners[i])
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, mapError(err)
+		}
+	}
+	return owners, nil
 }

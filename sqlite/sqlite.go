@@ -37,8 +37,11 @@ type DB struct {
 
 // Open opens (creating if needed) the database file at path.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
 	}
 	// The writer keeps 64 MiB of pages cached (index inserts land all over the
 	// file) and leaves checkpoints to the checkpointer up to the fallback size.
@@ -69,6 +72,28 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// createPrivate creates the database file readable by its owner only before
+// SQLite opens it (SQLite would create it 0644), since it holds the identity
+// secret and the key hashes; SQLite gives the -wal and -shm files the mode of
+// the database file. Files left looser by an older version are tightened.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create SQLite database %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue // absent, or private already
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil && !errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("make %s private: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // openPool opens a pool whose every connection gets the pragmas: busy_timeout

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		"Journeys":          func(t *testing.T) { testJourneys(t, open) },
 		"Events":            func(t *testing.T) { testEvents(t, open) },
 		"Errors":            func(t *testing.T) { testErrors(t, open) },
+		"EventOwners":       func(t *testing.T) { testEventOwners(t, open) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

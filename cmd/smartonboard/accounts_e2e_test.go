@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/smartonboarding/smartonboard/config"
@@ -340,8 +338,7 @@ func TestRotatedBootstrapKey(t *testing.T) {
 		}
 
 		cfg.AdminKey = newKey
-		logs := &lockedBuffer{}
-		in2 := startLogged(t, cfg, logs)
+		in2, logs := startLogged(t, cfg)
 		r := in2.request("GET", "/v1/flows", oldKey, "", nil)
 		if r.status != 401 || !strings.Contains(string(r.body), "revoked") {
 			t.Errorf("old key after rotation: %d %s", r.status, r.body)
@@ -383,40 +380,6 @@ func TestAdminCreate(t *testing.T) {
 	if len(m.Projects) != 1 || m.Projects[0].Role != "editor" {
 		t.Errorf("projects: %+v", m.Projects)
 	}
-}
-
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// startLogged starts an instance whose log goes to w.
-func startLogged(t *testing.T, cfg config.Config, w io.Writer) *instance {
-	t.Helper()
-	m := &Main{Config: cfg, Stdout: io.Discard, Logger: slog.New(slog.NewTextHandler(w, nil))}
-	if err := m.Run(t.Context()); err != nil {
-		m.Close()
-		t.Fatalf("Run: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return &instance{t: t, m: m, url: m.URL()}
 }
 
 // TestAuditLogPages filters the audit log and walks it page by page.

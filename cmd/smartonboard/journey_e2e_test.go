@@ -77,7 +77,8 @@ func TestJourneyThroughEvents(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		in := start(t, testConfig(t, engine))
 		setupFlow(t, in)
-		if r := in.publicCall("POST", "/v1/identify", `{"user_id":"u_123","traits":{"role":"admin","experience":"expert","goals":["reporting"]}}`); r.status != 200 {
+		// role is a server-only trait: the customer's backend sets it with the secret key.
+		if r := in.admin("POST", "/v1/identify", `{"user_id":"u_123","traits":{"role":"admin","experience":"expert","goals":["reporting"]}}`); r.status != 200 {
 			t.Fatalf("identify: %d %s", r.status, r.body)
 		}
 		r := in.publicCall("POST", "/v1/users/u_123/journeys/getting-started", "")
@@ -228,7 +229,7 @@ func TestUserAndFlowLists(t *testing.T) {
 	for _, body := range []string{`{"user_id":"b","traits":{"plan":"pro","experience":"some"}}`,
 		`{"user_id":"a","traits":{"plan":"pro","experience":"some"}}`, `{"user_id":"c","traits":{"plan":"pro","experience":"some"}}`,
 		`{"user_id":"a","traits":{"plan":null,"role":"admin"}}`} {
-		if r := in.publicCall("POST", "/v1/identify", body); r.status != 200 {
+		if r := in.admin("POST", "/v1/identify", body); r.status != 200 { // server-only traits: secret key
 			t.Fatalf("identify %s: %d %s", body, r.status, r.body)
 		}
 	}

@@ -42,6 +42,54 @@ func TestCORS(t *testing.T) {
 	}
 }
 
+// TestCORSWildcard: "*" opens only the public routes to any origin; a listed
+// origin may also call the admin routes.
+func TestCORSWildcard(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, "sqlite")
+	cfg.AllowedOrigins = []string{"*", "https://admin.example.com"}
+	in := start(t, cfg)
+	call := func(method, path, origin, announce string) string {
+		req, err := http.NewRequest(method, in.url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Origin", origin)
+		if announce != "" {
+			req.Header.Set("Access-Control-Request-Method", announce)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Access-Control-Allow-Origin")
+	}
+	const stranger, admin = "https://any.example.net", "https://admin.example.com"
+	for _, c := range []struct {
+		method, path, announce, origin string
+		allowed                        bool
+	}{
+		{"OPTIONS", "/v1/events", "POST", stranger, true},
+		{"OPTIONS", "/v1/identify", "POST", stranger, true},
+		{"OPTIONS", "/v1/users/u1/journeys/f", "GET", stranger, true},
+		{"GET", "/v1/users/u1/next-step?flow=f", "", stranger, true},
+		{"OPTIONS", "/v1/content-items", "POST", stranger, false},
+		{"OPTIONS", "/v1/project", "PATCH", stranger, false},
+		{"OPTIONS", "/v1/users/u1", "GET", stranger, false},
+		{"GET", "/v1/content-items", "", stranger, false},
+		{"GET", "/v1/users", "", stranger, false},
+		{"OPTIONS", "/v1/nothing", "GET", stranger, false},
+		{"OPTIONS", "/v1/content-items", "POST", admin, true},
+		{"GET", "/v1/users", "", admin, true},
+	} {
+		got := call(c.method, c.path, c.origin, c.announce)
+		if allowed := got == c.origin; allowed != c.allowed {
+			t.Errorf("%s %s (%s) from %s: Access-Control-Allow-Origin %q, want allowed %v", c.method, c.path, c.announce, c.origin, got, c.allowed)
+		}
+	}
+}
+
 func TestMetricsToken(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, "sqlite")
