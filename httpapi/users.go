@@ -114,8 +114,8 @@ func (s *Server) nextStep(w http.ResponseWriter, r *http.Request) error {
 // to the traits the project lets browsers set: admin filters and billing trust
 // the others (role, plan by default), so only the customer's backend may set them.
 func (s *Server) checkClientTraits(r *http.Request, traits json.RawMessage) error {
-	if APIKeyFrom(r.Context()).Kind == so.KeySecret {
-		return nil
+	if principalFrom(r.Context()).Kind != so.PrincipalPublicKey {
+		return nil // a secret key or a signed-in admin: the customer's own side
 	}
 	p, err := s.cachedProject(r)
 	if err != nil {

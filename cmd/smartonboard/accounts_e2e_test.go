@@ -141,6 +141,10 @@ func TestOwnerWalk(t *testing.T) {
 		r := owner.do("POST", "/v1/projects", "", `{"name":"Second"}`)
 		second := decode[struct{ ID string }](t, r, 201)
 
+		// A signed-in admin is the customer's own side: it may set server-only traits.
+		if r := owner.do("POST", "/v1/identify", "default", `{"user_id":"u-dash","traits":{"role":"admin"}}`); r.status != 200 {
+			t.Errorf("identify from the dashboard: %d %s", r.status, r.body)
+		}
 		full := owner.createKey(second.ID, `{"kind":"secret","name":"ci","scopes":["read","write","admin"]}`)
 		reader := owner.createKey(second.ID, `{"kind":"secret","name":"reporting","scopes":["read"]}`)
 		pub := owner.createKey(second.ID, `{"kind":"public","name":"web"}`)
