@@ -157,9 +157,11 @@ func validateEvents(projectID string, verify func(userID string) error, inputs [
 
 // batchUsers lists the distinct end users of a batch, in order of appearance.
 func batchUsers(events []*so.Event) []string {
-	var users []string
+	users := make([]string, 0, 4)
+	seen := make(map[string]struct{}, min(len(events), 64))
 	for _, ev := range events {
-		if !slices.Contains(users, ev.UserID) {
+		if _, ok := seen[ev.UserID]; !ok {
+			seen[ev.UserID] = struct{}{}
 			users = append(users, ev.UserID)
 		}
 	}
