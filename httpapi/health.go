@@ -3,7 +3,11 @@ package httpapi
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/smartonboarding/smartonboard/api"
@@ -57,4 +61,37 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	_, err := w.Write(openapiDoc)
 	return err
+}
+
+// Operation is one operation of the OpenAPI document with the access it
+// declares (x-access), so tests can hold the router and every caller to it.
+type Operation struct {
+	Method, Path, Access string
+}
+
+// Operations lists the document's operations, sorted by method and path.
+func Operations() ([]Operation, error) {
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openapiDoc, &doc); err != nil {
+		return nil, err
+	}
+	var ops []Operation
+	for path, methods := range doc.Paths {
+		for method, raw := range methods {
+			if method == "parameters" {
+				continue
+			}
+			var o struct {
+				Access string `json:"x-access"`
+			}
+			if err := json.Unmarshal(raw, &o); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", method, path, err)
+			}
+			ops = append(ops, Operation{strings.ToUpper(method), path, o.Access})
+		}
+	}
+	slices.SortFunc(ops, func(a, b Operation) int { return strings.Compare(a.Method+" "+a.Path, b.Method+" "+b.Path) })
+	return ops, nil
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/smartonboarding/smartonboard/migrate"
+	"github.com/smartonboarding/smartonboard/storetest"
 )
 
 // TestContentRefsMigrationAndProjectDelete upgrades a schema holding a row that
@@ -15,7 +15,7 @@ func TestContentRefsMigrationAndProjectDelete(t *testing.T) {
 	t.Parallel()
 	ctx, db := context.Background(), testDB(t)
 	v := journeyFixture(t, db)
-	downTo(t, db.Migrator(), 3)
+	storetest.RollBackTo(t, db.Migrator(), 3)
 	if _, err := db.pool.Exec(ctx, `INSERT INTO flow_version_content (project_id, content_item_id, flow_id, version)
 		VALUES ('p1', 'deleted-item', $1, $2)`, v.FlowID, v.Version); err != nil {
 		t.Fatal(err)
@@ -33,23 +33,5 @@ func TestContentRefsMigrationAndProjectDelete(t *testing.T) {
 	}
 	if _, err := db.pool.Exec(ctx, `DELETE FROM projects WHERE id = 'p1'`); err != nil {
 		t.Fatalf("deleting a project with published content: %v", err)
-	}
-}
-
-// downTo rolls migrations back until version is the newest applied.
-func downTo(t *testing.T, m *migrate.Migrator, version int64) {
-	t.Helper()
-	ctx := context.Background()
-	for {
-		cur, err := m.Current(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cur <= version {
-			return
-		}
-		if _, err := m.Down(ctx); err != nil {
-			t.Fatalf("roll back version %d: %v", cur, err)
-		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	so "github.com/smartonboarding/smartonboard"
-	"github.com/smartonboarding/smartonboard/migrate"
+	"github.com/smartonboarding/smartonboard/storetest"
 )
 
 // TestContentRefsMigrationDropsOrphans upgrades a schema holding a row that the
@@ -44,7 +44,7 @@ func TestContentRefsMigrationDropsOrphans(t *testing.T) {
 		Steps: steps, PublishedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	downTo(t, db.Migrator(), 3)
+	storetest.RollBackTo(t, db.Migrator(), 3)
 	if _, err := db.writer.ExecContext(ctx, `INSERT INTO flow_version_content (project_id, content_item_id, flow_id, version)
 		VALUES ('p1', 'deleted-item', ?, 1)`, f.ID); err != nil {
 		t.Fatal(err)
@@ -62,23 +62,5 @@ func TestContentRefsMigrationDropsOrphans(t *testing.T) {
 	}
 	if _, err := db.writer.ExecContext(ctx, `DELETE FROM projects WHERE id = 'p1'`); err != nil {
 		t.Fatalf("deleting a project with published content: %v", err)
-	}
-}
-
-// downTo rolls migrations back until version is the newest applied.
-func downTo(t *testing.T, m *migrate.Migrator, version int64) {
-	t.Helper()
-	ctx := context.Background()
-	for {
-		cur, err := m.Current(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cur <= version {
-			return
-		}
-		if _, err := m.Down(ctx); err != nil {
-			t.Fatalf("roll back version %d: %v", cur, err)
-		}
 	}
 }

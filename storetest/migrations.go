@@ -93,8 +93,9 @@ func testLastMigrationKeepsData(t *testing.T, db DB) {
 // audit log, project settings and the key lifecycle.
 const accountsVersion = 5
 
-// rollBackTo rolls migrations back until version is the newest applied.
-func rollBackTo(t *testing.T, m *migrate.Migrator, version int64) {
+// RollBackTo rolls migrations back until version is the newest applied, for
+// the engines' own upgrade tests too.
+func RollBackTo(t *testing.T, m *migrate.Migrator, version int64) {
 	t.Helper()
 	ctx := context.Background()
 	for {
@@ -131,7 +132,7 @@ func testAccountsMigration(t *testing.T, open Opener) {
 	newSession(t, db, a, nil)
 	appendEntries(t, db, "p1", 2, nil)
 
-	rollBackTo(t, db.Migrator(), accountsVersion-1)
+	RollBackTo(t, db.Migrator(), accountsVersion-1)
 	if _, err := db.Migrator().Up(ctx); err != nil {
 		t.Fatalf("Up over stored rows: %v", err)
 	}

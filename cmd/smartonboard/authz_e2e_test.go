@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -15,37 +14,14 @@ import (
 	"github.com/smartonboarding/smartonboard/httpapi"
 )
 
-// operation is one documented operation with the access it declares.
-type operation struct {
-	method, path, access string
-}
-
-// documentedOperations reads every operation and its x-access from the
-// OpenAPI document, so a new route joins the matrix by being documented.
-func documentedOperations(t *testing.T) []operation {
+// documentedOperations lists every operation of the OpenAPI document with its
+// x-access, so a new route joins the matrix by being documented.
+func documentedOperations(t *testing.T) []httpapi.Operation {
 	t.Helper()
-	var doc struct {
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
-	}
-	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+	ops, err := httpapi.Operations()
+	if err != nil {
 		t.Fatal(err)
 	}
-	var ops []operation
-	for path, methods := range doc.Paths {
-		for method, raw := range methods {
-			if method == "parameters" {
-				continue
-			}
-			var o struct {
-				Access string `json:"x-access"`
-			}
-			if err := json.Unmarshal(raw, &o); err != nil {
-				t.Fatal(err)
-			}
-			ops = append(ops, operation{strings.ToUpper(method), path, o.Access})
-		}
-	}
-	sort.Slice(ops, func(i, j int) bool { return ops[i].method+ops[i].path < ops[j].method+ops[j].path })
 	return ops
 }
 
@@ -134,24 +110,24 @@ func TestAuthorizationMatrix(t *testing.T) {
 		fx := newMatrixFixture(t, in)
 		ops := documentedOperations(t)
 		for _, op := range ops {
-			path := fx.concrete(t, op.method, op.path)
+			path := fx.concrete(t, op.Method, op.Path)
 			for _, c := range fx.callers {
 				decorate := c.decorate
-				if op.path == "/v1/auth/logout" && c.fresh != nil {
+				if op.Path == "/v1/auth/logout" && c.fresh != nil {
 					decorate = c.fresh()
 				}
-				status, body := fx.send(t, op.method, path, decorate)
+				status, body := fx.send(t, op.Method, path, decorate)
 				allowed := status != 401 && status != 403
-				want := op.access == "anyone" || c.may(op.access, op.method)
-				if op.access == "" {
-					t.Fatalf("%s %s has no x-access in openapi.json: declare who may call it", op.method, op.path)
+				want := op.Access == "anyone" || c.may(op.Access, op.Method)
+				if op.Access == "" {
+					t.Fatalf("%s %s has no x-access in openapi.json: declare who may call it", op.Method, op.Path)
 				}
 				switch {
 				case status >= 500:
-					t.Errorf("%s %s as %s: %d %s", op.method, path, c.name, status, body)
+					t.Errorf("%s %s as %s: %d %s", op.Method, path, c.name, status, body)
 				case allowed != want:
-					t.Errorf("%s %s as %s: %d, want %s (%s)", op.method, path, c.name, status, map[bool]string{true: "allowed", false: "401/403"}[want], body)
-				case c.otherProject && status < 300 && op.access != "anyone":
+					t.Errorf("%s %s as %s: %d, want %s (%s)", op.Method, path, c.name, status, map[bool]string{true: "allowed", false: "401/403"}[want], body)
+				case c.otherProject && status < 300 && op.Access != "anyone":
 					fx.checkNoLeak(t, op, status, body)
 				}
 			}
@@ -277,11 +253,11 @@ func (fx *matrixFixture) send(t *testing.T, method, path string, decorate func(*
 
 // checkNoLeak fails when another project's successful answer holds project A's
 // data (an error may quote the id the caller sent, which is not a leak).
-func (fx *matrixFixture) checkNoLeak(t *testing.T, op operation, status int, body string) {
+func (fx *matrixFixture) checkNoLeak(t *testing.T, op httpapi.Operation, status int, body string) {
 	t.Helper()
 	for _, m := range fx.markers {
 		if strings.Contains(body, m) {
-			t.Errorf("%s %s with the other project's key (%d) shows project A's %q: %s", op.method, op.path, status, m, body)
+			t.Errorf("%s %s with the other project's key (%d) shows project A's %q: %s", op.Method, op.Path, status, m, body)
 		}
 	}
 }
