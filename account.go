@@ -28,6 +28,9 @@ func CheckEmail(field, email string) error {
 	return nil
 }
 
+// CheckProjectName accepts a project's display name.
+func CheckProjectName(name string) error { return checkText("name", name, 1, MaxProjectNameLen) }
+
 // CheckPassword wants a password long enough that throttled guessing is hopeless.
 func CheckPassword(pw string) error {
 	n := utf8.RuneCountInString(pw)

@@ -71,14 +71,19 @@ var errBadLogin = Errorf(EUNAUTHORIZED, "email or password is wrong")
 // Login checks a password and opens a session; it returns the cookie's token,
 // which is stored only as a hash.
 func (s *AccountService) Login(ctx context.Context, email, password string) (*Account, *Session, string, error) {
-	a, err := s.Store.FindAccountByEmail(ctx, NormalizeEmail(email))
+	email = NormalizeEmail(email)
+	if CheckEmail("email", email) != nil {
+		_, _ = CheckPasswordHash(ctx, dummyHash(), password) // take as long as a real check
+		return nil, nil, "", errBadLogin
+	}
+	a, err := s.Store.FindAccountByEmail(ctx, email)
 	if ErrorCode(err) == ENOTFOUND || len(password) > MaxPasswordLen {
-		_, _ = CheckPasswordHash(dummyHash(), password) // take as long as a real check
+		_, _ = CheckPasswordHash(ctx, dummyHash(), password) // take as long as a real check
 		return nil, nil, "", errBadLogin
 	} else if err != nil {
 		return nil, nil, "", err
 	}
-	if ok, err := CheckPasswordHash(a.PasswordHash, password); err != nil {
+	if ok, err := CheckPasswordHash(ctx, a.PasswordHash, password); err != nil {
 		return nil, nil, "", err
 	} else if !ok {
 		return nil, nil, "", errBadLogin
@@ -164,7 +169,7 @@ func (s *AccountService) SessionPrincipal(ctx context.Context, a *Account, sess 
 
 // CreateProject makes a new project owned by the account.
 func (s *AccountService) CreateProject(ctx context.Context, a *Account, name string) (*Project, error) {
-	if err := checkText("name", name, 1, MaxProjectNameLen); err != nil {
+	if err := CheckProjectName(name); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -176,24 +181,32 @@ func (s *AccountService) CreateProject(ctx context.Context, a *Account, name str
 }
 
 // MemberInput is the body of POST /v1/members: an existing account by email,
-// or a new one when a password is given.
+// or a new one when a password is given (only in the default project).
 type MemberInput struct {
 	Email    string `json:"email"`
 	Role     Role   `json:"role"`
 	Password string `json:"password"`
 }
 
-// PutMember adds an account to a project (creating the account when a password
-// is given for an unknown email) or changes its role; the last owner cannot be
-// demoted.
+// PutMember adds an account to a project or changes its role; the last owner
+// cannot be demoted. A new account (an unknown email with a password) may be
+// made only in the default project, the operator's: accounts are shared by
+// every project of the instance, and an admin of any other project could
+// otherwise claim a colleague's email, with a password of their choosing,
+// before that colleague's own team adds it.
 func (s *AccountService) PutMember(ctx context.Context, projectID string, in MemberInput) (*Member, error) {
 	if err := CheckRole("role", in.Role); err != nil {
+		return nil, err
+	}
+	if err := CheckEmail("email", NormalizeEmail(in.Email)); err != nil {
 		return nil, err
 	}
 	a, err := s.Store.FindAccountByEmail(ctx, NormalizeEmail(in.Email))
 	switch {
 	case ErrorCode(err) == ENOTFOUND && in.Password == "":
 		return nil, FieldErrorf(ENOTFOUND, "email", "no account has this email; send a password to create one")
+	case ErrorCode(err) == ENOTFOUND && projectID != DefaultProjectID:
+		return nil, FieldErrorf(EFORBIDDEN, "password", "new accounts are made by the instance's operator (an admin of the default project, or smartonboard admin create); add an existing account without a password")
 	case ErrorCode(err) == ENOTFOUND:
 		if a, err = s.CreateAccount(ctx, in.Email, in.Password); err != nil {
 			return nil, err

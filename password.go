@@ -1,6 +1,7 @@
 package smartonboard
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -32,7 +33,9 @@ func HashPassword(pw string) string {
 	if _, err := rand.Read(salt); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	sum := argonHash(pw, salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	hashSlots <- struct{}{}
+	sum := argon2.IDKey([]byte(pw), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	<-hashSlots
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemoryKiB, argonTime, argonThreads,
 		b64(salt), b64(sum))
 }
@@ -41,8 +44,9 @@ func HashPassword(pw string) string {
 // long whether or not the account exists.
 var dummyHash = sync.OnceValue(func() string { return HashPassword("not a password anyone has") })
 
-// CheckPasswordHash tells whether pw matches an argon2id PHC hash, in constant time.
-func CheckPasswordHash(hash, pw string) (bool, error) {
+// CheckPasswordHash tells whether pw matches an argon2id PHC hash, in constant
+// time; it gives up when ctx ends while it waits for a hashing slot.
+func CheckPasswordHash(ctx context.Context, hash, pw string) (bool, error) {
 	var version, mem, iters int
 	var threads uint8
 	parts := strings.Split(hash, "$")
@@ -61,14 +65,14 @@ func CheckPasswordHash(hash, pw string) (bool, error) {
 	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 128 {
 		return false, errors.New("bad argon2 encoding")
 	}
-	got := argonHash(pw, salt, uint32(iters), uint32(mem), threads, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-func argonHash(pw string, salt []byte, iters, mem uint32, threads uint8, keyLen uint32) []byte {
-	hashSlots <- struct{}{}
+	select {
+	case hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return false, Errorf(EUNAVAILABLE, "the server is busy checking passwords; retry")
+	}
 	defer func() { <-hashSlots }()
-	return argon2.IDKey([]byte(pw), salt, iters, mem, threads, keyLen)
+	got := argon2.IDKey([]byte(pw), salt, uint32(iters), uint32(mem), threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
 func b64(b []byte) string { return base64.RawStdEncoding.EncodeToString(b) }

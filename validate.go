@@ -139,6 +139,10 @@ func HasLoneSurrogate(raw []byte) bool {
 	return lone
 }
 
+// BadEscapes tells whether raw JSON text holds a \u0000 escape (a NUL, which
+// PostgreSQL cannot store in text) or an unpaired surrogate.
+func BadEscapes(raw []byte) (nul, loneSurrogate bool) { return badEscapes(raw) }
+
 // badEscapes finds the \u escapes that would make the engines differ: \u0000,
 // which PostgreSQL cannot store in text, and a \uD800–\uDFFF that is not half of
 // a pair, which encoding/json accepts but PostgreSQL's jsonb refuses. It walks

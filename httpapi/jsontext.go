@@ -118,7 +118,14 @@ func (sc *jsonScanner) str(start, end int, escaped, check bool) error {
 		f = &sc.frames[n-1]
 	}
 	s := sc.raw[start:end]
-	if check && (!sc.utf8 && !utf8.Valid(s) || escaped && so.HasLoneSurrogate(s)) {
+	var nul, lone bool
+	if check && escaped {
+		nul, lone = so.BadEscapes(s)
+	}
+	if nul {
+		return so.FieldErrorf(so.EINVALID, sc.path(""), "must not contain NUL characters (\\u0000)")
+	}
+	if check && (!sc.utf8 && !utf8.Valid(s) || lone) {
 		if f != nil {
 			return so.FieldErrorf(so.EINVALID, sc.path(printable(s)), "this field name is not valid UTF-8 (or holds an unpaired \\u surrogate); send JSON as UTF-8")
 		}

@@ -9,9 +9,10 @@ import (
 )
 
 // keyCacheTTL bounds how long a verified key is trusted without asking the store;
-// it is also how long a key revoked on another instance may keep working here:
-// under the 5 seconds the API promises, with room for the store's answer.
-const keyCacheTTL = 4 * time.Second
+// it is also how long a key revoked on another instance may keep working here.
+// With a stream's re-check every 3 s (stream.DefaultReauthorizeEvery), an open
+// stream of a revoked key ends within the 5 seconds the API promises.
+const keyCacheTTL = 2 * time.Second
 
 // keyCacheMax bounds the cache; when full it is emptied rather than evicted
 // entry by entry, which is simple and cheap at this size.

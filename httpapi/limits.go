@@ -26,18 +26,37 @@ const (
 	loginPerEmail = 10
 )
 
+// limiters keeps each kind of bucket apart, so that a flood of one kind (end
+// user ids, which any page can invent) can never evict and so reset another
+// (sign-in attempts, addresses, keys): each evicts only its own kind.
+type limiters struct {
+	addresses, users, principals, logins *ratelimit.Limiter
+}
+
+func newLimiters() limiters {
+	return limiters{addresses: ratelimit.New(ratelimit.Options{}), users: ratelimit.New(ratelimit.Options{}),
+		principals: ratelimit.New(ratelimit.Options{}), logins: ratelimit.New(ratelimit.Options{})}
+}
+
+// addressKey is the client address limits count against: an IPv6 address
+// stands for its /64, which one subscriber usually holds whole.
+func (s *Server) addressKey(r *http.Request) string { return clientBucket(s.clientIP(r)) }
+
 // limitAddress spends one token of the client address's bucket, before any
 // key is looked up, so a flood of invented keys costs the store nothing.
 func (s *Server) limitAddress(w http.ResponseWriter, r *http.Request) error {
-	return s.spend(w, r, ratelimit.Tightest(s.limiter.Allow("ip:"+s.clientIP(r).String(), s.Limits.PerIP, 1)))
+	return s.spend(w, r, s.limiter.addresses.Allow(s.addressKey(r), s.Limits.PerIP, 1))
 }
 
 // limitPrincipal applies the limits that depend on who is calling: a public
 // key's quota, an admin's rate, and a project's own address limit.
 func (s *Server) limitPrincipal(w http.ResponseWriter, r *http.Request, who access) error {
 	p := principalFrom(r.Context())
-	if p == nil || p.ProjectID == "" {
+	if p == nil {
 		return nil
+	}
+	if p.ProjectID == "" { // a signed-in account on its own routes
+		return s.spend(w, r, s.limiter.principals.Allow("account:"+p.Account.ID, s.Limits.Admin, 1))
 	}
 	l, err := s.projectLimits(r.Context(), p.ProjectID)
 	if err != nil {
@@ -45,15 +64,15 @@ func (s *Server) limitPrincipal(w http.ResponseWriter, r *http.Request, who acce
 	}
 	var ds []ratelimit.Decision
 	if l.PerIP != nil {
-		ds = append(ds, s.limiter.Allow("ip:"+p.ProjectID+"\x00"+s.clientIP(r).String(), *l.PerIP, 1))
+		ds = append(ds, s.limiter.addresses.Allow(p.ProjectID+"\x00"+s.addressKey(r), *l.PerIP, 1))
 	}
 	switch {
 	case p.Kind == so.PrincipalPublicKey:
-		ds = append(ds, s.limiter.Allow("key:"+p.Key.ID, so.Or(l.PublicKey, s.Limits.PublicKey), 1))
-	case who != public && p.Session != nil:
-		ds = append(ds, s.limiter.Allow("session:"+p.Session.ID, so.Or(l.Admin, s.Limits.Admin), 1))
+		ds = append(ds, s.limiter.principals.Allow("key:"+p.Key.ID, so.Or(l.PublicKey, s.Limits.PublicKey), 1))
+	case who != public && p.Account != nil: // per account, however many sessions it opens
+		ds = append(ds, s.limiter.principals.Allow("account:"+p.Account.ID, so.Or(l.Admin, s.Limits.Admin), 1))
 	case who != public:
-		ds = append(ds, s.limiter.Allow("admin:"+p.Key.ID, so.Or(l.Admin, s.Limits.Admin), 1))
+		ds = append(ds, s.limiter.principals.Allow("admin:"+p.Key.ID, so.Or(l.Admin, s.Limits.Admin), 1))
 	}
 	return s.spend(w, r, ratelimit.Tightest(ds...))
 }
@@ -68,7 +87,7 @@ func (s *Server) limitUsers(w http.ResponseWriter, r *http.Request, users []stri
 	perMinute := so.Or(l.EventsPerUser, s.Limits.EventsPerUser)
 	ds := make([]ratelimit.Decision, 0, len(users))
 	for _, u := range users {
-		ds = append(ds, s.limiter.Allow("user:"+projectID(r)+"\x00"+u, perMinute, 1))
+		ds = append(ds, s.limiter.users.Allow(projectID(r)+"\x00"+u, perMinute, 1))
 	}
 	return s.spend(w, r, ratelimit.Tightest(ds...))
 }
@@ -79,8 +98,8 @@ func (s *Server) throttleLogin(w http.ResponseWriter, r *http.Request, email str
 		email = email[:so.MaxEmailLen]
 	}
 	return s.spend(w, r, ratelimit.Tightest(
-		s.limiter.Allow("login-ip:"+s.clientIP(r).String(), loginPerIP, 1),
-		s.limiter.Allow("login-email:"+so.NormalizeEmail(email), loginPerEmail, 1)))
+		s.limiter.logins.Allow("ip:"+s.addressKey(r), loginPerIP, 1),
+		s.limiter.logins.Allow("email:"+so.NormalizeEmail(email), loginPerEmail, 1)))
 }
 
 // limitState is the tightest decision taken for a request so far, so the

@@ -97,10 +97,10 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if patch.Name != nil {
-		p.Name = *patch.Name
-		if p.Name == "" || len(p.Name) > so.MaxTitleLen {
-			return so.FieldErrorf(so.EINVALID, "name", "must be 1 to %d characters", so.MaxTitleLen)
+		if err := so.CheckProjectName(*patch.Name); err != nil {
+			return err
 		}
+		p.Name = *patch.Name
 	}
 	on := p.IdentitySecret != ""
 	if patch.IdentityVerification != nil {
@@ -126,8 +126,9 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 
 // projectTTL bounds how long an instance may use stale project settings
 // (identity verification, limits, server-only traits); on the instance that
-// changed them, the change applies at once.
-const projectTTL = 5 * time.Second
+// changed them, the change applies at once; on the others, within this plus a
+// stream's 3 s re-check, 5 seconds.
+const projectTTL = 2 * time.Second
 
 // projectCacheMax bounds the cache; when full it starts over.
 const projectCacheMax = 10000

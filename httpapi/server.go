@@ -13,7 +13,6 @@ import (
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/journey"
-	"github.com/smartonboarding/smartonboard/ratelimit"
 	"github.com/smartonboarding/smartonboard/stream"
 )
 
@@ -74,7 +73,7 @@ type Server struct {
 	access      map[string]access // by route pattern
 	mux         *http.ServeMux
 	crossOrigin *http.CrossOriginProtection
-	limiter     *ratelimit.Limiter
+	limiter     limiters
 	metrics     *httpMetrics
 	keys        keyCache
 	projects    projectCache
@@ -96,7 +95,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes, s.access, s.mux = nil, map[string]access{}, mux
 	s.crossOrigin = http.NewCrossOriginProtection()
-	s.limiter = ratelimit.New(ratelimit.Options{})
+	s.limiter = newLimiters()
 	for _, o := range s.AllowedOrigins {
 		if o != "*" {
 			_ = s.crossOrigin.AddTrustedOrigin(o) // config.Validate has checked the origins

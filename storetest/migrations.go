@@ -115,7 +115,8 @@ func RollBackTo(t *testing.T, m *migrate.Migrator, version int64) {
 // testAccountsMigration rolls the accounts migration back and forth over
 // stored rows: projects and keys stay, keys named bootstrap get the variable
 // they came from as their source, secret keys get every scope, and keys the
-// older schema would bring back to life (revoked, expired) are gone.
+// older schema would bring back to life or widen (revoked, expiring, narrowed)
+// are gone.
 func testAccountsMigration(t *testing.T, open Opener) {
 	ctx := context.Background()
 	db := migrated(t, open)
@@ -150,10 +151,11 @@ func testAccountsMigration(t *testing.T, open Opener) {
 }
 
 // migrationKeys stores keys as the newest schema can, and returns what the
-// accounts migration makes of them on the way down and up again.
+// accounts migration makes of them on the way down and up again: the older
+// schema would make every key it keeps a live key with every scope, so keys
+// that are revoked, that expire or that are narrowed do not survive it.
 func migrationKeys(t *testing.T, db DB) []*so.APIKey {
 	t.Helper()
-	narrow := []so.Scope{so.ScopeRead}
 	var want []*so.APIKey
 	for i, k := range []struct {
 		kind         so.KeyKind
@@ -166,18 +168,21 @@ func migrationKeys(t *testing.T, db DB) []*so.APIKey {
 		{so.KeyPublic, "web", so.KeySourceAPI, false},
 		{so.KeySecret, "revoked", "", true},
 		{so.KeyPublic, "expired", "", true},
+		{so.KeySecret, "expires later", "", true},
+		{so.KeySecret, "read only", "", true},
 	} {
 		key := so.NewAPIKey("p1", k.kind, k.name, so.GenerateKey(k.kind))
 		key.CreatedAt, key.Source, key.CreatedBy = at(i), so.KeySourceGenerated, "account:x"
-		key.LastUsedAt, key.ExpiresAt = ptr(at(i+1)), ptr(at(60*24*365*100))
-		if k.kind == so.KeySecret {
-			key.Scopes = narrow
-		}
+		key.LastUsedAt = ptr(at(i + 1))
 		switch k.name {
 		case "revoked":
 			key.RevokedAt = ptr(at(i))
 		case "expired":
 			key.ExpiresAt = ptr(so.Now().Add(-time.Minute))
+		case "expires later":
+			key.ExpiresAt = ptr(at(60 * 24 * 365 * 100))
+		case "read only":
+			key.Scopes = []so.Scope{so.ScopeRead}
 		}
 		createKey(t, db, key)
 		if k.gone {

@@ -145,6 +145,35 @@ func TestOwnerWalk(t *testing.T) {
 		if r := owner.do("POST", "/v1/identify", "default", `{"user_id":"u-dash","traits":{"role":"admin"}}`); r.status != 200 {
 			t.Errorf("identify from the dashboard: %d %s", r.status, r.body)
 		}
+		// Only the operator's project makes new accounts: an admin of any other
+		// project could otherwise claim a colleague's email with a password of
+		// its own choosing. Existing accounts may be added anywhere.
+		r = owner.do("POST", "/v1/members", second.ID, `{"email":"newhire@victim.example","role":"viewer","password":"chosen by someone else"}`)
+		if r.status != 403 || r.apiErr(t).Field != "password" {
+			t.Errorf("new account from another project: %d %s", r.status, r.body)
+		}
+		if r := owner.do("POST", "/v1/auth/login", "", `{"email":"newhire@victim.example","password":"chosen by someone else"}`); r.status != 401 {
+			t.Errorf("the refused account signs in: %d %s", r.status, r.body)
+		}
+		if r := owner.do("POST", "/v1/members", "default", `{"email":"colleague@example.com","role":"viewer","password":"colleague password"}`); r.status != 200 {
+			t.Fatalf("new account from the default project: %d %s", r.status, r.body)
+		}
+		colleague := decode[struct {
+			AccountID string `json:"account_id"`
+		}](t, owner.do("POST", "/v1/members", second.ID, `{"email":"colleague@example.com","role":"editor"}`), 200)
+		// Text PostgreSQL cannot store is a 400 before any lookup.
+		for _, c := range []struct{ path, project, body string }{
+			{"/v1/auth/login", "", `{"email":"a\u0000@example.com","password":"whatever it is"}`},
+			{"/v1/members", second.ID, `{"email":"a\u0000@example.com","role":"viewer"}`},
+			{"/v1/projects", "", `{"name":"a\u0000b"}`},
+		} {
+			if r := owner.do("POST", c.path, c.project, c.body); r.status != 400 {
+				t.Errorf("POST %s with a NUL: %d %s", c.path, r.status, r.body)
+			}
+		}
+		if r := owner.do("PATCH", "/v1/project", second.ID, `{"name":"a\u0000b"}`); r.status != 400 {
+			t.Errorf("PATCH /v1/project with a NUL: %d %s", r.status, r.body)
+		}
 		full := owner.createKey(second.ID, `{"kind":"secret","name":"ci","scopes":["read","write","admin"]}`)
 		reader := owner.createKey(second.ID, `{"kind":"secret","name":"reporting","scopes":["read"]}`)
 		pub := owner.createKey(second.ID, `{"kind":"public","name":"web"}`)
@@ -204,7 +233,7 @@ func TestOwnerWalk(t *testing.T) {
 		}
 		want := []string{"DELETE /v1/api-keys/{id} /v1/api-keys/" + reader.ID, "POST /v1/api-keys /v1/api-keys/" + pub.ID,
 			"POST /v1/api-keys /v1/api-keys/" + reader.ID, "POST /v1/api-keys /v1/api-keys/" + full.ID,
-			"POST /v1/projects /v1/projects/" + second.ID}
+			"POST /v1/members /v1/members/" + colleague.AccountID, "POST /v1/projects /v1/projects/" + second.ID}
 		if !slices.Equal(actions, want) {
 			t.Errorf("audit log:\n got %q\nwant %q", actions, want)
 		}

@@ -162,7 +162,10 @@ func newMatrixFixture(t *testing.T, in *instance) *matrixFixture {
 		}
 	}
 	b := decode[struct{ ID string }](t, owner.do("POST", "/v1/projects", "", `{"name":"Project B"}`), 201)
-	if r := owner.do("POST", "/v1/members", b.ID, `{"email":"outsider@example.com","role":"owner","password":"outsider password"}`); r.status != 200 {
+	if _, err := in.m.accounts.CreateAccount(t.Context(), "outsider@example.com", "outsider password"); err != nil {
+		t.Fatal(err)
+	}
+	if r := owner.do("POST", "/v1/members", b.ID, `{"email":"outsider@example.com","role":"owner"}`); r.status != 200 {
 		t.Fatalf("outsider: %d %s", r.status, r.body)
 	}
 	keys := map[string]createdKey{}

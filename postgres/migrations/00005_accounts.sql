@@ -69,9 +69,11 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_project_idx ON audit_log (project_id, id);
 
 -- +goose Down
--- The older schema cannot tell a revoked or expired key from a live one, so
--- such keys go rather than work again after the rollback.
-DELETE FROM api_keys WHERE revoked_at IS NOT NULL OR expires_at <= now();
+-- The older schema knows neither revocation, expiry nor scopes: every key it
+-- holds is a live key with every power. So revoked keys, keys that expire and
+-- narrowed secret keys go rather than work again, or widen, after the rollback.
+DELETE FROM api_keys WHERE revoked_at IS NOT NULL OR expires_at IS NOT NULL
+    OR (kind = 'secret' AND NOT (scopes @> ARRAY['read', 'write', 'admin']));
 DROP TABLE audit_log;
 DROP TABLE sessions;
 DROP TABLE project_members;

@@ -62,9 +62,12 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_project ON audit_log (project_id, id);
 
 -- +goose Down
--- The older schema cannot tell a revoked or expired key from a live one, so
--- such keys go rather than work again after the rollback.
-DELETE FROM api_keys WHERE revoked_at IS NOT NULL OR expires_at <= CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+-- The older schema knows neither revocation, expiry nor scopes: every key it
+-- holds is a live key with every power. So revoked keys, keys that expire and
+-- narrowed secret keys go rather than work again, or widen, after the rollback.
+DELETE FROM api_keys WHERE revoked_at IS NOT NULL OR expires_at IS NOT NULL
+    OR (kind = 'secret' AND (SELECT count(DISTINCT value) FROM json_each(api_keys.scopes)
+        WHERE value IN ('read', 'write', 'admin')) < 3);
 DROP TABLE audit_log;
 DROP TABLE sessions;
 DROP TABLE project_members;
