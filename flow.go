@@ -210,6 +210,9 @@ func (s *Step) validate(at string) error {
 		return checkEnum(at+".kind", s.Kind, StepKinds)
 	case s.ContentItemID == "":
 		return FieldErrorf(EINVALID, at+".content_item_id", "is required")
+	case checkBytes(at+".content_item_id", s.ContentItemID, len(s.ContentItemID)) != nil:
+		// NUL or invalid UTF-8 would reach the content lookup, which PostgreSQL refuses.
+		return checkBytes(at+".content_item_id", s.ContentItemID, len(s.ContentItemID))
 	case len(s.Prerequisites) > MaxPrerequisites:
 		return FieldErrorf(EINVALID, at+".prerequisites", "at most %d prerequisites", MaxPrerequisites)
 	case slices.Contains(s.Prerequisites, s.Key):
