@@ -133,10 +133,14 @@ func EncodeCursor(id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(id))
 }
 
+// maxCursorID bounds the id a cursor carries: the longest id a list pages by,
+// a user id of MaxUserIDLen characters of up to 4 bytes each.
+const maxCursorID = 4 * MaxUserIDLen
+
 // DecodeCursor reverses EncodeCursor; "" means the first page.
 func DecodeCursor(cursor string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(b) > 256 || CheckStorableText("cursor", string(b)) != nil {
+	if err != nil || len(b) > maxCursorID || CheckStorableText("cursor", string(b)) != nil {
 		return "", FieldErrorf(EINVALID, "cursor", "is not a cursor this server issued")
 	}
 	return string(b), nil

@@ -9,10 +9,11 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-// maxCursorID is the longest id DecodeCursor takes back, in bytes.
-const maxCursorID = 256
+// maxCursorID is the longest id DecodeCursor takes back, in bytes: a user id
+// of so.MaxUserIDLen characters of 4 bytes each.
+const maxCursorID = 4 * so.MaxUserIDLen
 
-// FuzzCursor protects page cursors: a cursor made from an id of at most 256 bytes
+// FuzzCursor protects page cursors: a cursor made from an id of at most 512 bytes
 // of valid UTF-8 without NUL decodes back to that id, and any other string given
 // as a cursor either decodes or is refused as an invalid "cursor", never a panic.
 func FuzzCursor(f *testing.F) {
