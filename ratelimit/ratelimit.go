@@ -131,7 +131,28 @@ func (l *Limiter) Allow(key string, perMinute int, n int) Decision {
 	if perMinute <= 0 {
 		return Decision{Allowed: true}
 	}
+	return l.allowAt(l.now(), key, perMinute, n)
+}
+
+// AllowEach spends one token from each key's bucket of perMinute and reports
+// the tightest outcome, as Tightest would: the many end users of one event
+// batch, read against one clock reading and with no slice of decisions.
+func (l *Limiter) AllowEach(keys []string, perMinute int) Decision {
+	best := Decision{Allowed: true}
+	if perMinute <= 0 {
+		return best
+	}
 	now := l.now()
+	for _, key := range keys {
+		if d := l.allowAt(now, key, perMinute, 1); tighter(d, best) {
+			best = d
+		}
+	}
+	return best
+}
+
+// allowAt is Allow at a given time.
+func (l *Limiter) allowAt(now time.Time, key string, perMinute int, n int) Decision {
 	s := &l.shards[maphash.String(l.seed, key)&uint64(len(l.shards)-1)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
