@@ -33,9 +33,13 @@ type limiters struct {
 	addresses, users, principals, logins *ratelimit.Limiter
 }
 
+// newLimiters sizes each kind: clients invent addresses and user ids without
+// bound, so those get ratelimit's default (100,000 buckets, some 24 MiB each
+// at most); keys, accounts and sign-in attempts need fewer.
 func newLimiters() limiters {
+	few := ratelimit.Options{MaxKeys: 20_000}
 	return limiters{addresses: ratelimit.New(ratelimit.Options{}), users: ratelimit.New(ratelimit.Options{}),
-		principals: ratelimit.New(ratelimit.Options{}), logins: ratelimit.New(ratelimit.Options{})}
+		principals: ratelimit.New(few), logins: ratelimit.New(few)}
 }
 
 // addressKey is the client address limits count against: an IPv6 address

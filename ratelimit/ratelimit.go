@@ -20,9 +20,11 @@
 // 24 MiB), so callers should build keys from parts of bounded length. A bucket
 // that has refilled completely behaves exactly like no bucket, so dropping it
 // is lossless, and since every bucket refills within a minute, the least
-// recently used one is the most likely to be full. So when a new key arrives,
-// full buckets at the least recently used end are dropped first (which lets
-// the map shrink after a flood of one-off keys), and only if the shard is
+// recently used one is the most likely to be full. So when a new key arrives
+// at a shard three-quarters full or more, full buckets at the least recently
+// used end are dropped first (which lets the map shrink after a flood of
+// one-off keys; below that mark, keeping a returning client's full bucket is
+// cheaper than making it again), and only if the shard is
 // still at capacity is its least recently used bucket evicted although not
 // full. That eviction is the trade-off: its client is forgiven what it spent in
 // the last minute and starts again with a full allowance. It takes more than
@@ -87,8 +89,9 @@ type Limiter struct {
 
 // shard is one lock's worth of buckets, so callers with different keys rarely wait on each other.
 type shard struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU[string, *rate.Limiter]
+	mu   sync.Mutex
+	lru  *simplelru.LRU[string, *rate.Limiter]
+	size int // the LRU's capacity
 }
 
 // New returns a Limiter with the given options.
@@ -110,7 +113,7 @@ func New(o Options) *Limiter {
 		if err != nil {
 			panic(err) // size is at least 1 by construction
 		}
-		l.shards[i].lru = c
+		l.shards[i].lru, l.shards[i].size = c, size
 	}
 	return l
 }
@@ -161,7 +164,9 @@ func (l *Limiter) allowAt(now time.Time, key string, perMinute int, n int) Decis
 		if n <= 0 || n > perMinute {
 			return decide(n <= 0, perMinute, n, float64(perMinute)) // a bucket would stay full
 		}
-		s.sweep(now)
+		if s.lru.Len()*4 >= s.size*3 { // below that, keeping full buckets costs less than re-making them
+			s.sweep(now)
+		}
 		b = rate.NewLimiter(perSecond(perMinute), perMinute)
 		s.lru.Add(key, b)
 	} else if b.Burst() != perMinute {
