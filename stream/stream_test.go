@@ -81,6 +81,23 @@ func recv(t *testing.T, s *Subscription) Message {
 	return Message{}
 }
 
+// drain counts what is left in a subscription until its channel closes,
+// failing if it stays open.
+func drain(t *testing.T, s *Subscription) int {
+	t.Helper()
+	deadline := time.After(wait)
+	for n := 0; ; n++ {
+		select {
+		case _, ok := <-s.C():
+			if !ok {
+				return n
+			}
+		case <-deadline:
+			t.Fatal("the subscription's channel stayed open")
+		}
+	}
+}
+
 func idsOf(ms []Message) []uint64 {
 	out := make([]uint64, len(ms))
 	for i, m := range ms {
@@ -228,7 +245,12 @@ func TestResumeConcurrent(t *testing.T) {
 	for len(subs) < 50 {
 		subs = append(subs, subscribe(t, b, "t", strconv.FormatUint(from, 10)))
 	}
-	last := <-done
+	var last uint64
+	select {
+	case last = <-done:
+	case <-time.After(wait):
+		t.Fatal("publishing did not finish")
+	}
 	for i, s := range subs {
 		got := idsOf(s.Replay())
 		for len(got) == 0 || got[len(got)-1] < last {
@@ -345,11 +367,7 @@ func TestSlowSubscriberDropped(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("slow subscriber not dropped")
 	}
-	n := 0
-	for range slow.C() {
-		n++
-	}
-	if n != 2 {
+	if n := drain(t, slow); n != 2 {
 		t.Fatalf("slow subscriber kept %d buffered messages, want 2", n)
 	}
 	select {
@@ -368,8 +386,8 @@ func TestCloseRemovesSubscriber(t *testing.T) {
 	}
 	s.Close()
 	s.Close()
-	if _, ok := <-s.C(); ok {
-		t.Fatal("C open after Close")
+	if n := drain(t, s); n != 0 {
+		t.Fatalf("C held %d messages after Close", n)
 	}
 	if got := b.topicCount(); got != 0 {
 		t.Fatalf("topics = %d after Close, want 0", got)
@@ -386,8 +404,8 @@ func TestBrokerClose(t *testing.T) {
 	s := subscribe(t, b, "t", "")
 	b.Close()
 	b.Close()
-	if _, ok := <-s.C(); ok {
-		t.Fatal("C open after broker Close")
+	if n := drain(t, s); n != 0 {
+		t.Fatalf("C held %d messages after broker Close", n)
 	}
 	if err := b.Publish("t", "x", 1); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Publish after Close: %v", err)
