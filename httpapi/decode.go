@@ -75,6 +75,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...s
 	if err := checkJSONText(body, anyDepth); err != nil {
 		return err
 	}
+	if err := checkExactNames(body, dst); err != nil {
+		return err
+	}
 	noteChanges(r, body)
 	return nil
 }

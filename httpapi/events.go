@@ -86,12 +86,16 @@ type eventInput struct {
 // one pass and its text checked in another; only when either fails is each event
 // decoded and checked on its own, so a bad event is reported by index and never
 // takes its siblings down.
+// eventDepth is how deep an event's own fields are in a batch: the envelope
+// object, the events array, the event object.
+const eventDepth = 3
+
 func decodeEventBatch(body []byte) ([]eventInput, error) {
 	var fast struct {
 		Events []so.EventInput `json:"events"`
 	}
 	if fastDecode(body, &fast) == nil && fast.Events != nil && len(fast.Events) <= so.MaxEventsPerBatch &&
-		!slices.ContainsFunc(fast.Events, isNullEvent) && checkJSONText(body, anyDepth) == nil {
+		!slices.ContainsFunc(fast.Events, isNullEvent) && checkJSONNames(body, anyDepth, eventDepth) == nil {
 		out := make([]eventInput, len(fast.Events))
 		for i := range fast.Events {
 			out[i].in = fast.Events[i]
@@ -104,8 +108,8 @@ func decodeEventBatch(body []byte) ([]eventInput, error) {
 	if err := unmarshalStrict(body, &envelope); err != nil {
 		return nil, err
 	}
-	if err := checkJSONText(body, 1); err != nil {
-		return nil, err // the envelope's own names: events given twice
+	if err := checkJSONNames(body, 1, 1); err != nil {
+		return nil, err // the envelope's own names: events given twice, or misspelt
 	}
 	if envelope.Events == nil {
 		return nil, so.FieldErrorf(so.EINVALID, "events", "is required: send {\"events\": [...]}")
@@ -121,7 +125,7 @@ func decodeEventBatch(body []byte) ([]eventInput, error) {
 			out[i].err = so.Errorf(so.EINVALID, "each event must be a JSON object")
 		}
 		if out[i].err == nil {
-			out[i].err = checkJSONText(msg, anyDepth)
+			out[i].err = checkJSONNames(msg, anyDepth, 1)
 		}
 	}
 	return out, nil

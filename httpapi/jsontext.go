@@ -31,7 +31,16 @@ const manyKeys = 16
 // collide). Only objects and strings at most maxDepth containers deep are
 // checked. The JSON must already have decoded; the error names the field.
 func checkJSONText(raw []byte, maxDepth int) error {
-	sc := jsonScanner{raw: raw, frames: make([]scanFrame, 0, 8), names: make([]span, 0, 32)}
+	return checkJSONNames(raw, maxDepth, 0)
+}
+
+// checkJSONNames is checkJSONText that also holds the field names of objects
+// at most exactDepth containers deep to lower snake case, as every name of the
+// API's own objects is: encoding/json would take "USER_ID" (or "uſer_id", with
+// a long s) for "user_id", so a name spelled otherwise is refused rather than
+// guessed at. Deeper objects (properties, traits) are the client's own.
+func checkJSONNames(raw []byte, maxDepth, exactDepth int) error {
+	sc := jsonScanner{raw: raw, frames: make([]scanFrame, 0, 8), names: make([]span, 0, 32), exact: exactDepth}
 	return sc.scan(maxDepth)
 }
 
@@ -72,6 +81,7 @@ type jsonScanner struct {
 	scratch []byte // decoded names that held escapes
 	utf8    bool   // the whole text is valid UTF-8
 	ascii   bool   // the whole text is ASCII, so names without escapes have signatures
+	exact   int    // objects this many containers deep or less must spell names in lower snake case
 }
 
 func (sc *jsonScanner) scan(maxDepth int) error {
@@ -141,6 +151,10 @@ func (sc *jsonScanner) str(start, end int, escaped, check bool) error {
 		name.sig = signature(s)
 	}
 	f.wantKey, f.hasName = false, false
+	if len(sc.frames) <= sc.exact && !snakeCase(sc.bytes(name)) {
+		b := sc.bytes(name)
+		return so.FieldErrorf(so.EINVALID, sc.path(printable(b)), "unknown field %q: field names are lower case, as documented", printable(b))
+	}
 	if check {
 		if earlier, ok := sc.remember(f, name); ok {
 			return sc.duplicate(earlier, name)
@@ -148,6 +162,17 @@ func (sc *jsonScanner) str(start, end int, escaped, check bool) error {
 	}
 	f.name, f.hasName = name, true
 	return nil
+}
+
+// snakeCase tells whether a field name is spelled as the API's own are:
+// lower-case ASCII letters, digits and underscores.
+func snakeCase(name []byte) bool {
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func (sc *jsonScanner) bytes(n span) []byte {
