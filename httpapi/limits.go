@@ -92,11 +92,7 @@ func (s *Server) limitUsers(w http.ResponseWriter, r *http.Request, users []stri
 	if perMinute <= 0 {
 		return nil
 	}
-	prefix := projectID(r) + "\x00"
-	for i, u := range users {
-		users[i] = prefix + u // the batch's own list, built for this call
-	}
-	return s.spend(w, r, s.limiter.users.AllowEach(users, perMinute))
+	return s.spend(w, r, s.limiter.users.AllowEach(projectID(r)+"\x00", users, perMinute))
 }
 
 // throttleLogin bounds password guessing per client address and per account.

@@ -16,8 +16,8 @@
 // own tokens whatever the others decide, and Tightest picks what to report.
 //
 // Memory is bounded whatever keys clients invent: a Limiter holds at most
-// MaxKeys buckets (about 250 bytes each with a short key: 100,000 take some
-// 24 MiB), so callers should build keys from parts of bounded length. A bucket
+// MaxKeys buckets, each found by its key's seeded 64-bit hash so that no key
+// is kept (100,000 take some 20 MiB). A bucket
 // that has refilled completely behaves exactly like no bucket, so dropping it
 // is lossless, and since every bucket refills within a minute, the least
 // recently used one is the most likely to be full. So when a new key arrives
@@ -90,7 +90,7 @@ type Limiter struct {
 // shard is one lock's worth of buckets, so callers with different keys rarely wait on each other.
 type shard struct {
 	mu   sync.Mutex
-	lru  *simplelru.LRU[string, *rate.Limiter]
+	lru  *simplelru.LRU[uint64, *rate.Limiter] // by the key's seeded 64-bit hash
 	size int // the LRU's capacity
 }
 
@@ -109,7 +109,7 @@ func New(o Options) *Limiter {
 		if i < o.MaxKeys%n {
 			size++ // capacities add up to exactly MaxKeys
 		}
-		c, err := simplelru.NewLRU[string, *rate.Limiter](size, nil)
+		c, err := simplelru.NewLRU[uint64, *rate.Limiter](size, nil)
 		if err != nil {
 			panic(err) // size is at least 1 by construction
 		}
@@ -134,29 +134,38 @@ func (l *Limiter) Allow(key string, perMinute int, n int) Decision {
 	if perMinute <= 0 {
 		return Decision{Allowed: true}
 	}
-	return l.allowAt(l.now(), key, perMinute, n)
+	return l.allowAt(l.now(), maphash.String(l.seed, key), perMinute, n)
 }
 
-// AllowEach spends one token from each key's bucket of perMinute and reports
-// the tightest outcome, as Tightest would: the many end users of one event
-// batch, read against one clock reading and with no slice of decisions.
-func (l *Limiter) AllowEach(keys []string, perMinute int) Decision {
+// AllowEach spends one token from the bucket of prefix+key for each key, with
+// perMinute, and reports the tightest outcome, as Tightest would: the many end
+// users of one event batch, read against one clock reading, with neither the
+// keys joined nor a slice of decisions.
+func (l *Limiter) AllowEach(prefix string, keys []string, perMinute int) Decision {
 	best := Decision{Allowed: true}
 	if perMinute <= 0 {
 		return best
 	}
 	now := l.now()
+	var h maphash.Hash
+	h.SetSeed(l.seed)
 	for _, key := range keys {
-		if d := l.allowAt(now, key, perMinute, 1); tighter(d, best) {
+		h.Reset()
+		h.WriteString(prefix)
+		h.WriteString(key)
+		if d := l.allowAt(now, h.Sum64(), perMinute, 1); tighter(d, best) {
 			best = d
 		}
 	}
 	return best
 }
 
-// allowAt is Allow at a given time.
-func (l *Limiter) allowAt(now time.Time, key string, perMinute int, n int) Decision {
-	s := &l.shards[maphash.String(l.seed, key)&uint64(len(l.shards)-1)]
+// allowAt is Allow at a given time, for the key whose hash is given. Buckets are
+// found by the seeded 64-bit hash alone: two keys share a bucket only when their
+// hashes collide, some 3 in 10¹⁰ for 100,000 keys, and a map of integers is
+// several times cheaper to search than one of strings.
+func (l *Limiter) allowAt(now time.Time, key uint64, perMinute int, n int) Decision {
+	s := &l.shards[key&uint64(len(l.shards)-1)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.lru.Get(key)

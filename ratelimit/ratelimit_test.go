@@ -384,18 +384,23 @@ func TestAllowEach(t *testing.T) {
 	for range 2 {
 		l.Allow("busy", 3, 1)
 	}
-	d := l.AllowEach([]string{"fresh", "busy", "other"}, 3)
+	d := l.AllowEach("", []string{"fresh", "busy", "other"}, 3)
 	if want := (Decision{Allowed: true, Limit: 3, Remaining: 0, Reset: time.Minute}); d != want {
 		t.Fatalf("AllowEach = %+v, want %+v", d, want)
 	}
-	d = l.AllowEach([]string{"fresh", "busy"}, 3)
+	d = l.AllowEach("", []string{"fresh", "busy"}, 3)
 	if d.Allowed || d.RetryAfter != 20*time.Second {
 		t.Fatalf("with busy empty: %+v, want refused, retry after 20s", d)
 	}
 	if got := l.Allow("fresh", 3, 1); !got.Allowed || got.Remaining != 0 {
 		t.Fatalf("fresh after spending twice in AllowEach: %+v, want its last token", got)
 	}
-	if d := l.AllowEach([]string{"x"}, 0); !d.Allowed || d.Limit != 0 || l.Len() != 3 {
+	if d := l.AllowEach("", []string{"x"}, 0); !d.Allowed || d.Limit != 0 || l.Len() != 3 {
 		t.Fatalf("unlimited AllowEach: %+v, %d buckets", d, l.Len())
+	}
+	// A prefix and a key name the bucket of their concatenation.
+	l.AllowEach("p\x00", []string{"u", "u"}, 3)
+	if d := l.Allow("p\x00u", 3, 1); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("p\\x00u after AllowEach spent two of its tokens: %+v, want the last one", d)
 	}
 }
