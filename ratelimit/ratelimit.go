@@ -91,7 +91,7 @@ type Limiter struct {
 type shard struct {
 	mu   sync.Mutex
 	lru  *simplelru.LRU[uint64, *rate.Limiter] // by the key's seeded 64-bit hash
-	size int // the LRU's capacity
+	size int                                   // the LRU's capacity
 }
 
 // New returns a Limiter with the given options.
