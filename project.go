@@ -29,6 +29,9 @@ type Project struct {
 	PreviousIdentitySecret string          `json:"-"`
 	PreviousSecretUntil    time.Time       `json:"-"`
 	Settings               ProjectSettings `json:"settings"`
+	// Revision counts updates, so an update made from an outdated read is
+	// refused (conflict) instead of undoing the one before it.
+	Revision int `json:"-"`
 }
 
 // KeyKind tells what an API key may do.
@@ -80,7 +83,9 @@ type ProjectStore interface {
 	CreateProject(ctx context.Context, p *Project) error
 	// FindProject returns a project by id or a not_found error.
 	FindProject(ctx context.Context, id string) (*Project, error)
-	// UpdateProject stores a project's name and settings, or returns not_found.
+	// UpdateProject stores a project's name and settings if its Revision is
+	// still the stored one, and moves Revision on; an outdated one is a
+	// conflict, a missing project not_found.
 	UpdateProject(ctx context.Context, p *Project) error
 	// CreateAPIKey stores a key (prefix and hash only); a taken hash is a conflict.
 	CreateAPIKey(ctx context.Context, k *APIKey) error

@@ -87,15 +87,41 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// projectUpdateTries bounds how often a PATCH is applied again to a project
+// another request changed meanwhile.
+const projectUpdateTries = 3
+
+// updateProject applies a patch to the project as stored now: when another
+// update lands between the read and the write, the patch is applied again to
+// the newer project rather than undoing that update (a concurrent rename must
+// not bring back a rotated-out identity secret).
 func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	var patch api.ProjectPatch
 	if err := decodeJSON(w, r, &patch, "application/json", "application/merge-patch+json"); err != nil {
 		return err
 	}
-	p, err := s.Projects.FindProject(r.Context(), projectID(r))
-	if err != nil {
-		return err
+	for try := 1; ; try++ {
+		p, err := s.Projects.FindProject(r.Context(), projectID(r))
+		if err != nil {
+			return err
+		}
+		if err := s.applyProjectPatch(p, patch); err != nil {
+			return err
+		}
+		err = s.Projects.UpdateProject(r.Context(), p)
+		if so.ErrorCode(err) == so.ECONFLICT && try < projectUpdateTries {
+			continue
+		} else if err != nil {
+			return err
+		}
+		s.projects.forget(p.ID)
+		writeJSON(w, http.StatusOK, viewProject(p, principalFrom(r.Context())))
+		return nil
 	}
+}
+
+// applyProjectPatch checks a patch and applies it to p.
+func (s *Server) applyProjectPatch(p *so.Project, patch api.ProjectPatch) error {
 	if patch.Name != nil {
 		if err := so.CheckProjectName(*patch.Name); err != nil {
 			return err
@@ -116,11 +142,6 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 		p.Settings = *patch.Settings
 	}
 	p.SetIdentityVerification(on, patch.RotateIdentitySecret, s.IdentityGrace, so.Now())
-	if err := s.Projects.UpdateProject(r.Context(), p); err != nil {
-		return err
-	}
-	s.projects.forget(p.ID)
-	writeJSON(w, http.StatusOK, viewProject(p, principalFrom(r.Context())))
 	return nil
 }
 

@@ -124,7 +124,7 @@ func affectedOne(tag pgconn.CommandTag, err error, thing string) error {
 // ListMemberships implements smartonboard.AccountStore.
 func (db *DB) ListMemberships(ctx context.Context, accountID string) ([]*so.Membership, error) {
 	rows, _ := db.pool.Query(ctx, `SELECT p.id, p.name, p.created_at, p.identity_secret,
-		p.previous_identity_secret, p.previous_secret_until, p.settings, m.role
+		p.previous_identity_secret, p.previous_secret_until, p.settings, p.revision, m.role
 		FROM project_members m JOIN projects p ON p.id = m.project_id
 		WHERE m.account_id = $1 ORDER BY p.created_at, p.id COLLATE "C"`, accountID)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Membership, error) {

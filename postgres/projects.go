@@ -13,7 +13,7 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-const projectColumns = `id, name, created_at, identity_secret, previous_identity_secret, previous_secret_until, settings`
+const projectColumns = `id, name, created_at, identity_secret, previous_identity_secret, previous_secret_until, settings, revision`
 
 // CreateProject implements smartonboard.ProjectStore.
 func (db *DB) CreateProject(ctx context.Context, p *so.Project) error {
@@ -25,8 +25,9 @@ func insertProject(ctx context.Context, q querier, p *so.Project) error {
 	if err != nil {
 		return err
 	}
-	_, err = q.Exec(ctx, `INSERT INTO projects (`+projectColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		p.ID, p.Name, p.CreatedAt, p.IdentitySecret, p.PreviousIdentitySecret, zeroNull(p.PreviousSecretUntil), settings)
+	p.Revision = 1
+	_, err = q.Exec(ctx, `INSERT INTO projects (`+projectColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		p.ID, p.Name, p.CreatedAt, p.IdentitySecret, p.PreviousIdentitySecret, zeroNull(p.PreviousSecretUntil), settings, p.Revision)
 	return err
 }
 
@@ -46,15 +47,27 @@ func (db *DB) UpdateProject(ctx context.Context, p *so.Project) error {
 		return err
 	}
 	tag, err := db.pool.Exec(ctx, `UPDATE projects SET name = $1, identity_secret = $2,
-		previous_identity_secret = $3, previous_secret_until = $4, settings = $5 WHERE id = $6`,
-		p.Name, p.IdentitySecret, p.PreviousIdentitySecret, zeroNull(p.PreviousSecretUntil), settings, p.ID)
+		previous_identity_secret = $3, previous_secret_until = $4, settings = $5, revision = revision + 1
+		WHERE id = $6 AND revision = $7`,
+		p.Name, p.IdentitySecret, p.PreviousIdentitySecret, zeroNull(p.PreviousSecretUntil), settings, p.ID, p.Revision)
 	if err != nil {
 		return mapError(err, "project")
 	}
 	if tag.RowsAffected() == 0 {
-		return so.ProjectNotFound(p.ID)
+		return db.staleProject(ctx, p)
 	}
+	p.Revision++
 	return nil
+}
+
+// staleProject explains an update that changed nothing: the project is gone,
+// or another update came first.
+func (db *DB) staleProject(ctx context.Context, p *so.Project) error {
+	cur, err := db.FindProject(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	return so.Stale("project", "revision", cur.Revision, p.Revision)
 }
 
 // scanProject reads projectColumns, then extra; its errors are the driver's.
@@ -62,7 +75,7 @@ func scanProject(row pgx.Row, extra ...any) (*so.Project, error) {
 	var p so.Project
 	var until *time.Time
 	var settings []byte
-	dest := append([]any{&p.ID, &p.Name, &p.CreatedAt, &p.IdentitySecret, &p.PreviousIdentitySecret, &until, &settings}, extra...)
+	dest := append([]any{&p.ID, &p.Name, &p.CreatedAt, &p.IdentitySecret, &p.PreviousIdentitySecret, &until, &settings, &p.Revision}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -156,7 +156,7 @@ func affectedOne(res sql.Result, err error, message string) error {
 // ListMemberships implements smartonboard.AccountStore.
 func (db *DB) ListMemberships(ctx context.Context, accountID string) ([]*so.Membership, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT p.id, p.name, p.created_at, p.identity_secret,
-		p.previous_identity_secret, p.previous_secret_until, p.settings, m.role
+		p.previous_identity_secret, p.previous_secret_until, p.settings, p.revision, m.role
 		FROM project_members m JOIN projects p ON p.id = m.project_id
 		WHERE m.account_id = ? ORDER BY p.created_at, p.id`, accountID)
 	if err != nil {

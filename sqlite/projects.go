@@ -10,7 +10,7 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-const projectColumns = `id, name, created_at, identity_secret, previous_identity_secret, previous_secret_until, settings`
+const projectColumns = `id, name, created_at, identity_secret, previous_identity_secret, previous_secret_until, settings, revision`
 
 // execer is what the writer pool and a transaction have in common.
 type execer interface {
@@ -27,9 +27,10 @@ func insertProject(ctx context.Context, ex execer, p *so.Project) error {
 	if err != nil {
 		return err
 	}
-	_, err = ex.ExecContext(ctx, `INSERT INTO projects (`+projectColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	p.Revision = 1
+	_, err = ex.ExecContext(ctx, `INSERT INTO projects (`+projectColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Name, p.CreatedAt.UnixMilli(), p.IdentitySecret, p.PreviousIdentitySecret,
-		zeroNullMillis(p.PreviousSecretUntil), settings)
+		zeroNullMillis(p.PreviousSecretUntil), settings, p.Revision)
 	return mapError(err)
 }
 
@@ -49,15 +50,27 @@ func (db *DB) UpdateProject(ctx context.Context, p *so.Project) error {
 		return err
 	}
 	res, err := db.writer.ExecContext(ctx, `UPDATE projects SET name = ?, identity_secret = ?,
-		previous_identity_secret = ?, previous_secret_until = ?, settings = ? WHERE id = ?`,
-		p.Name, p.IdentitySecret, p.PreviousIdentitySecret, zeroNullMillis(p.PreviousSecretUntil), settings, p.ID)
+		previous_identity_secret = ?, previous_secret_until = ?, settings = ?, revision = revision + 1
+		WHERE id = ? AND revision = ?`,
+		p.Name, p.IdentitySecret, p.PreviousIdentitySecret, zeroNullMillis(p.PreviousSecretUntil), settings, p.ID, p.Revision)
 	if err != nil {
 		return mapError(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return so.ProjectNotFound(p.ID)
+		return db.staleProject(ctx, p)
 	}
+	p.Revision++
 	return nil
+}
+
+// staleProject explains an update that changed nothing: the project is gone,
+// or another update came first.
+func (db *DB) staleProject(ctx context.Context, p *so.Project) error {
+	cur, err := db.FindProject(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	return so.Stale("project", "revision", cur.Revision, p.Revision)
 }
 
 // scanProject reads projectColumns; its errors are the driver's, unmapped.
@@ -66,7 +79,7 @@ func scanProject(row scanner, extra ...any) (*so.Project, error) {
 	var created int64
 	var until sql.NullInt64
 	var settings string
-	dest := append([]any{&p.ID, &p.Name, &created, &p.IdentitySecret, &p.PreviousIdentitySecret, &until, &settings}, extra...)
+	dest := append([]any{&p.ID, &p.Name, &created, &p.IdentitySecret, &p.PreviousIdentitySecret, &until, &settings, &p.Revision}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -137,7 +137,7 @@ func testAccountsMigration(t *testing.T, open Opener) {
 	if _, err := db.Migrator().Up(ctx); err != nil {
 		t.Fatalf("Up over stored rows: %v", err)
 	}
-	p.PreviousIdentitySecret, p.PreviousSecretUntil, p.Settings = "", time.Time{}, so.ProjectSettings{}
+	p.PreviousIdentitySecret, p.PreviousSecretUntil, p.Settings, p.Revision = "", time.Time{}, so.ProjectSettings{}, 1
 	assertEqual(t, "project after down/up", findProject(t, db, "p1"), p)
 	assertEqual(t, "keys after down/up", listKeys(t, db, "p1"), keys)
 	if n, err := db.CountAccounts(ctx); err != nil || n != 0 {

@@ -143,14 +143,28 @@ func testProjectRoundTrip(t *testing.T, db DB) {
 	assertEqual(t, "created project", findProject(t, db, "full"), p)
 
 	// p1 was created without settings or a previous secret: they read back as zero.
-	want := &so.Project{ID: "p1", Name: "p1", CreatedAt: findProject(t, db, "p1").CreatedAt}
+	want := &so.Project{ID: "p1", Name: "p1", CreatedAt: findProject(t, db, "p1").CreatedAt, Revision: 1}
 	assertEqual(t, "project without settings", findProject(t, db, "p1"), want)
 
 	upd := *p
 	upd.Name, upd.IdentitySecret, upd.PreviousIdentitySecret = "renamed", "ids_newer", "ids_new"
 	upd.PreviousSecretUntil, upd.Settings = at(120), so.ProjectSettings{Limits: so.Limits{Streams: ptr(0)}}
+	p.Name = "renamed first"
+	if err := db.UpdateProject(ctx, p); err != nil || p.Revision != 2 {
+		t.Fatalf("first update: %v, revision %d; want revision 2", err, p.Revision)
+	}
+	// upd was read before p's update: storing it would undo that update.
+	err := db.UpdateProject(ctx, &upd)
+	if want := so.Stale("project", "revision", 2, 1); !reflect.DeepEqual(err, want) {
+		t.Fatalf("update from an outdated read: %v, want %v", err, want)
+	}
+	assertEqual(t, "project after a refused update", findProject(t, db, "full"), p)
+	upd.Revision = p.Revision
 	if err := db.UpdateProject(ctx, &upd); err != nil {
 		t.Fatal(err)
+	}
+	if upd.Revision != 3 {
+		t.Fatalf("revision after two updates = %d, want 3", upd.Revision)
 	}
 	assertEqual(t, "updated project", findProject(t, db, "full"), &upd)
 	assertEqual(t, "other project after update", findProject(t, db, "p1"), want)

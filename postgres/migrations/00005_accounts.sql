@@ -6,7 +6,8 @@
 ALTER TABLE projects
     ADD COLUMN settings jsonb NOT NULL DEFAULT '{}',
     ADD COLUMN previous_identity_secret text NOT NULL DEFAULT '',
-    ADD COLUMN previous_secret_until timestamptz;
+    ADD COLUMN previous_secret_until timestamptz,
+    ADD COLUMN revision integer NOT NULL DEFAULT 1;
 
 -- Secret keys stored before scopes existed could do everything, and keep doing
 -- so; keys named 'bootstrap' came from the bootstrap variables (or a first
@@ -86,6 +87,7 @@ ALTER TABLE api_keys
     DROP COLUMN created_by,
     DROP COLUMN scopes;
 ALTER TABLE projects
+    DROP COLUMN revision,
     DROP COLUMN previous_secret_until,
     DROP COLUMN previous_identity_secret,
     DROP COLUMN settings;

@@ -1,9 +1,11 @@
 -- +goose Up
 -- Per-project settings (a JSON object) and the identity secret a rotation
--- replaced, still accepted until previous_secret_until (unix milliseconds).
+-- replaced, still accepted until previous_secret_until (unix milliseconds);
+-- revision counts updates, so a stale update is refused, not applied over.
 ALTER TABLE projects ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE projects ADD COLUMN previous_identity_secret TEXT NOT NULL DEFAULT '';
 ALTER TABLE projects ADD COLUMN previous_secret_until INTEGER;
+ALTER TABLE projects ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
 
 -- Key lifecycle. scopes is a JSON array of strings. Secret keys stored before
 -- scopes existed could do everything, and keep doing so; keys named 'bootstrap'
@@ -78,6 +80,7 @@ ALTER TABLE api_keys DROP COLUMN last_used_at;
 ALTER TABLE api_keys DROP COLUMN source;
 ALTER TABLE api_keys DROP COLUMN created_by;
 ALTER TABLE api_keys DROP COLUMN scopes;
+ALTER TABLE projects DROP COLUMN revision;
 ALTER TABLE projects DROP COLUMN previous_secret_until;
 ALTER TABLE projects DROP COLUMN previous_identity_secret;
 ALTER TABLE projects DROP COLUMN settings;
