@@ -77,3 +77,12 @@ func TestOpenAPIAccessMatchesRouter(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPINoRepeatedKeys catches a key written twice in one object (a merge
+// can leave one), which JSON readers resolve differently or silently.
+func TestOpenAPINoRepeatedKeys(t *testing.T) {
+	t.Parallel()
+	if err := checkJSONText(OpenAPI(), anyDepth); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+}
