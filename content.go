@@ -80,10 +80,11 @@ func (c ContentItem) MarshalJSON() ([]byte, error) {
 		PublishedAt *string `json:"published_at"`
 		CreatedAt   string  `json:"created_at"`
 		UpdatedAt   string  `json:"updated_at"`
-	}{plain(c), formatOptional(c.ScheduledAt), formatOptional(c.PublishedAt), FormatTime(c.CreatedAt), FormatTime(c.UpdatedAt)})
+	}{plain(c), FormatOptionalTime(c.ScheduledAt), FormatOptionalTime(c.PublishedAt), FormatTime(c.CreatedAt), FormatTime(c.UpdatedAt)})
 }
 
-func formatOptional(t *time.Time) *string {
+// FormatOptionalTime renders an optional time the way the API promises, or nil.
+func FormatOptionalTime(t *time.Time) *string {
 	if t == nil {
 		return nil
 	}

@@ -58,7 +58,7 @@ type stepStateJSON struct {
 }
 
 func (s StepState) jsonForm() stepStateJSON {
-	return stepStateJSON{plainStepState(s), formatOptional(s.StartedAt), formatOptional(s.CompletedAt)}
+	return stepStateJSON{plainStepState(s), FormatOptionalTime(s.StartedAt), FormatOptionalTime(s.CompletedAt)}
 }
 
 // Journey is one user's way through one flow, pinned to the flow version it
@@ -103,7 +103,7 @@ func (j Journey) MarshalJSON() ([]byte, error) {
 		CompletedAt    *string         `json:"completed_at"`
 		UpdatedAt      string          `json:"updated_at"`
 	}{plain(j), steps, FormatTime(j.StartedAt), FormatTime(j.LastActivityAt), FormatTime(j.LastEventAt),
-		formatOptional(j.CompletedAt), FormatTime(j.UpdatedAt)})
+		FormatOptionalTime(j.CompletedAt), FormatTime(j.UpdatedAt)})
 }
 
 // JourneyStore keeps journeys outside of event ingestion.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -43,8 +44,8 @@ func (s *Server) finishAudit(_ http.ResponseWriter, r *http.Request) {
 	if n == nil || p == nil || s.Audit == nil || n.rec.status >= 400 || n.rec.status == 0 {
 		return
 	}
-	e := &so.AuditEntry{ID: so.NewID(), ProjectID: cmpOr(n.projectID, p.ProjectID), At: so.Now(), Actor: p.Actor(),
-		Action: r.Pattern, Target: cmpOr(n.target, r.URL.Path), Status: n.rec.status, Changes: n.changes,
+	e := &so.AuditEntry{ID: so.NewID(), ProjectID: cmp.Or(n.projectID, p.ProjectID), At: so.Now(), Actor: p.Actor(),
+		Action: r.Pattern, Target: cmp.Or(n.target, r.URL.Path), Status: n.rec.status, Changes: n.changes,
 		RequestID: requestID(r.Context())}
 	if e.ProjectID == "" { // signing out changes no project
 		return
@@ -82,13 +83,6 @@ func noteTarget(r *http.Request, projectID, target string) {
 	if n, _ := r.Context().Value(auditKey).(*auditNote); n != nil {
 		n.projectID, n.target = projectID, target
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {

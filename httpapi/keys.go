@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/api"
@@ -15,15 +14,8 @@ func viewKey(k *so.APIKey) api.APIKeyView {
 	}
 	return api.APIKeyView{ID: k.ID, Kind: k.Kind, Name: k.Name, Prefix: k.Prefix, Scopes: scopes,
 		CreatedBy: k.CreatedBy, Source: k.Source, CreatedAt: so.FormatTime(k.CreatedAt),
-		LastUsedAt: optTime(k.LastUsedAt), ExpiresAt: optTime(k.ExpiresAt), RevokedAt: optTime(k.RevokedAt)}
-}
-
-func optTime(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	v := so.FormatTime(*t)
-	return &v
+		LastUsedAt: so.FormatOptionalTime(k.LastUsedAt), ExpiresAt: so.FormatOptionalTime(k.ExpiresAt),
+		RevokedAt: so.FormatOptionalTime(k.RevokedAt)}
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
-	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/api"
@@ -34,10 +33,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := so.UserFilter{Role: q.Get("role"), Plan: q.Get("plan"), Experience: q.Get("experience")}
-	if v := q.Get("seen_since"); v != "" {
-		if f.SeenSince, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			return so.FieldErrorf(so.EINVALID, "seen_since", "%q is not an RFC 3339 timestamp", v)
-		}
+	if f.SeenSince, err = timeParam(q.Get("seen_since"), "seen_since"); err != nil {
+		return err
 	}
 	if f.Limit, err = limitParam(q); err != nil {
 		return err

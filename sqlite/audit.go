@@ -9,9 +9,6 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-// defaultAuditLimit is the page size of a listing that asks for none.
-const defaultAuditLimit = 50
-
 const auditColumns = `id, project_id, at, actor, action, target, status, changes, request_id`
 
 // AppendAudit implements smartonboard.AuditStore.
@@ -35,7 +32,7 @@ func (db *DB) ListAudit(ctx context.Context, projectID string, f so.AuditFilter)
 	where, args := auditWhere(projectID, f)
 	limit := f.Limit
 	if limit <= 0 {
-		limit = defaultAuditLimit
+		limit = so.DefaultListLimit
 	}
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log
 		WHERE `+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)

@@ -35,18 +35,7 @@ func (b *lockedBuffer) String() string {
 func startLogged(t *testing.T, cfg config.Config) (*instance, *lockedBuffer) {
 	t.Helper()
 	logs := &lockedBuffer{}
-	m := &Main{Config: cfg, Stdout: &bytes.Buffer{}, Logger: slog.New(slog.NewTextHandler(logs, nil))}
-	if err := m.Run(context.Background()); err != nil {
-		m.Close()
-		t.Fatalf("Run: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return &instance{t: t, m: m, url: m.URL(), secret: m.Bootstrap.GeneratedSecretKey,
-		public: m.Bootstrap.GeneratedPublicKey, stdout: &bytes.Buffer{}}, logs
+	return startWith(t, cfg, slog.New(slog.NewTextHandler(logs, nil))), logs
 }
 
 // TestBadBytes sends path values, query values, cursors and keys holding NUL or

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,25 +10,7 @@ import (
 // eventsCall posts one event batch with headers set by the caller.
 func (in *instance) eventsCall(key, body string, header ...string) response {
 	in.t.Helper()
-	req, err := http.NewRequest("POST", in.url+"/v1/events", strings.NewReader(body))
-	if err != nil {
-		in.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		in.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		in.t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return in.request("POST", "/v1/events", key, "application/json", strings.NewReader(body), header...)
 }
 
 func batchOf(id, user string) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,8 +48,14 @@ type instance struct {
 
 func start(t *testing.T, cfg config.Config) *instance {
 	t.Helper()
+	return startWith(t, cfg, nil)
+}
+
+// startWith is start with the server's log sent to logger (nil discards it).
+func startWith(t *testing.T, cfg config.Config, logger *slog.Logger) *instance {
+	t.Helper()
 	out := &bytes.Buffer{}
-	m := &Main{Config: cfg, Stdout: out}
+	m := &Main{Config: cfg, Stdout: out, Logger: logger}
 	if err := m.Run(context.Background()); err != nil {
 		m.Close()
 		t.Fatalf("Run: %v", err)
@@ -105,8 +112,9 @@ func (r response) apiErr(t *testing.T) apiError {
 	return *e.Error
 }
 
-// request sends one request; key "" sends no Authorization header.
-func (in *instance) request(method, path, key, contentType string, body io.Reader) response {
+// request sends one request; key "" sends no Authorization header; header
+// holds further name, value pairs.
+func (in *instance) request(method, path, key, contentType string, body io.Reader, header ...string) response {
 	in.t.Helper()
 	req, err := http.NewRequest(method, in.url+path, body)
 	if err != nil {
@@ -117,6 +125,9 @@ func (in *instance) request(method, path, key, contentType string, body io.Reade
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
