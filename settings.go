@@ -16,6 +16,86 @@ type ProjectSettings struct {
 	// DefaultServerOnlyTraits, an empty list means none.
 	ServerOnlyTraits []string `json:"server_only_traits,omitzero"`
 	Limits           Limits   `json:"limits,omitzero"`
+	// Behaviour tunes struggle detection and interventions.
+	Behaviour BehaviourSettings `json:"behaviour,omitzero"`
+}
+
+// BehaviourSettings are a project's struggle thresholds and intervention
+// caps; nil takes BehaviourDefaults.
+type BehaviourSettings struct {
+	HesitationSeconds    *float64 `json:"hesitation_seconds,omitempty"` // one hesitation this long is struggle
+	StuckSeconds         *float64 `json:"stuck_seconds,omitempty"`      // this long on a step without progress, with hesitation or repeated clicks
+	RepeatedClicks       *int     `json:"repeated_clicks,omitempty"`    // clicks on a step that count as repeated
+	ErrorsPerStep        *int     `json:"errors_per_step,omitempty"`    // errors on one step
+	StepBacks            *int     `json:"step_backs,omitempty"`         // step_back events on one step
+	PerSession           *int     `json:"interventions_per_session,omitempty"`
+	StepCooldownSeconds  *float64 `json:"step_cooldown_seconds,omitempty"`  // between two interventions on one step
+	HoldoutPercent       *float64 `json:"holdout_percent,omitempty"`        // share of users who get nothing, 0–50
+	SuccessThreshold     *float64 `json:"success_threshold,omitempty"`      // predicted success below this triggers help
+	OutcomeWindowMinutes *float64 `json:"outcome_window_minutes,omitempty"` // a step completed within this counts for the intervention
+}
+
+// Behaviour is BehaviourSettings with every value filled.
+type Behaviour struct {
+	HesitationSeconds    float64
+	StuckSeconds         float64
+	RepeatedClicks       int
+	ErrorsPerStep        int
+	StepBacks            int
+	PerSession           int
+	StepCooldownSeconds  float64
+	HoldoutPercent       float64
+	SuccessThreshold     float64
+	OutcomeWindowMinutes float64
+}
+
+// BehaviourDefaults are the earlier system's thresholds and the issue's caps.
+var BehaviourDefaults = Behaviour{HesitationSeconds: 5, StuckSeconds: 15, RepeatedClicks: 3, ErrorsPerStep: 3,
+	StepBacks: 2, PerSession: 3, StepCooldownSeconds: 60, HoldoutPercent: 10, SuccessThreshold: 0.70,
+	OutcomeWindowMinutes: 30}
+
+// Resolve fills the unset values from BehaviourDefaults.
+func (b BehaviourSettings) Resolve() Behaviour {
+	d := BehaviourDefaults
+	orF := func(v *float64, def float64) float64 {
+		if v == nil {
+			return def
+		}
+		return *v
+	}
+	return Behaviour{HesitationSeconds: orF(b.HesitationSeconds, d.HesitationSeconds), StuckSeconds: orF(b.StuckSeconds, d.StuckSeconds),
+		RepeatedClicks: Or(b.RepeatedClicks, d.RepeatedClicks), ErrorsPerStep: Or(b.ErrorsPerStep, d.ErrorsPerStep),
+		StepBacks: Or(b.StepBacks, d.StepBacks), PerSession: Or(b.PerSession, d.PerSession),
+		StepCooldownSeconds: orF(b.StepCooldownSeconds, d.StepCooldownSeconds), HoldoutPercent: orF(b.HoldoutPercent, d.HoldoutPercent),
+		SuccessThreshold: orF(b.SuccessThreshold, d.SuccessThreshold), OutcomeWindowMinutes: orF(b.OutcomeWindowMinutes, d.OutcomeWindowMinutes)}
+}
+
+// validate checks each value against its range.
+func (b BehaviourSettings) validate() error {
+	floats := []struct {
+		name     string
+		v        *float64
+		min, max float64
+	}{{"hesitation_seconds", b.HesitationSeconds, 0.5, 600}, {"stuck_seconds", b.StuckSeconds, 1, 3600},
+		{"step_cooldown_seconds", b.StepCooldownSeconds, 0, 86400}, {"holdout_percent", b.HoldoutPercent, 0, 50},
+		{"success_threshold", b.SuccessThreshold, 0, 1}, {"outcome_window_minutes", b.OutcomeWindowMinutes, 1, 10080}}
+	for _, f := range floats {
+		if f.v != nil && (*f.v < f.min || *f.v > f.max || *f.v != *f.v) {
+			return FieldErrorf(EINVALID, "settings.behaviour."+f.name, "must be from %g to %g", f.min, f.max)
+		}
+	}
+	ints := []struct {
+		name     string
+		v        *int
+		min, max int
+	}{{"repeated_clicks", b.RepeatedClicks, 2, 100}, {"errors_per_step", b.ErrorsPerStep, 1, 100},
+		{"step_backs", b.StepBacks, 1, 100}, {"interventions_per_session", b.PerSession, 0, 100}}
+	for _, f := range ints {
+		if f.v != nil && (*f.v < f.min || *f.v > f.max) {
+			return FieldErrorf(EINVALID, "settings.behaviour."+f.name, "must be from %d to %d", f.min, f.max)
+		}
+	}
+	return nil
 }
 
 // Limits are per-project request and stream limits; each is a count per minute
@@ -66,5 +146,5 @@ func (s ProjectSettings) Validate() error {
 			return FieldErrorf(EINVALID, "settings.limits."+l.name, "must be from 0 to 100000000")
 		}
 	}
-	return nil
+	return s.Behaviour.validate()
 }
