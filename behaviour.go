@@ -103,7 +103,7 @@ type Intervention struct {
 	HeldOut     bool             `json:"held_out"`
 	ContentID   string           `json:"content_id"`
 	Title       string           `json:"title"`
-	Body        string           `json:"body"` // sanitized HTML
+	Body        string           `json:"body_html"` // sanitized HTML
 	Actions     []Action         `json:"actions"`
 	TriggeredAt time.Time        `json:"triggered_at"`
 
