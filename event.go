@@ -188,6 +188,24 @@ type IngestTx interface {
 	EventOwners(ctx context.Context, events []*Event) ([]string, error)
 }
 
+// Outcome is what one ingestion transaction did to journeys, for the response
+// and the pipeline's consumers.
+type Outcome struct {
+	Seen      map[UserRef]Sighting // sightings written, remembered by the journey engine once committed
+	Notices   map[*Event]*Notice
+	Changed   []*Journey
+	Started   map[string]int // journeys the events started, by project
+	Completed map[string]int // journeys the events completed, by project
+}
+
+// UserRef names one end user of one project.
+type UserRef struct{ ProjectID, UserID string }
+
+// SeenPrecision is how exact an end user's last_seen_at is kept: an instance that
+// wrote a user's sighting less than this long ago does not write it again, which
+// spares one row write per user per transaction on the ingestion hot path.
+const SeenPrecision = time.Minute
+
 // Sighting is the span of one user's events in a batch.
 type Sighting struct{ First, Last time.Time }
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
-	"github.com/smartonboarding/smartonboard/journey"
 )
 
 // Store is the part of an engine ingestion needs.
@@ -21,7 +20,7 @@ type Store interface {
 }
 
 // Applier moves journeys inside the ingestion transaction.
-type Applier func(ctx context.Context, tx so.IngestTx, inserted []*so.Event) (*journey.Outcome, error)
+type Applier func(ctx context.Context, tx so.IngestTx, inserted []*so.Event) (*so.Outcome, error)
 
 // Options tune the committer.
 type Options struct {
@@ -42,7 +41,7 @@ type Options struct {
 	// its journey outcome (for real-time streams). It runs on the committer after
 	// the transaction's requests are answered; the next commit waits for it, so it
 	// should hand slow work to another goroutine.
-	OnCommit func(stored []*so.Event, outcome *journey.Outcome)
+	OnCommit func(stored []*so.Event, outcome *so.Outcome)
 	// OnBatch, when set, observes each transaction: requests, events, duration, error.
 	OnBatch func(requests, events int, took time.Duration, err error)
 }
@@ -230,7 +229,7 @@ func (in *Ingester) commitTogether(batch []*request, n int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), in.opts.CommitTimeout)
 	defer cancel()
 	start := time.Now()
-	var outcome *journey.Outcome
+	var outcome *so.Outcome
 	var refused []error
 	inserted, err := in.store.IngestEvents(ctx, all, func(ctx context.Context, tx so.IngestTx, ins []*so.Event) error {
 		var err error
@@ -326,7 +325,7 @@ func refuseTakenIDs(ctx context.Context, tx so.IngestTx, all, inserted []*so.Eve
 	return refused, nil
 }
 
-func (in *Ingester) answer(batch []*request, inserted []bool, refused []error, outcome *journey.Outcome) {
+func (in *Ingester) answer(batch []*request, inserted []bool, refused []error, outcome *so.Outcome) {
 	i := 0
 	for _, r := range batch {
 		res := &Result{Inserted: inserted[i : i+len(r.events)], Refused: make([]error, len(r.events)), Notices: make([]*so.Notice, len(r.events))}

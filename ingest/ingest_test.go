@@ -12,7 +12,6 @@ import (
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/ingest"
-	"github.com/smartonboarding/smartonboard/journey"
 )
 
 // fakeStore records transactions. It stands in for an engine only to observe how
@@ -87,8 +86,8 @@ func events(prefix string, n int) []*so.Event {
 	return out
 }
 
-func noJourneys(context.Context, so.IngestTx, []*so.Event) (*journey.Outcome, error) {
-	return &journey.Outcome{Notices: map[*so.Event]*so.Notice{}}, nil
+func noJourneys(context.Context, so.IngestTx, []*so.Event) (*so.Outcome, error) {
+	return &so.Outcome{Notices: map[*so.Event]*so.Notice{}}, nil
 }
 
 // hangGuard bounds every wait of these tests: far longer than any wait takes, it
@@ -226,7 +225,7 @@ func TestDuplicatesAndClose(t *testing.T) {
 	t.Parallel()
 	store := &fakeStore{seen: map[string]bool{}}
 	var committed int
-	in := ingest.New(store, noJourneys, ingest.Options{OnCommit: func(stored []*so.Event, _ *journey.Outcome) { committed += len(stored) }})
+	in := ingest.New(store, noJourneys, ingest.Options{OnCommit: func(stored []*so.Event, _ *so.Outcome) { committed += len(stored) }})
 	first, err := in.Submit(context.Background(), events("a", 3))
 	if err != nil {
 		t.Fatal(err)

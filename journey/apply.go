@@ -13,22 +13,12 @@ import (
 // published: the event is kept, but there is no journey to move.
 const NoticeUnknownFlow = "unknown_flow"
 
-// Outcome is what one ingestion transaction did to journeys, for the response and
-// the real-time streams.
-type Outcome struct {
-	touched   map[userKey]so.Sighting // sightings written, remembered once committed
-	Notices   map[*so.Event]*so.Notice
-	Changed   []*so.Journey
-	Started   map[string]int // journeys the events started, by project
-	Completed map[string]int // journeys the events completed, by project
-}
-
 // Apply moves journeys with the inserted events inside the ingestion
 // transaction. It may run again if the store retries the transaction, so it keeps
 // no state outside the returned Outcome.
-func (e *Engine) Apply(ctx context.Context, tx so.IngestTx, inserted []*so.Event) (*Outcome, error) {
-	out := &Outcome{Notices: map[*so.Event]*so.Notice{}, Started: map[string]int{}, Completed: map[string]int{},
-		touched: map[userKey]so.Sighting{}}
+func (e *Engine) Apply(ctx context.Context, tx so.IngestTx, inserted []*so.Event) (*so.Outcome, error) {
+	out := &so.Outcome{Notices: map[*so.Event]*so.Notice{}, Started: map[string]int{}, Completed: map[string]int{},
+		Seen: map[so.UserRef]so.Sighting{}}
 	for _, projectID := range projects(inserted) {
 		if err := e.applyProject(ctx, tx, projectID, inserted, out); err != nil {
 			return nil, err
@@ -58,7 +48,7 @@ type projectBatch struct {
 	changed   map[*so.Journey]bool
 }
 
-func (e *Engine) applyProject(ctx context.Context, tx so.IngestTx, projectID string, all []*so.Event, out *Outcome) error {
+func (e *Engine) applyProject(ctx context.Context, tx so.IngestTx, projectID string, all []*so.Event, out *so.Outcome) error {
 	b := &projectBatch{projectID: projectID, journeys: map[string][]*so.Journey{}, changed: map[*so.Journey]bool{}}
 	needJourneys := map[string]bool{}
 	for _, ev := range all {
@@ -72,11 +62,11 @@ func (e *Engine) applyProject(ctx context.Context, tx so.IngestTx, projectID str
 	}
 	seen := so.Sightings(b.events)
 	for user, s := range seen {
-		k := userKey{projectID, user}
+		k := so.UserRef{ProjectID: projectID, UserID: user}
 		if e.seen.covers(k, s) {
 			delete(seen, user)
 		} else {
-			out.touched[k] = s
+			out.Seen[k] = s
 		}
 	}
 	if err := tx.TouchUsers(ctx, projectID, seen); err != nil {
@@ -107,7 +97,7 @@ func (e *Engine) applyProject(ctx context.Context, tx so.IngestTx, projectID str
 // startMissing starts, in (user, flow) order, the journeys that step events of
 // the batch need and that do not exist yet. Inserting in one order everywhere
 // keeps concurrent transactions from deadlocking on each other's new rows.
-func (e *Engine) startMissing(ctx context.Context, tx so.IngestTx, b *projectBatch, out *Outcome) error {
+func (e *Engine) startMissing(ctx context.Context, tx so.IngestTx, b *projectBatch, out *so.Outcome) error {
 	type pair struct{ user, flow string }
 	first := map[pair]*so.Event{}
 	for _, ev := range b.events {
@@ -164,7 +154,7 @@ func touchesJourneys(ev *so.Event) bool {
 
 // applyEvent moves the journeys one event concerns, starting one for a step event
 // in a published flow the user has not started yet.
-func (e *Engine) applyEvent(ctx context.Context, b *projectBatch, ev *so.Event, out *Outcome) error {
+func (e *Engine) applyEvent(ctx context.Context, b *projectBatch, ev *so.Event, out *so.Outcome) error {
 	if !touchesJourneys(ev) {
 		return nil
 	}
@@ -200,7 +190,7 @@ func (e *Engine) applyEvent(ctx context.Context, b *projectBatch, ev *so.Event, 
 }
 
 // save writes the changed journeys back in a stable order.
-func (b *projectBatch) save(ctx context.Context, tx so.IngestTx, out *Outcome) error {
+func (b *projectBatch) save(ctx context.Context, tx so.IngestTx, out *so.Outcome) error {
 	var changed []*so.Journey
 	for j := range b.changed {
 		changed = append(changed, j)
@@ -225,8 +215,8 @@ func startsJourney(t so.EventType) bool {
 
 // Committed tells the engine that an outcome's transaction committed, so the
 // sightings it wrote need not be written again for a while.
-func (e *Engine) Committed(o *Outcome) {
+func (e *Engine) Committed(o *so.Outcome) {
 	if o != nil {
-		e.seen.remember(o.touched)
+		e.seen.remember(o.Seen)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/axiomhq/hyperloglog"
 
 	so "github.com/smartonboarding/smartonboard"
-	"github.com/smartonboarding/smartonboard/journey"
 )
 
 // Window is the span of the per-minute counters; ActiveWindow that of active users.
@@ -147,7 +146,7 @@ func (c *Counters) forgetIdle(now time.Time) {
 }
 
 // Observe counts newly stored events and the journeys they started or completed.
-func (c *Counters) Observe(stored []*so.Event, outcome *journey.Outcome) {
+func (c *Counters) Observe(stored []*so.Event, outcome *so.Outcome) {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
-	"github.com/smartonboarding/smartonboard/journey"
 	"github.com/smartonboarding/smartonboard/live"
 )
 
@@ -15,7 +14,7 @@ func TestCountersRollOff(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	c := &live.Counters{Now: func() time.Time { return now }}
 	evs := []*so.Event{{ProjectID: "p", UserID: "a"}, {ProjectID: "p", UserID: "b"}, {ProjectID: "p", UserID: "a"}, {ProjectID: "q", UserID: "z"}}
-	c.Observe(evs, &journey.Outcome{Started: map[string]int{"p": 2}, Completed: map[string]int{"p": 1}})
+	c.Observe(evs, &so.Outcome{Started: map[string]int{"p": 2}, Completed: map[string]int{"p": 1}})
 
 	s := c.Snapshot("p")
 	if s.ActiveUsers != 2 || s.EventsPerMinute != 3 || s.JourneysStartedPerMinute != 2 || s.JourneysCompletedPerMin != 1 || s.EventsTotal != 3 {

@@ -7,7 +7,6 @@ import (
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/ingest"
-	"github.com/smartonboarding/smartonboard/journey"
 )
 
 // testEventOwners: an event id is unique per project, so an id another user's
@@ -124,6 +123,6 @@ func assertRefused(t *testing.T, r *ingest.Result, inserted string, refused ...i
 	}
 }
 
-func noJourneys(context.Context, so.IngestTx, []*so.Event) (*journey.Outcome, error) {
-	return &journey.Outcome{Notices: map[*so.Event]*so.Notice{}}, nil
+func noJourneys(context.Context, so.IngestTx, []*so.Event) (*so.Outcome, error) {
+	return &so.Outcome{Notices: map[*so.Event]*so.Notice{}}, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/client"
-	"github.com/smartonboarding/smartonboard/journey"
 	"github.com/smartonboarding/smartonboard/preflight"
 )
 
@@ -258,7 +257,7 @@ func (v *verifier) checkWrite(ctx context.Context) {
 	u, err := freshConnections(admin).User(ctx, VerifyUserID)
 	// An instance records a user's sighting at most once per SeenPrecision, so a
 	// second run within it finds the first run's time.
-	if err != nil || u.LastSeenAt.Before(sent.Add(-journey.SeenPrecision)) {
+	if err != nil || u.LastSeenAt.Before(sent.Add(-so.SeenPrecision)) {
 		v.fail("write", "GET /v1/users/"+VerifyUserID, preflight.TypeService,
 			"an acknowledged event is not visible: "+describeUser(u, err),
 			"instances may be reading a different database than they write: check DATABASE_URL on every instance")

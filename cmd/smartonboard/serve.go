@@ -253,7 +253,7 @@ func (m *Main) startIngest() {
 		Committers: committers,
 		MaxBatch:   maxBatch,
 		OnBatch:    newIngestMetrics(m.registry, m.Logger).observe,
-		OnCommit: func(stored []*so.Event, o *journey.Outcome) {
+		OnCommit: func(stored []*so.Event, o *so.Outcome) {
 			m.engine.Committed(o)
 			m.counters.Observe(stored, o)
 			if o != nil && len(o.Changed) > 0 {
