@@ -2,9 +2,33 @@ package smartonboard
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"time"
+
+	"github.com/google/uuid"
 )
+
+// DerivedID is a UUIDv7 made from a time and what a record is about instead of
+// randomness: ids still sort by time, and deriving the record again (a replay
+// of the same events) gives the same id, so the store keeps it once.
+func DerivedID(t time.Time, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(p)))
+		h.Write(n[:])
+		h.Write([]byte(p))
+	}
+	var u uuid.UUID
+	copy(u[6:], h.Sum(nil))
+	ms := uint64(t.UnixMilli())
+	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	u[6] = 0x70 | u[6]&0x0f // version 7
+	u[8] = 0x80 | u[8]&0x3f // RFC 4122 variant
+	return u.String()
+}
 
 // StruggleRule names the rule a struggle detection fired under.
 type StruggleRule string
@@ -238,6 +262,10 @@ type BehaviourStore interface {
 
 // PipelineStore runs durable consumers over the event log.
 type PipelineStore interface {
+	// StartConsumer creates the consumer's cursor at the end of the log unless it
+	// exists: a consumer added to a running installation starts with the events
+	// that commit after it, not with the whole history.
+	StartConsumer(ctx context.Context, consumer string) error
 	// Consume runs fn, in one transaction, over up to limit committed events
 	// after the consumer's cursor, in commit order, and advances the cursor past
 	// them; it returns how many events fn saw (0: none were waiting). Only one

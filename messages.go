@@ -24,6 +24,15 @@ func FlowNotFound(key string) *Error { return NotFound("flow", key) }
 // ContentItemNotFound reports a content item id the project does not have.
 func ContentItemNotFound(id string) *Error { return NotFound("content item", id) }
 
+// InterventionNotFound reports an intervention that does not exist, is another
+// user's, or was held out (nothing was sent, so there is nothing to answer).
+func InterventionNotFound(id string) *Error { return NotFound("intervention", id) }
+
+// ConsumerNotStarted is a durable consumer whose cursor was never created.
+func ConsumerNotStarted(name string) *Error {
+	return Errorf(EINTERNAL, "pipeline consumer %q has no cursor; StartConsumer must run first", name)
+}
+
 // ProjectNotFound reports a project that does not exist, which a write met as
 // a violated reference.
 func ProjectNotFound(id string) *Error { return NotFound("project", id) }

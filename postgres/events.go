@@ -76,6 +76,9 @@ func (db *DB) IngestEvents(ctx context.Context, events []*so.Event, apply func(c
 func (db *DB) ingestOnce(ctx context.Context, events []*so.Event, first []bool, optimistic bool, apply func(context.Context, so.IngestTx, []*so.Event) error) ([]bool, error) {
 	inserted := make([]bool, len(events))
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, announceWriter); err != nil {
+			return err
+		}
 		stored, err := insertEvents(ctx, tx, events, first, optimistic)
 		if err != nil {
 			return err

@@ -21,6 +21,8 @@ type DB interface {
 	so.EventStore
 	so.AccountStore
 	so.AuditStore
+	so.PipelineStore
+	so.BehaviourStore
 	Migrator() *migrate.Migrator
 	Ping(ctx context.Context) error
 }
@@ -47,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		"Events":            func(t *testing.T) { testEvents(t, open) },
 		"Errors":            func(t *testing.T) { testErrors(t, open) },
 		"EventOwners":       func(t *testing.T) { testEventOwners(t, open) },
+		"Pipeline":          func(t *testing.T) { testPipeline(t, open) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

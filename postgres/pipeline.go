@@ -1,0 +1,131 @@
+package postgres
+
+import (
+	"context"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// announceWriter is how the event log's writers announce themselves: every
+// ingestion transaction takes this shared advisory lock (keys "SONB", 1)
+// before it writes, so before it has a transaction id, and holds it until it
+// ends. Nothing takes it exclusively, so it never blocks anyone.
+const announceWriter = `SELECT pg_advisory_xact_lock_shared(1397706306, 1)`
+
+// horizonQuery finds the log's horizon: the lowest transaction id an event
+// writer still running holds, capped by the next id to be assigned (a writer
+// that has no id yet will get one at least that high). Every event writer
+// below it has finished before this statement looked, so a read that starts
+// after it sees all of their rows, and a row at or above it waits for a later
+// read: a transaction that took lower sequence numbers but commits late is
+// never skipped. Unlike the snapshot's xmin, long transactions that write no
+// events (in this database or another on the server) do not hold it back.
+// pg_locks shows 32-bit ids; they are widened with the epoch of xmax.
+const horizonQuery = `WITH locks AS MATERIALIZED (
+		SELECT locktype, pid, classid, objid, objsubid, transactionid, mode, granted FROM pg_locks
+		WHERE locktype IN ('advisory', 'transactionid')),
+	ref AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax),
+	writers AS (
+		SELECT ((ref.xmax >> 32) << 32) | l.transactionid::text::bigint AS xid FROM locks l, ref
+		WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted
+		AND l.pid IN (SELECT pid FROM locks WHERE locktype = 'advisory' AND classid = 1397706306 AND objid = 1 AND objsubid = 2))
+	SELECT least(ref.xmax, (SELECT min(CASE WHEN xid > ref.xmax THEN xid - 4294967296 ELSE xid END) FROM writers)) FROM ref`
+
+// horizon runs horizonQuery in a statement of its own, so that the read of the
+// log after it takes a newer snapshot.
+func horizon(ctx context.Context, q querier) (int64, error) {
+	var h int64
+	err := q.QueryRow(ctx, horizonQuery).Scan(&h)
+	return h, mapError(err, "pipeline horizon")
+}
+
+// StartConsumer implements smartonboard.PipelineStore: a new cursor stands just
+// before the oldest running transaction, so it sees every event that was not
+// yet committed when it was created.
+func (db *DB) StartConsumer(ctx context.Context, consumer string) error {
+	h, err := horizon(ctx, db.pool)
+	if err != nil {
+		return err
+	}
+	_, err = db.pool.Exec(ctx, `INSERT INTO pipeline_cursors (consumer, tx, seq, updated_at)
+		VALUES ($1, $2, $3, now()) ON CONFLICT (consumer) DO NOTHING`, consumer, h-1, int64(math.MaxInt64))
+	return mapError(err, "pipeline cursor")
+}
+
+// Consume implements smartonboard.PipelineStore. The cursor row is locked for
+// the transaction, so a second instance running the same consumer waits and
+// then reads on from where the first stopped.
+func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
+	n := 0
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var c so.Cursor
+		err := tx.QueryRow(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = $1 FOR UPDATE`, consumer).Scan(&c.Tx, &c.Seq)
+		if err != nil {
+			return notFound(err, so.ConsumerNotStarted(consumer), "pipeline cursor")
+		}
+		h, err := horizon(ctx, tx)
+		if err != nil {
+			return err
+		}
+		events, last, err := readLog(ctx, tx, c, h, limit)
+		if err != nil || len(events) == 0 {
+			return err
+		}
+		if err := fn(ctx, &consumerTx{tx}, events); err != nil {
+			return callerError{err}
+		}
+		n = len(events)
+		_, err = tx.Exec(ctx, `UPDATE pipeline_cursors SET tx = $2, seq = $3, updated_at = now() WHERE consumer = $1`,
+			consumer, last.Tx, last.Seq)
+		return mapError(err, "pipeline cursor")
+	})
+	if err != nil {
+		return 0, unwrapCaller(err, "pipeline")
+	}
+	return n, nil
+}
+
+// readLog returns up to limit events after the cursor and below the horizon,
+// in (tx, seq) order, and the cursor of the last one.
+func readLog(ctx context.Context, tx pgx.Tx, after so.Cursor, horizon int64, limit int) ([]*so.Event, so.Cursor, error) {
+	rows, _ := tx.Query(ctx, `SELECT tx, seq, `+eventColumns+` FROM events
+		WHERE (tx, seq) > ($1, $2) AND tx < $3 ORDER BY tx, seq LIMIT $4`, after.Tx, after.Seq, horizon, limit)
+	last := after
+	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Event, error) {
+		return scanEvent(prefixedRow{row, []any{&last.Tx, &last.Seq}})
+	})
+	if err != nil {
+		return nil, after, mapError(err, "events")
+	}
+	return events, last, nil
+}
+
+// prefixedRow scans leading columns into first, then the rest as the wrapped
+// row's caller expects.
+type prefixedRow struct {
+	pgx.CollectableRow
+	first []any
+}
+
+func (p prefixedRow) Scan(dest ...any) error {
+	return p.CollectableRow.Scan(append(append([]any{}, p.first...), dest...)...)
+}
+
+// ConsumerLag implements smartonboard.PipelineStore.
+func (db *DB) ConsumerLag(ctx context.Context, consumer string, limit int) (so.Cursor, int, error) {
+	var c so.Cursor
+	err := db.pool.QueryRow(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = $1`, consumer).Scan(&c.Tx, &c.Seq)
+	if err != nil {
+		return c, 0, notFound(err, so.ConsumerNotStarted(consumer), "pipeline cursor")
+	}
+	if limit <= 0 {
+		limit = math.MaxInt32
+	}
+	var n int
+	err = db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM events WHERE (tx, seq) > ($1, $2) LIMIT $3) AS beyond`,
+		c.Tx, c.Seq, limit).Scan(&n)
+	return c, n, mapError(err, "events")
+}

@@ -1,0 +1,92 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// StartConsumer implements smartonboard.PipelineStore. SQLite's one writer
+// commits transactions one after another, so seq is commit order and the end
+// of the log is simply the highest seq.
+func (db *DB) StartConsumer(ctx context.Context, consumer string) error {
+	_, err := db.writer.ExecContext(ctx, `INSERT INTO pipeline_cursors (consumer, tx, seq, updated_at)
+		VALUES (?, 0, (SELECT coalesce(max(seq), 0) FROM events), ?) ON CONFLICT (consumer) DO NOTHING`,
+		consumer, so.Now().UnixMilli())
+	return mapError(err)
+}
+
+// Consume implements smartonboard.PipelineStore. The write transaction holds
+// the single writer, so two instances on one file take turns.
+func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
+	n := 0
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var c so.Cursor
+		err := tx.QueryRowContext(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = ?`, consumer).Scan(&c.Tx, &c.Seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return so.ConsumerNotStarted(consumer)
+		} else if err != nil {
+			return mapError(err)
+		}
+		events, last, err := readLog(ctx, tx, c.Seq, limit)
+		if err != nil || len(events) == 0 {
+			return err
+		}
+		if err := fn(ctx, consumerTx{tx}, events); err != nil {
+			return err
+		}
+		n = len(events)
+		_, err = tx.ExecContext(ctx, `UPDATE pipeline_cursors SET seq = ?, updated_at = ? WHERE consumer = ?`,
+			last, so.Now().UnixMilli(), consumer)
+		return mapError(err)
+	})
+	return n, err
+}
+
+// readLog returns up to limit events after seq, in seq order, and the last seq.
+func readLog(ctx context.Context, tx *sql.Tx, after int64, limit int) ([]*so.Event, int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, `+eventColumns+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, 0, mapError(err)
+	}
+	defer rows.Close()
+	var events []*so.Event
+	last := after
+	for rows.Next() {
+		e, err := scanEvent(prefixed{rows, &last})
+		if err != nil {
+			return nil, 0, err
+		}
+		events = append(events, e)
+	}
+	return events, last, mapError(rows.Err())
+}
+
+// prefixed scans a leading column into first, then the rest as the wrapped
+// scanner's caller expects.
+type prefixed struct {
+	row   scanner
+	first any
+}
+
+func (p prefixed) Scan(dest ...any) error { return p.row.Scan(append([]any{p.first}, dest...)...) }
+
+// ConsumerLag implements smartonboard.PipelineStore.
+func (db *DB) ConsumerLag(ctx context.Context, consumer string, limit int) (so.Cursor, int, error) {
+	var c so.Cursor
+	err := db.reader.QueryRowContext(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = ?`, consumer).Scan(&c.Tx, &c.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, 0, so.ConsumerNotStarted(consumer)
+	} else if err != nil {
+		return c, 0, mapError(err)
+	}
+	if limit <= 0 {
+		limit = math.MaxInt32
+	}
+	var n int
+	err = db.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events WHERE seq > ? LIMIT ?)`, c.Seq, limit).Scan(&n)
+	return c, n, mapError(err)
+}

@@ -1,0 +1,280 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+func testPipeline(t *testing.T, open Opener) {
+	runAll(t, open, map[string]func(*testing.T, DB){
+		"Order":        testPipelineOrder,
+		"StartsAtEnd":  testPipelineStartsAtEnd,
+		"RollBack":     testPipelineRollBack,
+		"LateCommit":   testPipelineLateCommit,
+		"TwoInstances": testPipelineTwoInstances,
+		"Lag":          testPipelineLag,
+		"NotStarted":   testPipelineNotStarted,
+	})
+}
+
+// ingestIDs stores one click event per id for user u1 of p1.
+func ingestIDs(t *testing.T, db DB, ids ...string) {
+	t.Helper()
+	events := make([]*so.Event, len(ids))
+	for i, id := range ids {
+		events[i] = newEvent(t, "p1", id, "u-"+id)
+	}
+	if _, err := db.IngestEvents(context.Background(), events, noApply); err != nil {
+		t.Fatalf("ingest %v: %v", ids, err)
+	}
+}
+
+// drain consumes until nothing waits and returns the ids seen, in order.
+func drain(t *testing.T, db DB, consumer string, limit int) []string {
+	t.Helper()
+	var seen []string
+	for range 1000 {
+		var batch []string
+		n, err := db.Consume(context.Background(), consumer, limit, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
+			for _, e := range evs {
+				batch = append(batch, e.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("consume: %v", err)
+		}
+		if n != len(batch) || n > limit {
+			t.Fatalf("consume reported %d events, fn saw %d (limit %d)", n, len(batch), limit)
+		}
+		if n == 0 {
+			return seen
+		}
+		seen = append(seen, batch...)
+	}
+	t.Fatal("the consumer never caught up")
+	return nil
+}
+
+func startConsumer(t *testing.T, db DB, name string) {
+	t.Helper()
+	if err := db.StartConsumer(context.Background(), name); err != nil {
+		t.Fatalf("start consumer %s: %v", name, err)
+	}
+}
+
+func testPipelineOrder(t *testing.T, db DB) {
+	startConsumer(t, db, "c")
+	ingestIDs(t, db, "a", "b", "c")
+	ingestIDs(t, db, "d")
+	ingestIDs(t, db, "e", "f")
+	if got := drain(t, db, "c", 2); fmt.Sprint(got) != "[a b c d e f]" {
+		t.Fatalf("consumed %v, want commit order [a b c d e f]", got)
+	}
+	startConsumer(t, db, "c") // starting again keeps the cursor
+	ingestIDs(t, db, "g")
+	if got := drain(t, db, "c", 10); fmt.Sprint(got) != "[g]" {
+		t.Fatalf("after a restart consumed %v, want [g]", got)
+	}
+	startConsumer(t, db, "other")
+	if got := drain(t, db, "other", 10); got != nil {
+		t.Fatalf("a consumer started now saw %v", got)
+	}
+}
+
+func testPipelineNotStarted(t *testing.T, db DB) {
+	_, err := db.Consume(context.Background(), "ghost", 10, func(context.Context, so.ConsumerTx, []*so.Event) error { return nil })
+	if so.ErrorCode(err) != so.EINTERNAL {
+		t.Fatalf("consume without a cursor = %v, want internal", err)
+	}
+}
+
+func testPipelineStartsAtEnd(t *testing.T, db DB) {
+	ingestIDs(t, db, "old")
+	startConsumer(t, db, "late")
+	ingestIDs(t, db, "new")
+	if got := drain(t, db, "late", 10); fmt.Sprint(got) != "[new]" {
+		t.Fatalf("a consumer started after %q consumed %v, want [new]", "old", got)
+	}
+}
+
+func testPipelineRollBack(t *testing.T, db DB) {
+	ctx := context.Background()
+	startConsumer(t, db, "c")
+	ingestIDs(t, db, "a", "b")
+	boom := errors.New("consumer failed")
+	_, err := db.Consume(ctx, "c", 10, func(ctx context.Context, tx so.ConsumerTx, _ []*so.Event) error {
+		if err := tx.SaveBehaviour(ctx, []so.UserBehaviour{{ProjectID: "p1", UserID: "u-a", State: json.RawMessage(`{"n":1}`)}}); err != nil {
+			t.Errorf("save behaviour: %v", err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("consume = %v, want the callback's error", err)
+	}
+	var states map[string]json.RawMessage
+	if got := drain(t, db, "c", 10); fmt.Sprint(got) != "[a b]" {
+		t.Fatalf("after a failed run consumed %v, want [a b] again", got)
+	}
+	_, err = db.Consume(ctx, "c", 10, func(context.Context, so.ConsumerTx, []*so.Event) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingestIDs(t, db, "z")
+	if _, err := db.Consume(ctx, "c", 10, func(ctx context.Context, tx so.ConsumerTx, _ []*so.Event) (err error) {
+		states, err = tx.LoadBehaviour(ctx, "p1", []string{"u-a"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 0 {
+		t.Fatalf("the failed run's write survived: %s", states["u-a"])
+	}
+}
+
+// testPipelineLateCommit holds one ingestion transaction open while a later
+// one commits: the consumer must not move past the first one's events.
+func testPipelineLateCommit(t *testing.T, db DB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	startConsumer(t, db, "c")
+	ingestIDs(t, db, "before")
+	inside, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		_, err := db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "slow", "u-slow")}, func(context.Context, so.IngestTx, []*so.Event) error {
+			close(inside)
+			<-release
+			return nil
+		})
+		first <- err
+	}()
+	select {
+	case <-inside:
+	case <-ctx.Done():
+		t.Fatal("the first transaction never started")
+	}
+	second := make(chan error, 1)
+	go func() {
+		_, err := db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "fast", "u-fast")}, noApply)
+		second <- err
+	}()
+	var seen []string
+	select {
+	case err := <-second: // engines with overlapping writers commit it now
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append([]string{}, drain(t, db, "c", 10)...)
+		if slices.Contains(seen, "fast") {
+			t.Fatalf("consumed %v while an older transaction was still open", seen)
+		}
+	case <-time.After(time.Second): // a single writer waits for the first
+	}
+	close(release)
+	waits := []chan error{first}
+	if seen == nil {
+		waits = append(waits, second)
+	}
+	for _, ch := range waits {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-ctx.Done():
+			t.Fatal("an ingestion never finished")
+		}
+	}
+	seen = append(seen, drain(t, db, "c", 10)...)
+	slices.Sort(seen)
+	if fmt.Sprint(seen) != "[before fast slow]" {
+		t.Fatalf("consumed %v, want each event once", seen)
+	}
+}
+
+// testPipelineTwoInstances runs one consumer from two goroutines while events
+// arrive: every event is seen by exactly one committed run.
+func testPipelineTwoInstances(t *testing.T, db DB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	startConsumer(t, db, "c")
+	var mu sync.Mutex
+	counts := map[string]int{}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 2 {
+		wg.Go(func() {
+			for {
+				var batch []string
+				n, err := db.Consume(ctx, "c", 7, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
+					for _, e := range evs {
+						batch = append(batch, e.ID)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Errorf("consume: %v", err)
+					return
+				}
+				mu.Lock()
+				for _, id := range batch {
+					counts[id]++
+				}
+				mu.Unlock()
+				select {
+				case <-stop:
+					if n == 0 {
+						return
+					}
+				default:
+				}
+			}
+		})
+	}
+	const batches, per = 20, 5
+	for b := range batches {
+		ids := make([]string, per)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("e%d-%d", b, i)
+		}
+		ingestIDs(t, db, ids...)
+	}
+	close(stop)
+	wg.Wait()
+	if len(counts) != batches*per {
+		t.Fatalf("consumed %d distinct events, want %d", len(counts), batches*per)
+	}
+	for id, n := range counts {
+		if n != 1 {
+			t.Fatalf("event %s consumed %d times", id, n)
+		}
+	}
+}
+
+func testPipelineLag(t *testing.T, db DB) {
+	ctx := context.Background()
+	startConsumer(t, db, "c")
+	ingestIDs(t, db, "a", "b", "c")
+	if _, n, err := db.ConsumerLag(ctx, "c", 0); err != nil || n != 3 {
+		t.Fatalf("lag = %d, %v; want 3", n, err)
+	}
+	if _, n, err := db.ConsumerLag(ctx, "c", 2); err != nil || n != 2 {
+		t.Fatalf("lag counted up to 2 = %d, %v", n, err)
+	}
+	drain(t, db, "c", 10)
+	if _, n, err := db.ConsumerLag(ctx, "c", 0); err != nil || n != 0 {
+		t.Fatalf("lag after draining = %d, %v", n, err)
+	}
+	if _, _, err := db.ConsumerLag(ctx, "ghost", 0); so.ErrorCode(err) != so.EINTERNAL {
+		t.Fatalf("lag of a consumer never started = %v", err)
+	}
+}
