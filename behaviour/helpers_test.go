@@ -84,3 +84,6 @@ func fired(obs []Observation) []string {
 	}
 	return out
 }
+
+// itoa formats an int64.
+func itoa(n int64) string { return fmt.Sprint(n) }
