@@ -25,8 +25,10 @@
 //
 //   - hesitation: a hesitation whose properties.duration_ms ≥ HesitationSeconds·1000
 //     (a hesitation without a valid duration_ms counts as 5000 ms);
-//   - stuck: any event on the step at or after start + StuckSeconds, when the
-//     step has had a hesitation or ≥ RepeatedClicks clicks since its start;
+//   - stuck: an event on the step at or after start + StuckSeconds (but
+//     session_ended and intervention outcomes, which are not work on the
+//     step), when the step has had a hesitation or ≥ RepeatedClicks clicks
+//     since its start;
 //   - repeated_errors: the ErrorsPerStep-th error on the step;
 //   - repeated_step_back: the StepBacks-th step_back on the step;
 //   - rage_click: a rage_click on the step.
@@ -64,6 +66,7 @@
 // The heuristic predictor (so.PredictorHeuristic) estimates the chance of
 // finishing the journey as p = 0.2 + 0.6·engagement/100 + 0.2·Completed/len(Steps).
 // It is evaluated once per (journey, step, session), at the first event on the
-// step at least max(EstimatedSeconds, 30) s after the step's start, and
+// step (of the kinds that can fire stuck) at least max(EstimatedSeconds, 30) s
+// after the step's start, and
 // triggers when p < SuccessThreshold.
 package behaviour

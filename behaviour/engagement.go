@@ -36,6 +36,12 @@ type JourneyEngagement struct {
 	MovedLevel string   `json:"moved_level,omitempty"` // "" until a score is reported
 }
 
+// SessionEngagement is one session's counters.
+type SessionEngagement struct {
+	ID       string   `json:"id"`
+	Counters Counters `json:"counters"`
+}
+
 // decay is the weight left after d with the given half-life.
 func decay(d, half time.Duration) float64 { return math.Exp2(-d.Seconds() / half.Seconds()) }
 
@@ -126,15 +132,28 @@ func (s *State) journey(id string) *JourneyEngagement {
 	return &s.Journeys[len(s.Journeys)-1]
 }
 
+// session returns a session's engagement, creating it, as most recently used.
+func (s *State) session(id string) *SessionEngagement {
+	i := slices.IndexFunc(s.Sessions, func(e SessionEngagement) bool { return e.ID == id })
+	e := SessionEngagement{ID: id}
+	if i >= 0 {
+		e = s.Sessions[i]
+		s.Sessions = slices.Delete(s.Sessions, i, i+1)
+	}
+	s.Sessions = pushCapped(s.Sessions, e, maxSessions)
+	return &s.Sessions[len(s.Sessions)-1]
+}
+
 // engage counts the event in the session's and the journey's engagement.
 func (s *State) engage(x *input) *Scores {
-	s.Sess.add(x)
+	sess := s.session(x.session)
+	sess.Counters.add(x)
 	if x.j == nil {
 		return nil
 	}
 	e := s.journey(x.j.ID)
 	e.Counters.add(x)
-	sc := &Scores{JourneyID: x.j.ID, Journey: e.Counters.score(x.now), Session: s.Sess.score(x.now),
+	sc := &Scores{JourneyID: x.j.ID, Journey: e.Counters.score(x.now), Session: sess.Counters.score(x.now),
 		SessionID: x.session, At: x.now}
 	sc.Level = so.EngagementLevel(sc.Journey)
 	if e.MovedLevel == "" || math.Abs(sc.Journey-e.MovedScore) >= 1 || sc.Level != e.MovedLevel {

@@ -50,6 +50,9 @@ func TestEngagementFormula(t *testing.T) {
 		// The journey's E = 2·2^(−60/300) + 1 = 2.7411011266 → 52.7411011266; session s2 starts afresh, E=1 → 51.
 		"new session": {[]*so.Event{e("v", so.EventStepViewed, 0, on("a")), e("c", so.EventClick, 0),
 			e("v2", so.EventStepViewed, 60, on("a"), in("s2"))}, 52.7411011266, 51, so.EngagementMedium},
+		// Two tabs: the journey sees E=3 → 53; session s1 keeps its own E=2 → 52.
+		"interleaved sessions": {[]*so.Event{e("v", so.EventStepViewed, 0, on("a")), e("c", so.EventClick, 0, in("s2")),
+			e("c2", so.EventClick, 0)}, 53, 52, so.EngagementMedium},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -22,7 +22,7 @@ func Success(engagement float64, completed, steps int) float64 {
 // lowSuccess evaluates the predictor once per (journey, step, session), when
 // the step has been in progress long enough, and returns a trigger when low.
 func (s *State) lowSuccess(x *input, sc *Scores) *Trigger {
-	if sc == nil || x.info == nil || x.ev.Type == so.EventStepCompleted || x.ev.Type == so.EventStepSkipped {
+	if sc == nil || x.info == nil || !working(x.ev.Type) || x.ev.Type == so.EventStepCompleted || x.ev.Type == so.EventStepSkipped {
 		return nil
 	}
 	c := s.find(x.session, x.flow, x.step)

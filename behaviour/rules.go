@@ -75,8 +75,8 @@ func (s *State) stepRules(x *input) []*so.Detection {
 	c.count(x.ev)
 	var out []*so.Detection
 	for _, rule := range so.StruggleRules {
-		if ev, ok := c.fires(rule, x); ok {
-			if d := s.detect(x, rule, ev); d != nil {
+		if c.fires(rule, x) {
+			if d := s.detect(x, rule, c.evidence(rule, x)); d != nil {
 				out = append(out, d)
 			}
 		}
@@ -106,28 +106,41 @@ func (c *StepCounters) count(ev *so.Event) {
 	}
 }
 
-// fires tells whether a rule holds after the event, and with what evidence.
-func (c *StepCounters) fires(rule so.StruggleRule, x *input) ([]string, bool) {
+// fires tells whether a rule holds after the event.
+func (c *StepCounters) fires(rule so.StruggleRule, x *input) bool {
 	ev, cfg := x.ev, x.cfg
 	switch rule {
 	case so.RuleHesitation:
-		return []string{ev.ID}, ev.Type == so.EventHesitation && hesitationMS(ev.Properties) >= cfg.HesitationSeconds*1000
+		return ev.Type == so.EventHesitation && hesitationMS(ev.Properties) >= cfg.HesitationSeconds*1000
 	case so.RuleStuck:
-		return c.stuckEvidence(ev), c.stuck(x)
+		return c.stuck(x)
 	case so.RuleErrors:
-		return lastN(c.Errors, cfg.ErrorsPerStep), ev.Type == so.EventError && c.ErrorN >= cfg.ErrorsPerStep
+		return ev.Type == so.EventError && c.ErrorN >= cfg.ErrorsPerStep
 	case so.RuleStepBack:
-		return lastN(c.Backs, cfg.StepBacks), ev.Type == so.EventStepBack && c.BackN >= cfg.StepBacks
+		return ev.Type == so.EventStepBack && c.BackN >= cfg.StepBacks
 	case so.RuleRageClick:
-		return []string{ev.ID}, ev.Type == so.EventRageClick
+		return ev.Type == so.EventRageClick
 	}
-	return nil, false
+	return false
+}
+
+// evidence lists the ids of the events that made a rule fire.
+func (c *StepCounters) evidence(rule so.StruggleRule, x *input) []string {
+	switch rule {
+	case so.RuleStuck:
+		return c.stuckEvidence(x.ev)
+	case so.RuleErrors:
+		return lastN(c.Errors, x.cfg.ErrorsPerStep)
+	case so.RuleStepBack:
+		return lastN(c.Backs, x.cfg.StepBacks)
+	}
+	return []string{x.ev.ID}
 }
 
 // stuck tells whether the step has gone StuckSeconds without progress while
 // the user hesitated or clicked repeatedly.
 func (c *StepCounters) stuck(x *input) bool {
-	if c.StartAt.IsZero() || (c.Hesitant == 0 && c.Clicks < x.cfg.RepeatedClicks) {
+	if c.StartAt.IsZero() || !working(x.ev.Type) || (c.Hesitant == 0 && c.Clicks < x.cfg.RepeatedClicks) {
 		return false
 	}
 	return x.ev.Timestamp.Sub(c.StartAt) >= seconds(x.cfg.StuckSeconds)
@@ -140,6 +153,16 @@ func (c *StepCounters) stuckEvidence(ev *so.Event) []string {
 		out = append(out, ev.ID)
 	}
 	return out
+}
+
+// working tells whether an event is the user at work on the step, rather than
+// leaving it or answering an intervention.
+func working(t so.EventType) bool {
+	switch t {
+	case so.EventSessionEnded, so.EventInterventionShown, so.EventInterventionAccepted, so.EventInterventionDismiss:
+		return false
+	}
+	return true
 }
 
 // detect builds a rule's detection unless it already fired, or the journey

@@ -14,6 +14,7 @@ const (
 	maxStepCounters = 16  // (session, flow, step) counter sets
 	maxDone         = 128 // rules fired and low-success evaluations
 	maxJourneys     = 8   // journeys with engagement counters
+	maxSessions     = 4   // sessions with engagement counters (tabs may interleave)
 	maxSent         = 100 // interventions remembered (the largest PerSession)
 	maxRuns         = 8   // sessions with a dismissal run
 )
@@ -62,7 +63,7 @@ type State struct {
 	Step     string              `json:"step,omitempty"`      // the current step
 	Steps    []StepCounters      `json:"steps,omitempty"`     // least recently used first
 	Done     []string            `json:"done,omitempty"`      // fired detections, evaluated low-success keys
-	Sess     Counters            `json:"session_counters"`    // the current session's engagement
+	Sessions []SessionEngagement `json:"sessions,omitempty"`  // least recently used first
 	Journeys []JourneyEngagement `json:"journeys,omitempty"`  // least recently used first
 	Sent     []Sent              `json:"sent,omitempty"`      // oldest first
 	Runs     []DismissalRun      `json:"runs,omitempty"`      // oldest first
@@ -170,9 +171,7 @@ func (s *State) prepare(ev *so.Event, j *Journey, cfg so.Behaviour) *input {
 	x := &input{ev: ev, j: j, cfg: cfg, session: s.sessionOf(ev)}
 	same := x.session == s.Session && !s.Clock.IsZero()
 	x.gap = same && ev.Timestamp.Sub(s.Clock) > idleGap && !s.LastIdle && ev.Type != so.EventIdle
-	if !same {
-		s.Session, s.Sess = x.session, Counters{}
-	}
+	s.Session = x.session
 	if ev.Timestamp.After(s.Clock) {
 		s.Clock = ev.Timestamp
 	}
