@@ -27,6 +27,9 @@ type Engine struct {
 	// OnStart, when set, hears of each journey Start creates (events report
 	// theirs through Outcome), so live counters see both ways a journey starts.
 	OnStart func(*so.Journey)
+	// Engagement, when set, returns the latest engagement score of journeys
+	// (the behaviour engine's), which views show as `engagement`.
+	Engagement func(ctx context.Context, journeyIDs []string) (map[string]float64, error)
 
 	mu       sync.Mutex
 	versions map[versionKey]*so.FlowVersion
@@ -219,17 +222,44 @@ func (e *Engine) view(ctx context.Context, j *so.Journey) (*View, error) {
 		return nil, fmt.Errorf("journey %s: %w", j.ID, err)
 	}
 	step, reason := e.policy().Next(ctx, j, v)
-	return &View{Journey: j, NextStep: step, Reason: reason}, nil
+	view := &View{Journey: j, NextStep: step, Reason: reason}
+	e.fillEngagement(ctx, []*View{view})
+	return view, nil
+}
+
+// fillEngagement adds the latest engagement scores; a score that cannot be
+// read leaves the view's null, which the API documents as "not scored yet".
+func (e *Engine) fillEngagement(ctx context.Context, views []*View) {
+	if e.Engagement == nil || len(views) == 0 {
+		return
+	}
+	ids := make([]string, len(views))
+	for i, v := range views {
+		ids[i] = v.Journey.ID
+	}
+	scores, err := e.Engagement(ctx, ids)
+	if err != nil {
+		return
+	}
+	for _, v := range views {
+		if s, ok := scores[v.Journey.ID]; ok {
+			v.Engagement = &s
+		}
+	}
 }
 
 // Views builds views of changed journeys, for the real-time streams.
 func (e *Engine) Views(ctx context.Context, js []*so.Journey) []*View {
 	out := make([]*View, 0, len(js))
 	for _, j := range js {
-		if v, err := e.view(ctx, j); err == nil {
-			out = append(out, v)
+		v, err := e.Version(ctx, j.ProjectID, j.FlowID, j.FlowVersion)
+		if err != nil {
+			continue
 		}
+		step, reason := e.policy().Next(ctx, j, v)
+		out = append(out, &View{Journey: j, NextStep: step, Reason: reason})
 	}
+	e.fillEngagement(ctx, out)
 	return out
 }
 

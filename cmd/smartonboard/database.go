@@ -23,6 +23,8 @@ type database interface {
 	so.EventStore
 	so.AccountStore
 	so.AuditStore
+	so.PipelineStore
+	so.BehaviourStore
 	Ping(ctx context.Context) error
 	Migrator() *migrate.Migrator
 	Engine() string

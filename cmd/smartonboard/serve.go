@@ -24,6 +24,7 @@ import (
 	"github.com/smartonboarding/smartonboard/journey"
 	"github.com/smartonboarding/smartonboard/live"
 	"github.com/smartonboarding/smartonboard/migrate"
+	"github.com/smartonboarding/smartonboard/pipeline"
 	"github.com/smartonboarding/smartonboard/stream"
 )
 
@@ -44,6 +45,7 @@ type Main struct {
 	engine    *journey.Engine
 	ingester  *ingest.Ingester
 	publisher *streamPublisher
+	pipeline  *pipeline.Pipeline
 	counters  *live.Counters
 	accounts  *so.AccountService
 	api       *httpapi.Server
@@ -126,6 +128,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.registry = prometheus.NewRegistry()
 	m.startIngest()
+	if err := m.pipeline.Start(ctx); err != nil { // before the first event is accepted
+		return fmt.Errorf("start the pipeline: %w", err)
+	}
 	srv, ln := m.newHTTPServer(), m.listener // the goroutine must not read fields Close resets
 	srv.RegisterOnShutdown(m.bus.Close)      // ends the open event streams, which never go idle
 	m.server = srv
@@ -232,7 +237,7 @@ func (m *Main) newHTTPServer() *http.Server {
 // committer that feeds them.
 func (m *Main) startIngest() {
 	m.bus = stream.NewBroker(stream.Options{MaxSubscribers: m.Config.MaxStreams})
-	m.engine = &journey.Engine{Flows: m.db, Journeys: m.db}
+	m.engine = &journey.Engine{Flows: m.db, Journeys: m.db, Engagement: m.db.JourneyEngagement}
 	m.counters = &live.Counters{}
 	m.engine.OnStart = func(j *so.Journey) { m.counters.JourneyStarted(j.ProjectID) }
 	// SQLite has one writer: one committer, big batches. PostgreSQL overlaps two
@@ -249,17 +254,12 @@ func (m *Main) startIngest() {
 		defer cancel()
 		httpapi.PublishJourneys(ctx, m.bus, m.engine, js)
 	})
+	m.pipeline = m.newPipeline()
 	m.ingester = ingest.New(m.db, m.engine.Apply, ingest.Options{
 		Committers: committers,
 		MaxBatch:   maxBatch,
 		OnBatch:    newIngestMetrics(m.registry, m.Logger).observe,
-		OnCommit: func(stored []*so.Event, o *so.Outcome) {
-			m.engine.Committed(o)
-			m.counters.Observe(stored, o)
-			if o != nil && len(o.Changed) > 0 {
-				m.publisher.enqueue(o.Changed)
-			}
-		},
+		OnCommit:   m.pipeline.Committed,
 	})
 	m.registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smartonboard_ingest_pending_events",
@@ -349,6 +349,10 @@ func (m *Main) Close() error {
 	}
 	if m.ingester != nil {
 		m.ingester.Close() // commits what was queued before the database closes
+	}
+	if m.pipeline != nil {
+		m.pipeline.Close() // after the last commit: what it has not consumed waits in the log
+		m.pipeline = nil
 	}
 	if m.publisher != nil {
 		m.publisher.close() // after the last commit, before the streams end

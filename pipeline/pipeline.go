@@ -1,0 +1,208 @@
+// Package pipeline is what happens after events commit. Real-time stages
+// (streams, live counters, the journey engine's caches) are fed in memory,
+// in order, straight after each commit. Durable consumers (the behaviour
+// engine, later analytics) read the committed event log by a cursor the store
+// keeps in the same transaction as their output, so a crash can neither lose
+// nor repeat their work: the event table is the log.
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// Commit is one ingestion transaction as the real-time stages receive it.
+type Commit struct {
+	Events  []*so.Event // the events it stored, duplicates left out
+	Outcome *so.Outcome // what it did to journeys (nil when it moved none)
+}
+
+// Stage is a real-time consumer: it must be quick, since the committer waits
+// for it, and it may lose its input in a crash (it holds nothing durable).
+type Stage struct {
+	Name string
+	Run  func(Commit)
+}
+
+// Consumer is a durable consumer of the event log.
+type Consumer interface {
+	// Name names the consumer's cursor; renaming it starts a new cursor.
+	Name() string
+	// Consume processes events in commit order inside the transaction that
+	// advances the cursor, and may return work to do once it has committed
+	// (pushes to streams); it must be deterministic in its stored output.
+	Consume(ctx context.Context, tx so.ConsumerTx, events []*so.Event) (after func(), err error)
+}
+
+// Options tune the durable consumers.
+type Options struct {
+	Batch int           // events per consumer transaction (default 500)
+	Poll  time.Duration // how often to look for events committed by other instances (default 1s)
+	// OnBatch, when set, observes each consumer transaction: its events, how long
+	// it took, and its error.
+	OnBatch func(consumer string, events []*so.Event, took time.Duration, err error)
+}
+
+// Pipeline runs the stages and consumers.
+type Pipeline struct {
+	store   so.PipelineStore
+	logger  *slog.Logger
+	opts    Options
+	stages  []Stage
+	runners []*runner
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// New makes a pipeline over the store's event log.
+func New(store so.PipelineStore, logger *slog.Logger, opts Options) *Pipeline {
+	if opts.Batch <= 0 {
+		opts.Batch = 500
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = time.Second
+	}
+	return &Pipeline{store: store, logger: logger, opts: opts}
+}
+
+// AddStage appends a real-time stage; stages run in the order added.
+func (p *Pipeline) AddStage(name string, run func(Commit)) {
+	p.stages = append(p.stages, Stage{Name: name, Run: run})
+}
+
+// AddConsumer adds a durable consumer; call before Start.
+func (p *Pipeline) AddConsumer(c Consumer) {
+	p.runners = append(p.runners, &runner{c: c, wake: make(chan struct{}, 1)})
+}
+
+// Consumers names the durable consumers, for metrics.
+func (p *Pipeline) Consumers() []string {
+	names := make([]string, len(p.runners))
+	for i, r := range p.runners {
+		names[i] = r.c.Name()
+	}
+	return names
+}
+
+// Start creates missing cursors (at the end of the log) and starts each
+// consumer; it must run before events are accepted, or a new consumer would
+// begin after them.
+func (p *Pipeline) Start(ctx context.Context) error {
+	for _, r := range p.runners {
+		if err := p.store.StartConsumer(ctx, r.c.Name()); err != nil {
+			return err
+		}
+	}
+	ctx, p.cancel = context.WithCancel(context.Background())
+	for _, r := range p.runners {
+		p.wg.Go(func() { p.run(ctx, r) })
+	}
+	return nil
+}
+
+// Committed is the ingester's OnCommit: it feeds the stages in order, then
+// wakes the consumers.
+func (p *Pipeline) Committed(stored []*so.Event, o *so.Outcome) {
+	c := Commit{Events: stored, Outcome: o}
+	for _, s := range p.stages {
+		s.Run(c)
+	}
+	if len(stored) == 0 {
+		return
+	}
+	for _, r := range p.runners {
+		select {
+		case r.wake <- struct{}{}:
+		default: // already woken
+		}
+	}
+}
+
+// Close stops the consumers after their current transaction.
+func (p *Pipeline) Close() {
+	if p.cancel != nil {
+		p.cancel()
+		p.wg.Wait()
+		p.cancel = nil
+	}
+}
+
+// Lag reports, per consumer, how many committed events wait for it (counted
+// up to max).
+func (p *Pipeline) Lag(ctx context.Context, consumer string, max int) (int, error) {
+	_, n, err := p.store.ConsumerLag(ctx, consumer, max)
+	return n, err
+}
+
+type runner struct {
+	c    Consumer
+	wake chan struct{}
+}
+
+// run consumes whenever woken or polled, until caught up, backing off on
+// errors; an error leaves the cursor where it was, so the batch is retried
+// and nothing is skipped.
+func (p *Pipeline) run(ctx context.Context, r *runner) {
+	poll := time.NewTicker(p.opts.Poll)
+	defer poll.Stop()
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-poll.C:
+		}
+		if err := p.catchUp(ctx, r); err != nil && ctx.Err() == nil {
+			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
+			p.logger.Error("pipeline consumer failed; retrying its batch", "consumer", r.c.Name(), "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			r.poke()
+			continue
+		}
+		backoff = 0
+	}
+}
+
+func (r *runner) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// catchUp runs consumer transactions until one finds fewer events than a batch.
+func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
+	for ctx.Err() == nil {
+		var after func()
+		var seen []*so.Event
+		start := time.Now()
+		n, err := p.store.Consume(ctx, r.c.Name(), p.opts.Batch, func(ctx context.Context, tx so.ConsumerTx, events []*so.Event) error {
+			seen = events
+			var err error
+			after, err = r.c.Consume(ctx, tx, events)
+			return err
+		})
+		if p.opts.OnBatch != nil && (n > 0 || err != nil) {
+			p.opts.OnBatch(r.c.Name(), seen, time.Since(start), err)
+		}
+		if err != nil {
+			return err
+		}
+		if after != nil {
+			after()
+		}
+		if n < p.opts.Batch {
+			return nil
+		}
+	}
+	return nil
+}
