@@ -42,6 +42,7 @@ type Server struct {
 	Users          *so.UserService
 	Journeys       *journey.Engine
 	Ingest         Ingester
+	Behaviour      so.BehaviourStore
 	Bus            stream.Bus
 	ReadyChecks    []Check
 	Build          BuildInfo
@@ -157,6 +158,9 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "POST /v1/events", public, s.postEvents)
 	s.handle(mux, "GET /v1/stream", public, s.userStream)
 	s.handle(mux, "GET /v1/analytics/stream", read, s.analyticsStream)
+	s.handle(mux, "GET /v1/analytics/interventions", read, s.interventionEffects)
+	s.handle(mux, "GET /v1/interventions", read, s.listInterventions)
+	s.handle(mux, "POST /v1/interventions/{id}/outcome", public, s.postOutcome)
 }
 
 // admit applies the address limit, authenticates and applies the principal's

@@ -206,6 +206,7 @@ func (m *Main) newHTTPServer() *http.Server {
 		Users:          &so.UserService{Store: m.db},
 		Journeys:       m.engine,
 		Ingest:         m.ingester,
+		Behaviour:      m.db,
 		Bus:            m.bus,
 		ReadyChecks:    []httpapi.Check{{Name: "database", Run: m.db.Ping}, {Name: "migrations", Run: m.db.Migrator().Check}},
 		Build:          buildInfo(),
