@@ -106,8 +106,8 @@ type ContentFilter struct {
 	Q        string // case-insensitive substring of title or body
 	// VariantOf keeps the variants of this item, whatever their status.
 	VariantOf string
-	After    string // id of the last item already seen (items come newest first)
-	Limit    int
+	After     string // id of the last item already seen (items come newest first)
+	Limit     int
 }
 
 // ContentStore keeps content items; every method is scoped to one project.
