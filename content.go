@@ -69,6 +69,10 @@ type ContentItem struct {
 	UpdatedAt   time.Time       `json:"updated_at"`
 	Version     int             `json:"version"`
 	Metadata    json.RawMessage `json:"metadata"`
+	// VariantOf is the id of the item of which this one is a simpler or harder
+	// variant: of the same project and kind, another complexity, itself no
+	// variant. Empty for an item that is no variant.
+	VariantOf string `json:"variant_of,omitempty"`
 }
 
 // MarshalJSON renders timestamps with milliseconds, as the API promises.
@@ -100,8 +104,10 @@ type ContentFilter struct {
 	Tag      string
 	Locale   string
 	Q        string // case-insensitive substring of title or body
-	After    string // id of the last item already seen (items come newest first)
-	Limit    int
+	// VariantOf keeps the variants of this item, whatever their status.
+	VariantOf string
+	After     string // id of the last item already seen (items come newest first)
+	Limit     int
 }
 
 // ContentStore keeps content items; every method is scoped to one project.
@@ -124,6 +130,43 @@ type ContentStore interface {
 	// PublishDueContentItems publishes every scheduled item whose time is at or
 	// before now, in all projects, and returns how many it published.
 	PublishDueContentItems(ctx context.Context, now time.Time) (int, error)
+	// FindVariants returns the published items whose variant_of is contentID,
+	// newest first ([] for none, and for an empty contentID).
+	FindVariants(ctx context.Context, projectID, contentID string) ([]*ContentItem, error)
+}
+
+// simpler maps each complexity to the one a level below it.
+var simpler = map[Complexity]Complexity{ComplexityAdvanced: ComplexityStandard, ComplexityStandard: ComplexityBasic}
+
+// SimplerVariant returns the published variant of base exactly one complexity
+// level below it (advanced → standard → basic), or nil: none for a basic base,
+// and none among variants that are not base's (another variant_of or kind).
+// Of several, one in base's locale wins, then the newest (the highest id).
+func SimplerVariant(base *ContentItem, variants []*ContentItem) *ContentItem {
+	if base == nil {
+		return nil
+	}
+	want, ok := simpler[base.Complexity]
+	if !ok {
+		return nil
+	}
+	var best *ContentItem
+	for _, v := range variants {
+		if v == nil || v.VariantOf != base.ID || v.Kind != base.Kind || v.Status != StatusPublished || v.Complexity != want {
+			continue
+		}
+		if best == nil || better(v, best, base.Locale) {
+			best = v
+		}
+	}
+	return best
+}
+
+func better(v, than *ContentItem, locale string) bool {
+	if (v.Locale == locale) != (than.Locale == locale) {
+		return v.Locale == locale
+	}
+	return v.ID > than.ID
 }
 
 // Content limits; a larger value is rejected, never truncated.
@@ -148,6 +191,7 @@ type ContentInput struct {
 	Complexity  Complexity      `json:"complexity"`
 	ScheduledAt *time.Time      `json:"scheduled_at"`
 	Metadata    json.RawMessage `json:"metadata"`
+	VariantOf   string          `json:"variant_of"`
 }
 
 // ContentPatch is a partial update: nil fields stay as they are. Version is the
@@ -164,6 +208,7 @@ type ContentPatch struct {
 	Complexity  *Complexity     `json:"complexity"`
 	ScheduledAt *time.Time      `json:"scheduled_at"`
 	Metadata    json.RawMessage `json:"metadata"`
+	VariantOf   *string         `json:"variant_of"` // "" makes the item no variant
 }
 
 // NewContentItem builds a validated item from client input, filling defaults.
@@ -172,7 +217,7 @@ func NewContentItem(projectID string, in ContentInput, now time.Time) (*ContentI
 		ID: NewID(), ProjectID: projectID, Kind: in.Kind, Title: in.Title, Body: in.Body,
 		Status: in.Status, Category: in.Category, Tags: in.Tags, Locale: in.Locale,
 		Complexity: in.Complexity, ScheduledAt: truncateOptional(in.ScheduledAt),
-		CreatedAt: now, UpdatedAt: now, Version: 1, Metadata: in.Metadata,
+		CreatedAt: now, UpdatedAt: now, Version: 1, Metadata: in.Metadata, VariantOf: in.VariantOf,
 	}
 	if item.Status == "" {
 		item.Status = StatusDraft
@@ -204,6 +249,7 @@ func (p ContentPatch) Apply(item *ContentItem, now time.Time) (*ContentItem, err
 	setIf(&next.Tags, p.Tags)
 	setIf(&next.Locale, p.Locale)
 	setIf(&next.Complexity, p.Complexity)
+	setIf(&next.VariantOf, p.VariantOf)
 	if p.ScheduledAt != nil {
 		next.ScheduledAt = truncateOptional(p.ScheduledAt)
 	}

@@ -36,6 +36,9 @@ func (s *ContentService) Create(ctx context.Context, projectID string, in Conten
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkVariant(ctx, nil, item); err != nil {
+		return nil, err
+	}
 	if err := s.Store.CreateContentItem(ctx, item); err != nil {
 		return nil, err
 	}
@@ -92,13 +95,17 @@ func (s *ContentService) Update(ctx context.Context, projectID, id string, p Con
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkVariant(ctx, current, next); err != nil {
+		return nil, err
+	}
 	if err := s.Store.UpdateContentItem(ctx, next, *p.Version); err != nil {
 		return nil, err
 	}
 	return next, nil
 }
 
-// Delete removes one item unless a published flow version uses it.
+// Delete removes one item unless a published flow version uses it or it has
+// variants (which would be left pointing at nothing).
 func (s *ContentService) Delete(ctx context.Context, projectID, id string) error {
 	if s.Usage != nil {
 		used, err := s.Usage.ContentInUse(ctx, projectID, id)
@@ -109,7 +116,85 @@ func (s *ContentService) Delete(ctx context.Context, projectID, id string) error
 			return ContentInUseError(id)
 		}
 	}
+	variants, err := s.Store.ListContentItems(ctx, projectID, ContentFilter{VariantOf: id, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(variants) > 0 {
+		return HasVariantsError(id, variants[0].ID)
+	}
 	return s.Store.DeleteContentItem(ctx, projectID, id)
+}
+
+// HasVariantsError answers a delete of an item that other items are variants of.
+func HasVariantsError(id, variantID string) error {
+	return Errorf(ECONFLICT, "content item %q has variants (%q among them): delete them or clear their variant_of first", id, variantID)
+}
+
+// checkVariant holds the rules of variants against the stored items: the item
+// an item is a variant of exists, has its kind, another complexity and is no
+// variant itself; and an item that has variants stays no variant, keeps their
+// kind and a complexity none of them has. prev is the stored item an update
+// replaces (nil on create, when the item can have no variants yet). It checks
+// only when variant_of, kind or complexity change, so an item whose base a race
+// left missing can still be edited otherwise.
+func (s *ContentService) checkVariant(ctx context.Context, prev, item *ContentItem) error {
+	if prev != nil && prev.VariantOf == item.VariantOf && prev.Kind == item.Kind && prev.Complexity == item.Complexity {
+		return nil
+	}
+	if item.VariantOf != "" {
+		base, err := s.Store.FindContentItem(ctx, item.ProjectID, item.VariantOf)
+		switch {
+		case ErrorCode(err) == ENOTFOUND:
+			return FieldErrorf(EINVALID, "variant_of", "content item %q does not exist", item.VariantOf)
+		case err != nil:
+			return err
+		case base.VariantOf != "":
+			return FieldErrorf(EINVALID, "variant_of", "content item %q is itself a variant of %q: variants do not chain, so name %q instead",
+				base.ID, base.VariantOf, base.VariantOf)
+		case base.Kind != item.Kind:
+			return FieldErrorf(EINVALID, "variant_of", "content item %q is of kind %s, not %s: a variant has the kind of the item it varies",
+				base.ID, base.Kind, item.Kind)
+		case base.Complexity == item.Complexity:
+			return FieldErrorf(EINVALID, "complexity", "is %s, as content item %q is: a variant is simpler or harder than the item it varies",
+				item.Complexity, base.ID)
+		}
+	}
+	if prev == nil {
+		return nil
+	}
+	return s.eachVariant(ctx, item, func(v *ContentItem) error {
+		switch {
+		case item.VariantOf != "":
+			return FieldErrorf(EINVALID, "variant_of", "content item %q is a variant of this item, so this item cannot be a variant: variants do not chain", v.ID)
+		case v.Kind != item.Kind:
+			return FieldErrorf(EINVALID, "kind", "its variant %q is of kind %s: change or unlink the variants first", v.ID, v.Kind)
+		case v.Complexity == item.Complexity:
+			return FieldErrorf(EINVALID, "complexity", "is %s, as its variant %q is: an item and its variants differ in complexity", item.Complexity, v.ID)
+		}
+		return nil
+	})
+}
+
+// eachVariant calls fn with each item (of any status) that is a variant of
+// item, page by page, until fn returns an error.
+func (s *ContentService) eachVariant(ctx context.Context, item *ContentItem, fn func(*ContentItem) error) error {
+	f := ContentFilter{VariantOf: item.ID, Limit: MaxListLimit}
+	for {
+		page, err := s.Store.ListContentItems(ctx, item.ProjectID, f)
+		if err != nil {
+			return err
+		}
+		for _, v := range page {
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		if len(page) < f.Limit {
+			return nil
+		}
+		f.After = page[len(page)-1].ID
+	}
 }
 
 // PublishDue publishes every scheduled item whose time has come.

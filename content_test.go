@@ -138,3 +138,79 @@ func TestJSONObjectEncoding(t *testing.T) {
 		}
 	}
 }
+
+func TestSimplerVariant(t *testing.T) {
+	t.Parallel()
+	item := func(id string, c so.Complexity, status so.ContentStatus, variantOf string) *so.ContentItem {
+		return &so.ContentItem{ID: id, Kind: so.ContentHelp, Complexity: c, Status: status, VariantOf: variantOf, Locale: "en"}
+	}
+	advanced := item("base-a", so.ComplexityAdvanced, so.StatusPublished, "")
+	standard := item("base-s", so.ComplexityStandard, so.StatusPublished, "")
+	basic := item("base-b", so.ComplexityBasic, so.StatusPublished, "")
+	vs := []*so.ContentItem{
+		item("1", so.ComplexityStandard, so.StatusPublished, "base-a"),
+		item("2", so.ComplexityBasic, so.StatusPublished, "base-a"),    // two levels below advanced
+		item("3", so.ComplexityStandard, so.StatusDraft, "base-a"),     // not published
+		item("4", so.ComplexityBasic, so.StatusPublished, "base-s"),    // standard's
+		item("5", so.ComplexityStandard, so.StatusPublished, "base-s"), // not simpler
+		item("6", so.ComplexityBasic, so.StatusArchived, "base-s"),
+		nil,
+	}
+	for _, c := range []struct {
+		base *so.ContentItem
+		want string
+	}{{advanced, "1"}, {standard, "4"}, {basic, ""}, {nil, ""}} {
+		got := so.SimplerVariant(c.base, vs)
+		if (got == nil) != (c.want == "") || got != nil && got.ID != c.want {
+			t.Errorf("SimplerVariant(%v) = %v, want %q", c.base, got, c.want)
+		}
+	}
+	if got := so.SimplerVariant(advanced, nil); got != nil {
+		t.Fatalf("no variants gave %v", got)
+	}
+	other := item("7", so.ComplexityStandard, so.StatusPublished, "base-a")
+	other.Kind = so.ContentArticle
+	if got := so.SimplerVariant(advanced, []*so.ContentItem{other}); got != nil {
+		t.Fatalf("a variant of another kind was chosen: %v", got)
+	}
+	// Of several, base's locale wins, then the newest (highest id).
+	de, newer, newest := item("8", so.ComplexityStandard, so.StatusPublished, "base-a"), item("9", so.ComplexityStandard, so.StatusPublished, "base-a"), item("a", so.ComplexityStandard, so.StatusPublished, "base-a")
+	de.Locale, newest.Locale = "de", "de"
+	if got := so.SimplerVariant(advanced, []*so.ContentItem{de, newer, newest}); got != newer {
+		t.Fatalf("chose %v, want the one in base's locale", got)
+	}
+	if got := so.SimplerVariant(advanced, []*so.ContentItem{de, newest}); got != newest {
+		t.Fatalf("chose %v, want the newest", got)
+	}
+}
+
+func TestVariantOfValidation(t *testing.T) {
+	t.Parallel()
+	now := so.Now()
+	item, err := so.NewContentItem("p", so.ContentInput{Kind: so.ContentHelp, Title: "t", VariantOf: "other"}, now)
+	if err != nil || item.VariantOf != "other" {
+		t.Fatalf("NewContentItem = %+v, %v", item, err)
+	}
+	v := 1
+	if _, err := (so.ContentPatch{Version: &v, VariantOf: &item.ID}).Apply(item, now); so.ErrorField(err) != "variant_of" {
+		t.Fatalf("a variant of itself: %v, want invalid variant_of", err)
+	}
+	for _, bad := range []string{"a\x00", "\xff"} {
+		if _, err := so.NewContentItem("p", so.ContentInput{Kind: so.ContentHelp, Title: "t", VariantOf: bad}, now); so.ErrorField(err) != "variant_of" {
+			t.Fatalf("variant_of %q: %v, want invalid variant_of", bad, err)
+		}
+	}
+	empty := ""
+	next, err := (so.ContentPatch{Version: &v, VariantOf: &empty}).Apply(item, now)
+	if err != nil || next.VariantOf != "" {
+		t.Fatalf("clearing variant_of: %+v, %v", next, err)
+	}
+	raw, _ := json.Marshal(next)
+	if strings.Contains(string(raw), "variant_of") {
+		t.Fatalf("an item that is no variant renders variant_of: %s", raw)
+	}
+	raw, _ = json.Marshal(item)
+	if !strings.Contains(string(raw), `"variant_of":"other"`) {
+		t.Fatalf("a variant renders without variant_of: %s", raw)
+	}
+}

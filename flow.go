@@ -39,6 +39,8 @@ type Step struct {
 	Prerequisites    []string `json:"prerequisites"`
 	EstimatedSeconds int      `json:"estimated_seconds"`
 	Target           string   `json:"target,omitempty"`
+	// HelpContentIDs name content items of kind help offered beside the step.
+	HelpContentIDs []string `json:"help_content_ids"`
 }
 
 // FlowStatus tells whether a flow has ever been published.
@@ -104,6 +106,19 @@ type FlowVersion struct {
 	PublishedAt time.Time `json:"published_at"`
 }
 
+// ContentItemIDs lists every content item the steps use, each once, sorted:
+// each step's content_item_id and its help_content_ids. A published version
+// records them all, so none of them can be deleted while it exists.
+func ContentItemIDs(steps []Step) []string {
+	ids := make([]string, 0, len(steps))
+	for _, s := range steps {
+		ids = append(ids, s.ContentItemID)
+		ids = append(ids, s.HelpContentIDs...)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
 // Step returns the step with the key, or nil.
 func (v *FlowVersion) Step(key string) *Step {
 	for i := range v.Steps {
@@ -131,7 +146,8 @@ type FlowStore interface {
 	PublishFlow(ctx context.Context, v *FlowVersion) error
 	// FindFlowVersion returns one published version, or VersionNotFound.
 	FindFlowVersion(ctx context.Context, projectID, flowID string, version int) (*FlowVersion, error)
-	// ContentInUse tells whether any published flow version uses the content item.
+	// ContentInUse tells whether any published flow version uses the content item,
+	// as a step's content_item_id or among its help_content_ids.
 	ContentInUse(ctx context.Context, projectID, contentItemID string) (bool, error)
 }
 
@@ -142,6 +158,7 @@ const (
 	MaxDescriptionLen  = 2000
 	MaxTargetLen       = 500
 	MaxEstimateSeconds = 7 * 24 * 3600
+	MaxHelpContent     = 10
 )
 
 var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
@@ -201,6 +218,9 @@ func (s *Step) validate(at string) error {
 	if s.Prerequisites == nil {
 		s.Prerequisites = []string{}
 	}
+	if s.HelpContentIDs == nil {
+		s.HelpContentIDs = []string{}
+	}
 	switch {
 	case CheckKey(at+".key", s.Key) != nil:
 		return CheckKey(at+".key", s.Key)
@@ -220,7 +240,31 @@ func (s *Step) validate(at string) error {
 	case s.EstimatedSeconds < 0 || s.EstimatedSeconds > MaxEstimateSeconds:
 		return FieldErrorf(EINVALID, at+".estimated_seconds", "must be between 0 and %d", MaxEstimateSeconds)
 	}
-	return checkText(at+".target", s.Target, 0, MaxTargetLen)
+	if err := checkText(at+".target", s.Target, 0, MaxTargetLen); err != nil {
+		return err
+	}
+	return s.validateHelp(at)
+}
+
+// validateHelp checks the shape of help_content_ids; FlowService checks that
+// each names a help item.
+func (s *Step) validateHelp(at string) error {
+	if len(s.HelpContentIDs) > MaxHelpContent {
+		return FieldErrorf(EINVALID, at+".help_content_ids", "at most %d help items are allowed, got %d", MaxHelpContent, len(s.HelpContentIDs))
+	}
+	for j, id := range s.HelpContentIDs {
+		field := fmt.Sprintf("%s.help_content_ids[%d]", at, j)
+		if id == "" {
+			return FieldErrorf(EINVALID, field, "is required")
+		}
+		if err := checkBytes(field, id, len(id)); err != nil {
+			return err
+		}
+		if k := slices.Index(s.HelpContentIDs, id); k < j {
+			return FieldErrorf(EINVALID, field, "content item %q is already help_content_ids[%d]", id, k)
+		}
+	}
+	return nil
 }
 
 // findCycle returns the keys of one prerequisite cycle, or nil.
@@ -274,7 +318,8 @@ func (v FlowVersion) MarshalJSON() ([]byte, error) {
 }
 
 // DecodeSteps reads stored steps with empty lists as [] rather than null, the
-// form validation leaves them in, so every engine returns what it was given.
+// form validation leaves them in, so every engine returns what it was given;
+// steps stored before help_content_ids existed read back with none.
 func DecodeSteps(raw []byte) ([]Step, error) {
 	steps := []Step{}
 	if err := json.Unmarshal(raw, &steps); err != nil {
@@ -286,6 +331,9 @@ func DecodeSteps(raw []byte) ([]Step, error) {
 	for i := range steps {
 		if steps[i].Prerequisites == nil {
 			steps[i].Prerequisites = []string{}
+		}
+		if steps[i].HelpContentIDs == nil {
+			steps[i].HelpContentIDs = []string{}
 		}
 	}
 	return steps, nil

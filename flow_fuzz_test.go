@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,10 @@ func FuzzFlowDefinition(f *testing.F) {
 	f.Add([]byte(`{"revision":1,"name":"Renamed","steps":[{"key":"a","title":"A","kind":"task","content_item_id":"c1"}]}`))
 	f.Add([]byte(`{"revision":2,"description":null}`))
 	f.Add([]byte(`{"name":"no revision"}`))
+	f.Add([]byte(`{"key":"help","name":"Help","steps":[{"key":"a","title":"A","kind":"task","content_item_id":"c1","help_content_ids":["h1","h2"]}]}`))
+	f.Add([]byte(`{"key":"help","name":"Help","steps":[{"key":"a","title":"A","kind":"task","content_item_id":"c1","help_content_ids":["h1","h1"]}]}`))
+	f.Add([]byte(`{"key":"help","name":"Help","steps":[{"key":"a","title":"A","kind":"task","content_item_id":"c1","help_content_ids":["c1","nope",""]}]}`))
+	f.Add([]byte(`{"revision":1,"steps":[{"key":"a","title":"A","kind":"task","content_item_id":"h1","help_content_ids":null}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		store := &fakeFlowStore{t: t}
 		svc := &so.FlowService{Store: store, Content: fakeContent{t}, Clock: func() time.Time { return fuzzReceived }}
@@ -95,11 +100,16 @@ func checkFlowResult(t *testing.T, op string, fl *so.Flow, err error, store *fak
 	}
 	keys := map[string]bool{}
 	for _, s := range fl.Steps {
-		if keys[s.Key] || s.Prerequisites == nil {
-			t.Fatalf("%s: accepted step %+v: a repeated key or null prerequisites", op, s)
+		if keys[s.Key] || s.Prerequisites == nil || s.HelpContentIDs == nil || len(s.HelpContentIDs) > so.MaxHelpContent {
+			t.Fatalf("%s: accepted step %+v: a repeated key, null prerequisites or null or too many help items", op, s)
+		}
+		for j, id := range s.HelpContentIDs {
+			if !strings.HasPrefix(id, "h") || slices.Index(s.HelpContentIDs, id) != j {
+				t.Fatalf("%s: accepted step %+v: help item %q is no help item or is there twice", op, s, id)
+			}
 		}
 		keys[s.Key] = true
-		for _, v := range append([]string{s.Key, s.Title, s.ContentItemID, s.Target}, s.Prerequisites...) {
+		for _, v := range slices.Concat([]string{s.Key, s.Title, s.ContentItemID, s.Target}, s.Prerequisites, s.HelpContentIDs) {
 			checkStorable(t, op, "step "+s.Key, v)
 		}
 	}
@@ -185,16 +195,20 @@ func (s *fakeFlowStore) UpdateFlowDraft(_ context.Context, f *so.Flow, _ int) er
 	return nil
 }
 
-// fakeContent finds every content item whose id starts with "c", and fails the
-// test if it is asked about text no store can hold.
+// fakeContent finds every content item whose id starts with "c" (an article)
+// or "h" (a help item), and fails the test if it is asked about text no store
+// can hold.
 type fakeContent struct{ t *testing.T }
 
 func (c fakeContent) FindContentItem(_ context.Context, projectID, id string) (*so.ContentItem, error) {
 	if !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
 		c.t.Fatalf("the content store was asked for id %q, which is not valid UTF-8 without NUL", id)
 	}
-	if !strings.HasPrefix(id, "c") {
-		return nil, so.Errorf(so.ENOTFOUND, "content item not found")
+	switch {
+	case strings.HasPrefix(id, "c"):
+		return &so.ContentItem{ID: id, ProjectID: projectID, Kind: so.ContentArticle}, nil
+	case strings.HasPrefix(id, "h"):
+		return &so.ContentItem{ID: id, ProjectID: projectID, Kind: so.ContentHelp}, nil
 	}
-	return &so.ContentItem{ID: id, ProjectID: projectID}, nil
+	return nil, so.Errorf(so.ENOTFOUND, "content item not found")
 }

@@ -59,22 +59,40 @@ func (s *FlowService) Create(ctx context.Context, projectID string, in FlowInput
 	return f, nil
 }
 
-// validate checks the flow and that every step's content item exists.
+// validate checks the flow, that every step's content item exists, and that
+// each of its help_content_ids names an item of kind help.
 func (s *FlowService) validate(ctx context.Context, f *Flow) error {
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	checked := map[string]bool{}
-	for i, st := range f.Steps {
-		if checked[st.ContentItemID] {
-			continue
+	found := map[string]*ContentItem{} // each item is looked up once
+	find := func(field, id string) (*ContentItem, error) {
+		if item, ok := found[id]; ok {
+			return item, nil
 		}
-		if _, err := s.Content.FindContentItem(ctx, f.ProjectID, st.ContentItemID); ErrorCode(err) == ENOTFOUND {
-			return FieldErrorf(EINVALID, fmt.Sprintf("steps[%d].content_item_id", i), "content item %q does not exist", st.ContentItemID)
+		item, err := s.Content.FindContentItem(ctx, f.ProjectID, id)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, FieldErrorf(EINVALID, field, "content item %q does not exist", id)
 		} else if err != nil {
+			return nil, err
+		}
+		found[id] = item
+		return item, nil
+	}
+	for i, st := range f.Steps {
+		if _, err := find(fmt.Sprintf("steps[%d].content_item_id", i), st.ContentItemID); err != nil {
 			return err
 		}
-		checked[st.ContentItemID] = true
+		for j, id := range st.HelpContentIDs {
+			field := fmt.Sprintf("steps[%d].help_content_ids[%d]", i, j)
+			item, err := find(field, id)
+			if err != nil {
+				return err
+			}
+			if item.Kind != ContentHelp {
+				return FieldErrorf(EINVALID, field, "content item %q is of kind %s, not %s", id, item.Kind, ContentHelp)
+			}
+		}
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ func (c *ContentItem) Validate() error {
 		func() error { return checkEnum("complexity", c.Complexity, Complexities) },
 		c.validateSchedule,
 		func() error { return CheckJSONObject("metadata", c.Metadata, MaxMetadataSize) },
+		c.validateVariantOf,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -42,6 +43,18 @@ func (c *ContentItem) validateTags() error {
 		if err := checkText(fmt.Sprintf("tags[%d]", i), tag, 1, MaxTagLen); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validateVariantOf checks what variant_of can be told alone; ContentService
+// checks the item it names.
+func (c *ContentItem) validateVariantOf() error {
+	if err := checkBytes("variant_of", c.VariantOf, len(c.VariantOf)); err != nil {
+		return err
+	}
+	if c.VariantOf != "" && c.VariantOf == c.ID {
+		return FieldErrorf(EINVALID, "variant_of", "an item cannot be a variant of itself")
 	}
 	return nil
 }

@@ -13,15 +13,15 @@ import (
 )
 
 const contentColumns = `id, project_id, kind, title, body, status, category, tags, locale, complexity,
-	scheduled_at, published_at, created_at, updated_at, version, metadata`
+	scheduled_at, published_at, created_at, updated_at, version, metadata, variant_of`
 
 // CreateContentItem implements smartonboard.ContentStore.
 func (db *DB) CreateContentItem(ctx context.Context, item *so.ContentItem) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO content_items (`+contentColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		item.ID, item.ProjectID, string(item.Kind), item.Title, item.Body, string(item.Status),
 		item.Category, tagsOf(item), item.Locale, string(item.Complexity), item.ScheduledAt,
-		item.PublishedAt, item.CreatedAt, item.UpdatedAt, item.Version, string(item.Metadata))
+		item.PublishedAt, item.CreatedAt, item.UpdatedAt, item.Version, string(item.Metadata), item.VariantOf)
 	if isUniqueViolation(err) {
 		return so.Exists("content item", "id", item.ID)
 	}
@@ -65,6 +65,9 @@ func (db *DB) ListContentItems(ctx context.Context, projectID string, f so.Conte
 	if f.Q != "" {
 		add(`(title ILIKE $%[1]d ESCAPE '\' OR body ILIKE $%[1]d ESCAPE '\')`, "%"+escapeLike(f.Q)+"%")
 	}
+	if f.VariantOf != "" {
+		add("variant_of = $%d", f.VariantOf)
+	}
 	if f.After != "" {
 		add("id < $%d", f.After)
 	}
@@ -91,11 +94,11 @@ func (db *DB) UpdateContentItem(ctx context.Context, item *so.ContentItem, expec
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE content_items SET kind = $1, title = $2, body = $3, status = $4,
 			category = $5, tags = $6, locale = $7, complexity = $8, scheduled_at = $9, published_at = $10,
-			updated_at = $11, version = $12, metadata = $13
-			WHERE project_id = $14 AND id = $15 AND version = $16`,
+			updated_at = $11, version = $12, metadata = $13, variant_of = $14
+			WHERE project_id = $15 AND id = $16 AND version = $17`,
 			string(item.Kind), item.Title, item.Body, string(item.Status), item.Category, tagsOf(item),
 			item.Locale, string(item.Complexity), item.ScheduledAt, item.PublishedAt, item.UpdatedAt,
-			item.Version, string(item.Metadata), item.ProjectID, item.ID, expectedVersion)
+			item.Version, string(item.Metadata), item.VariantOf, item.ProjectID, item.ID, expectedVersion)
 		if err != nil || tag.RowsAffected() == 1 {
 			return err
 		}
@@ -136,6 +139,22 @@ func (db *DB) PublishDueContentItems(ctx context.Context, now time.Time) (int, e
 	return int(tag.RowsAffected()), nil
 }
 
+// FindVariants implements smartonboard.ContentStore.
+func (db *DB) FindVariants(ctx context.Context, projectID, contentID string) ([]*so.ContentItem, error) {
+	if contentID == "" { // '' is every item that is no variant
+		return []*so.ContentItem{}, nil
+	}
+	rows, _ := db.pool.Query(ctx, `SELECT `+contentColumns+` FROM content_items
+		WHERE project_id = $1 AND variant_of = $2 AND status = 'published' ORDER BY id DESC`, projectID, contentID)
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.ContentItem, error) {
+		return scanContentItem(row)
+	})
+	if err != nil {
+		return nil, mapError(err, "content variants")
+	}
+	return items, nil
+}
+
 // tagsOf never sends NULL for the NOT NULL tags column.
 func tagsOf(item *so.ContentItem) []string {
 	if item.Tags == nil {
@@ -149,7 +168,7 @@ func scanContentItem(row pgx.Row) (*so.ContentItem, error) {
 	var metadata string
 	err := row.Scan(&item.ID, &item.ProjectID, &item.Kind, &item.Title, &item.Body, &item.Status,
 		&item.Category, &item.Tags, &item.Locale, &item.Complexity, &item.ScheduledAt, &item.PublishedAt,
-		&item.CreatedAt, &item.UpdatedAt, &item.Version, &metadata)
+		&item.CreatedAt, &item.UpdatedAt, &item.Version, &metadata, &item.VariantOf)
 	if err != nil {
 		return nil, err
 	}

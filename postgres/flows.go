@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -115,7 +114,7 @@ func insertVersion(ctx context.Context, tx pgx.Tx, v *so.FlowVersion, steps stri
 		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO flow_version_content (project_id, content_item_id, flow_id, version)
-		SELECT $1, c, $3, $4 FROM unnest($2::text[]) AS c`, v.ProjectID, contentIDs(v.Steps), v.FlowID, v.Version)
+		SELECT $1, c, $3, $4 FROM unnest($2::text[]) AS c`, v.ProjectID, so.ContentItemIDs(v.Steps), v.FlowID, v.Version)
 	if err != nil {
 		return err
 	}
@@ -178,14 +177,4 @@ func marshalSteps(steps []so.Step) (string, error) {
 	}
 	b, err := json.Marshal(steps)
 	return string(b), err
-}
-
-// contentIDs lists each content item the steps use once.
-func contentIDs(steps []so.Step) []string {
-	ids := make([]string, 0, len(steps))
-	for _, s := range steps {
-		ids = append(ids, s.ContentItemID)
-	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 const contentColumns = `id, project_id, kind, title, body, status, category, tags, locale, complexity,
-	scheduled_at, published_at, created_at, updated_at, version, metadata`
+	scheduled_at, published_at, created_at, updated_at, version, metadata, variant_of`
 
 // CreateContentItem implements smartonboard.ContentStore.
 func (db *DB) CreateContentItem(ctx context.Context, item *so.ContentItem) error {
@@ -22,7 +22,7 @@ func (db *DB) CreateContentItem(ctx context.Context, item *so.ContentItem) error
 		return err
 	}
 	_, err = db.writer.ExecContext(ctx, `INSERT INTO content_items (`+contentColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if isUniqueViolation(err) {
 		return so.Exists("content item", "id", item.ID)
 	}
@@ -66,6 +66,9 @@ func (db *DB) ListContentItems(ctx context.Context, projectID string, f so.Conte
 		pattern := "%" + escapeLike(f.Q) + "%"
 		add(`(title LIKE ? ESCAPE '\' OR body LIKE ? ESCAPE '\')`, pattern, pattern)
 	}
+	if f.VariantOf != "" {
+		add("variant_of = ?", f.VariantOf)
+	}
 	if f.After != "" {
 		add("id < ?", f.After)
 	}
@@ -101,7 +104,7 @@ func (db *DB) UpdateContentItem(ctx context.Context, item *so.ContentItem, expec
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE content_items SET kind = ?, title = ?, body = ?, status = ?,
 			category = ?, tags = ?, locale = ?, complexity = ?, scheduled_at = ?, published_at = ?,
-			updated_at = ?, version = ?, metadata = ?
+			updated_at = ?, version = ?, metadata = ?, variant_of = ?
 			WHERE project_id = ? AND id = ? AND version = ?`,
 			updateArgs(args, expectedVersion)...)
 		if err != nil {
@@ -147,10 +150,32 @@ func (db *DB) PublishDueContentItems(ctx context.Context, now time.Time) (int, e
 	return int(n), mapError(err)
 }
 
+// FindVariants implements smartonboard.ContentStore.
+func (db *DB) FindVariants(ctx context.Context, projectID, contentID string) ([]*so.ContentItem, error) {
+	items := []*so.ContentItem{}
+	if contentID == "" { // '' is every item that is no variant
+		return items, nil
+	}
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+contentColumns+` FROM content_items
+		WHERE project_id = ? AND variant_of = ? AND status = 'published' ORDER BY id DESC`, projectID, contentID)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		item, err := scanContent(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	return items, mapError(rows.Err())
+}
+
 // updateArgs reorders contentArgs for the UPDATE: the mutable columns (all but
 // id, project_id and created_at), then the WHERE values.
 func updateArgs(a []any, expectedVersion int) []any {
-	set := append(append([]any{}, a[2:12]...), a[13:16]...)
+	set := append(append([]any{}, a[2:12]...), a[13:17]...)
 	return append(set, a[1], a[0], expectedVersion)
 }
 
@@ -163,7 +188,7 @@ func contentArgs(item *so.ContentItem) ([]any, error) {
 	return []any{item.ID, item.ProjectID, string(item.Kind), item.Title, item.Body, string(item.Status),
 		item.Category, string(tags), item.Locale, string(item.Complexity), optionalMillis(item.ScheduledAt),
 		optionalMillis(item.PublishedAt), item.CreatedAt.UnixMilli(), item.UpdatedAt.UnixMilli(), item.Version,
-		string(item.Metadata)}, nil
+		string(item.Metadata), item.VariantOf}, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -177,7 +202,7 @@ func scanContent(row scanner) (*so.ContentItem, error) {
 	var created, updated int64
 	err := row.Scan(&item.ID, &item.ProjectID, &item.Kind, &item.Title, &item.Body, &item.Status,
 		&item.Category, &tags, &item.Locale, &item.Complexity, &scheduled, &published, &created, &updated,
-		&item.Version, &metadata)
+		&item.Version, &metadata, &item.VariantOf)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	} else if err != nil {

@@ -111,10 +111,10 @@ func (db *DB) PublishFlow(ctx context.Context, v *so.FlowVersion) error {
 			v.FlowID, v.ProjectID, v.Version, v.Name, steps, v.PublishedAt.UnixMilli()); err != nil {
 			return mapError(err)
 		}
-		for _, s := range v.Steps {
+		for _, id := range so.ContentItemIDs(v.Steps) { // the step's content and its help
 			if _, err := tx.ExecContext(ctx, `INSERT INTO flow_version_content (project_id, content_item_id,
 				flow_id, version) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				v.ProjectID, s.ContentItemID, v.FlowID, v.Version); isForeignKeyViolation(err) {
+				v.ProjectID, id, v.FlowID, v.Version); isForeignKeyViolation(err) {
 				return so.ContentGoneError()
 			} else if err != nil {
 				return mapError(err)

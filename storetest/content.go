@@ -44,8 +44,14 @@ func testContent(t *testing.T, open Opener) {
 		"PublishDue":  testContentPublishDue,
 		"Isolation":   testContentIsolation,
 		"MissingProj": testContentMissingProject,
+		"Variants":    testContentVariants,
+		"VariantRule": testContentVariantRules,
 	}
 	runAll(t, open, tests)
+	t.Run("VariantsMigration", func(t *testing.T) {
+		t.Parallel()
+		testVariantsMigration(t, open)
+	})
 }
 
 func testContentRoundTrip(t *testing.T, db DB) {
@@ -321,3 +327,181 @@ func testContentMissingProject(t *testing.T, db DB) {
 		t.Fatal("item for a missing project was stored")
 	}
 }
+
+// variant creates an item through the service, so the variant rules apply.
+func variant(t *testing.T, svc *so.ContentService, in so.ContentInput) *so.ContentItem {
+	t.Helper()
+	if in.Title == "" {
+		in.Title = "variant " + hostile
+	}
+	item, err := svc.Create(context.Background(), "p1", in)
+	if err != nil {
+		t.Fatalf("create %+v: %v", in, err)
+	}
+	return item
+}
+
+// testContentVariants: variant_of round-trips, lists filter by it, and
+// FindVariants returns the published variants of one item, newest first.
+func testContentVariants(t *testing.T, db DB) {
+	ctx := context.Background()
+	svc := &so.ContentService{Store: db}
+	base := variant(t, svc, so.ContentInput{Kind: so.ContentHelp, Status: so.StatusPublished})
+	basic := variant(t, svc, so.ContentInput{Kind: so.ContentHelp, Complexity: so.ComplexityBasic, Status: so.StatusPublished, VariantOf: base.ID})
+	draft := variant(t, svc, so.ContentInput{Kind: so.ContentHelp, Complexity: so.ComplexityBasic, VariantOf: base.ID})
+	advanced := variant(t, svc, so.ContentInput{Kind: so.ContentHelp, Complexity: so.ComplexityAdvanced, Status: so.StatusPublished, VariantOf: base.ID})
+	other := variant(t, svc, so.ContentInput{Kind: so.ContentHelp, Status: so.StatusPublished})
+	if _, err := svc.Create(ctx, "p2", so.ContentInput{Kind: so.ContentHelp, Title: "elsewhere", VariantOf: base.ID}); so.ErrorField(err) != "variant_of" {
+		t.Fatalf("a variant of another project's item: %v, want invalid variant_of", err)
+	}
+
+	got, err := db.FindContentItem(ctx, "p1", basic.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameItem(t, got, basic)
+	if got.VariantOf != base.ID {
+		t.Fatalf("variant_of read back as %q, want %q", got.VariantOf, base.ID)
+	}
+	if got, err := db.FindContentItem(ctx, "p1", base.ID); err != nil || got.VariantOf != "" {
+		t.Fatalf("base read back with variant_of %q, %v", got.VariantOf, err)
+	}
+	list, err := db.ListContentItems(ctx, "p1", so.ContentFilter{VariantOf: base.ID, Limit: 10})
+	if err != nil || !reflect.DeepEqual(ids(list), ids([]*so.ContentItem{advanced, draft, basic})) {
+		t.Fatalf("list of variants = %v, %v; want every status, newest first", ids(list), err)
+	}
+	variants, err := db.FindVariants(ctx, "p1", base.ID)
+	if err != nil || !reflect.DeepEqual(ids(variants), ids([]*so.ContentItem{advanced, basic})) {
+		t.Fatalf("FindVariants = %v, %v; want the published ones, newest first", ids(variants), err)
+	}
+	assertSameItem(t, variants[1], basic)
+	for _, c := range []struct{ project, id string }{{"p1", other.ID}, {"p1", so.NewID()}, {"p2", base.ID}, {"p1", ""}} {
+		if got, err := db.FindVariants(ctx, c.project, c.id); err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("FindVariants(%s, %q) = %v, %v; want []", c.project, c.id, ids(got), err)
+		}
+	}
+	if got := so.SimplerVariant(base, variants); got == nil || got.ID != basic.ID {
+		t.Fatalf("SimplerVariant = %v, want the basic variant", got)
+	}
+
+	// Unlinking and relinking go through UpdateContentItem.
+	empty, v := "", basic.Version
+	unlinked, err := svc.Update(ctx, "p1", basic.ID, so.ContentPatch{Version: &v, VariantOf: &empty})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.FindContentItem(ctx, "p1", basic.ID); err != nil || got.VariantOf != "" {
+		t.Fatalf("after unlinking, variant_of = %q, %v", got.VariantOf, err)
+	}
+	v = unlinked.Version
+	relinked, err := svc.Update(ctx, "p1", basic.ID, so.ContentPatch{Version: &v, VariantOf: &base.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.FindContentItem(ctx, "p1", basic.ID); err != nil {
+		t.Fatal(err)
+	} else {
+		assertSameItem(t, got, relinked)
+	}
+}
+
+// testContentVariantRules: the service refuses every variant that is not one,
+// naming the field, and a delete that would leave variants pointing at nothing.
+func testContentVariantRules(t *testing.T, db DB) {
+	ctx := context.Background()
+	svc := &so.ContentService{Store: db}
+	base := variant(t, svc, so.ContentInput{Kind: so.ContentHelp})
+	video := variant(t, svc, so.ContentInput{Kind: so.ContentVideo})
+	basic := variant(t, svc, so.ContentInput{Kind: so.ContentHelp, Complexity: so.ComplexityBasic, VariantOf: base.ID})
+	for _, c := range []struct {
+		name  string
+		in    so.ContentInput
+		field string
+	}{
+		{"missing", so.ContentInput{Kind: so.ContentHelp, Complexity: so.ComplexityBasic, VariantOf: so.NewID()}, "variant_of"},
+		{"other kind", so.ContentInput{Kind: so.ContentHelp, Complexity: so.ComplexityBasic, VariantOf: video.ID}, "variant_of"},
+		{"same complexity", so.ContentInput{Kind: so.ContentHelp, VariantOf: base.ID}, "complexity"},
+		{"a chain", so.ContentInput{Kind: so.ContentHelp, Complexity: so.ComplexityAdvanced, VariantOf: basic.ID}, "variant_of"},
+		{"NUL", so.ContentInput{Kind: so.ContentHelp, VariantOf: "a\x00"}, "variant_of"},
+	} {
+		c.in.Title = c.name
+		if _, err := svc.Create(ctx, "p1", c.in); so.ErrorCode(err) != so.EINVALID || so.ErrorField(err) != c.field {
+			t.Errorf("create %s: %v (field %q), want invalid %s", c.name, err, so.ErrorField(err), c.field)
+		}
+	}
+	patch := func(item *so.ContentItem, p so.ContentPatch) error {
+		t.Helper()
+		current, err := db.FindContentItem(ctx, "p1", item.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Version = &current.Version
+		_, err = svc.Update(ctx, "p1", item.ID, p)
+		return err
+	}
+	standard, advanced, article := so.ComplexityStandard, so.ComplexityAdvanced, so.ContentArticle
+	for _, c := range []struct {
+		name  string
+		item  *so.ContentItem
+		p     so.ContentPatch
+		field string
+	}{
+		{"itself", base, so.ContentPatch{VariantOf: &base.ID}, "variant_of"},
+		{"a base becomes a variant", base, so.ContentPatch{VariantOf: &video.ID}, "variant_of"},
+		{"a variant takes its base's complexity", basic, so.ContentPatch{Complexity: &standard}, "complexity"},
+		{"a base takes its variant's complexity", base, so.ContentPatch{Complexity: &so.Complexities[0]}, "complexity"},
+		{"a base changes kind", base, so.ContentPatch{Kind: &article}, "kind"},
+		{"a variant changes kind", basic, so.ContentPatch{Kind: &article}, "variant_of"},
+		{"a variant points at another kind", basic, so.ContentPatch{VariantOf: &video.ID}, "variant_of"},
+	} {
+		if err := patch(c.item, c.p); so.ErrorCode(err) != so.EINVALID || so.ErrorField(err) != c.field {
+			t.Errorf("patch %s: %v (field %q), want invalid %s", c.name, err, so.ErrorField(err), c.field)
+		}
+	}
+	// Allowed: the base becomes harder, other fields change freely.
+	title := "renamed"
+	if err := patch(base, so.ContentPatch{Complexity: &advanced, Title: &title}); err != nil {
+		t.Fatalf("a base changes to a complexity no variant has: %v", err)
+	}
+	if err := patch(basic, so.ContentPatch{Title: &title}); err != nil {
+		t.Fatalf("editing a variant: %v", err)
+	}
+
+	if err := svc.Delete(ctx, "p1", base.ID); so.ErrorCode(err) != so.ECONFLICT {
+		t.Fatalf("deleting an item with variants: %v, want conflict", err)
+	}
+	if err := svc.Delete(ctx, "p1", basic.ID); err != nil {
+		t.Fatalf("deleting a variant: %v", err)
+	}
+	if err := svc.Delete(ctx, "p1", base.ID); err != nil {
+		t.Fatalf("deleting an item whose variants are gone: %v", err)
+	}
+}
+
+// testVariantsMigration rolls the variants migration back and forth over
+// stored items: they stay, and read back as no variants after it comes back.
+func testVariantsMigration(t *testing.T, open Opener) {
+	ctx := context.Background()
+	db := migrated(t, open)
+	setupProjects(t, db, "p1")
+	svc := &so.ContentService{Store: db}
+	base := variant(t, svc, so.ContentInput{Kind: so.ContentHelp, Status: so.StatusPublished})
+	v := variant(t, svc, so.ContentInput{Kind: so.ContentHelp, Complexity: so.ComplexityBasic, Status: so.StatusPublished, VariantOf: base.ID})
+	RollBackTo(t, db.Migrator(), variantsVersion-1)
+	if _, err := db.Migrator().Up(ctx); err != nil {
+		t.Fatalf("Up after rolling the variants back: %v", err)
+	}
+	got, err := db.FindContentItem(ctx, "p1", v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *v
+	want.VariantOf = ""
+	assertSameItem(t, got, &want)
+	if variants, err := db.FindVariants(ctx, "p1", base.ID); err != nil || len(variants) != 0 {
+		t.Fatalf("variants after down/up = %v, %v; want none", ids(variants), err)
+	}
+}
+
+// variantsVersion is the migration that added content_items.variant_of.
+const variantsVersion = 7

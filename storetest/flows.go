@@ -19,6 +19,7 @@ func testFlows(t *testing.T, open Opener) {
 		"Draft":       testFlowDraft,
 		"Publish":     testFlowPublish,
 		"ContentRefs": testFlowContentRefs,
+		"HelpRefs":    testFlowHelpRefs,
 	})
 }
 
@@ -333,5 +334,67 @@ func testFlowContentRefs(t *testing.T, db DB) {
 	}
 	if _, err := db.FindFlowVersion(ctx, "p1", f.ID, 2); so.ErrorCode(err) != so.ENOTFOUND {
 		t.Fatalf("a refused version is readable: %v", err)
+	}
+}
+
+// testFlowHelpRefs: help_content_ids round-trip in drafts and versions, and a
+// published version holds on to its help items as to its content items.
+func testFlowHelpRefs(t *testing.T, db DB) {
+	ctx := context.Background()
+	help := make([]*so.ContentItem, 3)
+	for i := range help {
+		item, err := so.NewContentItem("p1", so.ContentInput{Kind: so.ContentHelp, Title: fmt.Sprintf("help %d %s", i, hostile)}, so.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateContentItem(ctx, item); err != nil {
+			t.Fatal(err)
+		}
+		help[i] = item
+	}
+	f := newFlow(t, db, "p1", "help")
+	f.Steps[0].HelpContentIDs = []string{help[1].ID, help[0].ID}
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateFlow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.FindFlow(ctx, "p1", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertJSONEqual(t, "flow with help", got, f)
+	if !reflect.DeepEqual(got.Steps[0].HelpContentIDs, []string{help[1].ID, help[0].ID}) || got.Steps[1].HelpContentIDs == nil {
+		t.Fatalf("help read back as %#v and %#v", got.Steps[0].HelpContentIDs, got.Steps[1].HelpContentIDs)
+	}
+	if used, err := db.ContentInUse(ctx, "p1", help[0].ID); err != nil || used {
+		t.Fatalf("help of a draft counted as in use: %v %v", used, err)
+	}
+	v1 := publish(t, db, f, 1)
+	old, err := db.FindFlowVersion(ctx, "p1", f.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertJSONEqual(t, "version with help", old, v1)
+	for i, want := range []bool{true, true, false} {
+		if used, err := db.ContentInUse(ctx, "p1", help[i].ID); err != nil || used != want {
+			t.Fatalf("help %d in use = %v, %v; want %v", i, used, err, want)
+		}
+	}
+	if err := db.DeleteContentItem(ctx, "p1", help[0].ID); so.ErrorCode(err) != so.ECONFLICT {
+		t.Fatalf("deleting help a published version uses: %v, want conflict", err)
+	}
+	if err := db.DeleteContentItem(ctx, "p1", help[2].ID); err != nil {
+		t.Fatalf("deleting unused help: %v", err)
+	}
+	// The same item as a step's content and its help, or as help of two steps, is one reference.
+	f.Steps[1].HelpContentIDs = []string{help[1].ID, f.Steps[1].ContentItemID}
+	publish(t, db, f, 2)
+	// A help item deleted before the publish stops it, as a deleted content item does.
+	f.Steps[1].HelpContentIDs = []string{help[2].ID}
+	v3 := &so.FlowVersion{FlowID: f.ID, ProjectID: "p1", FlowKey: f.Key, Version: 3, Name: f.Name, Steps: f.Steps, PublishedAt: so.Now()}
+	if err := db.PublishFlow(ctx, v3); so.ErrorCode(err) != so.EINVALID || so.ErrorField(err) != "steps" {
+		t.Fatalf("publishing a version whose help was deleted: %v, want invalid steps", err)
 	}
 }
