@@ -217,4 +217,6 @@ func hex4(b []byte, at int) (rune, bool) {
 
 // CheckEnumValue is checkEnum for the layers above the domain (query
 // parameters and bodies the API decodes itself).
-func CheckEnumValue[T ~string](field string, v T, allowed []T) error { return checkEnum(field, v, allowed) }
+func CheckEnumValue[T ~string](field string, v T, allowed []T) error {
+	return checkEnum(field, v, allowed)
+}

@@ -205,7 +205,7 @@ func (c *Consumer) journey(ctx context.Context, js []*so.Journey, flow string) (
 func stepInfo(st so.Step) StepInfo {
 	guide := st.ContentItemID != "" && (st.Kind == so.StepTour || st.Kind == so.StepChecklist || st.Kind == so.StepTask)
 	return StepInfo{Key: st.Key, EstimatedSeconds: st.EstimatedSeconds, ContentItemID: st.ContentItemID,
-		GuideAvailable: guide, HelpContentIDs: helpContentIDs(st)}
+		GuideAvailable: guide, HelpContentIDs: st.HelpContentIDs}
 }
 
 // engagement keeps the minute's last point and pushes moved scores.
@@ -398,6 +398,3 @@ func (c *Consumer) saveStates(ctx context.Context, tx so.ConsumerTx, b *batch) e
 	})
 	return tx.SaveBehaviour(ctx, states)
 }
-
-// helpContentIDs lists the help content a step offers as tips.
-func helpContentIDs(st so.Step) []string { return nil }

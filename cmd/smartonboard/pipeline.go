@@ -9,6 +9,7 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/behaviour"
 	"github.com/smartonboarding/smartonboard/pipeline"
+	"github.com/smartonboarding/smartonboard/render"
 	"github.com/smartonboarding/smartonboard/stream"
 )
 
@@ -52,6 +53,18 @@ func (m *Main) newPipeline() *pipeline.Pipeline {
 		},
 		Version: m.engine.Version,
 		Content: m.db.FindContentItem,
+		Simpler: func(ctx context.Context, projectID, id string) (*so.ContentItem, error) {
+			base, err := m.db.FindContentItem(ctx, projectID, id)
+			if err != nil {
+				return nil, err
+			}
+			variants, err := m.db.FindVariants(ctx, projectID, id)
+			if err != nil {
+				return nil, err
+			}
+			return so.SimplerVariant(base, variants), nil
+		},
+		Render: render.Markdown,
 		Publish: func(projectID, userID, event string, data any) {
 			_ = m.bus.Publish(stream.UserTopic(projectID, userID), event, data)
 		},
