@@ -243,22 +243,32 @@ type interventionMessage struct {
 
 // intervene picks, caps and records an intervention for a trigger.
 func (c *Consumer) intervene(ctx context.Context, b *batch, ref so.UserRef, s *State, j *so.Journey, bj *Journey, t Trigger, cfg so.Behaviour) error {
-	st := bj.step(t.Step)
-	if st == nil {
+	found := bj.step(t.Step)
+	if found == nil {
 		return nil
+	}
+	st := *found
+	if c.Simpler != nil && st.ContentItemID != "" { // looked up per trigger, not per event
+		simpler, err := c.Simpler(ctx, ref.ProjectID, st.ContentItemID)
+		if err != nil && so.ErrorCode(err) != so.ENOTFOUND {
+			return err
+		}
+		if simpler != nil {
+			st.SimplerContentID = simpler.ID
+		}
 	}
 	policy := c.Policy
 	if policy == nil {
 		policy = Rules{}
 	}
-	kind, _, ok := policy.Choose(t, OptionsFor(*st), s.History(t.SessionID))
+	kind, _, ok := policy.Choose(t, OptionsFor(st), s.History(t.SessionID))
 	if !ok {
 		return nil
 	}
 	if allowed, _ := s.Allow(t, kind, cfg); !allowed {
 		return nil
 	}
-	i, err := c.build(ctx, ref, j, *st, t, kind)
+	i, err := c.build(ctx, ref, j, st, t, kind)
 	if err != nil {
 		return err
 	}
@@ -312,8 +322,8 @@ func (c *Consumer) contentFor(ctx context.Context, projectID string, st StepInfo
 	case so.InterventionGuide:
 		item, err = c.Content(ctx, projectID, st.ContentItemID)
 	case so.InterventionSimplify:
-		if c.Simpler != nil {
-			item, err = c.Simpler(ctx, projectID, st.ContentItemID)
+		if st.SimplerContentID != "" {
+			item, err = c.Content(ctx, projectID, st.SimplerContentID)
 		}
 	}
 	if so.ErrorCode(err) == so.ENOTFOUND {
