@@ -113,12 +113,14 @@ func (t *consumerTx) InsertInterventions(ctx context.Context, is []*so.Intervent
 
 // outcomeSet is the assignment each outcome makes: the first time of each
 // outcome is kept, and any answer means the intervention was shown.
+// The feedback is $5, sent only with the outcomes that set it: PostgreSQL
+// refuses a parameter no statement uses.
 var outcomeSet = map[so.InterventionOutcome]string{
-	so.OutcomeShown:      `shown_at = coalesce(shown_at, $1)`,
-	so.OutcomeAccepted:   `shown_at = coalesce(shown_at, $1), accepted_at = coalesce(accepted_at, $1)`,
-	so.OutcomeDismissed:  `shown_at = coalesce(shown_at, $1), dismissed_at = coalesce(dismissed_at, $1)`,
-	so.OutcomeHelpful:    `shown_at = coalesce(shown_at, $1), feedback = $2`,
-	so.OutcomeNotHelpful: `shown_at = coalesce(shown_at, $1), feedback = $2`,
+	so.OutcomeShown:      `shown_at = coalesce(shown_at, $4)`,
+	so.OutcomeAccepted:   `shown_at = coalesce(shown_at, $4), accepted_at = coalesce(accepted_at, $4)`,
+	so.OutcomeDismissed:  `shown_at = coalesce(shown_at, $4), dismissed_at = coalesce(dismissed_at, $4)`,
+	so.OutcomeHelpful:    `shown_at = coalesce(shown_at, $4), feedback = $5`,
+	so.OutcomeNotHelpful: `shown_at = coalesce(shown_at, $4), feedback = $5`,
 }
 
 // RecordOutcome implements smartonboard.ConsumerTx.
@@ -136,9 +138,12 @@ func recordOutcome(ctx context.Context, q querier, projectID, userID, id string,
 	if !ok {
 		return nil, fmt.Errorf("postgres: unknown outcome %q", o)
 	}
+	args := []any{id, projectID, userID, at}
+	if o == so.OutcomeHelpful || o == so.OutcomeNotHelpful {
+		args = append(args, string(o))
+	}
 	i, err := scanIntervention(q.QueryRow(ctx, `UPDATE interventions SET `+set+`
-		WHERE id = $3 AND project_id = $4 AND user_id = $5 AND NOT held_out RETURNING `+interventionColumns,
-		at, string(o), id, projectID, userID))
+		WHERE id = $1 AND project_id = $2 AND user_id = $3 AND NOT held_out RETURNING `+interventionColumns, args...))
 	return i, notFound(err, so.InterventionNotFound(id), "interventions")
 }
 
