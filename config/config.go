@@ -43,6 +43,7 @@ type Config struct {
 	ShutdownTimeout        time.Duration // SMARTONBOARD_SHUTDOWN_TIMEOUT
 	PublishInterval        time.Duration // SMARTONBOARD_PUBLISH_INTERVAL
 	AbandonAfter           time.Duration // SMARTONBOARD_ABANDON_AFTER
+	Consumers              string        // SMARTONBOARD_CONSUMERS
 	MaxStreams             int           // SMARTONBOARD_MAX_STREAMS
 	MaxStreamsPerProject   int           // SMARTONBOARD_MAX_STREAMS_PER_PROJECT
 	MaxStreamsPerIP        int           // SMARTONBOARD_MAX_STREAMS_PER_IP
@@ -75,6 +76,7 @@ func Default() Config {
 		ShutdownTimeout:        30 * time.Second,
 		PublishInterval:        30 * time.Second,
 		AbandonAfter:           7 * 24 * time.Hour,
+		Consumers:              "on",
 		MaxStreams:             10000,
 		MaxStreamsPerProject:   5000,
 		MaxStreamsPerIP:        200,

@@ -42,6 +42,10 @@ type Consumer interface {
 type Options struct {
 	Batch int           // events per consumer transaction (default 500)
 	Poll  time.Duration // how often to look for events committed by other instances (default 1s)
+	// Idle creates the consumers' cursors but runs none of them: an instance
+	// that only ingests. Its events wait in the log for an instance that runs
+	// the consumers, and the cursor exists from the first event on.
+	Idle bool
 	// OnBatch, when set, observes each consumer transaction: its events, how long
 	// it took, and its error.
 	OnBatch func(consumer string, events []*so.Event, took time.Duration, err error)
@@ -96,6 +100,9 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		if err := p.store.StartConsumer(ctx, r.c.Name()); err != nil {
 			return err
 		}
+	}
+	if p.opts.Idle {
+		return nil
 	}
 	ctx, p.cancel = context.WithCancel(context.Background())
 	for _, r := range p.runners {

@@ -25,7 +25,7 @@ func (m *Main) newPipeline() *pipeline.Pipeline {
 	failures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smartonboard_pipeline_failures_total",
 		Help: "Durable consumer transactions that failed and will be retried."}, []string{"consumer"})
 	m.registry.MustRegister(lag, failures)
-	p := pipeline.New(m.db, m.Logger, pipeline.Options{OnBatch: func(name string, events []*so.Event, _ time.Duration, err error) {
+	p := pipeline.New(m.db, m.Logger, pipeline.Options{Idle: m.Config.Consumers == "off", OnBatch: func(name string, events []*so.Event, _ time.Duration, err error) {
 		if err != nil {
 			failures.WithLabelValues(name).Inc()
 			return

@@ -18,6 +18,11 @@ CREATE TABLE pipeline_cursors (
     seq        bigint NOT NULL,
     updated_at timestamptz NOT NULL
 );
+-- The behaviour engine starts with the events that commit after this
+-- migration (existing rows carry this transaction's id; the ALTER TABLE above
+-- holds off concurrent writers until it commits).
+INSERT INTO pipeline_cursors (consumer, tx, seq, updated_at)
+    VALUES ('behaviour', pg_current_xact_id()::text::bigint, 9223372036854775807, now());
 
 -- The behaviour engine's per-user state (a JSON document it alone reads).
 CREATE TABLE behaviour_states (

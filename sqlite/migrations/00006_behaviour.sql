@@ -31,6 +31,10 @@ CREATE TABLE pipeline_cursors (
     seq        INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 ) STRICT;
+-- The behaviour engine starts with the events that commit after this
+-- migration: whatever instance ingests first, its events are behind the cursor.
+INSERT INTO pipeline_cursors (consumer, tx, seq, updated_at)
+    VALUES ('behaviour', 0, (SELECT coalesce(max(seq), 0) FROM events), CAST(unixepoch('subsec') * 1000 AS INTEGER));
 
 -- The behaviour engine's per-user state (a JSON document it alone reads).
 CREATE TABLE behaviour_states (
