@@ -22,16 +22,18 @@ const announceWriter = `SELECT pg_advisory_xact_lock_shared(1397706306, 1)`
 // after it sees all of their rows, and a row at or above it waits for a later
 // read: a transaction that took lower sequence numbers but commits late is
 // never skipped. Unlike the snapshot's xmin, long transactions that write no
-// events (in this database or another on the server) do not hold it back.
+// events, and event writers of other databases on the server, do not hold it
+// back (advisory locks are per database; transaction ids are server-wide).
 // pg_locks shows 32-bit ids; they are widened with the epoch of xmax.
 const horizonQuery = `WITH locks AS MATERIALIZED (
-		SELECT locktype, pid, classid, objid, objsubid, transactionid, mode, granted FROM pg_locks
+		SELECT locktype, database, pid, classid, objid, objsubid, transactionid, mode, granted FROM pg_locks
 		WHERE locktype IN ('advisory', 'transactionid')),
 	ref AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax),
 	writers AS (
 		SELECT ((ref.xmax >> 32) << 32) | l.transactionid::text::bigint AS xid FROM locks l, ref
 		WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted
-		AND l.pid IN (SELECT pid FROM locks WHERE locktype = 'advisory' AND classid = 1397706306 AND objid = 1 AND objsubid = 2))
+		AND l.pid IN (SELECT pid FROM locks WHERE locktype = 'advisory' AND classid = 1397706306 AND objid = 1
+			AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())))
 	SELECT least(ref.xmax, (SELECT min(CASE WHEN xid > ref.xmax THEN xid - 4294967296 ELSE xid END) FROM writers)) FROM ref`
 
 // horizon runs horizonQuery in a statement of its own, so that the read of the

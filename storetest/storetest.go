@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		"Errors":            func(t *testing.T) { testErrors(t, open) },
 		"EventOwners":       func(t *testing.T) { testEventOwners(t, open) },
 		"Pipeline":          func(t *testing.T) { testPipeline(t, open) },
+		"Behaviour":         func(t *testing.T) { testBehaviour(t, open) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
