@@ -83,22 +83,37 @@ func (c *Consumer) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.E
 	return c.store(ctx, tx, b)
 }
 
-// project observes one project's events.
+// project observes one project's events. Only users with a state or an
+// event in a flow are tracked: behaviour is scored within journeys, so the
+// clicks of a user who never entered one cost one lookup and no write.
 func (c *Consumer) project(ctx context.Context, tx so.ConsumerTx, b *batch, projectID string, events []*so.Event) error {
 	cfg, err := c.Settings(ctx, projectID)
 	if err != nil {
 		return err
 	}
 	var users []string
+	inFlow := map[string]bool{} // every user of the batch: in a flow or not
 	for _, ev := range events {
-		if !slices.Contains(users, ev.UserID) {
+		if _, seen := inFlow[ev.UserID]; !seen {
 			users = append(users, ev.UserID)
 		}
+		inFlow[ev.UserID] = inFlow[ev.UserID] || ev.Flow != ""
 	}
-	if err := c.load(ctx, tx, b, projectID, users); err != nil {
+	raw, err := tx.LoadBehaviour(ctx, projectID, users)
+	if err != nil {
+		return err
+	}
+	tracked := slices.DeleteFunc(users, func(u string) bool { _, ok := raw[u]; return !ok && !inFlow[u] })
+	if len(tracked) == 0 {
+		return nil
+	}
+	if err := c.load(ctx, tx, b, projectID, tracked, raw); err != nil {
 		return err
 	}
 	for _, ev := range events {
+		if _, ok := b.states[so.UserRef{ProjectID: projectID, UserID: ev.UserID}]; !ok {
+			continue
+		}
 		if err := c.observe(ctx, tx, b, ev, cfg); err != nil {
 			return err
 		}
@@ -106,12 +121,8 @@ func (c *Consumer) project(ctx context.Context, tx so.ConsumerTx, b *batch, proj
 	return nil
 }
 
-// load reads the users' states and journeys.
-func (c *Consumer) load(ctx context.Context, tx so.ConsumerTx, b *batch, projectID string, users []string) error {
-	raw, err := tx.LoadBehaviour(ctx, projectID, users)
-	if err != nil {
-		return err
-	}
+// load decodes the tracked users' states and reads their journeys.
+func (c *Consumer) load(ctx context.Context, tx so.ConsumerTx, b *batch, projectID string, users []string, raw map[string]json.RawMessage) error {
 	js, err := tx.Journeys(ctx, projectID, users)
 	if err != nil {
 		return err

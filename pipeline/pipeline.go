@@ -40,7 +40,7 @@ type Consumer interface {
 
 // Options tune the durable consumers.
 type Options struct {
-	Batch int           // events per consumer transaction (default 500)
+	Batch int           // events per consumer transaction at most (default 2000); under a backlog, big batches share one commit
 	Poll  time.Duration // how often to look for events committed by other instances (default 1s)
 	// Idle creates the consumers' cursors but runs none of them: an instance
 	// that only ingests. Its events wait in the log for an instance that runs
@@ -65,7 +65,7 @@ type Pipeline struct {
 // New makes a pipeline over the store's event log.
 func New(store so.PipelineStore, logger *slog.Logger, opts Options) *Pipeline {
 	if opts.Batch <= 0 {
-		opts.Batch = 500
+		opts.Batch = 2000
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second

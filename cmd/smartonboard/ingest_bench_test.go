@@ -98,6 +98,7 @@ func benchHTTPIngest(b *testing.B, engine string, batchBody func(int) string, li
 		})
 	}
 	wg.Wait()
+	waitCaughtUp(b, m)
 	b.StopTimer()
 	reportRate(b)
 	all := slices.Concat(latencies...)

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/behaviour"
+	"github.com/smartonboarding/smartonboard/config"
+)
+
+// consumersOff is limitsOn with the pipeline's durable consumers off: the
+// baseline the behaviour engine's cost is measured against.
+func consumersOff(c *config.Config) {
+	limitsOn(c)
+	c.Consumers = "off"
+}
+
+// BenchmarkPipeline compares click ingestion with the behaviour engine on and
+// off in one run; with it on, the clock stops only once the engine has
+// processed every event, so its whole cost is in the rate.
+func BenchmarkPipeline(b *testing.B) {
+	for _, engine := range engines {
+		b.Run(engine+"/consumers-on", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, limitsOn) })
+		b.Run(engine+"/consumers-off", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, consumersOff) })
+	}
+}
+
+// waitCaughtUp waits until the behaviour consumer has processed every
+// committed event and reports how long that took after the last answer and
+// the largest backlog seen while sampling.
+func waitCaughtUp(b *testing.B, m *Main) {
+	if m.Config.Consumers == "off" {
+		return
+	}
+	start := time.Now()
+	for deadline := start.Add(hangGuard); ; time.Sleep(5 * time.Millisecond) {
+		n, err := m.pipeline.Lag(context.Background(), "behaviour", 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the behaviour consumer never caught up")
+		}
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "catchup-ms")
+}
+
+// BenchmarkStruggleToIntervention measures, while 40 clients keep posting
+// click batches, the time from the POST /v1/events of a struggle (start,
+// hesitation, three errors) to the intervention on the user's stream. One b.N
+// iteration is one struggling user; it reports p50 and p99.
+func BenchmarkStruggleToIntervention(b *testing.B) {
+	for _, engine := range engines {
+		b.Run(engine, func(b *testing.B) { benchStruggle(b, engine) })
+	}
+}
+
+func benchStruggle(b *testing.B, engine string) {
+	cfg := testConfig(b, engine)
+	limitsOn(&cfg)
+	m := &Main{Config: cfg}
+	if err := m.Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	in := &instance{url: m.URL(), secret: m.Bootstrap.GeneratedSecretKey, public: m.Bootstrap.GeneratedPublicKey}
+	benchHelpFlow(b, in)
+	stop := backgroundLoad(b, m, 40)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for n := 0; len(lat) < b.N; n++ {
+		user := fmt.Sprintf("probe-%d-%d", n, time.Now().UnixNano())
+		if behaviour.InHoldout("default", user, so.BehaviourDefaults.HoldoutPercent) {
+			continue // held out: nothing would be sent
+		}
+		lat = append(lat, probeStruggle(b, in, user))
+	}
+	b.StopTimer()
+	sent := stop()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "load-events/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// backgroundLoad keeps clients posting click batches until the returned stop,
+// which reports how many events they got acknowledged.
+func backgroundLoad(b *testing.B, m *Main, clients int) func() int64 {
+	host := strings.TrimPrefix(m.URL(), "http://")
+	ctx, cancel := context.WithCancel(context.Background())
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	for c := range clients {
+		conn := dialBench(b, host)
+		wg.Go(func() {
+			defer conn.Close()
+			for n := 0; ctx.Err() == nil; n++ {
+				body := batchBody(1_000_000 + c*1_000_000 + n)
+				if err := conn.post(eventsRequest(host, m.Bootstrap.GeneratedPublicKey, body)); err != nil {
+					if ctx.Err() == nil {
+						b.Error(err)
+					}
+					return
+				}
+				sent.Add(benchBatch)
+			}
+		})
+	}
+	return func() int64 {
+		cancel()
+		wg.Wait()
+		return sent.Load()
+	}
+}
+
+// probeStruggle opens a new user's stream, posts a struggle and returns the
+// time until the intervention arrives.
+func probeStruggle(b *testing.B, in *instance, user string) time.Duration {
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", in.url+"/v1/stream?user_id="+user, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+in.public)
+	resp, err := streamClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("stream: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	events := bufio.NewScanner(resp.Body)
+	waitEvent(b, events, "connected")
+	body := `{"events":[` + strings.Join(struggle(user, time.Now().Add(-10*time.Second)), ",") + `]}`
+	start := time.Now()
+	post, err := http.NewRequest("POST", in.url+"/v1/events", strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	post.Header.Set("Authorization", "Bearer "+in.public)
+	post.Header.Set("Content-Type", "application/json")
+	r, err := httpClient.Do(post)
+	if err != nil || r.StatusCode != 200 {
+		b.Fatalf("post struggle: %v %v", r, err)
+	}
+	r.Body.Close()
+	waitEvent(b, events, "intervention")
+	return time.Since(start)
+}
+
+// waitEvent reads the stream until an event of the name (the hang guard of
+// the request's context bounds it).
+func waitEvent(b *testing.B, sc *bufio.Scanner, name string) {
+	for sc.Scan() {
+		if sc.Text() == "event: "+name {
+			return
+		}
+	}
+	b.Fatalf("the stream ended before %s: %v", name, sc.Err())
+}
+
+// benchHelpFlow is setupHelpFlow for benchmarks.
+func benchHelpFlow(b *testing.B, in *instance) {
+	call := func(path, body string) string {
+		req, err := http.NewRequest("POST", in.url+path, strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+in.secret)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct{ ID string }
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		text := ""
+		for sc.Scan() {
+			text += sc.Text()
+		}
+		if resp.StatusCode/100 != 2 {
+			b.Fatalf("%s: %d %s", path, resp.StatusCode, text)
+		}
+		if i := strings.Index(text, `"id":"`); i >= 0 {
+			out.ID = text[i+6 : i+6+strings.Index(text[i+6:], `"`)]
+		}
+		return out.ID
+	}
+	tour := call("/v1/content-items", `{"kind":"tour","title":"Connect tour","status":"published"}`)
+	help := call("/v1/content-items", `{"kind":"help","title":"Connecting","body":"Press **Connect**.","status":"published"}`)
+	call("/v1/flows", fmt.Sprintf(`{"key":"setup","name":"Setup","steps":[
+		{"key":"connect","title":"Connect","kind":"task","content_item_id":%q,"help_content_ids":[%q],"required":true,"estimated_seconds":30}]}`, tour, help))
+	call("/v1/flows/setup/publish", "")
+}
