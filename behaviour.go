@@ -206,6 +206,8 @@ type ConsumerTx interface {
 	// SaveEngagement upserts the points by (journey, minute) and the journeys'
 	// latest scores.
 	SaveEngagement(ctx context.Context, points []EngagementPoint) error
+	// Enqueuer announces what the consumer found to webhooks, in its transaction.
+	Enqueuer
 }
 
 // InterventionFilter narrows an intervention listing.

@@ -40,15 +40,16 @@ const (
 	Postgres = goose.DialectPostgres
 )
 
-// New returns a Migrator for the migrations in fsys (files NNNNN_name.sql).
+// New returns a Migrator for the migrations in fsys (files NNNNN_name.sql) and
+// the Go migrations gos (for schemas a library owns, such as the job queue's).
 // PostgreSQL runs take an advisory lock so that instances starting together
 // migrate once.
-func New(dialect goose.Dialect, db *sql.DB, fsys fs.FS) (*Migrator, error) {
+func New(dialect goose.Dialect, db *sql.DB, fsys fs.FS, gos ...*goose.Migration) (*Migrator, error) {
 	store, err := database.NewStore(dialect, VersionTable)
 	if err != nil {
 		return nil, err
 	}
-	opts := []goose.ProviderOption{goose.WithStore(store), goose.WithDisableGlobalRegistry(true)}
+	opts := []goose.ProviderOption{goose.WithStore(store), goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(gos...)}
 	if dialect == Postgres {
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {

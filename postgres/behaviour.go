@@ -14,7 +14,10 @@ import (
 )
 
 // consumerTx is the smartonboard.ConsumerTx of one Consume call.
-type consumerTx struct{ tx pgx.Tx }
+type consumerTx struct {
+	tx pgx.Tx
+	db *DB
+}
 
 // Journeys implements smartonboard.ConsumerTx; it reads without locking, so
 // ingestion never waits for the behaviour engine.

@@ -76,7 +76,7 @@ func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(c
 		if err != nil || len(events) == 0 {
 			return err
 		}
-		if err := fn(ctx, &consumerTx{tx}, events); err != nil {
+		if err := fn(ctx, &consumerTx{tx: tx, db: db}, events); err != nil {
 			return callerError{err}
 		}
 		n = len(events)

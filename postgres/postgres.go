@@ -8,6 +8,8 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"io/fs"
 	"log/slog"
 	"time"
@@ -50,6 +52,7 @@ func (o Options) connectTimeout() time.Duration {
 type DB struct {
 	pool     *pgxpool.Pool
 	sqlDB    *sql.DB
+	queue    *river.Client[pgx.Tx] // nil until StartQueue
 	migrator *migrate.Migrator
 	logger   *slog.Logger
 }
@@ -112,7 +115,8 @@ func (db *DB) initMigrator() error {
 	if err != nil {
 		return fmt.Errorf("postgres: embedded migrations: %w", err)
 	}
-	m, err := migrate.New(migrate.Postgres, db.sqlDB, fsys)
+	river := migrate.River(9, riverdatabasesql.New(db.sqlDB), false)
+	m, err := migrate.New(migrate.Postgres, db.sqlDB, fsys, river)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}

@@ -21,7 +21,10 @@ type queryer interface {
 }
 
 // consumerTx is the smartonboard.ConsumerTx of one Consume call.
-type consumerTx struct{ tx *sql.Tx }
+type consumerTx struct {
+	tx *sql.Tx
+	db *DB
+}
 
 // Journeys implements smartonboard.ConsumerTx.
 func (t consumerTx) Journeys(ctx context.Context, projectID string, userIDs []string) (map[string][]*so.Journey, error) {

@@ -8,6 +8,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"io/fs"
 	"net/url"
 	"os"
@@ -33,6 +35,7 @@ type DB struct {
 	reader       *sql.DB
 	checkpointer *checkpointer
 	migrator     *migrate.Migrator
+	queue        *river.Client[*sql.Tx] // nil until StartQueue
 }
 
 // Open opens (creating if needed) the database file at path.
@@ -67,7 +70,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
 	}
 	sub, _ := fs.Sub(migrationFiles, "migrations")
-	if db.migrator, err = migrate.New(migrate.SQLite, writer, sub); err != nil {
+	river := migrate.River(9, riversqlite.New(writer), true)
+	if db.migrator, err = migrate.New(migrate.SQLite, writer, sub, river); err != nil {
 		db.Close()
 		return nil, err
 	}

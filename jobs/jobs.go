@@ -1,0 +1,136 @@
+// Package jobs is the durable job queue's vocabulary: the jobs, their workers
+// and the queue's settings. River (github.com/riverqueue/river) runs them on
+// either engine; a job inserted in a transaction commits with it, and
+// periodic jobs run once per interval however many instances run.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/webhook"
+)
+
+// Queue settings: a job is picked up within about 50 ms of its commit.
+const (
+	FetchCooldown     = 10 * time.Millisecond
+	FetchPollInterval = 50 * time.Millisecond
+	Workers           = 20
+)
+
+// Config is what an engine needs to start its queue.
+type Config struct {
+	Workers  *river.Workers      // nil: an insert-only queue
+	Periodic []*river.PeriodicJob
+	Logger   *slog.Logger
+}
+
+// Options are the queue settings both engines use.
+func (c Config) Options() *river.Config {
+	rc := &river.Config{Logger: c.Logger, FetchCooldown: FetchCooldown, FetchPollInterval: FetchPollInterval,
+		PeriodicJobs: c.Periodic, Workers: c.Workers}
+	if c.Workers != nil {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: Workers}}
+	}
+	return rc
+}
+
+// DeliverWebhook sends one stored delivery.
+type DeliverWebhook struct {
+	DeliveryID string `json:"delivery_id"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverWebhook) Kind() string { return "deliver_webhook" }
+
+// InsertOpts gives a delivery the webhook schedule's number of attempts.
+func (DeliverWebhook) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: webhook.MaxAttempts}
+}
+
+// DeliveryWorker sends deliveries, signed, and records each attempt.
+type DeliveryWorker struct {
+	river.WorkerDefaults[DeliverWebhook]
+	Store  so.WebhookStore
+	Client *http.Client
+	// Backoff is the wait after the given failed attempt (default webhook.NextAttempt).
+	Backoff func(attempt int) time.Duration
+}
+
+// NextRetry follows the webhook retry schedule.
+func (w *DeliveryWorker) NextRetry(job *river.Job[DeliverWebhook]) time.Time {
+	if w.Backoff != nil {
+		return time.Now().Add(w.Backoff(job.Attempt))
+	}
+	d, _ := webhook.NextAttempt(job.Attempt)
+	return time.Now().Add(d)
+}
+
+// Timeout bounds one attempt: the client's own timeout and a margin.
+func (w *DeliveryWorker) Timeout(*river.Job[DeliverWebhook]) time.Duration {
+	return webhook.DefaultTimeout + 5*time.Second
+}
+
+// Work makes one attempt; an error makes River retry it.
+func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliverWebhook]) error {
+	d, hook, err := w.Store.FindDelivery(ctx, job.Args.DeliveryID)
+	if so.ErrorCode(err) == so.ENOTFOUND {
+		return river.JobCancel(err) // the webhook was deleted
+	} else if err != nil {
+		return err
+	}
+	now := so.Now()
+	if hook.DisabledAt != nil {
+		a := so.DeliveryAttempt{At: now, Error: "the webhook is disabled", Final: true}
+		if err := w.Store.RecordAttempt(ctx, d.ID, a, webhook.DisableAfter); err != nil {
+			return err
+		}
+		return river.JobCancel(errors.New(a.Error))
+	}
+	res := webhook.Deliver(ctx, w.Client, hook.URL, hook.Secret, d.ID, now, d.Payload)
+	a := so.DeliveryAttempt{At: now, StatusCode: res.StatusCode, Error: res.Error, Delivered: res.Delivered,
+		Final: !res.Delivered && job.Attempt >= job.MaxAttempts}
+	if err := w.Store.RecordAttempt(context.WithoutCancel(ctx), d.ID, a, webhook.DisableAfter); err != nil {
+		return err
+	}
+	if res.Delivered {
+		return nil
+	}
+	return errors.New(res.Error)
+}
+
+// PublishScheduled publishes content whose time has come.
+type PublishScheduled struct{}
+
+// Kind implements river.JobArgs.
+func (PublishScheduled) Kind() string { return "publish_scheduled_content" }
+
+// AbandonIdle abandons journeys idle for too long.
+type AbandonIdle struct{}
+
+// Kind implements river.JobArgs.
+func (AbandonIdle) Kind() string { return "abandon_idle_journeys" }
+
+// Func is a worker that runs a function, for the periodic jobs.
+type Func[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	Run func(ctx context.Context) error
+}
+
+// Work implements river.Worker.
+func (f *Func[T]) Work(ctx context.Context, _ *river.Job[T]) error { return f.Run(ctx) }
+
+// Every is a periodic job of args every interval, run at start too; unique
+// by args within the interval, so two leaders in a failover insert it once.
+func Every(interval time.Duration, args river.JobArgs) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: interval}}
+		}, &river.PeriodicJobOpts{RunOnStart: true})
+}
