@@ -116,7 +116,9 @@ type JourneyStore interface {
 	FindJourney(ctx context.Context, projectID, userID, flowKey string) (*Journey, error)
 	// AbandonIdleJourneys marks active and paused journeys whose last activity is
 	// before `before` as abandoned and returns them.
-	AbandonIdleJourneys(ctx context.Context, before, now time.Time) ([]*Journey, error)
+	// then, when set, runs in the same transaction with the abandoned journeys
+	// (to announce them), and its error undoes the abandonment.
+	AbandonIdleJourneys(ctx context.Context, before, now time.Time, then func(context.Context, Enqueuer, []*Journey) error) ([]*Journey, error)
 }
 
 // NewJourney starts a journey on a published flow version.

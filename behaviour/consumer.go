@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/webhook"
 )
 
 // Consumer is the behaviour engine as a durable pipeline consumer: per batch
@@ -50,6 +52,7 @@ type batch struct {
 	interventions []*so.Intervention
 	points        map[pointKey]so.EngagementPoint
 	pushes        []push
+	announce      map[string][]webhook.Announcement // by project
 }
 
 type pointKey struct {
@@ -66,7 +69,8 @@ type push struct {
 
 // Consume implements pipeline.Consumer.
 func (c *Consumer) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.Event) (func(), error) {
-	b := &batch{states: map[so.UserRef]*State{}, journeys: map[so.UserRef][]*so.Journey{}, points: map[pointKey]so.EngagementPoint{}}
+	b := &batch{states: map[so.UserRef]*State{}, journeys: map[so.UserRef][]*so.Journey{}, points: map[pointKey]so.EngagementPoint{},
+		announce: map[string][]webhook.Announcement{}}
 	byProject := map[string][]*so.Event{}
 	var projects []string
 	for _, ev := range events {
@@ -161,6 +165,10 @@ func (c *Consumer) observe(ctx context.Context, tx so.ConsumerTx, b *batch, ev *
 		if _, err := tx.RecordOutcome(ctx, ev.ProjectID, ev.UserID, o.InterventionID, o.Outcome, o.At); err != nil && so.ErrorCode(err) != so.ENOTFOUND {
 			return err
 		}
+	}
+	if j != nil && j.Status == so.JourneyCompleted && (ev.Type == so.EventStepCompleted || ev.Type == so.EventStepSkipped) {
+		b.announce[ev.ProjectID] = append(b.announce[ev.ProjectID], webhook.Announcement{Type: webhook.JourneyCompleted,
+			Subject: j.ID, At: completedAt(j, ev), Data: j})
 	}
 	if ev.Type == so.EventStepCompleted {
 		window := time.Duration(cfg.OutcomeWindowMinutes * float64(time.Minute))
@@ -287,6 +295,12 @@ func (c *Consumer) intervene(ctx context.Context, b *batch, ref so.UserRef, s *S
 	s.Record(Sent{ID: i.ID, Kind: kind, Flow: t.Flow, Step: t.Step, SessionID: t.SessionID, At: t.At, HeldOut: i.HeldOut})
 	b.interventions = append(b.interventions, i)
 	if !i.HeldOut {
+		b.announce[ref.ProjectID] = append(b.announce[ref.ProjectID], webhook.Announcement{Type: webhook.InterventionTriggered,
+			Subject: i.ID, At: i.TriggeredAt, Data: i})
+		if i.Kind == so.InterventionHuman {
+			b.announce[ref.ProjectID] = append(b.announce[ref.ProjectID], webhook.Announcement{Type: webhook.InterventionEscalated,
+				Subject: i.ID, At: i.TriggeredAt, Data: i})
+		}
 		b.pushes = append(b.pushes, push{ref: ref, event: "intervention", id: i.ID, data: interventionMessage{ID: i.ID,
 			Kind: i.Kind, Flow: i.Flow, Step: i.Step, Title: i.Title, Body: i.Body, Actions: i.Actions}})
 	}
@@ -365,10 +379,17 @@ func actionsFor(kind so.InterventionKind) []so.Action {
 
 // store writes the batch's results and returns the pushes of what is new.
 func (c *Consumer) store(ctx context.Context, tx so.ConsumerTx, b *batch) (func(), error) {
-	if _, err := tx.InsertDetections(ctx, b.detections); err != nil {
+	fresh, err := tx.InsertDetections(ctx, b.detections)
+	if err != nil {
 		return nil, err
 	}
-	fresh, err := tx.InsertInterventions(ctx, b.interventions)
+	for k, d := range b.detections {
+		if fresh[k] {
+			b.announce[d.ProjectID] = append(b.announce[d.ProjectID], webhook.Announcement{Type: webhook.StruggleDetected,
+				Subject: d.ID, At: d.DetectedAt, Data: d})
+		}
+	}
+	fresh, err = tx.InsertInterventions(ctx, b.interventions)
 	if err != nil {
 		return nil, err
 	}
@@ -381,6 +402,11 @@ func (c *Consumer) store(ctx context.Context, tx so.ConsumerTx, b *batch) (func(
 	}
 	if err := c.saveStates(ctx, tx, b); err != nil {
 		return nil, err
+	}
+	for _, p := range slices.Sorted(maps.Keys(b.announce)) {
+		if err := webhook.Announce(ctx, tx, p, b.announce[p]); err != nil {
+			return nil, err
+		}
 	}
 	return func() {
 		for _, p := range b.pushes {
@@ -418,4 +444,12 @@ func (c *Consumer) saveStates(ctx context.Context, tx so.ConsumerTx, b *batch) e
 		return strings.Compare(a.ProjectID+"\x00"+a.UserID, b.ProjectID+"\x00"+b.UserID)
 	})
 	return tx.SaveBehaviour(ctx, states)
+}
+
+// completedAt is when the journey completed, or the completing event's time.
+func completedAt(j *so.Journey, ev *so.Event) time.Time {
+	if j.CompletedAt != nil {
+		return *j.CompletedAt
+	}
+	return ev.Timestamp
 }

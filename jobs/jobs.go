@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/webhook"
@@ -33,7 +34,12 @@ type Config struct {
 
 // Options are the queue settings both engines use.
 func (c Config) Options() *river.Config {
-	rc := &river.Config{Logger: c.Logger, FetchCooldown: FetchCooldown, FetchPollInterval: FetchPollInterval,
+	logger := c.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = slog.New(warnings{logger.Handler()}) // River reports its routine at info, every few seconds
+	rc := &river.Config{Logger: logger, FetchCooldown: FetchCooldown, FetchPollInterval: FetchPollInterval,
 		PeriodicJobs: c.Periodic, Workers: c.Workers}
 	if c.Workers != nil {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: Workers}}
@@ -126,11 +132,27 @@ type Func[T river.JobArgs] struct {
 // Work implements river.Worker.
 func (f *Func[T]) Work(ctx context.Context, _ *river.Job[T]) error { return f.Run(ctx) }
 
-// Every is a periodic job of args every interval, run at start too; unique
-// by args within the interval, so two leaders in a failover insert it once.
+// Every is a periodic job of args every interval, run at start too. Only the
+// elected leader enqueues it, and never while one is still waiting or
+// running, so a slow run cannot pile up and a failover cannot double it.
 func Every(interval time.Duration, args river.JobArgs) *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) {
-			return args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: interval}}
+			return args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
 		}, &river.PeriodicJobOpts{RunOnStart: true})
 }
+
+// unfinished are the states in which a job still counts as the same job.
+var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
+// warnings passes on warnings and errors only.
+type warnings struct{ slog.Handler }
+
+func (w warnings) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}
+
+func (w warnings) WithAttrs(as []slog.Attr) slog.Handler { return warnings{w.Handler.WithAttrs(as)} }
+
+func (w warnings) WithGroup(name string) slog.Handler { return warnings{w.Handler.WithGroup(name)} }

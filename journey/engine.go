@@ -264,9 +264,10 @@ func (e *Engine) Views(ctx context.Context, js []*so.Journey) []*View {
 }
 
 // AbandonIdle abandons journeys idle for longer than `after` and returns them.
-func (e *Engine) AbandonIdle(ctx context.Context, after time.Duration) ([]*so.Journey, error) {
+// then runs in the abandoning transaction (see so.JourneyStore).
+func (e *Engine) AbandonIdle(ctx context.Context, after time.Duration, then func(context.Context, so.Enqueuer, []*so.Journey) error) ([]*so.Journey, error) {
 	now := e.now()
-	return e.Journeys.AbandonIdleJourneys(ctx, now.Add(-after), now)
+	return e.Journeys.AbandonIdleJourneys(ctx, now.Add(-after), now, then)
 }
 
 // FirstEligible picks the first step in flow order that is not done and whose

@@ -47,17 +47,30 @@ func (db *DB) FindJourney(ctx context.Context, projectID, userID, flowKey string
 // AbandonIdleJourneys implements smartonboard.JourneyStore in one statement, so
 // instances running the job together never abandon a journey twice. The JSON
 // state is edited in place to agree with the columns.
-func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time) ([]*so.Journey, error) {
-	rows, _ := db.pool.Query(ctx, `UPDATE journeys SET status = 'abandoned', revision = revision + 1,
-		state = jsonb_set(jsonb_set(jsonb_set(state::jsonb,
-			'{status}', '"abandoned"'), '{revision}', to_jsonb(revision + 1)), '{updated_at}', to_jsonb($2::text))::text
-		WHERE status IN ('active', 'paused') AND last_activity_at < $1
-		RETURNING state`, before, so.FormatTime(now))
-	js, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Journey, error) { return scanJourney(row) })
+func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time, then func(context.Context, so.Enqueuer, []*so.Journey) error) ([]*so.Journey, error) {
+	var js []*so.Journey
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `UPDATE journeys SET status = 'abandoned', revision = revision + 1,
+			state = jsonb_set(jsonb_set(jsonb_set(state::jsonb,
+				'{status}', '"abandoned"'), '{revision}', to_jsonb(revision + 1)), '{updated_at}', to_jsonb($2::text))::text
+			WHERE status IN ('active', 'paused') AND last_activity_at < $1
+			RETURNING state`, before, so.FormatTime(now))
+		var err error
+		if js, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Journey, error) { return scanJourney(row) }); err != nil {
+			return mapError(err, "journeys")
+		}
+		slices.SortFunc(js, func(a, b *so.Journey) int { return strings.Compare(a.ID, b.ID) })
+		if then == nil || len(js) == 0 {
+			return nil
+		}
+		if err := then(ctx, &consumerTx{tx: tx, db: db}, js); err != nil {
+			return callerError{err}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, mapError(err, "journeys")
+		return nil, unwrapCaller(err, "journeys")
 	}
-	slices.SortFunc(js, func(a, b *so.Journey) int { return strings.Compare(a.ID, b.ID) })
 	return js, nil
 }
 

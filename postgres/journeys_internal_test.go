@@ -58,7 +58,7 @@ func TestAbandonKeepsStateWhole(t *testing.T) {
 	if _, _, err := db.StartJourney(ctx, j); err != nil {
 		t.Fatal(err)
 	}
-	abandoned, err := db.AbandonIdleJourneys(ctx, now.Add(-so.DefaultAbandonAfter), now)
+	abandoned, err := db.AbandonIdleJourneys(ctx, now.Add(-so.DefaultAbandonAfter), now, nil)
 	if err != nil || len(abandoned) != 1 {
 		t.Fatalf("abandoned %v, %v", abandoned, err)
 	}

@@ -37,15 +37,22 @@ func (db *DB) FindJourney(ctx context.Context, projectID, userID, flowKey string
 
 // AbandonIdleJourneys implements smartonboard.JourneyStore. One statement updates
 // the indexed columns and the JSON state together.
-func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time) ([]*so.Journey, error) {
-	rows, err := db.writer.QueryContext(ctx, `UPDATE journeys SET status = 'abandoned', revision = revision + 1,
-		state = json_set(state, '$.status', 'abandoned', '$.revision', revision + 1, '$.updated_at', ?)
-		WHERE status IN ('active', 'paused') AND last_activity_at < ?
-		RETURNING state`, so.FormatTime(now), before.UnixMilli())
-	if err != nil {
-		return nil, mapError(err)
-	}
-	return scanJourneys(rows)
+func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time, then func(context.Context, so.Enqueuer, []*so.Journey) error) ([]*so.Journey, error) {
+	var js []*so.Journey
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE journeys SET status = 'abandoned', revision = revision + 1,
+			state = json_set(state, '$.status', 'abandoned', '$.revision', revision + 1, '$.updated_at', ?)
+			WHERE status IN ('active', 'paused') AND last_activity_at < ?
+			RETURNING state`, so.FormatTime(now), before.UnixMilli())
+		if err != nil {
+			return mapError(err)
+		}
+		if js, err = scanJourneys(rows); err != nil || then == nil || len(js) == 0 {
+			return err
+		}
+		return then(ctx, consumerTx{tx: tx, db: db}, js)
+	})
+	return js, err
 }
 
 // insertJourney stores j unless the user has a journey in its flow already, and

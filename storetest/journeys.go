@@ -98,7 +98,7 @@ func testJourneyAbandon(t *testing.T, db DB) {
 			t.Fatal(err)
 		}
 	}
-	abandoned, err := db.AbandonIdleJourneys(ctx, now.Add(-so.DefaultAbandonAfter), now)
+	abandoned, err := db.AbandonIdleJourneys(ctx, now.Add(-so.DefaultAbandonAfter), now, nil)
 	if err != nil || len(abandoned) != 1 || abandoned[0].ID != old.ID || abandoned[0].Status != so.JourneyAbandoned || abandoned[0].Revision != 2 {
 		t.Fatalf("abandoned = %+v, %v; want only the idle active one", abandoned, err)
 	}
@@ -106,7 +106,7 @@ func testJourneyAbandon(t *testing.T, db DB) {
 	if got.Status != so.JourneyAbandoned || !got.UpdatedAt.Equal(now) {
 		t.Fatalf("stored = %+v", got)
 	}
-	if again, err := db.AbandonIdleJourneys(ctx, now.Add(-so.DefaultAbandonAfter), now); err != nil || len(again) != 0 {
+	if again, err := db.AbandonIdleJourneys(ctx, now.Add(-so.DefaultAbandonAfter), now, nil); err != nil || len(again) != 0 {
 		t.Fatalf("abandoned twice: %+v, %v", again, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/jobs"
 	"github.com/smartonboarding/smartonboard/migrate"
 	"github.com/smartonboarding/smartonboard/postgres"
 	"github.com/smartonboarding/smartonboard/sqlite"
@@ -25,6 +26,9 @@ type database interface {
 	so.AuditStore
 	so.PipelineStore
 	so.BehaviourStore
+	so.WebhookStore
+	StartQueue(ctx context.Context, cfg jobs.Config) error
+	StopQueue(ctx context.Context) error
 	Ping(ctx context.Context) error
 	Migrator() *migrate.Migrator
 	Engine() string

@@ -52,6 +52,8 @@ type Main struct {
 	registry  *prometheus.Registry
 	// Bootstrap reports the keys generated on first start, for tests.
 	Bootstrap *so.BootstrapResult
+	// WebhookBackoff, when set, replaces the webhook retry schedule (tests).
+	WebhookBackoff func(attempt int) time.Duration
 }
 
 // runServe loads and checks the configuration, then serves until ctx ends.
@@ -128,6 +130,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.registry = prometheus.NewRegistry()
 	m.startIngest()
+	if err := m.startQueue(ctx); err != nil { // before the pipeline, whose consumer enqueues deliveries
+		return err
+	}
 	if err := m.pipeline.Start(ctx); err != nil { // before the first event is accepted
 		return fmt.Errorf("start the pipeline: %w", err)
 	}
@@ -271,20 +276,11 @@ func (m *Main) startIngest() {
 			func() float64 { return float64(m.bus.Subscribers()) }))
 }
 
-// startJobs runs the background work of this instance. Each job is one idempotent
-// UPDATE, so every instance may run it.
+// startJobs runs the background work of this instance alone (its key-use
+// cache and live counters); work shared by all instances is on the job queue.
 func (m *Main) startJobs() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopJobs = cancel
-	content := &so.ContentService{Store: m.db}
-	m.every(ctx, m.Config.PublishInterval, "publish scheduled content", func(ctx context.Context) (int, error) {
-		return content.PublishDue(ctx)
-	})
-	m.every(ctx, time.Minute, "abandon idle journeys", func(ctx context.Context) (int, error) {
-		abandoned, err := m.engine.AbandonIdle(ctx, m.Config.AbandonAfter)
-		httpapi.PublishJourneys(ctx, m.bus, m.engine, abandoned)
-		return len(abandoned), err
-	})
 	m.every(ctx, 15*time.Second, "record API key use", m.api.FlushKeyUse)
 	m.jobs.Go(func() {
 		m.counters.Run(ctx, 2*time.Second, func(projectID string, s live.Snapshot) {
@@ -354,6 +350,13 @@ func (m *Main) Close() error {
 	if m.pipeline != nil {
 		m.pipeline.Close() // after the last commit: what it has not consumed waits in the log
 		m.pipeline = nil
+	}
+	if m.db != nil && m.closeDB != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		if qerr := m.db.StopQueue(ctx); qerr != nil && err == nil {
+			err = fmt.Errorf("stop the job queue: %w", qerr)
+		}
+		cancel()
 	}
 	if m.publisher != nil {
 		m.publisher.close() // after the last commit, before the streams end

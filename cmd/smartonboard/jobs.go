@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/httpapi"
+	"github.com/smartonboarding/smartonboard/jobs"
+	"github.com/smartonboarding/smartonboard/webhook"
+)
+
+// startQueue starts the durable job queue: webhook deliveries, and the
+// periodic jobs (publishing scheduled content, abandoning idle journeys),
+// which River's elected leader enqueues once per interval for all instances.
+func (m *Main) startQueue(ctx context.Context) error {
+	workers := river.NewWorkers()
+	production := m.Config.Env == config.EnvProduction
+	river.AddWorker(workers, &jobs.DeliveryWorker{Store: m.db, Client: webhook.NewClient(production, 0), Backoff: m.WebhookBackoff})
+	content := &so.ContentService{Store: m.db}
+	river.AddWorker(workers, &jobs.Func[jobs.PublishScheduled]{Run: func(ctx context.Context) error {
+		n, err := content.PublishDue(ctx)
+		m.logJob("publish scheduled content", n)
+		return err
+	}})
+	river.AddWorker(workers, &jobs.Func[jobs.AbandonIdle]{Run: m.abandonIdle})
+	periodic := []*river.PeriodicJob{jobs.Every(m.Config.PublishInterval, jobs.PublishScheduled{}),
+		jobs.Every(time.Minute, jobs.AbandonIdle{})}
+	if err := m.db.StartQueue(context.WithoutCancel(ctx), jobs.Config{Workers: workers, Periodic: periodic, Logger: m.Logger}); err != nil {
+		return fmt.Errorf("start the job queue: %w", err)
+	}
+	return nil
+}
+
+func (m *Main) logJob(name string, n int) {
+	if n > 0 {
+		m.Logger.Info(name, "count", n)
+	}
+}
+
+// abandonIdle abandons idle journeys, announcing each to webhooks in the same
+// transaction, then pushes them to the streams.
+func (m *Main) abandonIdle(ctx context.Context) error {
+	abandoned, err := m.engine.AbandonIdle(ctx, m.Config.AbandonAfter, announceAbandoned)
+	if err != nil {
+		return err
+	}
+	m.logJob("abandon idle journeys", len(abandoned))
+	httpapi.PublishJourneys(ctx, m.bus, m.engine, abandoned)
+	return nil
+}
+
+// announceAbandoned tells each project's webhooks of its abandoned journeys;
+// a journey abandoned again after a return is a new announcement.
+func announceAbandoned(ctx context.Context, q so.Enqueuer, js []*so.Journey) error {
+	byProject := map[string][]webhook.Announcement{}
+	for _, j := range js {
+		byProject[j.ProjectID] = append(byProject[j.ProjectID], webhook.Announcement{Type: webhook.JourneyAbandoned,
+			Subject: fmt.Sprintf("%s@%d", j.ID, j.Revision), At: j.UpdatedAt, Data: j})
+	}
+	for _, p := range slices.Sorted(maps.Keys(byProject)) {
+		if err := webhook.Announce(ctx, q, p, byProject[p]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
