@@ -278,3 +278,31 @@ type PipelineStore interface {
 	// beyond it (counted up to max).
 	ConsumerLag(ctx context.Context, consumer string, max int) (Cursor, int, error)
 }
+
+// MarshalJSON renders timestamps with milliseconds, as the API promises.
+func (d Detection) MarshalJSON() ([]byte, error) {
+	type plain Detection
+	return json.Marshal(struct {
+		plain
+		DetectedAt string `json:"detected_at"`
+	}{plain(d), FormatTime(d.DetectedAt)})
+}
+
+// MarshalJSON renders timestamps with milliseconds, as the API promises.
+func (i Intervention) MarshalJSON() ([]byte, error) {
+	type plain Intervention
+	actions := i.Actions
+	if actions == nil {
+		actions = []Action{}
+	}
+	return json.Marshal(struct {
+		plain
+		Actions         []Action `json:"actions"`
+		TriggeredAt     string   `json:"triggered_at"`
+		ShownAt         *string  `json:"shown_at"`
+		AcceptedAt      *string  `json:"accepted_at"`
+		DismissedAt     *string  `json:"dismissed_at"`
+		StepCompletedAt *string  `json:"step_completed_at"`
+	}{plain(i), actions, FormatTime(i.TriggeredAt), FormatOptionalTime(i.ShownAt), FormatOptionalTime(i.AcceptedAt),
+		FormatOptionalTime(i.DismissedAt), FormatOptionalTime(i.StepCompletedAt)})
+}

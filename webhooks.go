@@ -103,3 +103,24 @@ func WebhookNotFound(id string) *Error { return NotFound("webhook", id) }
 
 // DeliveryNotFound reports a delivery that is gone (its webhook was deleted).
 func DeliveryNotFound(id string) *Error { return NotFound("delivery", id) }
+
+// MarshalJSON renders timestamps with milliseconds, as the API promises.
+func (w Webhook) MarshalJSON() ([]byte, error) {
+	type plain Webhook
+	return json.Marshal(struct {
+		plain
+		CreatedAt  string  `json:"created_at"`
+		DisabledAt *string `json:"disabled_at"`
+	}{plain(w), FormatTime(w.CreatedAt), FormatOptionalTime(w.DisabledAt)})
+}
+
+// MarshalJSON renders timestamps with milliseconds, as the API promises.
+func (d Delivery) MarshalJSON() ([]byte, error) {
+	type plain Delivery
+	return json.Marshal(struct {
+		plain
+		CreatedAt     string  `json:"created_at"`
+		LastAttemptAt *string `json:"last_attempt_at"`
+		DeliveredAt   *string `json:"delivered_at"`
+	}{plain(d), FormatTime(d.CreatedAt), FormatOptionalTime(d.LastAttemptAt), FormatOptionalTime(d.DeliveredAt)})
+}

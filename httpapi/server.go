@@ -34,24 +34,28 @@ type BuildInfo struct {
 
 // Server holds the dependencies of the handlers; it is built once by main.
 type Server struct {
-	Projects       so.ProjectStore
-	Accounts       *so.AccountService
-	Audit          so.AuditStore
-	Content        *so.ContentService
-	Flows          *so.FlowService
-	Users          *so.UserService
-	Journeys       *journey.Engine
-	Ingest         Ingester
-	Behaviour      so.BehaviourStore
-	Bus            stream.Bus
-	ReadyChecks    []Check
-	Build          BuildInfo
-	Engine         string
-	StartedAt      time.Time
-	Logger         *slog.Logger
-	Registry       *prometheus.Registry
-	AllowedOrigins []string
-	MetricsToken   string
+	Projects  so.ProjectStore
+	Accounts  *so.AccountService
+	Audit     so.AuditStore
+	Content   *so.ContentService
+	Flows     *so.FlowService
+	Users     *so.UserService
+	Journeys  *journey.Engine
+	Ingest    Ingester
+	Behaviour so.BehaviourStore
+	Webhooks  so.WebhookStore
+	// WebhookProduction holds webhook endpoints to production rules: https,
+	// and public addresses only.
+	WebhookProduction bool
+	Bus               stream.Bus
+	ReadyChecks       []Check
+	Build             BuildInfo
+	Engine            string
+	StartedAt         time.Time
+	Logger            *slog.Logger
+	Registry          *prometheus.Registry
+	AllowedOrigins    []string
+	MetricsToken      string
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
 	// MaxStreamsPerProject bounds one project's public-key streams on this
@@ -161,6 +165,10 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/analytics/interventions", read, s.interventionEffects)
 	s.handle(mux, "GET /v1/interventions", read, s.listInterventions)
 	s.handle(mux, "POST /v1/interventions/{id}/outcome", public, s.postOutcome)
+	s.handle(mux, "GET /v1/webhooks", read, s.listWebhooks)
+	s.handle(mux, "POST /v1/webhooks", adminScope, s.createWebhook)
+	s.handle(mux, "DELETE /v1/webhooks/{id}", adminScope, s.deleteWebhook)
+	s.handle(mux, "GET /v1/webhooks/{id}/deliveries", read, s.listDeliveries)
 }
 
 // admit applies the address limit, authenticates and applies the principal's

@@ -27,7 +27,7 @@ const (
 
 // Config is what an engine needs to start its queue.
 type Config struct {
-	Workers  *river.Workers      // nil: an insert-only queue
+	Workers  *river.Workers // nil: an insert-only queue
 	Periodic []*river.PeriodicJob
 	Logger   *slog.Logger
 }

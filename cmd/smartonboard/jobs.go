@@ -31,7 +31,7 @@ func (m *Main) startQueue(ctx context.Context) error {
 	}})
 	river.AddWorker(workers, &jobs.Func[jobs.AbandonIdle]{Run: m.abandonIdle})
 	periodic := []*river.PeriodicJob{jobs.Every(m.Config.PublishInterval, jobs.PublishScheduled{}),
-		jobs.Every(time.Minute, jobs.AbandonIdle{})}
+		jobs.Every(abandonEvery(m.Config.AbandonAfter), jobs.AbandonIdle{})}
 	if err := m.db.StartQueue(context.WithoutCancel(ctx), jobs.Config{Workers: workers, Periodic: periodic, Logger: m.Logger}); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
@@ -70,4 +70,10 @@ func announceAbandoned(ctx context.Context, q so.Enqueuer, js []*so.Journey) err
 		}
 	}
 	return nil
+}
+
+// abandonEvery is how often idle journeys are looked for: ten times per
+// abandonment window, at most once a minute and at least once a second.
+func abandonEvery(after time.Duration) time.Duration {
+	return min(time.Minute, max(time.Second, after/10))
 }
