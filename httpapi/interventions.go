@@ -91,6 +91,9 @@ func (s *Server) postOutcome(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkUser(r, in.UserID); err != nil {
 		return err
 	}
+	if err := s.limitUsers(w, r, []string{in.UserID}); err != nil { // it writes an event: the user's event budget
+		return err
+	}
 	now := so.Now()
 	i, err := s.Behaviour.RecordOutcome(r.Context(), projectID(r), in.UserID, r.PathValue("id"), in.Outcome, now)
 	if err != nil {

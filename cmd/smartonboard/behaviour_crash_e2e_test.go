@@ -8,7 +8,6 @@ import (
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
-	"github.com/smartonboarding/smartonboard/config"
 )
 
 // TestBehaviourSurvivesSIGKILL commits a struggle on an instance that runs no
@@ -20,14 +19,9 @@ func TestBehaviourSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		cfg := testConfig(t, engine)
-		secret, public := "sk_"+strings.Repeat("s", 40), "pk_"+strings.Repeat("p", 40)
-		env := []string{"SMARTONBOARD_ADDR=127.0.0.1:0", "SMARTONBOARD_DATA_DIR=" + cfg.DataDir,
-			"SMARTONBOARD_ADMIN_KEY=" + secret, "SMARTONBOARD_PUBLIC_KEY=" + public, "SMARTONBOARD_LOG_LEVEL=error"}
-		if engine == config.EnginePostgres {
-			env = append(env, "DATABASE_URL="+cfg.DatabaseURL)
-		}
+		env := processEnv(cfg)
 		p := startProcess(t, append(env, "SMARTONBOARD_CONSUMERS=off"))
-		in := &instance{t: t, url: p.url, secret: secret, public: public}
+		in := &instance{t: t, url: p.url, secret: processSecret, public: processPublic}
 		setupHelpFlow(t, in)
 		postEvents(t, in, struggle("victim", time.Now().Add(-10*time.Second))...)
 		kill(t, p)

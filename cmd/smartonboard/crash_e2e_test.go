@@ -91,6 +91,23 @@ func startProcess(t *testing.T, env []string) *process {
 	return p
 }
 
+// Keys of the processes the crash tests start.
+var (
+	processSecret = "sk_" + strings.Repeat("s", 40)
+	processPublic = "pk_" + strings.Repeat("p", 40)
+)
+
+// processEnv is the environment of a `smartonboard serve` process on cfg's
+// database, with fixed keys so that a restart keeps them.
+func processEnv(cfg config.Config) []string {
+	env := []string{"SMARTONBOARD_ADDR=127.0.0.1:0", "SMARTONBOARD_DATA_DIR=" + cfg.DataDir,
+		"SMARTONBOARD_ADMIN_KEY=" + processSecret, "SMARTONBOARD_PUBLIC_KEY=" + processPublic, "SMARTONBOARD_LOG_LEVEL=error"}
+	if cfg.DatabaseURL != "" {
+		env = append(env, "DATABASE_URL="+cfg.DatabaseURL)
+	}
+	return env
+}
+
 // TestAcknowledgedEventsSurviveSIGKILL posts batches from several clients, kills
 // the server hard in the middle, restarts it, and checks that every event whose
 // request got a 200 is stored.
@@ -98,12 +115,7 @@ func TestAcknowledgedEventsSurviveSIGKILL(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		cfg := testConfig(t, engine)
-		secret, public := "sk_"+strings.Repeat("s", 40), "pk_"+strings.Repeat("p", 40)
-		env := []string{"SMARTONBOARD_ADDR=127.0.0.1:0", "SMARTONBOARD_DATA_DIR=" + cfg.DataDir,
-			"SMARTONBOARD_ADMIN_KEY=" + secret, "SMARTONBOARD_PUBLIC_KEY=" + public, "SMARTONBOARD_LOG_LEVEL=error"}
-		if engine == config.EnginePostgres {
-			env = append(env, "DATABASE_URL="+cfg.DatabaseURL)
-		}
+		env := processEnv(cfg)
 		p := startProcess(t, env)
 
 		var acked sync.Map
@@ -112,7 +124,7 @@ func TestAcknowledgedEventsSurviveSIGKILL(t *testing.T) {
 		defer stop()
 		var wg sync.WaitGroup
 		for c := range 8 {
-			wg.Go(func() { postUntilStopped(ctx, p.url, public, c, &acked, &count) })
+			wg.Go(func() { postUntilStopped(ctx, p.url, processPublic, c, &acked, &count) })
 		}
 		for deadline := time.Now().Add(hangGuard); count.Load() < 400; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) { // let load build up, then kill mid-stream

@@ -54,8 +54,14 @@ func start(t *testing.T, cfg config.Config) *instance {
 // startWith is start with the server's log sent to logger (nil discards it).
 func startWith(t *testing.T, cfg config.Config, logger *slog.Logger) *instance {
 	t.Helper()
+	return startMain(t, &Main{Config: cfg, Logger: logger})
+}
+
+// startMain runs m on a real port until the test ends.
+func startMain(t *testing.T, m *Main) *instance {
+	t.Helper()
 	out := &bytes.Buffer{}
-	m := &Main{Config: cfg, Stdout: out, Logger: logger}
+	m.Stdout = out
 	if err := m.Run(context.Background()); err != nil {
 		m.Close()
 		t.Fatalf("Run: %v", err)

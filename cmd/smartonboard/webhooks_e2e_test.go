@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -109,18 +107,7 @@ func (rc *receiver) subscribe(in *instance, events ...string) string {
 // startFast starts an instance whose webhook retries come after 50 ms.
 func startFast(t *testing.T, cfg config.Config) *instance {
 	t.Helper()
-	m := &Main{Config: cfg, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler),
-		WebhookBackoff: func(int) time.Duration { return 50 * time.Millisecond }}
-	if err := m.Run(context.Background()); err != nil {
-		m.Close()
-		t.Fatalf("Run: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return &instance{t: t, m: m, url: m.URL(), secret: m.Bootstrap.GeneratedSecretKey, public: m.Bootstrap.GeneratedPublicKey}
+	return startMain(t, &Main{Config: cfg, WebhookBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
 }
 
 func TestWebhooksSignedRetriedOnce(t *testing.T) {
