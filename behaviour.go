@@ -274,6 +274,10 @@ type PipelineStore interface {
 	// instance runs a consumer at a time; another waits for it. Events that
 	// commit late (an overlapping transaction) are never skipped.
 	Consume(ctx context.Context, consumer string, limit int, fn func(ctx context.Context, tx ConsumerTx, events []*Event) error) (int, error)
+	// ConsumeRecent is Consume given the events this instance committed last,
+	// in commit order: when they are exactly the next events of the log, the
+	// engine may hand them to fn instead of reading them back.
+	ConsumeRecent(ctx context.Context, consumer string, limit int, recent []*Event, fn func(ctx context.Context, tx ConsumerTx, events []*Event) error) (int, error)
 	// ConsumerLag reports the consumer's cursor and how many committed events lie
 	// beyond it (counted up to max).
 	ConsumerLag(ctx context.Context, consumer string, max int) (Cursor, int, error)

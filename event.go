@@ -71,6 +71,9 @@ type Event struct {
 	Timestamp  time.Time       `json:"timestamp"`
 	ReceivedAt time.Time       `json:"received_at"`
 	Properties json.RawMessage `json:"properties"`
+	// Seq is the event's place in the log where the engine knows it at insert
+	// (SQLite), or 0; it lets a consumer skip reading back what it was handed.
+	Seq int64 `json:"-"`
 }
 
 // MarshalJSON renders timestamps with milliseconds.

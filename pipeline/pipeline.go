@@ -42,6 +42,11 @@ type Consumer interface {
 type Options struct {
 	Batch int           // events per consumer transaction at most (default 2000); under a backlog, big batches share one commit
 	Poll  time.Duration // how often to look for events committed by other instances (default 1s)
+	// Gap is the least time between the starts of two transactions of one
+	// consumer (default 20ms): under load, commits that arrive meanwhile share
+	// the next transaction instead of each paying for one (on SQLite, a sync
+	// of the one writer's log each).
+	Gap time.Duration
 	// Idle creates the consumers' cursors but runs none of them: an instance
 	// that only ingests. Its events wait in the log for an instance that runs
 	// the consumers, and the cursor exists from the first event on.
@@ -70,6 +75,9 @@ func New(store so.PipelineStore, logger *slog.Logger, opts Options) *Pipeline {
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
 	}
+	if opts.Gap <= 0 {
+		opts.Gap = 20 * time.Millisecond
+	}
 	return &Pipeline{store: store, logger: logger, opts: opts}
 }
 
@@ -80,7 +88,7 @@ func (p *Pipeline) AddStage(name string, run func(Commit)) {
 
 // AddConsumer adds a durable consumer; call before Start.
 func (p *Pipeline) AddConsumer(c Consumer) {
-	p.runners = append(p.runners, &runner{c: c, wake: make(chan struct{}, 1)})
+	p.runners = append(p.runners, &runner{c: c, wake: make(chan struct{}, 1), recent: &recentEvents{}})
 }
 
 // Consumers names the durable consumers, for metrics.
@@ -122,10 +130,8 @@ func (p *Pipeline) Committed(stored []*so.Event, o *so.Outcome) {
 		return
 	}
 	for _, r := range p.runners {
-		select {
-		case r.wake <- struct{}{}:
-		default: // already woken
-		}
+		r.recent.add(stored)
+		r.poke()
 	}
 }
 
@@ -146,8 +152,52 @@ func (p *Pipeline) Lag(ctx context.Context, consumer string, max int) (int, erro
 }
 
 type runner struct {
-	c    Consumer
-	wake chan struct{}
+	c      Consumer
+	wake   chan struct{}
+	recent *recentEvents
+	last   time.Time // when the last transaction started
+}
+
+// maxRecent bounds the committed events a runner keeps in memory to hand its
+// consumer; beyond it the consumer reads the log, as it does after a restart.
+const maxRecent = 20_000
+
+// recentEvents are the events this instance committed that a consumer has
+// not seen, in commit order, for engines that can use them (they know each
+// event's place in the log) instead of reading them back.
+type recentEvents struct {
+	mu     sync.Mutex
+	events []*so.Event
+}
+
+func (q *recentEvents) add(stored []*so.Event) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(stored) == 0 || stored[0].Seq == 0 { // the engine does not number events at insert
+		return
+	}
+	if len(q.events)+len(stored) > maxRecent {
+		q.events = nil // a gap: the consumer reads the log until it is past it
+	}
+	q.events = append(q.events, stored...)
+}
+
+// snapshot returns the events kept now.
+func (q *recentEvents) snapshot() []*so.Event {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.events
+}
+
+// seen drops the events up to and including seq.
+func (q *recentEvents) seen(seq int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := 0
+	for i < len(q.events) && q.events[i].Seq <= seq {
+		i++
+	}
+	q.events = q.events[i:]
 }
 
 // run consumes whenever woken or polled, until caught up, backing off on
@@ -189,10 +239,18 @@ func (r *runner) poke() {
 // catchUp runs consumer transactions until one finds fewer events than a batch.
 func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 	for ctx.Err() == nil {
+		if wait := p.opts.Gap - time.Since(r.last); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+		}
 		var after func()
 		var seen []*so.Event
 		start := time.Now()
-		n, err := p.store.Consume(ctx, r.c.Name(), p.opts.Batch, func(ctx context.Context, tx so.ConsumerTx, events []*so.Event) error {
+		r.last = start
+		n, err := p.store.ConsumeRecent(ctx, r.c.Name(), p.opts.Batch, r.recent.snapshot(), func(ctx context.Context, tx so.ConsumerTx, events []*so.Event) error {
 			seen = events
 			var err error
 			after, err = r.c.Consume(ctx, tx, events)
@@ -203,6 +261,9 @@ func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 		}
 		if err != nil {
 			return err
+		}
+		if n > 0 {
+			r.recent.seen(seen[len(seen)-1].Seq)
 		}
 		if after != nil {
 			after()

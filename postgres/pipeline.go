@@ -61,6 +61,13 @@ func (db *DB) StartConsumer(ctx context.Context, consumer string) error {
 // the transaction, so a second instance running the same consumer waits and
 // then reads on from where the first stopped.
 func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
+	return db.ConsumeRecent(ctx, consumer, limit, nil, fn)
+}
+
+// ConsumeRecent implements smartonboard.PipelineStore. Transactions of other
+// instances interleave with this one's in the log, so PostgreSQL always
+// reads the log and ignores recent.
+func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, _ []*so.Event, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var c so.Cursor

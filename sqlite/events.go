@@ -51,6 +51,7 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*so.Event) ([]bool, 
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			ok[i] = true
+			e.Seq, _ = res.LastInsertId() // seq is the rowid
 			inserted = append(inserted, e)
 		}
 	}

@@ -22,6 +22,13 @@ func (db *DB) StartConsumer(ctx context.Context, consumer string) error {
 // Consume implements smartonboard.PipelineStore. The write transaction holds
 // the single writer, so two instances on one file take turns.
 func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
+	return db.ConsumeRecent(ctx, consumer, limit, nil, fn)
+}
+
+// ConsumeRecent implements smartonboard.PipelineStore. Seq numbers are unique
+// and ordered, so recent events numbered cursor+1, cursor+2, … with no gap
+// are exactly the log's next rows, and reading them back can be skipped.
+func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, recent []*so.Event, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var c so.Cursor
@@ -31,9 +38,11 @@ func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(c
 		} else if err != nil {
 			return mapError(err)
 		}
-		events, last, err := readLog(ctx, tx, c.Seq, limit)
-		if err != nil || len(events) == 0 {
-			return err
+		events, last := nextInLog(recent, c.Seq, limit)
+		if events == nil {
+			if events, last, err = readLog(ctx, tx, c.Seq, limit); err != nil || len(events) == 0 {
+				return err
+			}
 		}
 		if err := fn(ctx, consumerTx{tx: tx, db: db}, events); err != nil {
 			return err
@@ -44,6 +53,19 @@ func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(c
 		return mapError(err)
 	})
 	return n, err
+}
+
+// nextInLog returns the leading recent events numbered after, after+1, …
+// (at most limit), or nil when recent does not start right after the cursor.
+func nextInLog(recent []*so.Event, after int64, limit int) ([]*so.Event, int64) {
+	n := 0
+	for n < len(recent) && n < limit && recent[n].Seq == after+int64(n)+1 {
+		n++
+	}
+	if n == 0 {
+		return nil, after
+	}
+	return recent[:n], after + int64(n)
 }
 
 // readLog returns up to limit events after seq, in seq order, and the last seq.
@@ -60,6 +82,7 @@ func readLog(ctx context.Context, tx *sql.Tx, after int64, limit int) ([]*so.Eve
 		if err != nil {
 			return nil, 0, err
 		}
+		e.Seq = last
 		events = append(events, e)
 	}
 	return events, last, mapError(rows.Err())

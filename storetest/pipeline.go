@@ -22,6 +22,7 @@ func testPipeline(t *testing.T, open Opener) {
 		"TwoInstances": testPipelineTwoInstances,
 		"Lag":          testPipelineLag,
 		"NotStarted":   testPipelineNotStarted,
+		"Recent":       testPipelineRecent,
 	})
 }
 
@@ -276,5 +277,50 @@ func testPipelineLag(t *testing.T, db DB) {
 	}
 	if _, _, err := db.ConsumerLag(ctx, "ghost", 0); so.ErrorCode(err) != so.EINTERNAL {
 		t.Fatalf("lag of a consumer never started = %v", err)
+	}
+}
+
+// testPipelineRecent hands Consume the events just committed, then stale and
+// out-of-order ones: whatever the engine makes of them, fn sees the log's
+// next events, each once, in commit order.
+func testPipelineRecent(t *testing.T, db DB) {
+	ctx := context.Background()
+	startConsumer(t, db, "c")
+	ingest := func(ids ...string) []*so.Event {
+		events := make([]*so.Event, len(ids))
+		for i, id := range ids {
+			events[i] = newEvent(t, "p1", id, "u-"+id)
+		}
+		if _, err := db.IngestEvents(ctx, events, noApply); err != nil {
+			t.Fatal(err)
+		}
+		return events
+	}
+	consume := func(recent []*so.Event) []string {
+		var seen []string
+		if _, err := db.ConsumeRecent(ctx, "c", 2, recent, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
+			for _, e := range evs {
+				seen = append(seen, e.ID)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return seen
+	}
+	first := ingest("a", "b", "c")
+	if got := consume(first); fmt.Sprint(got) != "[a b]" {
+		t.Fatalf("with the recent events: %v, want [a b] (limit 2)", got)
+	}
+	if got := consume(first); fmt.Sprint(got) != "[c]" { // the hint starts behind the cursor
+		t.Fatalf("with stale recent events: %v, want [c]", got)
+	}
+	later := ingest("d", "e")
+	ingest("f")
+	if got := consume(later[1:]); fmt.Sprint(got) != "[d e]" { // the hint skips d
+		t.Fatalf("with recent events that skip one: %v, want [d e]", got)
+	}
+	if got := consume(nil); fmt.Sprint(got) != "[f]" {
+		t.Fatalf("without recent events: %v, want [f]", got)
 	}
 }
