@@ -43,9 +43,10 @@ type Options struct {
 	Batch int           // events per consumer transaction at most (default 2000); under a backlog, big batches share one commit
 	Poll  time.Duration // how often to look for events committed by other instances (default 1s)
 	// Gap is the least time between the starts of two transactions of one
-	// consumer (default 20ms): under load, commits that arrive meanwhile share
-	// the next transaction instead of each paying for one (on SQLite, a sync
-	// of the one writer's log each).
+	// consumer (default none): under load, commits that arrive meanwhile share
+	// the next transaction instead of each paying for one. It suits an engine
+	// whose every commit syncs one shared log (SQLite); where the log's
+	// horizon trails the commits (PostgreSQL), it only slows the consumer.
 	Gap time.Duration
 	// Idle creates the consumers' cursors but runs none of them: an instance
 	// that only ingests. Its events wait in the log for an instance that runs
@@ -74,9 +75,6 @@ func New(store so.PipelineStore, logger *slog.Logger, opts Options) *Pipeline {
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
-	}
-	if opts.Gap <= 0 {
-		opts.Gap = 20 * time.Millisecond
 	}
 	return &Pipeline{store: store, logger: logger, opts: opts}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"log/slog"
+	"os"
 	"bufio"
 	"context"
 	"fmt"
@@ -35,8 +37,7 @@ func BenchmarkPipeline(b *testing.B) {
 }
 
 // waitCaughtUp waits until the behaviour consumer has processed every
-// committed event and reports how long that took after the last answer and
-// the largest backlog seen while sampling.
+// committed event and reports how long that took after the last answer.
 func waitCaughtUp(b *testing.B, m *Main) {
 	if m.Config.Consumers == "off" {
 		return
@@ -57,6 +58,41 @@ func waitCaughtUp(b *testing.B, m *Main) {
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "catchup-ms")
 }
 
+// sampleBacklog counts, every 50 ms until stop, the committed events the
+// behaviour consumer has not processed, and reports their median and maximum.
+func sampleBacklog(b *testing.B, m *Main) (stop func()) {
+	if m.Config.Consumers == "off" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var samples []int
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if n, err := m.pipeline.Lag(context.Background(), "behaviour", 1_000_000); err == nil {
+				samples = append(samples, n)
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		if len(samples) == 0 {
+			return
+		}
+		slices.Sort(samples)
+		b.ReportMetric(float64(samples[len(samples)/2]), "backlog-p50")
+		b.ReportMetric(float64(samples[len(samples)-1]), "backlog-max")
+	}
+}
+
 // BenchmarkStruggleToIntervention measures, while 40 clients keep posting
 // click batches, the time from the POST /v1/events of a struggle (start,
 // hesitation, three errors) to the intervention on the user's stream. One b.N
@@ -67,10 +103,12 @@ func BenchmarkStruggleToIntervention(b *testing.B) {
 	}
 }
 
+var debugProbes = os.Getenv("DEBUG_PROBES") != ""
+
 func benchStruggle(b *testing.B, engine string) {
 	cfg := testConfig(b, engine)
 	limitsOn(&cfg)
-	m := &Main{Config: cfg}
+	m := &Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if err := m.Run(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -86,6 +124,10 @@ func benchStruggle(b *testing.B, engine string) {
 			continue // held out: nothing would be sent
 		}
 		lat = append(lat, probeStruggle(b, in, user))
+		if debugProbes {
+			n, _ := m.pipeline.Lag(context.Background(), "behaviour", 1_000_000)
+			fmt.Fprintln(os.Stderr, "probe", len(lat), lat[len(lat)-1], "backlog", n)
+		}
 	}
 	b.StopTimer()
 	sent := stop()

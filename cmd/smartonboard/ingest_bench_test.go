@@ -79,6 +79,7 @@ func benchHTTPIngest(b *testing.B, engine string, batchBody func(int) string, li
 	warmUp(b, conns, host, key)
 	var next atomic.Int64
 	latencies := make([][]time.Duration, benchClients)
+	stopSampling := sampleBacklog(b, m)
 	b.ResetTimer()
 	var wg sync.WaitGroup
 	for c, conn := range conns {
@@ -98,6 +99,7 @@ func benchHTTPIngest(b *testing.B, engine string, batchBody func(int) string, li
 		})
 	}
 	wg.Wait()
+	stopSampling()
 	waitCaughtUp(b, m)
 	b.StopTimer()
 	reportRate(b)

@@ -8,6 +8,7 @@ import (
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/behaviour"
+	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/pipeline"
 	"github.com/smartonboarding/smartonboard/render"
 	"github.com/smartonboarding/smartonboard/stream"
@@ -25,7 +26,11 @@ func (m *Main) newPipeline() *pipeline.Pipeline {
 	failures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smartonboard_pipeline_failures_total",
 		Help: "Durable consumer transactions that failed and will be retried."}, []string{"consumer"})
 	m.registry.MustRegister(lag, failures)
-	p := pipeline.New(m.db, m.Logger, pipeline.Options{Idle: m.Config.Consumers == "off", OnBatch: func(name string, events []*so.Event, _ time.Duration, err error) {
+	var gap time.Duration
+	if m.db.Engine() == config.EngineSQLite {
+		gap = 20 * time.Millisecond // one writer: commits under load share a consumer transaction
+	}
+	p := pipeline.New(m.db, m.Logger, pipeline.Options{Idle: m.Config.Consumers == "off", Gap: gap, OnBatch: func(name string, events []*so.Event, _ time.Duration, err error) {
 		if err != nil {
 			failures.WithLabelValues(name).Inc()
 			return
