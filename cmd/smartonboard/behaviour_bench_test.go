@@ -1,12 +1,12 @@
 package main
 
 import (
-	"log/slog"
-	"os"
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
