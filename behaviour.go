@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -208,6 +209,11 @@ type ConsumerTx interface {
 	SaveEngagement(ctx context.Context, points []EngagementPoint) error
 	// Enqueuer announces what the consumer found to webhooks, in its transaction.
 	Enqueuer
+	// Continued tells whether this transaction starts where this process's
+	// last committed one of the consumer left off: when it does, no other
+	// instance has run the consumer since, and what the consumer remembers in
+	// memory of its own writes still holds.
+	Continued() bool
 }
 
 // InterventionFilter narrows an intervention listing.
@@ -309,4 +315,29 @@ func (i Intervention) MarshalJSON() ([]byte, error) {
 		StepCompletedAt *string  `json:"step_completed_at"`
 	}{plain(i), actions, FormatTime(i.TriggeredAt), FormatOptionalTime(i.ShownAt), FormatOptionalTime(i.AcceptedAt),
 		FormatOptionalTime(i.DismissedAt), FormatOptionalTime(i.StepCompletedAt)})
+}
+
+// CursorMemo remembers where this process's last committed transaction of
+// each consumer left its cursor; engines use it to answer ConsumerTx.Continued.
+type CursorMemo struct {
+	mu sync.Mutex
+	at map[string]Cursor
+}
+
+// Continues tells whether the cursor read now is where this process left it.
+func (m *CursorMemo) Continues(consumer string, c Cursor) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	last, ok := m.at[consumer]
+	return ok && last == c
+}
+
+// Left records the cursor a committed transaction wrote.
+func (m *CursorMemo) Left(consumer string, c Cursor) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at == nil {
+		m.at = map[string]Cursor{}
+	}
+	m.at[consumer] = c
 }

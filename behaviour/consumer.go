@@ -39,7 +39,15 @@ type Consumer struct {
 	Fresh time.Duration
 	// Now is the clock for freshness (default time.Now).
 	Now func() time.Time
+
+	// stateless are users found to have no state, valid while no other
+	// instance runs the consumer (only the consumer writes states); it spares
+	// the state lookup of users who click outside any journey.
+	stateless map[so.UserRef]struct{}
 }
+
+// maxStateless bounds the users remembered as stateless; when full it starts over.
+const maxStateless = 200_000
 
 // Name implements pipeline.Consumer.
 func (c *Consumer) Name() string { return "behaviour" }
@@ -69,6 +77,9 @@ type push struct {
 
 // Consume implements pipeline.Consumer.
 func (c *Consumer) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.Event) (func(), error) {
+	if !tx.Continued() || len(c.stateless) > maxStateless {
+		c.stateless = map[so.UserRef]struct{}{} // another instance may have written states
+	}
 	b := &batch{states: map[so.UserRef]*State{}, journeys: map[so.UserRef][]*so.Journey{}, points: map[pointKey]so.EngagementPoint{},
 		announce: map[string][]webhook.Announcement{}}
 	byProject := map[string][]*so.Event{}
@@ -103,11 +114,23 @@ func (c *Consumer) project(ctx context.Context, tx so.ConsumerTx, b *batch, proj
 		}
 		inFlow[ev.UserID] = inFlow[ev.UserID] || ev.Flow != ""
 	}
+	users = slices.DeleteFunc(users, func(u string) bool {
+		_, known := c.stateless[so.UserRef{ProjectID: projectID, UserID: u}]
+		return known && !inFlow[u]
+	})
 	raw, err := tx.LoadBehaviour(ctx, projectID, users)
 	if err != nil {
 		return err
 	}
-	tracked := slices.DeleteFunc(users, func(u string) bool { _, ok := raw[u]; return !ok && !inFlow[u] })
+	tracked := slices.DeleteFunc(users, func(u string) bool {
+		ref := so.UserRef{ProjectID: projectID, UserID: u}
+		if _, ok := raw[u]; ok || inFlow[u] {
+			delete(c.stateless, ref) // it has a state now, or will once this commits
+			return false
+		}
+		c.stateless[ref] = struct{}{}
+		return true
+	})
 	if len(tracked) == 0 {
 		return nil
 	}

@@ -15,9 +15,13 @@ import (
 
 // consumerTx is the smartonboard.ConsumerTx of one Consume call.
 type consumerTx struct {
-	tx pgx.Tx
-	db *DB
+	tx        pgx.Tx
+	db        *DB
+	continued bool
 }
+
+// Continued implements smartonboard.ConsumerTx.
+func (t *consumerTx) Continued() bool { return t.continued }
 
 // Journeys implements smartonboard.ConsumerTx; it reads without locking, so
 // ingestion never waits for the behaviour engine.

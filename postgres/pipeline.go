@@ -69,6 +69,7 @@ func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(c
 // reads the log and ignores recent.
 func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, _ []*so.Event, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
 	n := 0
+	var next so.Cursor
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var c so.Cursor
 		err := tx.QueryRow(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = $1 FOR UPDATE`, consumer).Scan(&c.Tx, &c.Seq)
@@ -83,16 +84,19 @@ func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, _ [
 		if err != nil || len(events) == 0 {
 			return err
 		}
-		if err := fn(ctx, &consumerTx{tx: tx, db: db}, events); err != nil {
+		if err := fn(ctx, &consumerTx{tx: tx, db: db, continued: db.cursors.Continues(consumer, c)}, events); err != nil {
 			return callerError{err}
 		}
-		n = len(events)
+		n, next = len(events), last
 		_, err = tx.Exec(ctx, `UPDATE pipeline_cursors SET tx = $2, seq = $3, updated_at = now() WHERE consumer = $1`,
 			consumer, last.Tx, last.Seq)
 		return mapError(err, "pipeline cursor")
 	})
 	if err != nil {
 		return 0, unwrapCaller(err, "pipeline")
+	}
+	if n > 0 {
+		db.cursors.Left(consumer, next)
 	}
 	return n, nil
 }

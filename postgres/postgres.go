@@ -8,8 +8,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"io/fs"
 	"log/slog"
 	"time"
@@ -17,7 +15,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 
+	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/migrate"
 )
 
@@ -53,6 +54,7 @@ type DB struct {
 	pool     *pgxpool.Pool
 	sqlDB    *sql.DB
 	queue    *river.Client[pgx.Tx] // nil until StartQueue
+	cursors  so.CursorMemo
 	migrator *migrate.Migrator
 	logger   *slog.Logger
 }

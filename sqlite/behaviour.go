@@ -22,9 +22,13 @@ type queryer interface {
 
 // consumerTx is the smartonboard.ConsumerTx of one Consume call.
 type consumerTx struct {
-	tx *sql.Tx
-	db *DB
+	tx        *sql.Tx
+	db        *DB
+	continued bool
 }
+
+// Continued implements smartonboard.ConsumerTx.
+func (t consumerTx) Continued() bool { return t.continued }
 
 // Journeys implements smartonboard.ConsumerTx.
 func (t consumerTx) Journeys(ctx context.Context, projectID string, userIDs []string) (map[string][]*so.Journey, error) {

@@ -30,6 +30,7 @@ func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(c
 // are exactly the log's next rows, and reading them back can be skipped.
 func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, recent []*so.Event, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
 	n := 0
+	var next so.Cursor
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var c so.Cursor
 		err := tx.QueryRowContext(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = ?`, consumer).Scan(&c.Tx, &c.Seq)
@@ -44,14 +45,18 @@ func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, rec
 				return err
 			}
 		}
-		if err := fn(ctx, consumerTx{tx: tx, db: db}, events); err != nil {
+		if err := fn(ctx, consumerTx{tx: tx, db: db, continued: db.cursors.Continues(consumer, c)}, events); err != nil {
 			return err
 		}
 		n = len(events)
 		_, err = tx.ExecContext(ctx, `UPDATE pipeline_cursors SET seq = ?, updated_at = ? WHERE consumer = ?`,
 			last, so.Now().UnixMilli(), consumer)
+		next = so.Cursor{Seq: last}
 		return mapError(err)
 	})
+	if err == nil && n > 0 {
+		db.cursors.Left(consumer, next)
+	}
 	return n, err
 }
 

@@ -8,14 +8,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -36,6 +36,7 @@ type DB struct {
 	checkpointer *checkpointer
 	migrator     *migrate.Migrator
 	queue        *river.Client[*sql.Tx] // nil until StartQueue
+	cursors      so.CursorMemo
 }
 
 // Open opens (creating if needed) the database file at path.

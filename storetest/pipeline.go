@@ -23,6 +23,7 @@ func testPipeline(t *testing.T, open Opener) {
 		"Lag":          testPipelineLag,
 		"NotStarted":   testPipelineNotStarted,
 		"Recent":       testPipelineRecent,
+		"Continued":    testPipelineContinued,
 	})
 }
 
@@ -322,5 +323,37 @@ func testPipelineRecent(t *testing.T, db DB) {
 	}
 	if got := consume(nil); fmt.Sprint(got) != "[f]" {
 		t.Fatalf("without recent events: %v, want [f]", got)
+	}
+}
+
+// testPipelineContinued: a consumer's first transaction in a process does not
+// continue one of its own, the next does, and a failed one changes nothing.
+func testPipelineContinued(t *testing.T, db DB) {
+	ctx := context.Background()
+	startConsumer(t, db, "c")
+	continued := func(fail bool) bool {
+		t.Helper()
+		var got bool
+		_, err := db.Consume(ctx, "c", 1, func(_ context.Context, tx so.ConsumerTx, _ []*so.Event) error {
+			got = tx.Continued()
+			if fail {
+				return errors.New("fail")
+			}
+			return nil
+		})
+		if err != nil && !fail {
+			t.Fatal(err)
+		}
+		return got
+	}
+	ingestIDs(t, db, "a", "b", "c")
+	if continued(false) {
+		t.Fatal("the first transaction reports it continues one of this process")
+	}
+	if !continued(true) {
+		t.Fatal("the second transaction does not continue the first")
+	}
+	if !continued(false) {
+		t.Fatal("after a failed transaction the next does not continue the last committed one")
 	}
 }
