@@ -62,6 +62,13 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// attemptsOf is how many attempts of a message the receiver saw.
+func (rc *receiver) attemptsOf(id string) int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.attempts[id]
+}
+
 // types lists the accepted messages' types, sorted.
 func (rc *receiver) types() []string {
 	rc.mu.Lock()
@@ -122,19 +129,25 @@ func TestWebhooksSignedRetriedOnce(t *testing.T) {
 		postEvents(t, in, struggle(treated, time.Now().Add(-10*time.Second))...)
 		rc.waitTypes(webhook.InterventionTriggered, webhook.StruggleDetected, webhook.StruggleDetected)
 
-		list := decode[struct {
-			Items []struct {
-				ID, Status string
-				Attempts   int
-				LastStatus int `json:"last_status_code"`
+		type delivery struct {
+			ID, Status string
+			Attempts   int
+			LastStatus int `json:"last_status_code"`
+		}
+		// The receiver has answered; the sender records the answer just after.
+		var list struct{ Items []delivery }
+		for deadline := time.Now().Add(hangGuard); ; time.Sleep(20 * time.Millisecond) {
+			list = decode[struct{ Items []delivery }](t, in.admin("GET", "/v1/webhooks/"+id+"/deliveries", ""), 200)
+			if !slices.ContainsFunc(list.Items, func(d delivery) bool { return d.Status == "pending" }) || time.Now().After(deadline) {
+				break
 			}
-		}](t, in.admin("GET", "/v1/webhooks/"+id+"/deliveries", ""), 200)
+		}
 		if len(list.Items) != 3 {
 			t.Fatalf("deliveries = %+v", list.Items)
 		}
 		for _, d := range list.Items {
-			if d.Status != "delivered" || d.Attempts != 3 || d.LastStatus != 204 || rc.attempts[d.ID] != 3 {
-				t.Fatalf("delivery %+v (receiver saw %d attempts), want delivered on the third", d, rc.attempts[d.ID])
+			if seen := rc.attemptsOf(d.ID); d.Status != "delivered" || d.Attempts != 3 || d.LastStatus != 204 || seen != 3 {
+				t.Fatalf("delivery %+v (receiver saw %d attempts), want delivered on the third", d, seen)
 			}
 		}
 		hooks := decode[struct{ Items []map[string]any }](t, in.admin("GET", "/v1/webhooks", ""), 200)
