@@ -103,7 +103,9 @@ func (c *Consumer) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.E
 // clicks of a user who never entered one cost one lookup and no write.
 func (c *Consumer) project(ctx context.Context, tx so.ConsumerTx, b *batch, projectID string, events []*so.Event) error {
 	cfg, err := c.Settings(ctx, projectID)
-	if err != nil {
+	if so.ErrorCode(err) == so.ENOTFOUND {
+		return nil // the project was deleted, and its events with it
+	} else if err != nil {
 		return err
 	}
 	var users []string

@@ -103,7 +103,9 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliverWebhook
 	a := so.DeliveryAttempt{At: now, StatusCode: res.StatusCode, Error: res.Error, Delivered: res.Delivered,
 		Final: !res.Delivered && job.Attempt >= job.MaxAttempts}
 	if err := w.Store.RecordAttempt(context.WithoutCancel(ctx), d.ID, a, webhook.DisableAfter); err != nil {
-		return err
+		// Not an attempt of the endpoint's: try again without using one up, so
+		// the last attempt's outcome is never lost with a discarded job.
+		return river.JobSnooze(5 * time.Second)
 	}
 	if res.Delivered {
 		return nil

@@ -127,6 +127,9 @@ func (p *Pipeline) Committed(stored []*so.Event, o *so.Outcome) {
 	if len(stored) == 0 {
 		return
 	}
+	if p.opts.Idle {
+		return // no consumer runs here: its events wait in the log
+	}
 	for _, r := range p.runners {
 		r.recent.add(stored)
 		r.poke()
@@ -185,6 +188,13 @@ func (q *recentEvents) snapshot() []*so.Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.events
+}
+
+// clear drops every event kept.
+func (q *recentEvents) clear() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.events = nil
 }
 
 // seen drops the events up to and including seq.
@@ -258,6 +268,7 @@ func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 			p.opts.OnBatch(r.c.Name(), seen, time.Since(start), err)
 		}
 		if err != nil {
+			r.recent.clear() // whatever failed, the retry reads the log
 			return err
 		}
 		if n > 0 {

@@ -71,12 +71,6 @@ func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, _ [
 	n := 0
 	var next so.Cursor
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		// What a consumer writes is derived from the log, so its commit need not
-		// wait for the WAL flush: a crash can lose only its last commits, and the
-		// consumer then makes the same output again from the older cursor.
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return mapError(err, "pipeline")
-		}
 		var c so.Cursor
 		err := tx.QueryRow(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = $1 FOR UPDATE`, consumer).Scan(&c.Tx, &c.Seq)
 		if err != nil {

@@ -40,6 +40,9 @@ func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, rec
 			return mapError(err)
 		}
 		events, last := nextInLog(recent, c.Seq, limit)
+		if events != nil && !stored(ctx, tx, c.Seq+1, last) {
+			events = nil // some are gone (a project or user deleted since): the log decides
+		}
 		if events == nil {
 			if events, last, err = readLog(ctx, tx, c.Seq, limit); err != nil || len(events) == 0 {
 				return err
@@ -71,6 +74,13 @@ func nextInLog(recent []*so.Event, after int64, limit int) ([]*so.Event, int64) 
 		return nil, after
 	}
 	return recent[:n], after + int64(n)
+}
+
+// stored tells whether every seq from first to last is still in the log.
+func stored(ctx context.Context, tx *sql.Tx, first, last int64) bool {
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE seq BETWEEN ? AND ?`, first, last).Scan(&n)
+	return err == nil && n == last-first+1
 }
 
 // readLog returns up to limit events after seq, in seq order, and the last seq.

@@ -204,9 +204,9 @@ func countFailures(ctx context.Context, tx *sql.Tx, webhookID string, a so.Deliv
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failures = 0 WHERE id = ?`, webhookID)
 	case a.Final:
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failures = failures + 1,
-			disabled_at = CASE WHEN disabled_at IS NULL AND failures + 1 >= ?1 THEN ?2 ELSE disabled_at END,
-			disabled_reason = CASE WHEN disabled_at IS NULL AND failures + 1 >= ?1 THEN ?3 ELSE disabled_reason END
-			WHERE id = ?4`, disableAfter, a.At.UnixMilli(), fmt.Sprintf("%d deliveries in a row failed every attempt", disableAfter), webhookID)
+			disabled_at = CASE WHEN failures + 1 >= ?1 THEN ?2 ELSE disabled_at END,
+			disabled_reason = CASE WHEN failures + 1 >= ?1 THEN ?3 ELSE disabled_reason END
+			WHERE id = ?4 AND disabled_at IS NULL`, disableAfter, a.At.UnixMilli(), fmt.Sprintf("%d deliveries in a row failed every attempt", disableAfter), webhookID)
 	}
 	return mapError(err)
 }
