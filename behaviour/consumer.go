@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -60,7 +59,7 @@ type batch struct {
 	interventions []*so.Intervention
 	points        map[pointKey]so.EngagementPoint
 	pushes        []push
-	announce      map[string][]webhook.Announcement // by project
+	announce      []webhook.Announcement
 }
 
 type pointKey struct {
@@ -80,8 +79,7 @@ func (c *Consumer) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.E
 	if !tx.Continued() || len(c.stateless) > maxStateless {
 		c.stateless = map[so.UserRef]struct{}{} // another instance may have written states
 	}
-	b := &batch{states: map[so.UserRef]*State{}, journeys: map[so.UserRef][]*so.Journey{}, points: map[pointKey]so.EngagementPoint{},
-		announce: map[string][]webhook.Announcement{}}
+	b := &batch{states: map[so.UserRef]*State{}, journeys: map[so.UserRef][]*so.Journey{}, points: map[pointKey]so.EngagementPoint{}}
 	byProject := map[string][]*so.Event{}
 	var projects []string
 	for _, ev := range events {
@@ -192,7 +190,7 @@ func (c *Consumer) observe(ctx context.Context, tx so.ConsumerTx, b *batch, ev *
 		}
 	}
 	if j != nil && j.Status == so.JourneyCompleted && (ev.Type == so.EventStepCompleted || ev.Type == so.EventStepSkipped) {
-		b.announce[ev.ProjectID] = append(b.announce[ev.ProjectID], webhook.Announcement{Type: webhook.JourneyCompleted,
+		b.announce = append(b.announce, webhook.Announcement{ProjectID: ev.ProjectID, Type: webhook.JourneyCompleted,
 			Subject: j.ID, At: completedAt(j, ev), Data: j})
 	}
 	if ev.Type == so.EventStepCompleted {
@@ -320,10 +318,10 @@ func (c *Consumer) intervene(ctx context.Context, b *batch, ref so.UserRef, s *S
 	s.Record(Sent{ID: i.ID, Kind: kind, Flow: t.Flow, Step: t.Step, SessionID: t.SessionID, At: t.At, HeldOut: i.HeldOut})
 	b.interventions = append(b.interventions, i)
 	if !i.HeldOut {
-		b.announce[ref.ProjectID] = append(b.announce[ref.ProjectID], webhook.Announcement{Type: webhook.InterventionTriggered,
+		b.announce = append(b.announce, webhook.Announcement{ProjectID: ref.ProjectID, Type: webhook.InterventionTriggered,
 			Subject: i.ID, At: i.TriggeredAt, Data: i})
 		if i.Kind == so.InterventionHuman {
-			b.announce[ref.ProjectID] = append(b.announce[ref.ProjectID], webhook.Announcement{Type: webhook.InterventionEscalated,
+			b.announce = append(b.announce, webhook.Announcement{ProjectID: ref.ProjectID, Type: webhook.InterventionEscalated,
 				Subject: i.ID, At: i.TriggeredAt, Data: i})
 		}
 		b.pushes = append(b.pushes, push{ref: ref, event: "intervention", id: i.ID, data: interventionMessage{ID: i.ID,
@@ -410,7 +408,7 @@ func (c *Consumer) store(ctx context.Context, tx so.ConsumerTx, b *batch) (func(
 	}
 	for k, d := range b.detections {
 		if fresh[k] {
-			b.announce[d.ProjectID] = append(b.announce[d.ProjectID], webhook.Announcement{Type: webhook.StruggleDetected,
+			b.announce = append(b.announce, webhook.Announcement{ProjectID: d.ProjectID, Type: webhook.StruggleDetected,
 				Subject: d.ID, At: d.DetectedAt, Data: d})
 		}
 	}
@@ -428,10 +426,8 @@ func (c *Consumer) store(ctx context.Context, tx so.ConsumerTx, b *batch) (func(
 	if err := c.saveStates(ctx, tx, b); err != nil {
 		return nil, err
 	}
-	for _, p := range slices.Sorted(maps.Keys(b.announce)) {
-		if err := webhook.Announce(ctx, tx, p, b.announce[p]); err != nil {
-			return nil, err
-		}
+	if err := webhook.Announce(ctx, tx, b.announce); err != nil {
+		return nil, err
 	}
 	return func() {
 		for _, p := range b.pushes {

@@ -217,14 +217,22 @@ func (v View) MarshalJSON() ([]byte, error) {
 }
 
 func (e *Engine) view(ctx context.Context, j *so.Journey) (*View, error) {
+	view, err := e.bareView(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	e.fillEngagement(ctx, []*View{view})
+	return view, nil
+}
+
+// bareView is a view without the scores, which are read for many at once.
+func (e *Engine) bareView(ctx context.Context, j *so.Journey) (*View, error) {
 	v, err := e.Version(ctx, j.ProjectID, j.FlowID, j.FlowVersion)
 	if err != nil {
 		return nil, fmt.Errorf("journey %s: %w", j.ID, err)
 	}
 	step, reason := e.policy().Next(ctx, j, v)
-	view := &View{Journey: j, NextStep: step, Reason: reason}
-	e.fillEngagement(ctx, []*View{view})
-	return view, nil
+	return &View{Journey: j, NextStep: step, Reason: reason}, nil
 }
 
 // fillEngagement adds the latest engagement scores; a score that cannot be
@@ -252,12 +260,9 @@ func (e *Engine) fillEngagement(ctx context.Context, views []*View) {
 func (e *Engine) Views(ctx context.Context, js []*so.Journey) []*View {
 	out := make([]*View, 0, len(js))
 	for _, j := range js {
-		v, err := e.Version(ctx, j.ProjectID, j.FlowID, j.FlowVersion)
-		if err != nil {
-			continue
+		if v, err := e.bareView(ctx, j); err == nil {
+			out = append(out, v)
 		}
-		step, reason := e.policy().Next(ctx, j, v)
-		out = append(out, &View{Journey: j, NextStep: step, Reason: reason})
 	}
 	e.fillEngagement(ctx, out)
 	return out

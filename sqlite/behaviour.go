@@ -45,38 +45,17 @@ func (t consumerTx) Journeys(ctx context.Context, projectID string, userIDs []st
 
 // LoadBehaviour implements smartonboard.ConsumerTx.
 func (t consumerTx) LoadBehaviour(ctx context.Context, projectID string, userIDs []string) (map[string]json.RawMessage, error) {
-	ids := unique(userIDs)
 	out := map[string]json.RawMessage{}
-	for start := 0; start < len(ids); start += lockChunk {
-		chunk := ids[start:min(start+lockChunk, len(ids))]
-		args := append([]any{projectID}, anys(chunk)...)
+	err := inChunks(userIDs, func(in string, ids []any) error {
 		rows, err := t.tx.QueryContext(ctx, `SELECT user_id, state FROM behaviour_states
-			WHERE project_id = ? AND user_id IN (`+placeholders(len(chunk))+`)`, args...)
+			WHERE project_id = ? AND user_id IN (`+in+`)`, append([]any{projectID}, ids...)...)
 		if err != nil {
-			return nil, mapError(err)
+			return mapError(err)
 		}
-		for rows.Next() {
-			var user, state string
-			if err := rows.Scan(&user, &state); err != nil {
-				rows.Close()
-				return nil, mapError(err)
-			}
-			out[user] = json.RawMessage(state)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, mapError(err)
-		}
-	}
-	return out, nil
-}
-
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
+		var user, state string
+		return eachRow(rows, []any{&user, &state}, func() { out[user] = json.RawMessage(state) })
+	})
+	return out, err
 }
 
 // SaveBehaviour implements smartonboard.ConsumerTx.
@@ -363,30 +342,18 @@ func (db *DB) ListDetections(ctx context.Context, projectID, userID string, limi
 
 // JourneyEngagement implements smartonboard.BehaviourStore.
 func (db *DB) JourneyEngagement(ctx context.Context, journeyIDs []string) (map[string]float64, error) {
-	ids := unique(journeyIDs)
 	out := map[string]float64{}
-	for start := 0; start < len(ids); start += lockChunk {
-		chunk := ids[start:min(start+lockChunk, len(ids))]
+	err := inChunks(journeyIDs, func(in string, ids []any) error {
 		rows, err := db.reader.QueryContext(ctx, `SELECT journey_id, score FROM journey_engagement
-			WHERE journey_id IN (`+placeholders(len(chunk))+`)`, anys(chunk)...)
+			WHERE journey_id IN (`+in+`)`, ids...)
 		if err != nil {
-			return nil, mapError(err)
+			return mapError(err)
 		}
-		for rows.Next() {
-			var id string
-			var score float64
-			if err := rows.Scan(&id, &score); err != nil {
-				rows.Close()
-				return nil, mapError(err)
-			}
-			out[id] = score
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, mapError(err)
-		}
-	}
-	return out, nil
+		var id string
+		var score float64
+		return eachRow(rows, []any{&id, &score}, func() { out[id] = score })
+	})
+	return out, err
 }
 
 // EngagementSeries implements smartonboard.BehaviourStore.

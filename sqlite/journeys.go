@@ -119,27 +119,47 @@ const lockChunk = 500
 
 // selectJourneys returns every journey of the users, in user id chunks.
 func selectJourneys(ctx context.Context, tx *sql.Tx, projectID string, userIDs []string) ([]*so.Journey, error) {
-	ids := unique(userIDs)
 	out := []*so.Journey{}
-	for start := 0; start < len(ids); start += lockChunk {
-		chunk := ids[start:min(start+lockChunk, len(ids))]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, projectID)
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT state FROM journeys WHERE project_id = ? AND user_id IN (`+
-			placeholders(len(chunk))+`) ORDER BY user_id, flow_key`, args...)
+	err := inChunks(userIDs, func(in string, ids []any) error {
+		rows, err := tx.QueryContext(ctx, `SELECT state FROM journeys WHERE project_id = ? AND user_id IN (`+in+`)
+			ORDER BY user_id, flow_key`, append([]any{projectID}, ids...)...)
 		if err != nil {
-			return nil, mapError(err)
+			return mapError(err)
 		}
 		js, err := scanJourneys(rows)
-		if err != nil {
-			return nil, err
-		}
 		out = append(out, js...)
+		return err
+	})
+	return out, err
+}
+
+// inChunks runs fn over the distinct ids, lockChunk at a time, with the
+// placeholders of an IN list and the ids as its arguments.
+func inChunks(ids []string, fn func(in string, args []any) error) error {
+	ids = unique(ids)
+	for start := 0; start < len(ids); start += lockChunk {
+		chunk := ids[start:min(start+lockChunk, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if err := fn(placeholders(len(chunk)), args); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
+}
+
+// eachRow scans every row into dest, calls fn after each, and closes rows.
+func eachRow(rows *sql.Rows, dest []any, fn func()) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return mapError(err)
+		}
+		fn()
+	}
+	return mapError(rows.Err())
 }
 
 // scanJourneys decodes and closes rows of one state column.

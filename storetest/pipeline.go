@@ -27,8 +27,9 @@ func testPipeline(t *testing.T, open Opener) {
 	})
 }
 
-// ingestIDs stores one click event per id for user u1 of p1.
-func ingestIDs(t *testing.T, db DB, ids ...string) {
+// ingestIDs stores, in one transaction, one click event per id of p1 (user
+// "u-"+id) and returns them.
+func ingestIDs(t *testing.T, db DB, ids ...string) []*so.Event {
 	t.Helper()
 	events := make([]*so.Event, len(ids))
 	for i, id := range ids {
@@ -37,6 +38,7 @@ func ingestIDs(t *testing.T, db DB, ids ...string) {
 	if _, err := db.IngestEvents(context.Background(), events, noApply); err != nil {
 		t.Fatalf("ingest %v: %v", ids, err)
 	}
+	return events
 }
 
 // drain consumes until nothing waits and returns the ids seen, in order.
@@ -287,16 +289,6 @@ func testPipelineLag(t *testing.T, db DB) {
 func testPipelineRecent(t *testing.T, db DB) {
 	ctx := context.Background()
 	startConsumer(t, db, "c")
-	ingest := func(ids ...string) []*so.Event {
-		events := make([]*so.Event, len(ids))
-		for i, id := range ids {
-			events[i] = newEvent(t, "p1", id, "u-"+id)
-		}
-		if _, err := db.IngestEvents(ctx, events, noApply); err != nil {
-			t.Fatal(err)
-		}
-		return events
-	}
 	consume := func(recent []*so.Event) []string {
 		var seen []string
 		if _, err := db.ConsumeRecent(ctx, "c", 2, recent, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
@@ -309,15 +301,15 @@ func testPipelineRecent(t *testing.T, db DB) {
 		}
 		return seen
 	}
-	first := ingest("a", "b", "c")
+	first := ingestIDs(t, db, "a", "b", "c")
 	if got := consume(first); fmt.Sprint(got) != "[a b]" {
 		t.Fatalf("with the recent events: %v, want [a b] (limit 2)", got)
 	}
 	if got := consume(first); fmt.Sprint(got) != "[c]" { // the hint starts behind the cursor
 		t.Fatalf("with stale recent events: %v, want [c]", got)
 	}
-	later := ingest("d", "e")
-	ingest("f")
+	later := ingestIDs(t, db, "d", "e")
+	ingestIDs(t, db, "f")
 	if got := consume(later[1:]); fmt.Sprint(got) != "[d e]" { // the hint skips d
 		t.Fatalf("with recent events that skip one: %v, want [d e]", got)
 	}

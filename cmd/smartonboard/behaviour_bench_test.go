@@ -3,10 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -103,12 +102,10 @@ func BenchmarkStruggleToIntervention(b *testing.B) {
 	}
 }
 
-var debugProbes = os.Getenv("DEBUG_PROBES") != ""
-
 func benchStruggle(b *testing.B, engine string) {
 	cfg := testConfig(b, engine)
 	limitsOn(&cfg)
-	m := &Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	m := &Main{Config: cfg}
 	if err := m.Run(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -124,10 +121,6 @@ func benchStruggle(b *testing.B, engine string) {
 			continue // held out: nothing would be sent
 		}
 		lat = append(lat, probeStruggle(b, in, user))
-		if debugProbes {
-			n, _ := m.pipeline.Lag(context.Background(), "behaviour", 1_000_000)
-			fmt.Fprintln(os.Stderr, "probe", len(lat), lat[len(lat)-1], "backlog", n)
-		}
 	}
 	b.StopTimer()
 	sent := stop()
@@ -216,36 +209,16 @@ func waitEvent(b *testing.B, sc *bufio.Scanner, name string) {
 
 // benchHelpFlow is setupHelpFlow for benchmarks.
 func benchHelpFlow(b *testing.B, in *instance) {
-	call := func(path, body string) string {
-		req, err := http.NewRequest("POST", in.url+path, strings.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
+	create := func(body string) string {
+		var item struct{ ID string }
+		if err := json.Unmarshal(benchCall(b, in.url, in.secret, "/v1/content-items", body), &item); err != nil || item.ID == "" {
+			b.Fatalf("content item: %v %+v", err, item)
 		}
-		req.Header.Set("Authorization", "Bearer "+in.secret)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out struct{ ID string }
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		text := ""
-		for sc.Scan() {
-			text += sc.Text()
-		}
-		if resp.StatusCode/100 != 2 {
-			b.Fatalf("%s: %d %s", path, resp.StatusCode, text)
-		}
-		if i := strings.Index(text, `"id":"`); i >= 0 {
-			out.ID = text[i+6 : i+6+strings.Index(text[i+6:], `"`)]
-		}
-		return out.ID
+		return item.ID
 	}
-	tour := call("/v1/content-items", `{"kind":"tour","title":"Connect tour","status":"published"}`)
-	help := call("/v1/content-items", `{"kind":"help","title":"Connecting","body":"Press **Connect**.","status":"published"}`)
-	call("/v1/flows", fmt.Sprintf(`{"key":"setup","name":"Setup","steps":[
+	tour := create(`{"kind":"tour","title":"Connect tour","status":"published"}`)
+	help := create(`{"kind":"help","title":"Connecting","body":"Press **Connect**.","status":"published"}`)
+	benchCall(b, in.url, in.secret, "/v1/flows", fmt.Sprintf(`{"key":"setup","name":"Setup","steps":[
 		{"key":"connect","title":"Connect","kind":"task","content_item_id":%q,"help_content_ids":[%q],"required":true,"estimated_seconds":30}]}`, tour, help))
-	call("/v1/flows/setup/publish", "")
+	benchCall(b, in.url, in.secret, "/v1/flows/setup/publish", "")
 }

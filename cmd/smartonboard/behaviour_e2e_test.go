@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -44,19 +45,12 @@ func usersByHoldout(projectID string, percent float64) (treated, held string) {
 	for i := 0; treated == "" || held == ""; i++ {
 		u := fmt.Sprintf("user-%d", i)
 		if behaviour.InHoldout(projectID, u, percent) {
-			held = cmpOr(held, u)
+			held = cmp.Or(held, u)
 		} else {
-			treated = cmpOr(treated, u)
+			treated = cmp.Or(treated, u)
 		}
 	}
 	return treated, held
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 type interventionMsg struct {

@@ -183,26 +183,30 @@ func benchEventJSON(batch, i int) string {
 		batch, i, (batch*benchBatch+i)%5000, batch%500, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), i)
 }
 
+// benchCall sends one admin POST with the secret key and returns the body of
+// its 2xx answer.
+func benchCall(b *testing.B, url, secret, path, body string) []byte {
+	req, err := http.NewRequest("POST", url+path, strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode/100 != 2 {
+		b.Fatalf("%s: %d %v %s", path, resp.StatusCode, err, out)
+	}
+	return out
+}
+
 // benchFlow creates and publishes the flow the step series moves users through.
 func benchFlow(b *testing.B, url, secret string) {
-	call := func(path, body string) []byte {
-		req, err := http.NewRequest("POST", url+path, strings.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+secret)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, err := io.ReadAll(resp.Body)
-		if err != nil || resp.StatusCode/100 != 2 {
-			b.Fatalf("%s: %d %v %s", path, resp.StatusCode, err, out)
-		}
-		return out
-	}
+	call := func(path, body string) []byte { return benchCall(b, url, secret, path, body) }
 	var c struct{ ID string }
 	if err := json.Unmarshal(call("/v1/content-items", `{"kind":"task","title":"Connect"}`), &c); err != nil || c.ID == "" {
 		b.Fatalf("content item: %v %+v", err, c)

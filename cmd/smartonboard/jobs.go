@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -59,17 +57,12 @@ func (m *Main) abandonIdle(ctx context.Context) error {
 // announceAbandoned tells each project's webhooks of its abandoned journeys;
 // a journey abandoned again after a return is a new announcement.
 func announceAbandoned(ctx context.Context, q so.Enqueuer, js []*so.Journey) error {
-	byProject := map[string][]webhook.Announcement{}
-	for _, j := range js {
-		byProject[j.ProjectID] = append(byProject[j.ProjectID], webhook.Announcement{Type: webhook.JourneyAbandoned,
-			Subject: fmt.Sprintf("%s@%d", j.ID, j.Revision), At: j.UpdatedAt, Data: j})
+	as := make([]webhook.Announcement, len(js))
+	for i, j := range js {
+		as[i] = webhook.Announcement{ProjectID: j.ProjectID, Type: webhook.JourneyAbandoned,
+			Subject: fmt.Sprintf("%s@%d", j.ID, j.Revision), At: j.UpdatedAt, Data: j}
 	}
-	for _, p := range slices.Sorted(maps.Keys(byProject)) {
-		if err := webhook.Announce(ctx, q, p, byProject[p]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return webhook.Announce(ctx, q, as)
 }
 
 // abandonEvery is how often idle journeys are looked for: ten times per

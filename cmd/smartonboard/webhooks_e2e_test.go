@@ -182,9 +182,11 @@ func TestWebhookInputRefused(t *testing.T) {
 	}
 }
 
-// TestPeriodicJobsRunOnceAcrossInstances runs two instances on one
-// PostgreSQL database: an idle journey is abandoned, and announced, once.
-func TestPeriodicJobsRunOnceAcrossInstances(t *testing.T) {
+// TestIdleJourneyAbandonedOnceAcrossInstances runs two instances on one
+// PostgreSQL database, both with the abandonment job: an idle journey is
+// abandoned, and announced, once. (That the job itself is enqueued once per
+// interval is River's leader election, measured in webhook/RIVER.md.)
+func TestIdleJourneyAbandonedOnceAcrossInstances(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, config.EnginePostgres)
 	cfg.AbandonAfter = 2 * time.Second
