@@ -127,6 +127,11 @@ func (p prefixedRow) Scan(dest ...any) error {
 	return p.CollectableRow.Scan(append(append([]any{}, p.first...), dest...)...)
 }
 
+// lagQuery counts the events after a cursor, up to a limit. The ORDER BY
+// keeps it on the log's index under a generic plan: without it PostgreSQL
+// guesses a third of the table matches and scans all of it.
+const lagQuery = `SELECT count(*) FROM (SELECT 1 FROM events WHERE (tx, seq) > ($1, $2) ORDER BY tx, seq LIMIT $3) AS beyond`
+
 // ConsumerLag implements smartonboard.PipelineStore.
 func (db *DB) ConsumerLag(ctx context.Context, consumer string, limit int) (so.Cursor, int, error) {
 	var c so.Cursor
@@ -138,7 +143,6 @@ func (db *DB) ConsumerLag(ctx context.Context, consumer string, limit int) (so.C
 		limit = math.MaxInt32
 	}
 	var n int
-	err = db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM events WHERE (tx, seq) > ($1, $2) LIMIT $3) AS beyond`,
-		c.Tx, c.Seq, limit).Scan(&n)
+	err = db.pool.QueryRow(ctx, lagQuery, c.Tx, c.Seq, limit).Scan(&n)
 	return c, n, mapError(err, "events")
 }

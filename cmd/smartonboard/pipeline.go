@@ -26,6 +26,7 @@ func (m *Main) newPipeline() *pipeline.Pipeline {
 	failures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smartonboard_pipeline_failures_total",
 		Help: "Durable consumer transactions that failed and will be retried."}, []string{"consumer"})
 	m.registry.MustRegister(lag, failures)
+	m.pipelineLag = lag
 	var gap time.Duration
 	if m.db.Engine() == config.EngineSQLite {
 		gap = 20 * time.Millisecond // one writer: commits under load share a consumer transaction

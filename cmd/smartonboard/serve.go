@@ -50,6 +50,10 @@ type Main struct {
 	accounts  *so.AccountService
 	api       *httpapi.Server
 	registry  *prometheus.Registry
+	// ingestMetrics and pipelineLag are kept so that benchmarks can read
+	// the backlog without asking the database.
+	ingestMetrics *ingestMetrics
+	pipelineLag   *prometheus.HistogramVec
 	// Bootstrap reports the keys generated on first start, for tests.
 	Bootstrap *so.BootstrapResult
 	// WebhookBackoff, when set, replaces the webhook retry schedule (tests).
@@ -264,10 +268,11 @@ func (m *Main) startIngest() {
 		httpapi.PublishJourneys(ctx, m.bus, m.engine, js)
 	})
 	m.pipeline = m.newPipeline()
+	m.ingestMetrics = newIngestMetrics(m.registry, m.Logger)
 	m.ingester = ingest.New(m.db, m.engine.Apply, ingest.Options{
 		Committers: committers,
 		MaxBatch:   maxBatch,
-		OnBatch:    newIngestMetrics(m.registry, m.Logger).observe,
+		OnBatch:    m.ingestMetrics.observe,
 		OnCommit:   m.pipeline.Committed,
 	})
 	m.registry.MustRegister(
