@@ -1,0 +1,131 @@
+package smartonboard
+
+import (
+	"context"
+	"time"
+)
+
+// JourneyFact is what analytics keeps of one journey: its state when the
+// analytics consumer last saw it, reduced to what the reports count. Rollups
+// are sums of facts, so a journey's contribution can be taken out again (a
+// new revision replaces it; an erased user's facts are subtracted).
+type JourneyFact struct {
+	ProjectID string        `json:"project_id"`
+	JourneyID string        `json:"journey_id"`
+	UserID    string        `json:"user_id"`
+	Flow      string        `json:"flow"`
+	Version   int           `json:"version"`
+	Revision  int           `json:"revision"`
+	StartHour time.Time     `json:"start_hour"` // the hour the journey started: the cohort it counts in
+	Status    JourneyStatus `json:"status"`
+	// CompleteSeconds is the time from start to completion, once completed.
+	CompleteSeconds *float64 `json:"complete_seconds,omitempty"`
+	// ValueSeconds is the time from the user's first event to completion (time to value).
+	ValueSeconds *float64  `json:"value_seconds,omitempty"`
+	Steps        []StepFact `json:"steps"`
+}
+
+// StepFact is one step of a journey as the funnel counts it.
+type StepFact struct {
+	Key       string `json:"key"`
+	Reached   bool   `json:"reached,omitempty"`   // the journey got to it: started, finished, or its prerequisites done
+	Started   bool   `json:"started,omitempty"`   // the user began it
+	Completed bool   `json:"completed,omitempty"` // finished by completing it
+	Skipped   bool   `json:"skipped,omitempty"`   // finished by skipping it
+	Dropped   bool   `json:"dropped,omitempty"`   // the journey was abandoned here
+	Struggled bool   `json:"struggled,omitempty"` // a struggle was detected on it
+	// Seconds is the time spent on the step, once completed.
+	Seconds *float64 `json:"seconds,omitempty"`
+}
+
+// RollupUnit is the span one activity row covers.
+type RollupUnit string
+
+// Activity is kept per minute (recent days only: "active now" and short
+// series) and per hour (any window).
+const (
+	UnitMinute RollupUnit = "minute"
+	UnitHour   RollupUnit = "hour"
+)
+
+// ActivityRollup counts the events and distinct users of one minute or hour,
+// by event time.
+type ActivityRollup struct {
+	ProjectID string
+	Unit      RollupUnit
+	Start     time.Time
+	Events    int64
+	Users     []byte // a HyperLogLog sketch of the user ids
+}
+
+// JourneyRollup counts the journeys of one flow version that started in one hour.
+type JourneyRollup struct {
+	ProjectID       string
+	Hour            time.Time
+	Flow            string
+	Version         int
+	Started         int64
+	Completed       int64
+	Abandoned       int64
+	CompleteSeconds []byte // a histogram of start-to-completion times
+	ValueSeconds    []byte // a histogram of first-event-to-completion times
+}
+
+// StepRollup counts, per step, the journeys of one flow version that started in one hour.
+type StepRollup struct {
+	ProjectID string
+	Hour      time.Time
+	Flow      string
+	Version   int
+	Step      string
+	Reached   int64
+	Started   int64
+	Completed int64
+	Skipped   int64
+	Dropped   int64
+	Struggled int64
+	Seconds   []byte // a histogram of time on the step
+}
+
+// Rollups is a set of rollup rows: what a consumer transaction read or writes.
+type Rollups struct {
+	Activity []ActivityRollup
+	Journeys []JourneyRollup
+	Steps    []StepRollup
+}
+
+// RollupQuery selects rollup rows: one project, start times in [From, To),
+// optionally one flow and one version (0: all).
+type RollupQuery struct {
+	ProjectID string
+	From, To  time.Time
+	Flow      string
+	Version   int
+}
+
+// AnalyticsTx is what the analytics consumer reads and writes inside its
+// transaction. Only that consumer (and a rebuild, which holds it off) writes
+// facts and rollups, so reading rows and writing them back loses nothing.
+type AnalyticsTx interface {
+	// LoadFacts returns the stored facts of the journeys, keyed by journey id.
+	LoadFacts(ctx context.Context, projectID string, journeyIDs []string) (map[string]*JourneyFact, error)
+	// SaveFacts upserts the facts by journey id.
+	SaveFacts(ctx context.Context, facts []*JourneyFact) error
+	// StruggledSteps returns, per journey id, the steps with a struggle detection.
+	StruggledSteps(ctx context.Context, projectID string, journeyIDs []string) (map[string][]string, error)
+	// FirstSeen returns when each user was first seen, keyed by user id.
+	FirstSeen(ctx context.Context, projectID string, userIDs []string) (map[string]time.Time, error)
+	// LoadRollups returns the stored rows with the same keys as the given ones
+	// (their counts are ignored); missing rows are absent.
+	LoadRollups(ctx context.Context, keys *Rollups) (*Rollups, error)
+	// SaveRollups upserts whole rows by key.
+	SaveRollups(ctx context.Context, rows *Rollups) error
+	// PruneMinutes deletes the activity minutes that start before the time.
+	PruneMinutes(ctx context.Context, before time.Time) error
+}
+
+// AnalyticsStore answers reports from rollups, never from raw events.
+type AnalyticsStore interface {
+	// QueryRollups returns the rows the query selects, of the unit for activity.
+	QueryRollups(ctx context.Context, q RollupQuery, unit RollupUnit) (*Rollups, error)
+}
