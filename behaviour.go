@@ -268,6 +268,18 @@ type BehaviourStore interface {
 	EngagementSeries(ctx context.Context, projectID, journeyID string) ([]EngagementPoint, error)
 }
 
+// ConsumeOptions tune one consumer transaction.
+type ConsumeOptions struct {
+	Limit int // events at most
+	// Recent are the events this instance committed last, in commit order:
+	// when they are exactly the next events of the log, the engine may hand
+	// them over instead of reading them back.
+	Recent []*Event
+	// After names the consumer this one follows: only events at or before
+	// that consumer's cursor are seen, so its output for them is committed.
+	After string
+}
+
 // PipelineStore runs durable consumers over the event log.
 type PipelineStore interface {
 	// StartConsumer creates the consumer's cursor at the end of the log unless it
@@ -280,10 +292,10 @@ type PipelineStore interface {
 	// instance runs a consumer at a time; another waits for it. Events that
 	// commit late (an overlapping transaction) are never skipped.
 	Consume(ctx context.Context, consumer string, limit int, fn func(ctx context.Context, tx ConsumerTx, events []*Event) error) (int, error)
-	// ConsumeRecent is Consume given the events this instance committed last,
-	// in commit order: when they are exactly the next events of the log, the
-	// engine may hand them to fn instead of reading them back.
-	ConsumeRecent(ctx context.Context, consumer string, limit int, recent []*Event, fn func(ctx context.Context, tx ConsumerTx, events []*Event) error) (int, error)
+	// ConsumeWith is Consume with options: a consumer that follows another
+	// only sees events the other has processed, and the events this instance
+	// committed last may be handed to fn instead of being read back.
+	ConsumeWith(ctx context.Context, consumer string, opts ConsumeOptions, fn func(ctx context.Context, tx ConsumerTx, events []*Event) error) (int, error)
 	// ConsumerLag reports the consumer's cursor and how many committed events lie
 	// beyond it (counted up to max).
 	ConsumerLag(ctx context.Context, consumer string, max int) (Cursor, int, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,7 +35,28 @@ const (
 	EventCustom               EventType = "custom"
 )
 
-// EventTypes lists every valid event type.
+// EventJourneyAbandoned is logged by the server, never sent by clients: the
+// abandonment job writes one per journey it abandons, so that durable
+// consumers (analytics) learn of it from the log like of everything else.
+const EventJourneyAbandoned EventType = "journey_abandoned"
+
+// ServerEvent tells whether the server logged the event itself: consumers of
+// user behaviour skip such events.
+func ServerEvent(t EventType) bool { return t == EventJourneyAbandoned }
+
+// AbandonedEvent is the journey_abandoned event of a journey the job
+// abandoned at `at`; its id is derived, so a retried job logs it once.
+func AbandonedEvent(j *Journey, at time.Time) *Event {
+	props, _ := json.Marshal(struct {
+		JourneyID string `json:"journey_id"`
+		Revision  int    `json:"revision"`
+	}{j.ID, j.Revision})
+	return &Event{ProjectID: j.ProjectID, ID: DerivedID(at, j.ProjectID, j.ID, string(EventJourneyAbandoned), strconv.Itoa(j.Revision)),
+		Type: EventJourneyAbandoned, UserID: j.UserID, Flow: j.FlowKey, Step: j.CurrentStep, Timestamp: at, ReceivedAt: at,
+		Properties: props}
+}
+
+// EventTypes lists every event type a client may send.
 var EventTypes = []EventType{EventSessionStarted, EventSessionEnded, EventPageViewed, EventStepViewed,
 	EventStepStarted, EventStepCompleted, EventStepSkipped, EventStepBack, EventClick, EventRageClick,
 	EventHesitation, EventError, EventIdle, EventHelpOpened, EventHelpClosed, EventInterventionShown,

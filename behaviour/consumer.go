@@ -83,6 +83,9 @@ func (c *Consumer) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.E
 	byProject := map[string][]*so.Event{}
 	var projects []string
 	for _, ev := range events {
+		if so.ServerEvent(ev.Type) {
+			continue // logged by the server (abandonment), not behaviour
+		}
 		if _, ok := byProject[ev.ProjectID]; !ok {
 			projects = append(projects, ev.ProjectID)
 		}

@@ -28,6 +28,14 @@ type Stage struct {
 	Run  func(Commit)
 }
 
+// Follower is a Consumer that reads only what another consumer has
+// processed: its output for those events is committed when this one runs.
+type Follower interface {
+	Consumer
+	// After names the consumer followed; it must be added before.
+	After() string
+}
+
 // Consumer is a durable consumer of the event log.
 type Consumer interface {
 	// Name names the consumer's cursor; renaming it starts a new cursor.
@@ -84,9 +92,19 @@ func (p *Pipeline) AddStage(name string, run func(Commit)) {
 	p.stages = append(p.stages, Stage{Name: name, Run: run})
 }
 
-// AddConsumer adds a durable consumer; call before Start.
+// AddConsumer adds a durable consumer; call before Start. A Follower is
+// woken by the consumer it follows, the others by commits.
 func (p *Pipeline) AddConsumer(c Consumer) {
-	p.runners = append(p.runners, &runner{c: c, wake: make(chan struct{}, 1), recent: &recentEvents{}})
+	r := &runner{c: c, wake: make(chan struct{}, 1), recent: &recentEvents{}}
+	if f, ok := c.(Follower); ok {
+		r.after = f.After()
+		for _, up := range p.runners {
+			if up.c.Name() == r.after {
+				up.followers = append(up.followers, r)
+			}
+		}
+	}
+	p.runners = append(p.runners, r)
 }
 
 // Consumers names the durable consumers, for metrics.
@@ -132,7 +150,9 @@ func (p *Pipeline) Committed(stored []*so.Event, o *so.Outcome) {
 	}
 	for _, r := range p.runners {
 		r.recent.add(stored)
-		r.poke()
+		if r.after == "" {
+			r.poke()
+		}
 	}
 }
 
@@ -153,10 +173,12 @@ func (p *Pipeline) Lag(ctx context.Context, consumer string, max int) (int, erro
 }
 
 type runner struct {
-	c      Consumer
-	wake   chan struct{}
-	recent *recentEvents
-	last   time.Time // when the last transaction started
+	c         Consumer
+	after     string    // the consumer followed, if any
+	followers []*runner // woken after each batch of this one
+	wake      chan struct{}
+	recent    *recentEvents
+	last      time.Time // when the last transaction started
 }
 
 // maxRecent bounds the committed events a runner keeps in memory to hand its
@@ -258,7 +280,8 @@ func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 		var seen []*so.Event
 		start := time.Now()
 		r.last = start
-		n, err := p.store.ConsumeRecent(ctx, r.c.Name(), p.opts.Batch, r.recent.snapshot(), func(ctx context.Context, tx so.ConsumerTx, events []*so.Event) error {
+		opts := so.ConsumeOptions{Limit: p.opts.Batch, Recent: r.recent.snapshot(), After: r.after}
+		n, err := p.store.ConsumeWith(ctx, r.c.Name(), opts, func(ctx context.Context, tx so.ConsumerTx, events []*so.Event) error {
 			seen = events
 			var err error
 			after, err = r.c.Consume(ctx, tx, events)
@@ -276,6 +299,11 @@ func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 		}
 		if after != nil {
 			after()
+		}
+		if n > 0 {
+			for _, f := range r.followers {
+				f.poke()
+			}
 		}
 		if n < p.opts.Batch {
 			return nil

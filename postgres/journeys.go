@@ -46,10 +46,15 @@ func (db *DB) FindJourney(ctx context.Context, projectID, userID, flowKey string
 
 // AbandonIdleJourneys implements smartonboard.JourneyStore in one statement, so
 // instances running the job together never abandon a journey twice. The JSON
-// state is edited in place to agree with the columns.
+// state is edited in place to agree with the columns. The journey_abandoned
+// events go into the log in the same transaction, which therefore announces
+// itself as a writer of the log first.
 func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time, then func(context.Context, so.Enqueuer, []*so.Journey) error) ([]*so.Journey, error) {
 	var js []*so.Journey
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, announceWriter); err != nil {
+			return mapError(err, "journeys")
+		}
 		rows, _ := tx.Query(ctx, `UPDATE journeys SET status = 'abandoned', revision = revision + 1,
 			state = jsonb_set(jsonb_set(jsonb_set(state::jsonb,
 				'{status}', '"abandoned"'), '{revision}', to_jsonb(revision + 1)), '{updated_at}', to_jsonb($2::text))::text
@@ -60,7 +65,13 @@ func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time, th
 			return mapError(err, "journeys")
 		}
 		slices.SortFunc(js, func(a, b *so.Journey) int { return strings.Compare(a.ID, b.ID) })
-		if then == nil || len(js) == 0 {
+		if len(js) == 0 {
+			return nil
+		}
+		if _, err := insertNewEvents(ctx, tx, abandonedEvents(js, now)); err != nil {
+			return mapError(err, "events")
+		}
+		if then == nil {
 			return nil
 		}
 		if err := then(ctx, &consumerTx{tx: tx, db: db}, js); err != nil {
@@ -242,4 +253,13 @@ func scanJourney(row pgx.Row) (*so.Journey, error) {
 		return nil, errors.New("stored journey state is not valid JSON: " + err.Error())
 	}
 	return &j, nil
+}
+
+// abandonedEvents are the journey_abandoned events of the journeys.
+func abandonedEvents(js []*so.Journey, at time.Time) []*so.Event {
+	events := make([]*so.Event, len(js))
+	for i, j := range js {
+		events[i] = so.AbandonedEvent(j, at)
+	}
+	return events
 }

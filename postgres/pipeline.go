@@ -61,26 +61,26 @@ func (db *DB) StartConsumer(ctx context.Context, consumer string) error {
 // the transaction, so a second instance running the same consumer waits and
 // then reads on from where the first stopped.
 func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
-	return db.ConsumeRecent(ctx, consumer, limit, nil, fn)
+	return db.ConsumeWith(ctx, consumer, so.ConsumeOptions{Limit: limit}, fn)
 }
 
-// ConsumeRecent implements smartonboard.PipelineStore. Transactions of other
+// ConsumeWith implements smartonboard.PipelineStore. Transactions of other
 // instances interleave with this one's in the log, so PostgreSQL always
-// reads the log and ignores recent.
-func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, _ []*so.Event, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
+// reads the log and ignores Recent. A follower reads up to its upstream's
+// cursor, which is below the horizon already.
+func (db *DB) ConsumeWith(ctx context.Context, consumer string, opts so.ConsumeOptions, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
 	n := 0
 	var next so.Cursor
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		var c so.Cursor
-		err := tx.QueryRow(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = $1 FOR UPDATE`, consumer).Scan(&c.Tx, &c.Seq)
-		if err != nil {
-			return notFound(err, so.ConsumerNotStarted(consumer), "pipeline cursor")
-		}
-		h, err := horizon(ctx, tx)
+		c, err := cursorOf(ctx, tx, consumer, "FOR UPDATE")
 		if err != nil {
 			return err
 		}
-		events, last, err := readLog(ctx, tx, c, h, limit)
+		bound, err := readBound(ctx, tx, opts.After)
+		if err != nil {
+			return err
+		}
+		events, last, err := readLog(ctx, tx, c, bound, opts.Limit)
 		if err != nil || len(events) == 0 {
 			return err
 		}
@@ -101,11 +101,32 @@ func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, _ [
 	return n, nil
 }
 
-// readLog returns up to limit events after the cursor and below the horizon,
-// in (tx, seq) order, and the cursor of the last one.
-func readLog(ctx context.Context, tx pgx.Tx, after so.Cursor, horizon int64, limit int) ([]*so.Event, so.Cursor, error) {
+// cursorOf reads a consumer's cursor, locking it when lock says so.
+func cursorOf(ctx context.Context, tx pgx.Tx, consumer, lock string) (so.Cursor, error) {
+	var c so.Cursor
+	err := tx.QueryRow(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = $1 `+lock, consumer).Scan(&c.Tx, &c.Seq)
+	if err != nil {
+		return c, notFound(err, so.ConsumerNotStarted(consumer), "pipeline cursor")
+	}
+	return c, nil
+}
+
+// readBound is the last place in the log a consumer may read: its upstream's
+// cursor, or just below the horizon.
+func readBound(ctx context.Context, tx pgx.Tx, after string) (so.Cursor, error) {
+	if after != "" {
+		return cursorOf(ctx, tx, after, "")
+	}
+	h, err := horizon(ctx, tx)
+	return so.Cursor{Tx: h - 1, Seq: math.MaxInt64}, err
+}
+
+// readLog returns up to limit events after the cursor and at or before the
+// bound, in (tx, seq) order, and the cursor of the last one.
+func readLog(ctx context.Context, tx pgx.Tx, after, bound so.Cursor, limit int) ([]*so.Event, so.Cursor, error) {
 	rows, _ := tx.Query(ctx, `SELECT tx, seq, `+eventColumns+` FROM events
-		WHERE (tx, seq) > ($1, $2) AND tx < $3 ORDER BY tx, seq LIMIT $4`, after.Tx, after.Seq, horizon, limit)
+		WHERE (tx, seq) > ($1, $2) AND (tx, seq) <= ($3, $4) ORDER BY tx, seq LIMIT $5`,
+		after.Tx, after.Seq, bound.Tx, bound.Seq, limit)
 	last := after
 	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Event, error) {
 		return scanEvent(prefixedRow{row, []any{&last.Tx, &last.Seq}})

@@ -36,7 +36,8 @@ func (db *DB) FindJourney(ctx context.Context, projectID, userID, flowKey string
 }
 
 // AbandonIdleJourneys implements smartonboard.JourneyStore. One statement updates
-// the indexed columns and the JSON state together.
+// the indexed columns and the JSON state together; the journey_abandoned
+// events go into the log in the same transaction.
 func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time, then func(context.Context, so.Enqueuer, []*so.Journey) error) ([]*so.Journey, error) {
 	var js []*so.Journey
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -47,8 +48,14 @@ func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time, th
 		if err != nil {
 			return mapError(err)
 		}
-		if js, err = scanJourneys(rows); err != nil || then == nil || len(js) == 0 {
+		if js, err = scanJourneys(rows); err != nil || len(js) == 0 {
 			return err
+		}
+		if _, _, err := insertEvents(ctx, tx, abandonedEvents(js, now)); err != nil {
+			return err
+		}
+		if then == nil {
+			return nil
 		}
 		return then(ctx, consumerTx{tx: tx, db: db}, js)
 	})
@@ -211,4 +218,13 @@ func unique(ids []string) []string {
 		}
 	}
 	return out
+}
+
+// abandonedEvents are the journey_abandoned events of the journeys.
+func abandonedEvents(js []*so.Journey, at time.Time) []*so.Event {
+	events := make([]*so.Event, len(js))
+	for i, j := range js {
+		events[i] = so.AbandonedEvent(j, at)
+	}
+	return events
 }

@@ -22,29 +22,38 @@ func (db *DB) StartConsumer(ctx context.Context, consumer string) error {
 // Consume implements smartonboard.PipelineStore. The write transaction holds
 // the single writer, so two instances on one file take turns.
 func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
-	return db.ConsumeRecent(ctx, consumer, limit, nil, fn)
+	return db.ConsumeWith(ctx, consumer, so.ConsumeOptions{Limit: limit}, fn)
 }
 
-// ConsumeRecent implements smartonboard.PipelineStore. Seq numbers are unique
+// ConsumeWith implements smartonboard.PipelineStore. Seq numbers are unique
 // and ordered, so recent events numbered cursor+1, cursor+2, … with no gap
 // are exactly the log's next rows, and reading them back can be skipped.
-func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, recent []*so.Event, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
+func (db *DB) ConsumeWith(ctx context.Context, consumer string, opts so.ConsumeOptions, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
 	n := 0
 	var next so.Cursor
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var c so.Cursor
-		err := tx.QueryRowContext(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = ?`, consumer).Scan(&c.Tx, &c.Seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return so.ConsumerNotStarted(consumer)
-		} else if err != nil {
-			return mapError(err)
+		c, err := cursorOf(ctx, tx, consumer)
+		if err != nil {
+			return err
 		}
-		events, last := nextInLog(recent, c.Seq, limit)
+		limit, upTo := opts.Limit, int64(math.MaxInt64)
+		if opts.After != "" {
+			upstream, err := cursorOf(ctx, tx, opts.After)
+			if err != nil {
+				return err
+			}
+			upTo = upstream.Seq
+			limit = int(min(int64(limit), max(upTo-c.Seq, 0)))
+		}
+		if limit == 0 {
+			return nil
+		}
+		events, last := nextInLog(opts.Recent, c.Seq, limit)
 		if events != nil && !stored(ctx, tx, c.Seq+1, last) {
 			events = nil // some are gone (a project or user deleted since): the log decides
 		}
 		if events == nil {
-			if events, last, err = readLog(ctx, tx, c.Seq, limit); err != nil || len(events) == 0 {
+			if events, last, err = readLog(ctx, tx, c.Seq, upTo, limit); err != nil || len(events) == 0 {
 				return err
 			}
 		}
@@ -61,6 +70,16 @@ func (db *DB) ConsumeRecent(ctx context.Context, consumer string, limit int, rec
 		db.cursors.Left(consumer, next)
 	}
 	return n, err
+}
+
+// cursorOf reads a consumer's cursor.
+func cursorOf(ctx context.Context, tx *sql.Tx, consumer string) (so.Cursor, error) {
+	var c so.Cursor
+	err := tx.QueryRowContext(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = ?`, consumer).Scan(&c.Tx, &c.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, so.ConsumerNotStarted(consumer)
+	}
+	return c, mapError(err)
 }
 
 // nextInLog returns the leading recent events numbered after, after+1, …
@@ -83,9 +102,11 @@ func stored(ctx context.Context, tx *sql.Tx, first, last int64) bool {
 	return err == nil && n == last-first+1
 }
 
-// readLog returns up to limit events after seq, in seq order, and the last seq.
-func readLog(ctx context.Context, tx *sql.Tx, after int64, limit int) ([]*so.Event, int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, `+eventColumns+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+// readLog returns up to limit events after seq and up to upTo, in seq order,
+// and the last seq.
+func readLog(ctx context.Context, tx *sql.Tx, after, upTo int64, limit int) ([]*so.Event, int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, `+eventColumns+` FROM events WHERE seq > ? AND seq <= ?
+		ORDER BY seq LIMIT ?`, after, upTo, limit)
 	if err != nil {
 		return nil, 0, mapError(err)
 	}

@@ -44,7 +44,7 @@ func TestRecentEventsThatAreGoneAreNotConsumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen []string
-	if _, err := db.ConsumeRecent(ctx, "c", 10, events, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
+	if _, err := db.ConsumeWith(ctx, "c", so.ConsumeOptions{Limit: 10, Recent: events}, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
 		for _, e := range evs {
 			seen = append(seen, e.ID)
 		}

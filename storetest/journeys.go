@@ -109,6 +109,18 @@ func testJourneyAbandon(t *testing.T, db DB) {
 	if again, err := db.AbandonIdleJourneys(ctx, now.Add(-so.DefaultAbandonAfter), now, nil); err != nil || len(again) != 0 {
 		t.Fatalf("abandoned twice: %+v, %v", again, err)
 	}
+	logged, err := db.ListUserEvents(ctx, "p1", "old", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := so.AbandonedEvent(abandoned[0], now)
+	if len(logged) != 1 || logged[0].ID != want.ID || logged[0].Type != so.EventJourneyAbandoned ||
+		logged[0].Flow != "idle" || !logged[0].Timestamp.Equal(now.Truncate(time.Millisecond)) {
+		t.Fatalf("the log holds %+v, want one journey_abandoned event %s", logged, want.ID)
+	}
+	if others, err := db.ListUserEvents(ctx, "p1", "recent", 10); err != nil || len(others) != 0 {
+		t.Fatalf("a journey left alone logged %+v, %v", others, err)
+	}
 }
 
 // testJourneyInIngest uses the journey operations of the ingestion transaction.

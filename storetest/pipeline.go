@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ func testPipeline(t *testing.T, open Opener) {
 		"NotStarted":   testPipelineNotStarted,
 		"Recent":       testPipelineRecent,
 		"Continued":    testPipelineContinued,
+		"Follows":      testPipelineFollows,
 	})
 }
 
@@ -291,7 +293,7 @@ func testPipelineRecent(t *testing.T, db DB) {
 	startConsumer(t, db, "c")
 	consume := func(recent []*so.Event) []string {
 		var seen []string
-		if _, err := db.ConsumeRecent(ctx, "c", 2, recent, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
+		if _, err := db.ConsumeWith(ctx, "c", so.ConsumeOptions{Limit: 2, Recent: recent}, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
 			for _, e := range evs {
 				seen = append(seen, e.ID)
 			}
@@ -347,5 +349,58 @@ func testPipelineContinued(t *testing.T, db DB) {
 	}
 	if !continued(false) {
 		t.Fatal("after a failed transaction the next does not continue the last committed one")
+	}
+}
+
+// consumeAfter runs one transaction of consumer following after and returns
+// the ids it saw.
+func consumeAfter(t *testing.T, db DB, consumer, after string, limit int) []string {
+	t.Helper()
+	var seen []string
+	n, err := db.ConsumeWith(context.Background(), consumer, so.ConsumeOptions{Limit: limit, After: after},
+		func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
+			for _, e := range evs {
+				seen = append(seen, e.ID)
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatalf("consume %s after %s: %v", consumer, after, err)
+	}
+	if n != len(seen) {
+		t.Fatalf("consume reported %d events, fn saw %d", n, len(seen))
+	}
+	return seen
+}
+
+// A follower sees only what its upstream has processed, in order, and
+// nothing twice.
+func testPipelineFollows(t *testing.T, db DB) {
+	startConsumer(t, db, "up")
+	startConsumer(t, db, "down")
+	ingestIDs(t, db, "a", "b")
+	ingestIDs(t, db, "c")
+	if got := consumeAfter(t, db, "down", "up", 10); len(got) != 0 {
+		t.Fatalf("the follower saw %v before its upstream ran", got)
+	}
+	if got := consumeAfter(t, db, "up", "", 2); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("upstream saw %v, want [a b]", got)
+	}
+	if got := consumeAfter(t, db, "down", "up", 10); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("the follower saw %v, want [a b] (what upstream processed)", got)
+	}
+	if got := consumeAfter(t, db, "down", "up", 10); len(got) != 0 {
+		t.Fatalf("the follower saw %v again", got)
+	}
+	if got := drain(t, db, "up", 10); !slices.Equal(got, []string{"c"}) {
+		t.Fatalf("upstream saw %v, want [c]", got)
+	}
+	if got := consumeAfter(t, db, "down", "up", 10); !slices.Equal(got, []string{"c"}) {
+		t.Fatalf("the follower saw %v, want [c]", got)
+	}
+	_, err := db.ConsumeWith(context.Background(), "down", so.ConsumeOptions{Limit: 10, After: "missing"},
+		func(context.Context, so.ConsumerTx, []*so.Event) error { return nil })
+	if so.ErrorCode(err) != so.EINTERNAL || !strings.Contains(err.Error(), `"missing"`) {
+		t.Fatalf("following a consumer that does not exist: %v, want an internal error naming it", err)
 	}
 }

@@ -1,0 +1,68 @@
+-- +goose Up
+-- What analytics keeps of each journey (see the analytics package): rollups
+-- are sums of these facts, so one journey's contribution can be replaced by
+-- its next revision or taken out.
+CREATE TABLE journey_facts (
+    journey_id TEXT PRIMARY KEY REFERENCES journeys (id) ON DELETE CASCADE,
+    project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    user_id    TEXT NOT NULL,
+    flow       TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    start_hour INTEGER NOT NULL, -- unix milliseconds
+    fact       TEXT NOT NULL     -- JSON: the whole fact
+) STRICT;
+CREATE INDEX journey_facts_cohort ON journey_facts (project_id, flow, start_hour);
+CREATE INDEX journey_facts_user ON journey_facts (project_id, user_id);
+
+-- Events and distinct users per minute (recent days) and per hour, by event time.
+CREATE TABLE analytics_activity (
+    project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    unit       TEXT NOT NULL CHECK (unit IN ('minute', 'hour')),
+    start      INTEGER NOT NULL, -- unix milliseconds
+    events     INTEGER NOT NULL,
+    users      BLOB,             -- HyperLogLog sketch
+    PRIMARY KEY (project_id, unit, start)
+) STRICT, WITHOUT ROWID;
+
+-- Journeys by the hour they started, per flow version.
+CREATE TABLE analytics_journeys (
+    project_id       TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    hour             INTEGER NOT NULL,
+    flow             TEXT NOT NULL,
+    version          INTEGER NOT NULL,
+    started          INTEGER NOT NULL,
+    completed        INTEGER NOT NULL,
+    abandoned        INTEGER NOT NULL,
+    complete_seconds BLOB,
+    value_seconds    BLOB,
+    PRIMARY KEY (project_id, hour, flow, version)
+) STRICT, WITHOUT ROWID;
+
+-- Steps of journeys by the hour the journey started.
+CREATE TABLE analytics_steps (
+    project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    hour       INTEGER NOT NULL,
+    flow       TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    step       TEXT NOT NULL,
+    reached    INTEGER NOT NULL,
+    started    INTEGER NOT NULL,
+    completed  INTEGER NOT NULL,
+    skipped    INTEGER NOT NULL,
+    dropped    INTEGER NOT NULL,
+    struggled  INTEGER NOT NULL,
+    seconds    BLOB,
+    PRIMARY KEY (project_id, hour, flow, version, step)
+) STRICT, WITHOUT ROWID;
+
+-- The analytics consumer starts at the beginning of the log, so an existing
+-- installation's history is rolled up once it runs.
+INSERT INTO pipeline_cursors (consumer, tx, seq, updated_at)
+    VALUES ('analytics', 0, 0, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+
+-- +goose Down
+DELETE FROM pipeline_cursors WHERE consumer = 'analytics';
+DROP TABLE analytics_steps;
+DROP TABLE analytics_journeys;
+DROP TABLE analytics_activity;
+DROP TABLE journey_facts;
