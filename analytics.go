@@ -126,6 +126,10 @@ type AnalyticsTx interface {
 
 // AnalyticsStore answers reports from rollups, never from raw events.
 type AnalyticsStore interface {
-	// QueryRollups returns the rows the query selects, of the unit for activity.
-	QueryRollups(ctx context.Context, q RollupQuery, unit RollupUnit) (*Rollups, error)
+	// ActivityRollups returns the project's activity rows of the unit that start in the window.
+	ActivityRollups(ctx context.Context, q RollupQuery, unit RollupUnit) ([]ActivityRollup, error)
+	// JourneyRollups returns the journey rows the query selects.
+	JourneyRollups(ctx context.Context, q RollupQuery) ([]JourneyRollup, error)
+	// StepRollups returns the step rows the query selects.
+	StepRollups(ctx context.Context, q RollupQuery) ([]StepRollup, error)
 }

@@ -209,6 +209,8 @@ type ConsumerTx interface {
 	SaveEngagement(ctx context.Context, points []EngagementPoint) error
 	// Enqueuer announces what the consumer found to webhooks, in its transaction.
 	Enqueuer
+	// AnalyticsTx keeps journey facts and rollups.
+	AnalyticsTx
 	// Continued tells whether this transaction starts where this process's
 	// last committed one of the consumer left off: when it does, no other
 	// instance has run the consumer since, and what the consumer remembers in

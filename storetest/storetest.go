@@ -23,6 +23,7 @@ type DB interface {
 	so.AuditStore
 	so.PipelineStore
 	so.BehaviourStore
+	so.AnalyticsStore
 	Migrator() *migrate.Migrator
 	Ping(ctx context.Context) error
 }
@@ -51,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		"EventOwners":       func(t *testing.T) { testEventOwners(t, open) },
 		"Pipeline":          func(t *testing.T) { testPipeline(t, open) },
 		"Behaviour":         func(t *testing.T) { testBehaviour(t, open) },
+		"Analytics":         func(t *testing.T) { testAnalytics(t, open) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -55,12 +55,16 @@ CREATE TABLE analytics_steps (
     PRIMARY KEY (project_id, hour, flow, version, step)
 );
 
+-- Which steps of a journey saw a struggle.
+CREATE INDEX struggle_detections_journey_idx ON struggle_detections (journey_id, step);
+
 -- The analytics consumer starts at the beginning of the log, so an existing
 -- installation's history is rolled up once it runs.
 INSERT INTO pipeline_cursors (consumer, tx, seq, updated_at) VALUES ('analytics', 0, 0, now());
 
 -- +goose Down
 DELETE FROM pipeline_cursors WHERE consumer = 'analytics';
+DROP INDEX struggle_detections_journey_idx;
 DROP TABLE analytics_steps;
 DROP TABLE analytics_journeys;
 DROP TABLE analytics_activity;

@@ -1,0 +1,234 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// LoadFacts implements smartonboard.AnalyticsTx.
+func (t *consumerTx) LoadFacts(ctx context.Context, projectID string, journeyIDs []string) (map[string]*so.JourneyFact, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT fact FROM journey_facts WHERE project_id = $1 AND journey_id = ANY ($2)`,
+		projectID, journeyIDs)
+	out := map[string]*so.JourneyFact{}
+	var doc string
+	_, err := pgx.ForEachRow(rows, []any{&doc}, func() error {
+		f := &so.JourneyFact{}
+		if err := json.Unmarshal([]byte(doc), f); err != nil {
+			return fmt.Errorf("journey fact: %w", err)
+		}
+		out[f.JourneyID] = f
+		return nil
+	})
+	return out, mapError(err, "journey facts")
+}
+
+// SaveFacts implements smartonboard.AnalyticsTx.
+func (t *consumerTx) SaveFacts(ctx context.Context, facts []*so.JourneyFact) error {
+	return saveFacts(ctx, t.tx, facts)
+}
+
+func saveFacts(ctx context.Context, tx pgx.Tx, facts []*so.JourneyFact) error {
+	b := &pgx.Batch{}
+	for _, f := range facts {
+		doc, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		b.Queue(`INSERT INTO journey_facts (journey_id, project_id, user_id, flow, version, start_hour, fact)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (journey_id) DO UPDATE SET fact = excluded.fact,
+			start_hour = excluded.start_hour`, f.JourneyID, f.ProjectID, f.UserID, f.Flow, f.Version, f.StartHour, string(doc))
+	}
+	return mapError(tx.SendBatch(ctx, b).Close(), "journey facts")
+}
+
+// StruggledSteps implements smartonboard.AnalyticsTx.
+func (t *consumerTx) StruggledSteps(ctx context.Context, projectID string, journeyIDs []string) (map[string][]string, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT DISTINCT journey_id, step FROM struggle_detections
+		WHERE journey_id = ANY ($1) AND project_id = $2 ORDER BY journey_id, step`, journeyIDs, projectID)
+	out := map[string][]string{}
+	var journey, step string
+	_, err := pgx.ForEachRow(rows, []any{&journey, &step}, func() error {
+		out[journey] = append(out[journey], step)
+		return nil
+	})
+	return out, mapError(err, "struggle detections")
+}
+
+// FirstSeen implements smartonboard.AnalyticsTx.
+func (t *consumerTx) FirstSeen(ctx context.Context, projectID string, userIDs []string) (map[string]time.Time, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT user_id, first_seen_at FROM end_users WHERE project_id = $1 AND user_id = ANY ($2)`,
+		projectID, userIDs)
+	out := map[string]time.Time{}
+	var user string
+	var at time.Time
+	_, err := pgx.ForEachRow(rows, []any{&user, &at}, func() error {
+		out[user] = at.UTC()
+		return nil
+	})
+	return out, mapError(err, "users")
+}
+
+// PruneMinutes implements smartonboard.AnalyticsTx.
+func (t *consumerTx) PruneMinutes(ctx context.Context, before time.Time) error {
+	_, err := t.tx.Exec(ctx, `DELETE FROM analytics_activity WHERE unit = 'minute' AND start < $1`, before)
+	return mapError(err, "analytics")
+}
+
+const (
+	activityColumns = `project_id, unit, start, events, users`
+	journeyColumns  = `project_id, hour, flow, version, started, completed, abandoned, complete_seconds, value_seconds`
+	stepColumns     = `project_id, hour, flow, version, step, reached, started, completed, skipped, dropped, struggled, seconds`
+)
+
+// LoadRollups implements smartonboard.AnalyticsTx: one keyed read per row,
+// all in one round trip.
+func (t *consumerTx) LoadRollups(ctx context.Context, keys *so.Rollups) (*so.Rollups, error) {
+	b := &pgx.Batch{}
+	out := &so.Rollups{}
+	for _, k := range keys.Activity {
+		b.Queue(`SELECT `+activityColumns+` FROM analytics_activity WHERE project_id = $1 AND unit = $2 AND start = $3`,
+			k.ProjectID, string(k.Unit), k.Start).Query(func(rows pgx.Rows) error { return scanActivity(rows, &out.Activity) })
+	}
+	for _, k := range keys.Journeys {
+		b.Queue(`SELECT `+journeyColumns+` FROM analytics_journeys WHERE project_id = $1 AND hour = $2 AND flow = $3
+			AND version = $4`, k.ProjectID, k.Hour, k.Flow, k.Version).Query(func(rows pgx.Rows) error {
+			return scanJourneyRollups(rows, &out.Journeys)
+		})
+	}
+	for _, k := range keys.Steps {
+		b.Queue(`SELECT `+stepColumns+` FROM analytics_steps WHERE project_id = $1 AND hour = $2 AND flow = $3
+			AND version = $4 AND step = $5`, k.ProjectID, k.Hour, k.Flow, k.Version, k.Step).Query(func(rows pgx.Rows) error {
+			return scanStepRollups(rows, &out.Steps)
+		})
+	}
+	if b.Len() == 0 {
+		return out, nil
+	}
+	return out, mapError(t.tx.SendBatch(ctx, b).Close(), "analytics")
+}
+
+// SaveRollups implements smartonboard.AnalyticsTx.
+func (t *consumerTx) SaveRollups(ctx context.Context, r *so.Rollups) error {
+	return saveRollups(ctx, t.tx, r)
+}
+
+func saveRollups(ctx context.Context, tx pgx.Tx, r *so.Rollups) error {
+	b := &pgx.Batch{}
+	for _, a := range r.Activity {
+		b.Queue(`INSERT INTO analytics_activity (`+activityColumns+`) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (project_id, unit, start) DO UPDATE SET events = excluded.events, users = excluded.users`,
+			a.ProjectID, string(a.Unit), a.Start, a.Events, a.Users)
+	}
+	for _, j := range r.Journeys {
+		b.Queue(`INSERT INTO analytics_journeys (`+journeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (project_id, hour, flow, version) DO UPDATE SET started = excluded.started,
+			completed = excluded.completed, abandoned = excluded.abandoned, complete_seconds = excluded.complete_seconds,
+			value_seconds = excluded.value_seconds`, j.ProjectID, j.Hour, j.Flow, j.Version, j.Started, j.Completed,
+			j.Abandoned, j.CompleteSeconds, j.ValueSeconds)
+	}
+	for _, s := range r.Steps {
+		b.Queue(`INSERT INTO analytics_steps (`+stepColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (project_id, hour, flow, version, step) DO UPDATE SET reached = excluded.reached,
+			started = excluded.started, completed = excluded.completed, skipped = excluded.skipped,
+			dropped = excluded.dropped, struggled = excluded.struggled, seconds = excluded.seconds`,
+			s.ProjectID, s.Hour, s.Flow, s.Version, s.Step, s.Reached, s.Started, s.Completed, s.Skipped, s.Dropped,
+			s.Struggled, s.Seconds)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return mapError(tx.SendBatch(ctx, b).Close(), "analytics")
+}
+
+// ActivityRollups implements smartonboard.AnalyticsStore.
+func (db *DB) ActivityRollups(ctx context.Context, q so.RollupQuery, unit so.RollupUnit) ([]so.ActivityRollup, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+activityColumns+` FROM analytics_activity
+		WHERE project_id = $1 AND unit = $2 AND start >= $3 AND start < $4 ORDER BY start`,
+		q.ProjectID, string(unit), q.From, q.To)
+	out := []so.ActivityRollup{}
+	if err != nil {
+		return nil, mapError(err, "analytics")
+	}
+	return out, mapError(scanActivity(rows, &out), "analytics")
+}
+
+// JourneyRollups implements smartonboard.AnalyticsStore.
+func (db *DB) JourneyRollups(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error) {
+	where, args := rollupWhere(q)
+	rows, err := db.pool.Query(ctx, `SELECT `+journeyColumns+` FROM analytics_journeys WHERE `+where+
+		` ORDER BY hour, flow, version`, args...)
+	out := []so.JourneyRollup{}
+	if err != nil {
+		return nil, mapError(err, "analytics")
+	}
+	return out, mapError(scanJourneyRollups(rows, &out), "analytics")
+}
+
+// StepRollups implements smartonboard.AnalyticsStore.
+func (db *DB) StepRollups(ctx context.Context, q so.RollupQuery) ([]so.StepRollup, error) {
+	where, args := rollupWhere(q)
+	rows, err := db.pool.Query(ctx, `SELECT `+stepColumns+` FROM analytics_steps WHERE `+where+
+		` ORDER BY hour, flow, version, step`, args...)
+	out := []so.StepRollup{}
+	if err != nil {
+		return nil, mapError(err, "analytics")
+	}
+	return out, mapError(scanStepRollups(rows, &out), "analytics")
+}
+
+// rollupWhere selects rows of the query's project, hours and flow version.
+func rollupWhere(q so.RollupQuery) (string, []any) {
+	where, args := `project_id = $1 AND hour >= $2 AND hour < $3`, []any{q.ProjectID, q.From, q.To}
+	if q.Flow != "" {
+		args = append(args, q.Flow)
+		where += ` AND flow = $` + strconv.Itoa(len(args))
+	}
+	if q.Version != 0 {
+		args = append(args, q.Version)
+		where += ` AND version = $` + strconv.Itoa(len(args))
+	}
+	return where, args
+}
+
+func scanActivity(rows pgx.Rows, out *[]so.ActivityRollup) error {
+	var a so.ActivityRollup
+	var unit string
+	_, err := pgx.ForEachRow(rows, []any{&a.ProjectID, &unit, &a.Start, &a.Events, &a.Users}, func() error {
+		a.Unit, a.Start = so.RollupUnit(unit), a.Start.UTC()
+		*out = append(*out, a)
+		a.Users = nil // the next scan must not share the slice
+		return nil
+	})
+	return err
+}
+
+func scanJourneyRollups(rows pgx.Rows, out *[]so.JourneyRollup) error {
+	var j so.JourneyRollup
+	_, err := pgx.ForEachRow(rows, []any{&j.ProjectID, &j.Hour, &j.Flow, &j.Version, &j.Started, &j.Completed,
+		&j.Abandoned, &j.CompleteSeconds, &j.ValueSeconds}, func() error {
+		j.Hour = j.Hour.UTC()
+		*out = append(*out, j)
+		j.CompleteSeconds, j.ValueSeconds = nil, nil
+		return nil
+	})
+	return err
+}
+
+func scanStepRollups(rows pgx.Rows, out *[]so.StepRollup) error {
+	var s so.StepRollup
+	_, err := pgx.ForEachRow(rows, []any{&s.ProjectID, &s.Hour, &s.Flow, &s.Version, &s.Step, &s.Reached, &s.Started,
+		&s.Completed, &s.Skipped, &s.Dropped, &s.Struggled, &s.Seconds}, func() error {
+		s.Hour = s.Hour.UTC()
+		*out = append(*out, s)
+		s.Seconds = nil
+		return nil
+	})
+	return err
+}

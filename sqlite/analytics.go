@@ -1,0 +1,244 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// LoadFacts implements smartonboard.AnalyticsTx.
+func (t consumerTx) LoadFacts(ctx context.Context, projectID string, journeyIDs []string) (map[string]*so.JourneyFact, error) {
+	out := map[string]*so.JourneyFact{}
+	err := inChunks(journeyIDs, func(in string, ids []any) error {
+		rows, err := t.tx.QueryContext(ctx, `SELECT fact FROM journey_facts WHERE project_id = ? AND journey_id IN (`+in+`)`,
+			append([]any{projectID}, ids...)...)
+		if err != nil {
+			return mapError(err)
+		}
+		var doc string
+		var bad error
+		err = eachRow(rows, []any{&doc}, func() {
+			f := &so.JourneyFact{}
+			if err := json.Unmarshal([]byte(doc), f); err != nil {
+				bad = fmt.Errorf("journey fact: %w", err)
+				return
+			}
+			out[f.JourneyID] = f
+		})
+		return cmp.Or(err, bad)
+	})
+	return out, err
+}
+
+// SaveFacts implements smartonboard.AnalyticsTx.
+func (t consumerTx) SaveFacts(ctx context.Context, facts []*so.JourneyFact) error {
+	return saveFacts(ctx, t.tx, facts)
+}
+
+func saveFacts(ctx context.Context, tx *sql.Tx, facts []*so.JourneyFact) error {
+	for _, f := range facts {
+		doc, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO journey_facts (journey_id, project_id, user_id, flow, version,
+			start_hour, fact) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (journey_id) DO UPDATE SET fact = excluded.fact,
+			start_hour = excluded.start_hour`, f.JourneyID, f.ProjectID, f.UserID, f.Flow, f.Version,
+			f.StartHour.UnixMilli(), string(doc)); err != nil {
+			return mapError(err)
+		}
+	}
+	return nil
+}
+
+// StruggledSteps implements smartonboard.AnalyticsTx.
+func (t consumerTx) StruggledSteps(ctx context.Context, projectID string, journeyIDs []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := inChunks(journeyIDs, func(in string, ids []any) error {
+		rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT journey_id, step FROM struggle_detections
+			WHERE journey_id IN (`+in+`) AND project_id = ? ORDER BY journey_id, step`, append(ids, projectID)...)
+		if err != nil {
+			return mapError(err)
+		}
+		var journey, step string
+		return eachRow(rows, []any{&journey, &step}, func() { out[journey] = append(out[journey], step) })
+	})
+	return out, err
+}
+
+// FirstSeen implements smartonboard.AnalyticsTx.
+func (t consumerTx) FirstSeen(ctx context.Context, projectID string, userIDs []string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	err := inChunks(userIDs, func(in string, ids []any) error {
+		rows, err := t.tx.QueryContext(ctx, `SELECT user_id, first_seen_at FROM end_users
+			WHERE project_id = ? AND user_id IN (`+in+`)`, append([]any{projectID}, ids...)...)
+		if err != nil {
+			return mapError(err)
+		}
+		var user string
+		var ms int64
+		return eachRow(rows, []any{&user, &ms}, func() { out[user] = time.UnixMilli(ms).UTC() })
+	})
+	return out, err
+}
+
+// PruneMinutes implements smartonboard.AnalyticsTx.
+func (t consumerTx) PruneMinutes(ctx context.Context, before time.Time) error {
+	_, err := t.tx.ExecContext(ctx, `DELETE FROM analytics_activity WHERE unit = 'minute' AND start < ?`, before.UnixMilli())
+	return mapError(err)
+}
+
+const (
+	activityColumns = `project_id, unit, start, events, users`
+	journeyColumns  = `project_id, hour, flow, version, started, completed, abandoned, complete_seconds, value_seconds`
+	stepColumns     = `project_id, hour, flow, version, step, reached, started, completed, skipped, dropped, struggled, seconds`
+)
+
+// LoadRollups implements smartonboard.AnalyticsTx, one keyed read per row.
+func (t consumerTx) LoadRollups(ctx context.Context, keys *so.Rollups) (*so.Rollups, error) {
+	out := &so.Rollups{}
+	for _, k := range keys.Activity {
+		rows, err := t.tx.QueryContext(ctx, `SELECT `+activityColumns+` FROM analytics_activity
+			WHERE project_id = ? AND unit = ? AND start = ?`, k.ProjectID, string(k.Unit), k.Start.UnixMilli())
+		if err := scanActivity(rows, err, &out.Activity); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range keys.Journeys {
+		rows, err := t.tx.QueryContext(ctx, `SELECT `+journeyColumns+` FROM analytics_journeys
+			WHERE project_id = ? AND hour = ? AND flow = ? AND version = ?`, k.ProjectID, k.Hour.UnixMilli(), k.Flow, k.Version)
+		if err := scanJourneyRollups(rows, err, &out.Journeys); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range keys.Steps {
+		rows, err := t.tx.QueryContext(ctx, `SELECT `+stepColumns+` FROM analytics_steps
+			WHERE project_id = ? AND hour = ? AND flow = ? AND version = ? AND step = ?`,
+			k.ProjectID, k.Hour.UnixMilli(), k.Flow, k.Version, k.Step)
+		if err := scanStepRollups(rows, err, &out.Steps); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SaveRollups implements smartonboard.AnalyticsTx.
+func (t consumerTx) SaveRollups(ctx context.Context, r *so.Rollups) error {
+	return saveRollups(ctx, t.tx, r)
+}
+
+func saveRollups(ctx context.Context, tx *sql.Tx, r *so.Rollups) error {
+	for _, a := range r.Activity {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_activity (`+activityColumns+`) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (project_id, unit, start) DO UPDATE SET events = excluded.events, users = excluded.users`,
+			a.ProjectID, string(a.Unit), a.Start.UnixMilli(), a.Events, a.Users); err != nil {
+			return mapError(err)
+		}
+	}
+	for _, j := range r.Journeys {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_journeys (`+journeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (project_id, hour, flow, version) DO UPDATE SET started = excluded.started,
+			completed = excluded.completed, abandoned = excluded.abandoned, complete_seconds = excluded.complete_seconds,
+			value_seconds = excluded.value_seconds`, j.ProjectID, j.Hour.UnixMilli(), j.Flow, j.Version, j.Started,
+			j.Completed, j.Abandoned, j.CompleteSeconds, j.ValueSeconds); err != nil {
+			return mapError(err)
+		}
+	}
+	for _, s := range r.Steps {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_steps (`+stepColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (project_id, hour, flow, version, step) DO UPDATE SET reached = excluded.reached,
+			started = excluded.started, completed = excluded.completed, skipped = excluded.skipped,
+			dropped = excluded.dropped, struggled = excluded.struggled, seconds = excluded.seconds`,
+			s.ProjectID, s.Hour.UnixMilli(), s.Flow, s.Version, s.Step, s.Reached, s.Started, s.Completed, s.Skipped,
+			s.Dropped, s.Struggled, s.Seconds); err != nil {
+			return mapError(err)
+		}
+	}
+	return nil
+}
+
+// ActivityRollups implements smartonboard.AnalyticsStore.
+func (db *DB) ActivityRollups(ctx context.Context, q so.RollupQuery, unit so.RollupUnit) ([]so.ActivityRollup, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+activityColumns+` FROM analytics_activity
+		WHERE project_id = ? AND unit = ? AND start >= ? AND start < ? ORDER BY start`,
+		q.ProjectID, string(unit), q.From.UnixMilli(), q.To.UnixMilli())
+	out := []so.ActivityRollup{}
+	return out, scanActivity(rows, err, &out)
+}
+
+// JourneyRollups implements smartonboard.AnalyticsStore.
+func (db *DB) JourneyRollups(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error) {
+	where, args := rollupWhere(q)
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+journeyColumns+` FROM analytics_journeys WHERE `+where+
+		` ORDER BY hour, flow, version`, args...)
+	out := []so.JourneyRollup{}
+	return out, scanJourneyRollups(rows, err, &out)
+}
+
+// StepRollups implements smartonboard.AnalyticsStore.
+func (db *DB) StepRollups(ctx context.Context, q so.RollupQuery) ([]so.StepRollup, error) {
+	where, args := rollupWhere(q)
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+stepColumns+` FROM analytics_steps WHERE `+where+
+		` ORDER BY hour, flow, version, step`, args...)
+	out := []so.StepRollup{}
+	return out, scanStepRollups(rows, err, &out)
+}
+
+// rollupWhere selects rows of the query's project, hours and flow version.
+func rollupWhere(q so.RollupQuery) (string, []any) {
+	where, args := `project_id = ? AND hour >= ? AND hour < ?`, []any{q.ProjectID, q.From.UnixMilli(), q.To.UnixMilli()}
+	if q.Flow != "" {
+		where, args = where+` AND flow = ?`, append(args, q.Flow)
+	}
+	if q.Version != 0 {
+		where, args = where+` AND version = ?`, append(args, q.Version)
+	}
+	return where, args
+}
+
+func scanActivity(rows *sql.Rows, err error, out *[]so.ActivityRollup) error {
+	if err != nil {
+		return mapError(err)
+	}
+	var a so.ActivityRollup
+	var unit string
+	var start int64
+	return eachRow(rows, []any{&a.ProjectID, &unit, &start, &a.Events, &a.Users}, func() {
+		a.Unit, a.Start = so.RollupUnit(unit), time.UnixMilli(start).UTC()
+		*out = append(*out, a)
+		a.Users = nil // the next scan must not share the slice
+	})
+}
+
+func scanJourneyRollups(rows *sql.Rows, err error, out *[]so.JourneyRollup) error {
+	if err != nil {
+		return mapError(err)
+	}
+	var j so.JourneyRollup
+	var hour int64
+	return eachRow(rows, []any{&j.ProjectID, &hour, &j.Flow, &j.Version, &j.Started, &j.Completed, &j.Abandoned,
+		&j.CompleteSeconds, &j.ValueSeconds}, func() {
+		j.Hour = time.UnixMilli(hour).UTC()
+		*out = append(*out, j)
+		j.CompleteSeconds, j.ValueSeconds = nil, nil
+	})
+}
+
+func scanStepRollups(rows *sql.Rows, err error, out *[]so.StepRollup) error {
+	if err != nil {
+		return mapError(err)
+	}
+	var s so.StepRollup
+	var hour int64
+	return eachRow(rows, []any{&s.ProjectID, &hour, &s.Flow, &s.Version, &s.Step, &s.Reached, &s.Started, &s.Completed,
+		&s.Skipped, &s.Dropped, &s.Struggled, &s.Seconds}, func() {
+		s.Hour = time.UnixMilli(hour).UTC()
+		*out = append(*out, s)
+		s.Seconds = nil
+	})
+}

@@ -1,0 +1,243 @@
+package storetest
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+func testAnalytics(t *testing.T, open Opener) {
+	runAll(t, open, map[string]func(*testing.T, DB){
+		"Rollups":    testAnalyticsRollups,
+		"Windows":    testAnalyticsWindows,
+		"Facts":      testAnalyticsFacts,
+		"Struggles":  testAnalyticsStruggles,
+		"FirstSeen":  testAnalyticsFirstSeen,
+		"Prune":      testAnalyticsPrune,
+		"NotInTheTx": testAnalyticsRolledBack,
+	})
+}
+
+var hour0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+
+// sampleRollups is one row of each kind, with sketches as opaque bytes.
+func sampleRollups(projectID string, at time.Time) *so.Rollups {
+	return &so.Rollups{
+		Activity: []so.ActivityRollup{
+			{ProjectID: projectID, Unit: so.UnitMinute, Start: at.Add(5 * time.Minute), Events: 7, Users: []byte{1, 2, 3}},
+			{ProjectID: projectID, Unit: so.UnitHour, Start: at, Events: 70, Users: []byte{4, 5}},
+		},
+		Journeys: []so.JourneyRollup{{ProjectID: projectID, Hour: at, Flow: "onboard", Version: 2, Started: 5, Completed: 3,
+			Abandoned: 1, CompleteSeconds: []byte{9, 9}, ValueSeconds: nil}},
+		Steps: []so.StepRollup{{ProjectID: projectID, Hour: at, Flow: "onboard", Version: 2, Step: "connect", Reached: 5,
+			Started: 4, Completed: 3, Skipped: 1, Dropped: 1, Struggled: 2, Seconds: []byte{7}}},
+	}
+}
+
+// Rows written in a consumer transaction read back the same, by key, and a
+// second write replaces them.
+func testAnalyticsRollups(t *testing.T, db DB) {
+	startConsumer(t, db, "x")
+	rows := sampleRollups("p1", hour0)
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		if got, err := tx.LoadRollups(ctx, rows); err != nil || len(got.Activity)+len(got.Journeys)+len(got.Steps) != 0 {
+			t.Errorf("before any write: %+v, %v", got, err)
+			return err
+		}
+		return tx.SaveRollups(ctx, rows)
+	})
+	changed := sampleRollups("p1", hour0)
+	changed.Journeys[0].Completed, changed.Steps[0].Seconds, changed.Activity[0].Users = 4, nil, []byte{8}
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		got, err := tx.LoadRollups(ctx, rows)
+		if err != nil {
+			t.Error(err)
+			return err
+		}
+		if !reflect.DeepEqual(got, rows) {
+			t.Errorf("loaded %+v\nwant %+v", got, rows)
+		}
+		return tx.SaveRollups(ctx, changed)
+	})
+	ctx := context.Background()
+	js, err := db.JourneyRollups(ctx, so.RollupQuery{ProjectID: "p1", From: hour0, To: hour0.Add(time.Hour)})
+	if err != nil || !reflect.DeepEqual(js, changed.Journeys) {
+		t.Fatalf("journey rows = %+v, %v; want %+v", js, err, changed.Journeys)
+	}
+	steps, err := db.StepRollups(ctx, so.RollupQuery{ProjectID: "p1", From: hour0, To: hour0.Add(time.Hour)})
+	if err != nil || !reflect.DeepEqual(steps, changed.Steps) {
+		t.Fatalf("step rows = %+v, %v; want %+v", steps, err, changed.Steps)
+	}
+	minutes, err := db.ActivityRollups(ctx, so.RollupQuery{ProjectID: "p1", From: hour0, To: hour0.Add(time.Hour)}, so.UnitMinute)
+	if err != nil || !reflect.DeepEqual(minutes, changed.Activity[:1]) {
+		t.Fatalf("minute rows = %+v, %v; want %+v", minutes, err, changed.Activity[:1])
+	}
+}
+
+// Windows are [from, to) on the row's start, and flow and version narrow them.
+func testAnalyticsWindows(t *testing.T, db DB) {
+	startConsumer(t, db, "x")
+	all := &so.Rollups{}
+	for h := range 3 {
+		r := sampleRollups("p1", hour0.Add(time.Duration(h)*time.Hour))
+		other := sampleRollups("p1", hour0.Add(time.Duration(h)*time.Hour))
+		other.Journeys[0].Version, other.Steps[0].Flow = 3, "other"
+		all.Activity = append(all.Activity, r.Activity...)
+		all.Journeys = append(all.Journeys, r.Journeys[0], other.Journeys[0])
+		all.Steps = append(all.Steps, r.Steps[0], other.Steps[0])
+	}
+	all.Activity = append(all.Activity, sampleRollups("p2", hour0).Activity...)
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error { return tx.SaveRollups(ctx, all) })
+	ctx := context.Background()
+	window := so.RollupQuery{ProjectID: "p1", From: hour0.Add(time.Hour), To: hour0.Add(2 * time.Hour)}
+	hours, err := db.ActivityRollups(ctx, window, so.UnitHour)
+	if err != nil || len(hours) != 1 || !hours[0].Start.Equal(window.From) {
+		t.Fatalf("hours in [from, to) = %+v, %v; want the one starting at from", hours, err)
+	}
+	js, err := db.JourneyRollups(ctx, window)
+	if err != nil || len(js) != 2 {
+		t.Fatalf("journey rows of every version = %+v, %v; want 2", js, err)
+	}
+	window.Version = 3
+	if js, err = db.JourneyRollups(ctx, window); err != nil || len(js) != 1 || js[0].Version != 3 {
+		t.Fatalf("journey rows of version 3 = %+v, %v", js, err)
+	}
+	window.Version, window.Flow = 0, "other"
+	steps, err := db.StepRollups(ctx, window)
+	if err != nil || len(steps) != 1 || steps[0].Flow != "other" {
+		t.Fatalf("step rows of flow other = %+v, %v", steps, err)
+	}
+	window.Flow, window.From, window.To = "", hour0, hour0.Add(3*time.Hour)
+	if steps, err = db.StepRollups(ctx, window); err != nil || len(steps) != 6 {
+		t.Fatalf("all step rows = %d, %v; want 6", len(steps), err)
+	}
+	if hours, err = db.ActivityRollups(ctx, so.RollupQuery{ProjectID: "p2", From: hour0, To: hour0.Add(time.Hour)}, so.UnitHour); err != nil || len(hours) != 1 || hours[0].ProjectID != "p2" {
+		t.Fatalf("p2's hours = %+v, %v", hours, err)
+	}
+}
+
+// Facts round-trip whole, are replaced by journey id, and go with their journey.
+func testAnalyticsFacts(t *testing.T, db DB) {
+	startConsumer(t, db, "x")
+	ctx := context.Background()
+	v := publishedFlow(t, db, "p1", "onboard")
+	j, _, err := db.StartJourney(ctx, so.NewJourney("p1", "u1", v, hour0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs := 42.5
+	fact := &so.JourneyFact{ProjectID: "p1", JourneyID: j.ID, UserID: "u1", Flow: "onboard", Version: v.Version, Revision: 1,
+		StartHour: hour0, Status: so.JourneyActive, Steps: []so.StepFact{{Key: "a", Reached: true, Started: true}}}
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error { return tx.SaveFacts(ctx, []*so.JourneyFact{fact}) })
+	done := *fact
+	done.Revision, done.Status, done.CompleteSeconds = 2, so.JourneyCompleted, &secs
+	done.Steps = []so.StepFact{{Key: "a", Reached: true, Started: true, Completed: true, Seconds: &secs}}
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		got, err := tx.LoadFacts(ctx, "p1", []string{j.ID, "missing"})
+		if err != nil || len(got) != 1 || !reflect.DeepEqual(got[j.ID], fact) {
+			t.Errorf("facts = %+v, %v; want %+v", got, err, fact)
+			return err
+		}
+		if other, err := tx.LoadFacts(ctx, "p2", []string{j.ID}); err != nil || len(other) != 0 {
+			t.Errorf("p2 sees p1's fact: %+v, %v", other, err)
+		}
+		return tx.SaveFacts(ctx, []*so.JourneyFact{&done})
+	})
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		got, err := tx.LoadFacts(ctx, "p1", []string{j.ID})
+		if err != nil || !reflect.DeepEqual(got[j.ID], &done) {
+			t.Errorf("replaced fact = %+v, %v; want %+v", got[j.ID], err, &done)
+		}
+		return err
+	})
+}
+
+// StruggledSteps names each journey's steps with a detection, once each.
+func testAnalyticsStruggles(t *testing.T, db DB) {
+	startConsumer(t, db, "x")
+	det := func(id, journey, step string) *so.Detection {
+		return &so.Detection{ID: id, ProjectID: "p1", UserID: "u1", JourneyID: journey, Flow: "onboard", Step: step,
+			SessionID: "s", Rule: "hesitation", Evidence: []string{"e"}, DetectedAt: hour0}
+	}
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		_, err := tx.InsertDetections(ctx, []*so.Detection{det("d1", "j1", "b"), det("d2", "j1", "a"), det("d3", "j1", "b"),
+			det("d4", "j2", "c")})
+		return err
+	})
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		got, err := tx.StruggledSteps(ctx, "p1", []string{"j1", "j3"})
+		want := map[string][]string{"j1": {"a", "b"}}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("struggled steps = %v, %v; want %v", got, err, want)
+		}
+		return err
+	})
+}
+
+// FirstSeen is the earliest event time ingestion recorded for each user.
+func testAnalyticsFirstSeen(t *testing.T, db DB) {
+	startConsumer(t, db, "x")
+	ctx := context.Background()
+	seen := map[string]so.Sighting{"u1": {First: hour0, Last: hour0.Add(time.Hour)}}
+	_, err := db.IngestEvents(ctx, []*so.Event{newEvent(t, "p1", "e1", "u1")}, func(ctx context.Context, tx so.IngestTx, _ []*so.Event) error {
+		return tx.TouchUsers(ctx, "p1", seen)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		got, err := tx.FirstSeen(ctx, "p1", []string{"u1", "nobody"})
+		if err != nil || len(got) != 1 || !got["u1"].Equal(hour0) {
+			t.Errorf("first seen = %v, %v; want u1 at %v only", got, err, hour0)
+		}
+		return err
+	})
+}
+
+// PruneMinutes drops old minute rows and keeps hours.
+func testAnalyticsPrune(t *testing.T, db DB) {
+	startConsumer(t, db, "x")
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		if err := tx.SaveRollups(ctx, sampleRollups("p1", hour0)); err != nil {
+			return err
+		}
+		return tx.PruneMinutes(ctx, hour0.Add(6*time.Minute))
+	})
+	ctx := context.Background()
+	day := so.RollupQuery{ProjectID: "p1", From: hour0, To: hour0.Add(24 * time.Hour)}
+	if minutes, err := db.ActivityRollups(ctx, day, so.UnitMinute); err != nil || len(minutes) != 0 {
+		t.Fatalf("minutes after pruning = %+v, %v", minutes, err)
+	}
+	if hours, err := db.ActivityRollups(ctx, day, so.UnitHour); err != nil || len(hours) != 1 {
+		t.Fatalf("hours after pruning minutes = %+v, %v", hours, err)
+	}
+}
+
+// Rows written by a consumer transaction that fails are not kept.
+func testAnalyticsRolledBack(t *testing.T, db DB) {
+	startConsumer(t, db, "x")
+	ingestIDs(t, db, so.NewID())
+	calls := 0
+	for deadline := time.Now().Add(15 * time.Second); calls == 0; time.Sleep(20 * time.Millisecond) {
+		_, err := db.Consume(context.Background(), "x", 100, func(ctx context.Context, tx so.ConsumerTx, _ []*so.Event) error {
+			calls++
+			if err := tx.SaveRollups(ctx, sampleRollups("p1", hour0)); err != nil {
+				return err
+			}
+			return so.Errorf(so.EINVALID, "the consumer gives up")
+		})
+		if calls > 0 && so.ErrorCode(err) != so.EINVALID {
+			t.Fatalf("consume = %v, want the consumer's own error", err)
+		}
+		if calls == 0 && (err != nil || time.Now().After(deadline)) {
+			t.Fatalf("the event never reached the consumer: %v", err)
+		}
+	}
+	js, err := db.JourneyRollups(context.Background(), so.RollupQuery{ProjectID: "p1", From: hour0, To: hour0.Add(time.Hour)})
+	if err != nil || len(js) != 0 {
+		t.Fatalf("rows of a rolled-back transaction: %+v, %v", js, err)
+	}
+}
