@@ -21,7 +21,7 @@ type JourneyFact struct {
 	// CompleteSeconds is the time from start to completion, once completed.
 	CompleteSeconds *float64 `json:"complete_seconds,omitempty"`
 	// ValueSeconds is the time from the user's first event to completion (time to value).
-	ValueSeconds *float64  `json:"value_seconds,omitempty"`
+	ValueSeconds *float64   `json:"value_seconds,omitempty"`
 	Steps        []StepFact `json:"steps"`
 }
 
