@@ -133,3 +133,23 @@ type AnalyticsStore interface {
 	// StepRollups returns the step rows the query selects.
 	StepRollups(ctx context.Context, q RollupQuery) ([]StepRollup, error)
 }
+
+// RebuildTx is the transaction of an analytics rebuild: it holds the
+// analytics consumer off, and sees the log up to that consumer's cursor, so
+// what it recomputes replaces exactly what the consumer had counted.
+type RebuildTx interface {
+	AnalyticsTx
+	// ClearAnalytics deletes the rollup rows that start at or after from and
+	// the facts of journeys that started at or after from.
+	ClearAnalytics(ctx context.Context, from time.Time) error
+	// EachJourney calls fn with every stored journey, a chunk at a time.
+	EachJourney(ctx context.Context, fn func([]*Journey) error) error
+	// EachEvent calls fn with every event up to the analytics cursor, in log
+	// order, a chunk at a time.
+	EachEvent(ctx context.Context, fn func([]*Event) error) error
+}
+
+// AnalyticsRebuilder runs a rebuild in one transaction.
+type AnalyticsRebuilder interface {
+	RebuildAnalytics(ctx context.Context, fn func(ctx context.Context, tx RebuildTx) error) error
+}

@@ -44,6 +44,7 @@ type Config struct {
 	PublishInterval        time.Duration // SMARTONBOARD_PUBLISH_INTERVAL
 	AbandonAfter           time.Duration // SMARTONBOARD_ABANDON_AFTER
 	Consumers              string        // SMARTONBOARD_CONSUMERS
+	Rollups                string        // SMARTONBOARD_ROLLUPS
 	MaxStreams             int           // SMARTONBOARD_MAX_STREAMS
 	MaxStreamsPerProject   int           // SMARTONBOARD_MAX_STREAMS_PER_PROJECT
 	MaxStreamsPerIP        int           // SMARTONBOARD_MAX_STREAMS_PER_IP
@@ -77,6 +78,7 @@ func Default() Config {
 		PublishInterval:        30 * time.Second,
 		AbandonAfter:           7 * 24 * time.Hour,
 		Consumers:              "on",
+		Rollups:                "on",
 		MaxStreams:             10000,
 		MaxStreamsPerProject:   5000,
 		MaxStreamsPerIP:        200,

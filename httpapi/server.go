@@ -44,6 +44,7 @@ type Server struct {
 	Ingest    Ingester
 	Behaviour so.BehaviourStore
 	Webhooks  so.WebhookStore
+	Analytics so.AnalyticsStore
 	// WebhookProduction holds webhook endpoints to production rules: https,
 	// and public addresses only.
 	WebhookProduction bool
@@ -163,6 +164,9 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/stream", public, s.userStream)
 	s.handle(mux, "GET /v1/analytics/stream", read, s.analyticsStream)
 	s.handle(mux, "GET /v1/analytics/interventions", read, s.interventionEffects)
+	s.handle(mux, "GET /v1/analytics/overview", read, s.analyticsOverview)
+	s.handle(mux, "GET /v1/analytics/funnel", read, s.analyticsFunnel)
+	s.handle(mux, "GET /v1/analytics/time-to-value", read, s.analyticsTimeToValue)
 	s.handle(mux, "GET /v1/interventions", read, s.listInterventions)
 	s.handle(mux, "POST /v1/interventions/{id}/outcome", public, s.postOutcome)
 	s.handle(mux, "GET /v1/webhooks", read, s.listWebhooks)

@@ -232,3 +232,68 @@ func scanStepRollups(rows pgx.Rows, out *[]so.StepRollup) error {
 	})
 	return err
 }
+
+// rebuildChunk is how many journeys or events a rebuild reads at a time.
+const rebuildChunk = 1000
+
+// rebuildTx holds the analytics cursor's row lock, so the consumer waits
+// for it; ingestion goes on.
+type rebuildTx struct {
+	*consumerTx
+	upTo so.Cursor // the analytics cursor
+}
+
+// RebuildAnalytics implements smartonboard.AnalyticsRebuilder.
+func (db *DB) RebuildAnalytics(ctx context.Context, fn func(context.Context, so.RebuildTx) error) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		c, err := cursorOf(ctx, tx, "analytics", "FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		if err := fn(ctx, rebuildTx{consumerTx: &consumerTx{tx: tx, db: db}, upTo: c}); err != nil {
+			return callerError{err}
+		}
+		return nil
+	})
+	return unwrapCaller(err, "analytics")
+}
+
+// ClearAnalytics implements smartonboard.RebuildTx.
+func (t rebuildTx) ClearAnalytics(ctx context.Context, from time.Time) error {
+	for _, stmt := range []string{`DELETE FROM analytics_activity WHERE start >= $1`, `DELETE FROM analytics_journeys WHERE hour >= $1`,
+		`DELETE FROM analytics_steps WHERE hour >= $1`, `DELETE FROM journey_facts WHERE start_hour >= $1`} {
+		if _, err := t.tx.Exec(ctx, stmt, from); err != nil {
+			return mapError(err, "analytics")
+		}
+	}
+	return nil
+}
+
+// EachJourney implements smartonboard.RebuildTx, by id.
+func (t rebuildTx) EachJourney(ctx context.Context, fn func([]*so.Journey) error) error {
+	for after := ""; ; {
+		rows, _ := t.tx.Query(ctx, `SELECT state FROM journeys WHERE id > $1 ORDER BY id LIMIT $2`, after, rebuildChunk)
+		js, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Journey, error) { return scanJourney(row) })
+		if err != nil || len(js) == 0 {
+			return mapError(err, "journeys")
+		}
+		if err := fn(js); err != nil {
+			return err
+		}
+		after = js[len(js)-1].ID
+	}
+}
+
+// EachEvent implements smartonboard.RebuildTx.
+func (t rebuildTx) EachEvent(ctx context.Context, fn func([]*so.Event) error) error {
+	for after := (so.Cursor{}); ; {
+		events, last, err := readLog(ctx, t.tx, after, t.upTo, rebuildChunk)
+		if err != nil || len(events) == 0 {
+			return err
+		}
+		if err := fn(events); err != nil {
+			return err
+		}
+		after = last
+	}
+}

@@ -242,3 +242,68 @@ func scanStepRollups(rows *sql.Rows, err error, out *[]so.StepRollup) error {
 		s.Seconds = nil
 	})
 }
+
+// rebuildChunk is how many journeys or events a rebuild reads at a time.
+const rebuildChunk = 1000
+
+// rebuildTx is a write transaction: on SQLite it holds the single writer, so
+// neither the consumer nor ingestion moves while it runs.
+type rebuildTx struct {
+	consumerTx
+	upTo int64 // the analytics cursor
+}
+
+// RebuildAnalytics implements smartonboard.AnalyticsRebuilder.
+func (db *DB) RebuildAnalytics(ctx context.Context, fn func(context.Context, so.RebuildTx) error) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		c, err := cursorOf(ctx, tx, "analytics")
+		if err != nil {
+			return err
+		}
+		return fn(ctx, rebuildTx{consumerTx: consumerTx{tx: tx, db: db}, upTo: c.Seq})
+	})
+}
+
+// ClearAnalytics implements smartonboard.RebuildTx.
+func (t rebuildTx) ClearAnalytics(ctx context.Context, from time.Time) error {
+	ms := from.UnixMilli()
+	for _, stmt := range []string{`DELETE FROM analytics_activity WHERE start >= ?`, `DELETE FROM analytics_journeys WHERE hour >= ?`,
+		`DELETE FROM analytics_steps WHERE hour >= ?`, `DELETE FROM journey_facts WHERE start_hour >= ?`} {
+		if _, err := t.tx.ExecContext(ctx, stmt, ms); err != nil {
+			return mapError(err)
+		}
+	}
+	return nil
+}
+
+// EachJourney implements smartonboard.RebuildTx, by id.
+func (t rebuildTx) EachJourney(ctx context.Context, fn func([]*so.Journey) error) error {
+	for after := ""; ; {
+		rows, err := t.tx.QueryContext(ctx, `SELECT state FROM journeys WHERE id > ? ORDER BY id LIMIT ?`, after, rebuildChunk)
+		if err != nil {
+			return mapError(err)
+		}
+		js, err := scanJourneys(rows)
+		if err != nil || len(js) == 0 {
+			return err
+		}
+		if err := fn(js); err != nil {
+			return err
+		}
+		after = js[len(js)-1].ID
+	}
+}
+
+// EachEvent implements smartonboard.RebuildTx.
+func (t rebuildTx) EachEvent(ctx context.Context, fn func([]*so.Event) error) error {
+	for after := int64(0); ; {
+		events, last, err := readLog(ctx, t.tx, after, t.upTo, rebuildChunk)
+		if err != nil || len(events) == 0 {
+			return err
+		}
+		if err := fn(events); err != nil {
+			return err
+		}
+		after = last
+	}
+}

@@ -27,6 +27,8 @@ type database interface {
 	so.PipelineStore
 	so.BehaviourStore
 	so.WebhookStore
+	so.AnalyticsStore
+	so.AnalyticsRebuilder
 	StartQueue(ctx context.Context, cfg jobs.Config) error
 	StopQueue(ctx context.Context) error
 	Ping(ctx context.Context) error

@@ -22,6 +22,7 @@ Usage:
   smartonboard preflight [--json]                                     check a deployment before it goes live
   smartonboard verify --url URL [--key sk_…] [--write] [--json]       check a deployed instance over HTTP
   smartonboard admin create --email E --password-file F               create a dashboard account (owner of the default project)
+  smartonboard analytics rebuild [--from 2026-11-01T00:00:00Z]        recompute the report rollups from stored events
   smartonboard version                                                print version, commit and build time
   smartonboard help                                                   this text
 
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		err = runVerify(ctx, args[1:], environ, stdout, stderr)
 	case "admin":
 		err = runAdmin(ctx, args[1:], environ, stdout, stderr)
+	case "analytics":
+		err = runAnalytics(ctx, args[1:], environ, stdout, stderr)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "--help":

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/analytics"
 	"github.com/smartonboarding/smartonboard/behaviour"
 	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/pipeline"
@@ -18,7 +19,8 @@ import (
 const freshTriggers = 2 * time.Minute
 
 // newPipeline names what runs after each commit: the real-time stages in
-// order, then the durable behaviour consumer.
+// order, then the durable behaviour consumer, and the analytics consumer
+// that follows it.
 func (m *Main) newPipeline() *pipeline.Pipeline {
 	lag := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "smartonboard_pipeline_lag_seconds",
 		Help:    "Time from an event's arrival to its processing by a durable consumer.",
@@ -76,6 +78,9 @@ func (m *Main) newPipeline() *pipeline.Pipeline {
 		},
 		Fresh: freshTriggers,
 	})
+	if m.Config.Rollups == "on" {
+		p.AddConsumer(&analytics.Consumer{Version: m.engine.Version})
+	}
 	for _, name := range p.Consumers() {
 		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "smartonboard_pipeline_backlog_events",
 			Help:        "Committed events a durable consumer has not processed yet (counted up to 100000).",

@@ -216,6 +216,7 @@ func (m *Main) newHTTPServer() *http.Server {
 		Journeys:  m.engine,
 		Ingest:    m.ingester,
 		Behaviour: m.db,
+		Analytics: m.db,
 		Webhooks:  m.db,
 
 		WebhookProduction: m.Config.Env == config.EnvProduction,

@@ -1,0 +1,234 @@
+package analytics
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// MinutesKept is how long activity is kept per minute: enough for "active
+// now" and for per-minute series of a day; older activity is kept per hour.
+const MinutesKept = 48 * time.Hour
+
+// Consumer keeps the rollups as a durable pipeline consumer. It follows the
+// behaviour engine, so the struggles detected for the events it reads are
+// committed. Per batch it counts activity, recomputes the fact of every
+// journey of the batch's users from the journey's stored state, replaces
+// each changed fact's contribution in the rollups, and writes the touched
+// rows, the facts and the cursor in one transaction.
+type Consumer struct {
+	// Version returns a published flow version (the journey engine's cache).
+	Version func(ctx context.Context, projectID, flowID string, version int) (*so.FlowVersion, error)
+	// Now is the clock that decides which minutes are still kept (default time.Now).
+	Now func() time.Time
+
+	// journeyless are users found to have no journey, valid while no other
+	// instance runs the consumer: a user gets a journey only through an event
+	// in a flow, which this consumer then sees.
+	journeyless map[so.UserRef]struct{}
+	pruned      time.Time // when old minutes were last deleted
+}
+
+// maxJourneyless bounds the users remembered as journeyless; when full it starts over.
+const maxJourneyless = 200_000
+
+// Name implements pipeline.Consumer.
+func (c *Consumer) Name() string { return "analytics" }
+
+// After implements pipeline.Follower.
+func (c *Consumer) After() string { return "behaviour" }
+
+func (c *Consumer) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// Consume implements pipeline.Consumer.
+func (c *Consumer) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.Event) (func(), error) {
+	if !tx.Continued() || len(c.journeyless) > maxJourneyless {
+		c.journeyless = map[so.UserRef]struct{}{}
+	}
+	now := c.now()
+	delta := NewTally()
+	var facts []*so.JourneyFact
+	for _, group := range byProject(events) {
+		changed, err := c.project(ctx, tx, delta, group, now)
+		if err != nil {
+			return nil, err
+		}
+		facts = append(facts, changed...)
+	}
+	if err := c.store(ctx, tx, delta, facts); err != nil {
+		return nil, err
+	}
+	if now.Sub(c.pruned) >= time.Minute {
+		if err := tx.PruneMinutes(ctx, now.Add(-MinutesKept).Truncate(time.Minute)); err != nil {
+			return nil, err
+		}
+		c.pruned = now
+	}
+	return nil, nil
+}
+
+// byProject splits the batch by project, keeping commit order within each.
+func byProject(events []*so.Event) [][]*so.Event {
+	index := map[string]int{}
+	var groups [][]*so.Event
+	for _, ev := range events {
+		i, ok := index[ev.ProjectID]
+		if !ok {
+			i = len(groups)
+			index[ev.ProjectID] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], ev)
+	}
+	return groups
+}
+
+// project counts one project's events and returns the facts that changed.
+func (c *Consumer) project(ctx context.Context, tx so.ConsumerTx, delta *Tally, events []*so.Event, now time.Time) ([]*so.JourneyFact, error) {
+	projectID := events[0].ProjectID
+	minutesFrom := now.Add(-MinutesKept)
+	var users []string
+	inFlow := map[string]bool{}
+	for _, ev := range events {
+		if !so.ServerEvent(ev.Type) { // the server's own events are not activity
+			delta.Event(ev, minutesFrom)
+		}
+		if _, seen := inFlow[ev.UserID]; !seen {
+			users = append(users, ev.UserID)
+		}
+		inFlow[ev.UserID] = inFlow[ev.UserID] || ev.Flow != ""
+	}
+	users = slices.DeleteFunc(users, func(u string) bool {
+		_, known := c.journeyless[so.UserRef{ProjectID: projectID, UserID: u}]
+		return known && !inFlow[u]
+	})
+	if len(users) == 0 {
+		return nil, nil
+	}
+	byUser, err := tx.Journeys(ctx, projectID, users)
+	if err != nil {
+		return nil, err
+	}
+	var js []*so.Journey
+	for _, u := range users {
+		ref := so.UserRef{ProjectID: projectID, UserID: u}
+		if len(byUser[u]) == 0 && !inFlow[u] {
+			c.journeyless[ref] = struct{}{}
+			continue
+		}
+		delete(c.journeyless, ref)
+		js = append(js, byUser[u]...)
+	}
+	if len(js) == 0 {
+		return nil, nil
+	}
+	return c.refresh(ctx, tx, delta, projectID, js)
+}
+
+// factSource is what recomputing facts reads: the consumer's transaction or a rebuild's.
+type factSource interface {
+	LoadFacts(ctx context.Context, projectID string, journeyIDs []string) (map[string]*so.JourneyFact, error)
+	StruggledSteps(ctx context.Context, projectID string, journeyIDs []string) (map[string][]string, error)
+	FirstSeen(ctx context.Context, projectID string, userIDs []string) (map[string]time.Time, error)
+}
+
+// refresh recomputes the journeys' facts and replaces those that changed.
+func (c *Consumer) refresh(ctx context.Context, tx factSource, delta *Tally, projectID string, js []*so.Journey) ([]*so.JourneyFact, error) {
+	ids := make([]string, len(js))
+	for i, j := range js {
+		ids[i] = j.ID
+	}
+	old, err := tx.LoadFacts(ctx, projectID, ids)
+	if err != nil {
+		return nil, err
+	}
+	struggled, err := tx.StruggledSteps(ctx, projectID, ids)
+	if err != nil {
+		return nil, err
+	}
+	js = slices.DeleteFunc(js, func(j *so.Journey) bool { return unchanged(old[j.ID], j, struggled[j.ID]) })
+	firstSeen, err := c.firstSeen(ctx, tx, projectID, js)
+	if err != nil {
+		return nil, err
+	}
+	var changed []*so.JourneyFact
+	for _, j := range js {
+		v, err := c.Version(ctx, projectID, j.FlowID, j.FlowVersion)
+		if so.ErrorCode(err) == so.ENOTFOUND {
+			continue // the flow was deleted, and its journeys with it
+		} else if err != nil {
+			return nil, err
+		}
+		f := FactOf(j, v, struggled[j.ID], firstSeen[j.UserID])
+		if o := old[j.ID]; o == nil || !reflect.DeepEqual(o, f) {
+			delta.Replace(o, f)
+			changed = append(changed, f)
+		}
+	}
+	return changed, nil
+}
+
+// unchanged tells whether the stored fact already describes the journey:
+// same revision, same struggled steps.
+func unchanged(f *so.JourneyFact, j *so.Journey, struggled []string) bool {
+	if f == nil || f.Revision != j.Revision {
+		return false
+	}
+	var had []string
+	for _, s := range f.Steps {
+		if s.Struggled {
+			had = append(had, s.Key)
+		}
+	}
+	return len(had) == len(struggled) && !slices.ContainsFunc(struggled, func(k string) bool { return !slices.Contains(had, k) })
+}
+
+// firstSeen looks up when the users of completed journeys were first seen.
+func (c *Consumer) firstSeen(ctx context.Context, tx factSource, projectID string, js []*so.Journey) (map[string]time.Time, error) {
+	var users []string
+	for _, j := range js {
+		if j.Status == so.JourneyCompleted {
+			users = append(users, j.UserID)
+		}
+	}
+	if len(users) == 0 {
+		return nil, nil
+	}
+	return tx.FirstSeen(ctx, projectID, users)
+}
+
+// store adds the delta to the stored rows it touches and writes them back
+// with the changed facts.
+func (c *Consumer) store(ctx context.Context, tx so.ConsumerTx, delta *Tally, facts []*so.JourneyFact) error {
+	keys := delta.Keys()
+	if len(keys.Activity)+len(keys.Journeys)+len(keys.Steps) == 0 {
+		return nil
+	}
+	stored, err := tx.LoadRollups(ctx, keys)
+	if err != nil {
+		return err
+	}
+	sum := NewTally()
+	if err := sum.Load(stored); err != nil {
+		return err
+	}
+	if err := sum.Add(delta); err != nil {
+		return err
+	}
+	rows, err := sum.Rows()
+	if err != nil {
+		return err
+	}
+	if err := tx.SaveRollups(ctx, rows); err != nil {
+		return err
+	}
+	return tx.SaveFacts(ctx, facts)
+}

@@ -1,0 +1,210 @@
+package httpapi
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/analytics"
+)
+
+// activeNow is the span "active users now" covers.
+const activeNow = 5 * time.Minute
+
+// maxReportWindow bounds a report's window: a year of hourly rows.
+const maxReportWindow = 366 * 24 * time.Hour
+
+// table is a report that also renders as CSV.
+type table interface{ Table() [][]string }
+
+// rollupQuery reads a report's window, hour-aligned (from floored, to raised
+// to the next hour: rollups are hourly), and the flow and version filters.
+func rollupQuery(r *http.Request, known ...string) (so.RollupQuery, url.Values, error) {
+	q, err := queryParams(r, append([]string{"from", "to", "flow", "version"}, known...)...)
+	if err != nil {
+		return so.RollupQuery{}, nil, err
+	}
+	from, to, err := reportWindow(r)
+	if err != nil {
+		return so.RollupQuery{}, nil, err
+	}
+	rq := so.RollupQuery{ProjectID: projectID(r), From: from.UTC().Truncate(time.Hour), To: ceilHour(to), Flow: q.Get("flow")}
+	if rq.To.Sub(rq.From) > maxReportWindow {
+		return rq, nil, so.FieldErrorf(so.EINVALID, "from", "the window may span at most 366 days")
+	}
+	if v := q.Get("version"); v != "" {
+		if rq.Version, err = strconv.Atoi(v); err != nil || rq.Version < 1 {
+			return rq, nil, so.FieldErrorf(so.EINVALID, "version", "must be a flow version number (1 or more)")
+		}
+		if rq.Flow == "" {
+			return rq, nil, so.FieldErrorf(so.EINVALID, "version", "needs flow")
+		}
+	}
+	return rq, q, nil
+}
+
+func ceilHour(t time.Time) time.Time {
+	t = t.UTC()
+	if h := t.Truncate(time.Hour); !h.Equal(t) {
+		return h.Add(time.Hour)
+	}
+	return t
+}
+
+// writeReport answers with the report as JSON, or as CSV when the client asks
+// for text/csv.
+func writeReport(w http.ResponseWriter, r *http.Request, name string, report table) error {
+	if !wantsCSV(r) {
+		writeJSON(w, http.StatusOK, report)
+		return nil
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+	w.WriteHeader(http.StatusOK)
+	_ = csv.NewWriter(w).WriteAll(report.Table()) // the status is out: a failed write leaves a cut body
+	return nil
+}
+
+// wantsCSV tells whether the Accept header names text/csv before JSON.
+func wantsCSV(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		switch strings.TrimSpace(strings.SplitN(part, ";", 2)[0]) {
+		case "text/csv":
+			return true
+		case "application/json", "*/*":
+			return false
+		}
+	}
+	return false
+}
+
+// tally loads rows into a fresh tally.
+func tally(rows *so.Rollups) (*analytics.Tally, error) {
+	t := analytics.NewTally()
+	return t, t.Load(rows)
+}
+
+func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error {
+	q, _, err := rollupQuery(r)
+	if err != nil {
+		return err
+	}
+	if q.Flow != "" {
+		if _, err := s.Flows.Find(r.Context(), q.ProjectID, q.Flow); err != nil {
+			return err
+		}
+	}
+	ctx := r.Context()
+	hours, err := s.Analytics.ActivityRollups(ctx, q, so.UnitHour)
+	if err != nil {
+		return err
+	}
+	journeys, err := s.Analytics.JourneyRollups(ctx, q)
+	if err != nil {
+		return err
+	}
+	now := so.Now()
+	recentQ := so.RollupQuery{ProjectID: q.ProjectID, From: now.Add(-activeNow).Truncate(time.Minute), To: now.Add(time.Minute)}
+	minutes, err := s.Analytics.ActivityRollups(ctx, recentQ, so.UnitMinute)
+	if err != nil {
+		return err
+	}
+	series := hours
+	if q.To.Sub(q.From) <= 24*time.Hour && now.Sub(q.From) <= analytics.MinutesKept {
+		if series, err = s.Analytics.ActivityRollups(ctx, q, so.UnitMinute); err != nil {
+			return err
+		}
+	}
+	window, err := tally(&so.Rollups{Activity: hours, Journeys: journeys})
+	if err != nil {
+		return err
+	}
+	recent, err := tally(&so.Rollups{Activity: minutes})
+	if err != nil {
+		return err
+	}
+	return writeReport(w, r, "overview", analytics.OverviewOf(q.From, q.To, recent, window, series))
+}
+
+func (s *Server) analyticsFunnel(w http.ResponseWriter, r *http.Request) error {
+	q, params, err := rollupQuery(r, "within_days")
+	if err != nil {
+		return err
+	}
+	order, err := s.stepOrder(r, q)
+	if err != nil {
+		return err
+	}
+	var within *int
+	if v := params.Get("within_days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
+			return so.FieldErrorf(so.EINVALID, "within_days", "must be a whole number of days from 1 to 365")
+		}
+		within = &n
+	}
+	journeys, err := s.Analytics.JourneyRollups(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	steps, err := s.Analytics.StepRollups(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	window, err := tally(&so.Rollups{Journeys: journeys, Steps: steps})
+	if err != nil {
+		return err
+	}
+	return writeReport(w, r, "funnel", analytics.FunnelOf(q, window, order, within))
+}
+
+func (s *Server) analyticsTimeToValue(w http.ResponseWriter, r *http.Request) error {
+	q, _, err := rollupQuery(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.stepOrder(r, q); err != nil {
+		return err
+	}
+	journeys, err := s.Analytics.JourneyRollups(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	window, err := tally(&so.Rollups{Journeys: journeys})
+	if err != nil {
+		return err
+	}
+	return writeReport(w, r, "time-to-value", analytics.TimeToValueOf(q, window))
+}
+
+// stepOrder checks the report's flow (required) and returns its steps in the
+// order of the version asked for, or of the latest published one.
+func (s *Server) stepOrder(r *http.Request, q so.RollupQuery) ([]string, error) {
+	if q.Flow == "" {
+		return nil, so.FieldErrorf(so.EINVALID, "flow", "is required: the key of the flow to report on")
+	}
+	f, err := s.Flows.Find(r.Context(), q.ProjectID, q.Flow)
+	if err != nil {
+		return nil, err
+	}
+	version := q.Version
+	if version == 0 {
+		version = f.PublishedVersion
+	}
+	if version == 0 {
+		return nil, nil // never published: no journeys, no steps
+	}
+	v, err := s.Flows.Version(r.Context(), q.ProjectID, q.Flow, version)
+	if err != nil {
+		return nil, err
+	}
+	order := make([]string, len(v.Steps))
+	for i, st := range v.Steps {
+		order[i] = st.Key
+	}
+	return order, nil
+}
