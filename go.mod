@@ -3,6 +3,7 @@ module github.com/smartonboarding/smartonboard
 go 1.26.8
 
 require (
+	github.com/DataDog/sketches-go v1.4.8
 	github.com/axiomhq/hyperloglog v0.3.0
 	github.com/goccy/go-json v0.12.0
 	github.com/google/uuid v1.6.0

@@ -1,0 +1,380 @@
+package analytics
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// ActivityKey names one activity row.
+type ActivityKey struct {
+	ProjectID string
+	Unit      so.RollupUnit
+	Start     time.Time // UTC
+}
+
+// JourneyKey names one journey row: a flow version's cohort of one hour.
+type JourneyKey struct {
+	ProjectID string
+	Hour      time.Time // UTC
+	Flow      string
+	Version   int
+}
+
+// StepKey names one step row.
+type StepKey struct {
+	JourneyKey
+	Step string
+}
+
+// ActivityCounts is one activity row decoded, or a sum of them.
+type ActivityCounts struct {
+	Events int64
+	Users  *Users
+}
+
+// JourneyCounts is one journey row decoded, or a sum of them.
+type JourneyCounts struct {
+	Started, Completed, Abandoned int64
+	CompleteSeconds, ValueSeconds *Histogram
+}
+
+// StepCounts is one step row decoded, or a sum of them.
+type StepCounts struct {
+	Reached, Started, Completed, Skipped, Dropped, Struggled int64
+	Seconds                                                  *Histogram
+}
+
+// Tally holds rollup rows decoded, so deltas can be added to them and
+// reports summed from them; it is keyed like the stored rows. It is not safe
+// for concurrent use.
+type Tally struct {
+	activity map[ActivityKey]*ActivityCounts
+	journeys map[JourneyKey]*JourneyCounts
+	steps    map[StepKey]*StepCounts
+}
+
+// NewTally returns an empty tally.
+func NewTally() *Tally {
+	return &Tally{activity: map[ActivityKey]*ActivityCounts{}, journeys: map[JourneyKey]*JourneyCounts{},
+		steps: map[StepKey]*StepCounts{}}
+}
+
+func (t *Tally) activityRow(k ActivityKey) *ActivityCounts {
+	k.Start = k.Start.UTC()
+	r := t.activity[k]
+	if r == nil {
+		r = &ActivityCounts{Users: NewUsers()}
+		t.activity[k] = r
+	}
+	return r
+}
+
+func (t *Tally) journeyRow(k JourneyKey) *JourneyCounts {
+	k.Hour = k.Hour.UTC()
+	r := t.journeys[k]
+	if r == nil {
+		r = &JourneyCounts{CompleteSeconds: NewHistogram(), ValueSeconds: NewHistogram()}
+		t.journeys[k] = r
+	}
+	return r
+}
+
+func (t *Tally) stepRow(k StepKey) *StepCounts {
+	k.Hour = k.Hour.UTC()
+	r := t.steps[k]
+	if r == nil {
+		r = &StepCounts{Seconds: NewHistogram()}
+		t.steps[k] = r
+	}
+	return r
+}
+
+// Load adds stored rows into the tally. On an error (a corrupt sketch or
+// histogram) the tally holds part of the rows and should be dropped.
+func (t *Tally) Load(rows *so.Rollups) error {
+	for _, a := range rows.Activity {
+		users, err := DecodeUsers(a.Users)
+		if err != nil {
+			return fmt.Errorf("activity %s %s %s: %w", a.ProjectID, a.Unit, so.FormatTime(a.Start), err)
+		}
+		if err := t.addActivity(ActivityKey{a.ProjectID, a.Unit, a.Start}, &ActivityCounts{a.Events, users}); err != nil {
+			return err
+		}
+	}
+	for _, j := range rows.Journeys {
+		k := JourneyKey{j.ProjectID, j.Hour, j.Flow, j.Version}
+		c, err := decodeJourney(&j)
+		if err != nil {
+			return fmt.Errorf("journeys %s: %w", k, err)
+		}
+		t.journeyRow(k).add(c)
+	}
+	for _, s := range rows.Steps {
+		k := StepKey{JourneyKey{s.ProjectID, s.Hour, s.Flow, s.Version}, s.Step}
+		seconds, err := DecodeHistogram(s.Seconds)
+		if err != nil {
+			return fmt.Errorf("step %s: %w", k, err)
+		}
+		t.stepRow(k).add(&StepCounts{s.Reached, s.Started, s.Completed, s.Skipped, s.Dropped, s.Struggled, seconds})
+	}
+	return nil
+}
+
+// decodeJourney decodes a journey row's histograms.
+func decodeJourney(j *so.JourneyRollup) (*JourneyCounts, error) {
+	complete, err := DecodeHistogram(j.CompleteSeconds)
+	if err != nil {
+		return nil, fmt.Errorf("complete seconds: %w", err)
+	}
+	value, err := DecodeHistogram(j.ValueSeconds)
+	if err != nil {
+		return nil, fmt.Errorf("value seconds: %w", err)
+	}
+	return &JourneyCounts{j.Started, j.Completed, j.Abandoned, complete, value}, nil
+}
+
+// String names a journey row in errors.
+func (k JourneyKey) String() string {
+	return fmt.Sprintf("%s %s %s v%d", k.ProjectID, so.FormatTime(k.Hour), k.Flow, k.Version)
+}
+
+// String names a step row in errors.
+func (k StepKey) String() string { return k.JourneyKey.String() + " " + k.Step }
+
+// Add adds o's rows into t: counters and histograms summed, users united.
+func (t *Tally) Add(o *Tally) error {
+	for k, a := range o.activity {
+		if err := t.addActivity(k, a); err != nil {
+			return err
+		}
+	}
+	for k, j := range o.journeys {
+		t.journeyRow(k).add(j)
+	}
+	for k, s := range o.steps {
+		t.stepRow(k).add(s)
+	}
+	return nil
+}
+
+func (t *Tally) addActivity(k ActivityKey, a *ActivityCounts) error {
+	r := t.activityRow(k)
+	r.Events += a.Events
+	if err := r.Users.Merge(a.Users); err != nil {
+		return fmt.Errorf("activity %s %s %s: %w", k.ProjectID, k.Unit, so.FormatTime(k.Start), err)
+	}
+	return nil
+}
+
+// add sums o into c.
+func (c *JourneyCounts) add(o *JourneyCounts) {
+	c.Started += o.Started
+	c.Completed += o.Completed
+	c.Abandoned += o.Abandoned
+	c.CompleteSeconds.Merge(o.CompleteSeconds)
+	c.ValueSeconds.Merge(o.ValueSeconds)
+}
+
+// add sums o into c.
+func (c *StepCounts) add(o *StepCounts) {
+	c.Reached += o.Reached
+	c.Started += o.Started
+	c.Completed += o.Completed
+	c.Skipped += o.Skipped
+	c.Dropped += o.Dropped
+	c.Struggled += o.Struggled
+	c.Seconds.Merge(o.Seconds)
+}
+
+// Event counts one event in its hour's row, and in its minute's row too when
+// it happened at or after minutesFrom: minutes are kept for recent events only.
+func (t *Tally) Event(ev *so.Event, minutesFrom time.Time) {
+	at := ev.Timestamp.UTC()
+	t.count(ActivityKey{ev.ProjectID, so.UnitHour, at.Truncate(time.Hour)}, ev.UserID)
+	if !at.Before(minutesFrom) {
+		t.count(ActivityKey{ev.ProjectID, so.UnitMinute, at.Truncate(time.Minute)}, ev.UserID)
+	}
+}
+
+func (t *Tally) count(k ActivityKey, userID string) {
+	r := t.activityRow(k)
+	r.Events++
+	r.Users.Add(userID)
+}
+
+// Replace takes old's contribution out of the rows and puts new's in (either
+// may be nil: none), so a journey counts once, as its latest fact says.
+// Replace(f, f) changes no count, though it leaves f's rows in the tally.
+func (t *Tally) Replace(old, new *so.JourneyFact) {
+	t.contribute(old, -1)
+	t.contribute(new, +1)
+}
+
+// contribute adds a fact's counts times sign: its journey row counts the
+// journey started, completed or abandoned and its times; each step's row
+// counts what the step fact says.
+func (t *Tally) contribute(f *so.JourneyFact, sign int64) {
+	if f == nil {
+		return
+	}
+	jk := JourneyKey{f.ProjectID, f.StartHour.UTC().Truncate(time.Hour), f.Flow, f.Version}
+	j := t.journeyRow(jk)
+	j.Started += sign
+	j.Completed += sign * one(f.Status == so.JourneyCompleted)
+	j.Abandoned += sign * one(f.Status == so.JourneyAbandoned)
+	addOptional(j.CompleteSeconds, f.CompleteSeconds, sign)
+	addOptional(j.ValueSeconds, f.ValueSeconds, sign)
+	for _, sf := range f.Steps {
+		s := t.stepRow(StepKey{jk, sf.Key})
+		s.Reached += sign * one(sf.Reached)
+		s.Started += sign * one(sf.Started)
+		s.Completed += sign * one(sf.Completed)
+		s.Skipped += sign * one(sf.Skipped)
+		s.Dropped += sign * one(sf.Dropped)
+		s.Struggled += sign * one(sf.Struggled)
+		addOptional(s.Seconds, sf.Seconds, sign)
+	}
+}
+
+// one counts a condition.
+func one(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// addOptional counts a value that may be unset.
+func addOptional(h *Histogram, v *float64, n int64) {
+	if v != nil {
+		h.Add(*v, n)
+	}
+}
+
+// Keys returns the tally's rows with their keys only, to load the stored
+// rows of those keys, in the order of Rows.
+func (t *Tally) Keys() *so.Rollups {
+	out := &so.Rollups{}
+	for _, k := range t.activityKeys() {
+		out.Activity = append(out.Activity, so.ActivityRollup{ProjectID: k.ProjectID, Unit: k.Unit, Start: k.Start})
+	}
+	for _, k := range t.journeyKeys() {
+		out.Journeys = append(out.Journeys, so.JourneyRollup{ProjectID: k.ProjectID, Hour: k.Hour, Flow: k.Flow, Version: k.Version})
+	}
+	for _, k := range t.stepKeys() {
+		out.Steps = append(out.Steps, so.StepRollup{ProjectID: k.ProjectID, Hour: k.Hour, Flow: k.Flow,
+			Version: k.Version, Step: k.Step})
+	}
+	return out
+}
+
+// Rows returns the tally's rows encoded, sorted by project, unit, start (or
+// hour), flow, version and step, so writes take row locks in one order.
+func (t *Tally) Rows() (*so.Rollups, error) {
+	out := t.Keys()
+	for i := range out.Activity {
+		a := &out.Activity[i]
+		r := t.activity[ActivityKey{a.ProjectID, a.Unit, a.Start}]
+		users, err := r.Users.Encode()
+		if err != nil {
+			return nil, fmt.Errorf("activity %s %s %s: %w", a.ProjectID, a.Unit, so.FormatTime(a.Start), err)
+		}
+		a.Events, a.Users = r.Events, users
+	}
+	for i := range out.Journeys {
+		j := &out.Journeys[i]
+		r := t.journeys[JourneyKey{j.ProjectID, j.Hour, j.Flow, j.Version}]
+		j.Started, j.Completed, j.Abandoned = r.Started, r.Completed, r.Abandoned
+		j.CompleteSeconds, j.ValueSeconds = r.CompleteSeconds.Encode(), r.ValueSeconds.Encode()
+	}
+	for i := range out.Steps {
+		s := &out.Steps[i]
+		r := t.steps[StepKey{JourneyKey{s.ProjectID, s.Hour, s.Flow, s.Version}, s.Step}]
+		s.Reached, s.Started, s.Completed, s.Skipped, s.Dropped, s.Struggled =
+			r.Reached, r.Started, r.Completed, r.Skipped, r.Dropped, r.Struggled
+		s.Seconds = r.Seconds.Encode()
+	}
+	return out, nil
+}
+
+func (t *Tally) activityKeys() []ActivityKey {
+	return slices.SortedFunc(maps.Keys(t.activity), func(a, b ActivityKey) int {
+		return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), cmp.Compare(a.Unit, b.Unit), a.Start.Compare(b.Start))
+	})
+}
+
+func (t *Tally) journeyKeys() []JourneyKey {
+	return slices.SortedFunc(maps.Keys(t.journeys), compareJourneyKeys)
+}
+
+func (t *Tally) stepKeys() []StepKey {
+	return slices.SortedFunc(maps.Keys(t.steps), func(a, b StepKey) int {
+		return cmp.Or(compareJourneyKeys(a.JourneyKey, b.JourneyKey), cmp.Compare(a.Step, b.Step))
+	})
+}
+
+func compareJourneyKeys(a, b JourneyKey) int {
+	return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), a.Hour.Compare(b.Hour), cmp.Compare(a.Flow, b.Flow),
+		cmp.Compare(a.Version, b.Version))
+}
+
+// Events returns the events of the tally's activity rows of one unit.
+func (t *Tally) Events(unit so.RollupUnit) int64 {
+	var n int64
+	for k, a := range t.activity {
+		if k.Unit == unit {
+			n += a.Events
+		}
+	}
+	return n
+}
+
+// Users returns the union of the users of the tally's activity rows of one unit.
+func (t *Tally) Users(unit so.RollupUnit) *Users {
+	u := NewUsers()
+	for k, a := range t.activity {
+		if k.Unit == unit {
+			_ = u.Merge(a.Users) // every Users has the same precision: Merge cannot fail
+		}
+	}
+	return u
+}
+
+// Journeys sums the journey rows of a flow ("": every flow) and version (0:
+// every version).
+func (t *Tally) Journeys(flow string, version int) JourneyCounts {
+	sum := JourneyCounts{CompleteSeconds: NewHistogram(), ValueSeconds: NewHistogram()}
+	for k, j := range t.journeys {
+		if matches(k, flow, version) {
+			sum.add(j)
+		}
+	}
+	return sum
+}
+
+// Steps sums the step rows of a flow ("": every flow) and version (0: every
+// version) by step key.
+func (t *Tally) Steps(flow string, version int) map[string]StepCounts {
+	sums := map[string]StepCounts{}
+	for k, s := range t.steps {
+		if matches(k.JourneyKey, flow, version) {
+			sum, ok := sums[k.Step]
+			if !ok {
+				sum.Seconds = NewHistogram()
+			}
+			sum.add(s)
+			sums[k.Step] = sum
+		}
+	}
+	return sums
+}
+
+// matches tells whether a row is of the flow and version asked for.
+func matches(k JourneyKey, flow string, version int) bool {
+	return (flow == "" || k.Flow == flow) && (version == 0 || k.Version == version)
+}

@@ -1,0 +1,130 @@
+package analytics_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/axiomhq/hyperloglog"
+
+	"github.com/smartonboarding/smartonboard/analytics"
+)
+
+// usersOf adds the ids user-from … user-(to-1).
+func usersOf(from, to int) *analytics.Users {
+	u := analytics.NewUsers()
+	for i := from; i < to; i++ {
+		u.Add(fmt.Sprint("user-", i))
+	}
+	return u
+}
+
+// TestUsersExactWhenFew: the sketch's sparse form keeps 25-bit hashes, so a
+// few hundred ids are counted exactly, and an id added again counts once.
+func TestUsersExactWhenFew(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 2, 10, 100, 300} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			u := usersOf(0, n)
+			for i := range n {
+				u.Add(fmt.Sprint("user-", i))
+			}
+			if got := u.Estimate(); got != int64(n) {
+				t.Fatalf("Estimate = %d, want %d", got, n)
+			}
+		})
+	}
+}
+
+func TestUsersEstimateMany(t *testing.T) {
+	t.Parallel()
+	const n = 10_000
+	if got := usersOf(0, n).Estimate(); got < n*98/100 || got > n*102/100 {
+		t.Fatalf("Estimate = %d, want %d within 2%%", got, n)
+	}
+}
+
+// TestUsersMergeIsUnion: users in both sketches count once.
+func TestUsersMergeIsUnion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name             string
+		a, b             [2]int // id ranges
+		wantLow, wantMax int64
+	}{
+		{"overlapping few", [2]int{0, 60}, [2]int{40, 100}, 100, 100},           // 0…99
+		{"disjoint few", [2]int{0, 5}, [2]int{5, 8}, 8, 8},                      // 0…7
+		{"same", [2]int{0, 50}, [2]int{0, 50}, 50, 50},                          // 0…49
+		{"overlapping many", [2]int{0, 6000}, [2]int{4000, 10000}, 9800, 10200}, // 0…9999 within 2%
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			u := usersOf(tc.a[0], tc.a[1])
+			if err := u.Merge(usersOf(tc.b[0], tc.b[1])); err != nil {
+				t.Fatal(err)
+			}
+			if err := u.Merge(nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := u.Estimate(); got < tc.wantLow || got > tc.wantMax {
+				t.Fatalf("Estimate = %d, want [%d, %d]", got, tc.wantLow, tc.wantMax)
+			}
+		})
+	}
+}
+
+func TestUsersRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 300, 10_000} { // empty, sparse and dense
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			u := usersOf(0, n)
+			b, err := u.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (b == nil) != (n == 0) {
+				t.Fatalf("%d users encode as %d bytes", n, len(b))
+			}
+			d, err := analytics.DecodeUsers(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Estimate() != u.Estimate() {
+				t.Fatalf("decoded estimate %d, encoded %d", d.Estimate(), u.Estimate())
+			}
+			d.Add("someone-new")
+			if got := d.Estimate() - u.Estimate(); n < 1000 && got != 1 {
+				t.Fatalf("a new user after decoding adds %d", got)
+			}
+		})
+	}
+}
+
+func TestDecodeUsersRefuses(t *testing.T) {
+	t.Parallel()
+	other := hyperloglog.New16()
+	other.Insert([]byte("a"))
+	p16, err := other.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string][]byte{
+		"garbage":        []byte("not a sketch at all"),
+		"short":          {2, 14},
+		"precision 16":   p16, // could not be merged with the others
+		"unknown format": {9, 14, 0, 1, 0, 0, 0, 0},
+	}
+	for name, b := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := analytics.DecodeUsers(b); err == nil {
+				t.Fatalf("DecodeUsers(%x) succeeded", b)
+			}
+		})
+	}
+	if u, err := analytics.DecodeUsers(nil); err != nil || u.Estimate() != 0 {
+		t.Fatalf("DecodeUsers(nil) = %v, %v; want empty", u, err)
+	}
+}
