@@ -12,10 +12,12 @@ import (
 //
 // The fact copies the journey's project, id, user, flow key, version,
 // revision and status; StartHour, the cohort it counts in, is the UTC hour it
-// started. Once completed (status completed and CompletedAt set),
-// CompleteSeconds is CompletedAt − StartedAt and ValueSeconds is CompletedAt
-// − the earlier of firstSeen (the user's first event; zero: none known) and
-// StartedAt, both at least 0.
+// started (the server's clock: when its first event arrived). Durations use
+// the client's clock, like CompletedAt and the steps' times: once completed
+// (status completed and CompletedAt set), CompleteSeconds is CompletedAt −
+// the journey's first step start (StartedAt when no step started) and
+// ValueSeconds is CompletedAt − the earlier of firstSeen (the user's first
+// event; zero: none known) and that start, both at least 0.
 //
 // There is one StepFact per step of v, in v's order (v nil: the journey's
 // own steps). For a step whose state s is missing (taken as pending):
@@ -30,17 +32,33 @@ func FactOf(j *so.Journey, v *so.FlowVersion, struggled []string, firstSeen time
 		Version: j.FlowVersion, Revision: j.Revision, StartHour: j.StartedAt.UTC().Truncate(time.Hour),
 		Status: j.Status, Steps: []so.StepFact{}}
 	if j.Status == so.JourneyCompleted && j.CompletedAt != nil {
-		from := j.StartedAt
+		start := firstStepStart(j)
+		from := start
 		if !firstSeen.IsZero() && firstSeen.Before(from) {
 			from = firstSeen
 		}
-		f.CompleteSeconds = secondsBetween(j.StartedAt, *j.CompletedAt)
+		f.CompleteSeconds = secondsBetween(start, *j.CompletedAt)
 		f.ValueSeconds = secondsBetween(from, *j.CompletedAt)
 	}
 	for _, k := range stepKeys(j, v) {
 		f.Steps = append(f.Steps, stepFact(j, k, slices.Contains(struggled, k)))
 	}
 	return f
+}
+
+// firstStepStart is when the journey's earliest started step started (the
+// client's clock), or StartedAt when none has.
+func firstStepStart(j *so.Journey) time.Time {
+	var first time.Time
+	for _, s := range j.Steps {
+		if s.StartedAt != nil && (first.IsZero() || s.StartedAt.Before(first)) {
+			first = *s.StartedAt
+		}
+	}
+	if first.IsZero() {
+		return j.StartedAt
+	}
+	return first
 }
 
 // stepKeys lists the steps a fact has: the version's, else the journey's.

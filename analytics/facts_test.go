@@ -75,13 +75,13 @@ func TestFactOf(t *testing.T) {
 				so.StepFact{Key: "profile", Reached: true, Started: true, Completed: true, Seconds: seconds(45)},
 				so.StepFact{Key: "invite", Reached: true, Started: true},
 				so.StepFact{Key: "launch"})},
-		{"completed: 90 min from start, 3h30 from the first event", done, linear, nil, start.Add(-2 * time.Hour),
-			fact(so.JourneyCompleted, seconds(5400), seconds(12600), // 90·60; 5400 + 2·3600
+		{"completed: 89 min from the first step's start, 3h30 from the first event", done, linear, nil, start.Add(-2 * time.Hour),
+			fact(so.JourneyCompleted, seconds(5340), seconds(12600), // (90−1)·60; 90·60 + 2·3600
 				so.StepFact{Key: "profile", Reached: true, Started: true, Completed: true, Seconds: seconds(10)},
 				so.StepFact{Key: "invite", Reached: true, Started: true, Completed: true, Seconds: seconds(20)},
 				so.StepFact{Key: "launch", Reached: true, Started: true, Completed: true, Seconds: seconds(0)})},
-		{"completed, first seen after the start: value time is from the start", done, linear, nil, start.Add(time.Hour),
-			fact(so.JourneyCompleted, seconds(5400), seconds(5400),
+		{"completed, first seen after the first step: value time is from the first step", done, linear, nil, start.Add(time.Hour),
+			fact(so.JourneyCompleted, seconds(5340), seconds(5340),
 				so.StepFact{Key: "profile", Reached: true, Started: true, Completed: true, Seconds: seconds(10)},
 				so.StepFact{Key: "invite", Reached: true, Started: true, Completed: true, Seconds: seconds(20)},
 				so.StepFact{Key: "launch", Reached: true, Started: true, Completed: true, Seconds: seconds(0)})},
