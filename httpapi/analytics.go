@@ -28,7 +28,7 @@ func rollupQuery(r *http.Request, known ...string) (so.RollupQuery, url.Values, 
 	if err != nil {
 		return so.RollupQuery{}, nil, err
 	}
-	from, to, err := reportWindow(r)
+	from, to, err := windowOf(q)
 	if err != nil {
 		return so.RollupQuery{}, nil, err
 	}

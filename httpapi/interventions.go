@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
@@ -211,6 +212,11 @@ func reportWindow(r *http.Request) (time.Time, time.Time, error) {
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
+	return windowOf(q)
+}
+
+// windowOf reads `from` and `to` of checked query parameters.
+func windowOf(q url.Values) (time.Time, time.Time, error) {
 	from, err := timeParam(q.Get("from"), "from")
 	if err != nil {
 		return from, from, err
