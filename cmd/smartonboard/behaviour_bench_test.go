@@ -28,17 +28,26 @@ func consumersOff(c *config.Config) {
 	c.Consumers = "off"
 }
 
-// BenchmarkPipeline compares click ingestion with the behaviour engine on and
-// off in one run; with it on, the clock stops only once the engine has
-// processed every event, so its whole cost is in the rate.
+// behaviourOnly runs the behaviour engine without the analytics rollups.
+func behaviourOnly(c *config.Config) {
+	limitsOn(c)
+	c.Rollups = "off"
+}
+
+// BenchmarkPipeline compares click ingestion with the durable consumers off,
+// with the behaviour engine alone (consumers-on) and with the analytics
+// rollups too (rollups-on), in one run; with consumers on, the clock stops
+// only once every consumer has processed every event, so their whole cost is
+// in the rate.
 func BenchmarkPipeline(b *testing.B) {
 	for _, engine := range engines {
-		b.Run(engine+"/consumers-on", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, limitsOn) })
+		b.Run(engine+"/consumers-on", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, behaviourOnly) })
 		b.Run(engine+"/consumers-off", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, consumersOff) })
+		b.Run(engine+"/rollups-on", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, limitsOn) })
 	}
 }
 
-// waitCaughtUp waits until the behaviour consumer has processed every
+// waitCaughtUp waits until every durable consumer has processed every
 // committed event and reports how long that took after the last answer.
 func waitCaughtUp(b *testing.B, m *Main) {
 	if m.Config.Consumers == "off" {
@@ -46,11 +55,15 @@ func waitCaughtUp(b *testing.B, m *Main) {
 	}
 	start := time.Now()
 	for deadline := start.Add(hangGuard); ; time.Sleep(5 * time.Millisecond) {
-		n, err := m.pipeline.Lag(context.Background(), "behaviour", 1)
-		if err != nil {
-			b.Fatal(err)
+		behind := 0
+		for _, c := range m.pipeline.Consumers() {
+			n, err := m.pipeline.Lag(context.Background(), c, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			behind += n
 		}
-		if n == 0 {
+		if behind == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
