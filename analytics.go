@@ -21,8 +21,13 @@ type JourneyFact struct {
 	// CompleteSeconds is the time from start to completion, once completed.
 	CompleteSeconds *float64 `json:"complete_seconds,omitempty"`
 	// ValueSeconds is the time from the user's first event to completion (time to value).
-	ValueSeconds *float64   `json:"value_seconds,omitempty"`
-	Steps        []StepFact `json:"steps"`
+	ValueSeconds *float64 `json:"value_seconds,omitempty"`
+	// Step is the step the journey is on, or its last step once it has none.
+	Step string `json:"step,omitempty"`
+	// EngagementBucket is the journey's latest engagement score in tens
+	// (0: below 10 … 9: 90 and above), when the behaviour engine scored it.
+	EngagementBucket *int       `json:"engagement_bucket,omitempty"`
+	Steps            []StepFact `json:"steps"`
 }
 
 // StepFact is one step of a journey as the funnel counts it.
@@ -34,6 +39,8 @@ type StepFact struct {
 	Skipped   bool   `json:"skipped,omitempty"`   // finished by skipping it
 	Dropped   bool   `json:"dropped,omitempty"`   // the journey was abandoned here
 	Struggled bool   `json:"struggled,omitempty"` // a struggle was detected on it
+	// Rules are the struggle rules detected on it, sorted.
+	Rules []string `json:"rules,omitempty"`
 	// Seconds is the time spent on the step, once completed.
 	Seconds *float64 `json:"seconds,omitempty"`
 }
@@ -85,6 +92,10 @@ type StepRollup struct {
 	Dropped   int64
 	Struggled int64
 	Seconds   []byte // a histogram of time on the step
+	// Engagement counts the journeys on the step by engagement bucket, and
+	// Rules the journeys by struggle rule detected on it (analytics.Counter).
+	Engagement []byte
+	Rules      []byte
 }
 
 // Rollups is a set of rollup rows: what a consumer transaction read or writes.
@@ -111,8 +122,10 @@ type AnalyticsTx interface {
 	LoadFacts(ctx context.Context, projectID string, journeyIDs []string) (map[string]*JourneyFact, error)
 	// SaveFacts upserts the facts by journey id.
 	SaveFacts(ctx context.Context, facts []*JourneyFact) error
-	// StruggledSteps returns, per journey id, the steps with a struggle detection.
-	StruggledSteps(ctx context.Context, projectID string, journeyIDs []string) (map[string][]string, error)
+	// Struggles returns, per journey id and step, the struggle rules detected (sorted).
+	Struggles(ctx context.Context, projectID string, journeyIDs []string) (map[string]map[string][]string, error)
+	// Engagement returns the journeys' latest engagement scores.
+	Engagement(ctx context.Context, projectID string, journeyIDs []string) (map[string]float64, error)
 	// FirstSeen returns when each user was first seen, keyed by user id.
 	FirstSeen(ctx context.Context, projectID string, userIDs []string) (map[string]time.Time, error)
 	// LoadRollups returns the stored rows with the same keys as the given ones

@@ -136,7 +136,8 @@ func (c *Consumer) project(ctx context.Context, tx so.ConsumerTx, delta *Tally, 
 // factSource is what recomputing facts reads: the consumer's transaction or a rebuild's.
 type factSource interface {
 	LoadFacts(ctx context.Context, projectID string, journeyIDs []string) (map[string]*so.JourneyFact, error)
-	StruggledSteps(ctx context.Context, projectID string, journeyIDs []string) (map[string][]string, error)
+	Struggles(ctx context.Context, projectID string, journeyIDs []string) (map[string]map[string][]string, error)
+	Engagement(ctx context.Context, projectID string, journeyIDs []string) (map[string]float64, error)
 	FirstSeen(ctx context.Context, projectID string, userIDs []string) (map[string]time.Time, error)
 }
 
@@ -150,11 +151,14 @@ func (c *Consumer) refresh(ctx context.Context, tx factSource, delta *Tally, pro
 	if err != nil {
 		return nil, err
 	}
-	struggled, err := tx.StruggledSteps(ctx, projectID, ids)
+	struggles, err := tx.Struggles(ctx, projectID, ids)
 	if err != nil {
 		return nil, err
 	}
-	js = slices.DeleteFunc(js, func(j *so.Journey) bool { return unchanged(old[j.ID], j, struggled[j.ID]) })
+	scores, err := tx.Engagement(ctx, projectID, ids)
+	if err != nil {
+		return nil, err
+	}
 	firstSeen, err := c.firstSeen(ctx, tx, projectID, js)
 	if err != nil {
 		return nil, err
@@ -167,28 +171,17 @@ func (c *Consumer) refresh(ctx context.Context, tx factSource, delta *Tally, pro
 		} else if err != nil {
 			return nil, err
 		}
-		f := FactOf(j, v, struggled[j.ID], firstSeen[j.UserID])
+		var score *float64
+		if s, ok := scores[j.ID]; ok {
+			score = &s
+		}
+		f := FactOf(j, v, struggles[j.ID], score, firstSeen[j.UserID])
 		if o := old[j.ID]; o == nil || !reflect.DeepEqual(o, f) {
 			delta.Replace(o, f)
 			changed = append(changed, f)
 		}
 	}
 	return changed, nil
-}
-
-// unchanged tells whether the stored fact already describes the journey:
-// same revision, same struggled steps.
-func unchanged(f *so.JourneyFact, j *so.Journey, struggled []string) bool {
-	if f == nil || f.Revision != j.Revision {
-		return false
-	}
-	var had []string
-	for _, s := range f.Steps {
-		if s.Struggled {
-			had = append(had, s.Key)
-		}
-	}
-	return len(had) == len(struggled) && !slices.ContainsFunc(struggled, func(k string) bool { return !slices.Contains(had, k) })
 }
 
 // firstSeen looks up when the users of completed journeys were first seen.

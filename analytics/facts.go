@@ -27,7 +27,7 @@ import (
 // Reached and neither Completed nor Skipped; Struggled is the key being in
 // struggled; Seconds is s's time spent, once Completed. So every reached step
 // is exactly one of completed, skipped, dropped or in progress.
-func FactOf(j *so.Journey, v *so.FlowVersion, struggled []string, firstSeen time.Time) *so.JourneyFact {
+func FactOf(j *so.Journey, v *so.FlowVersion, struggles map[string][]string, engagement *float64, firstSeen time.Time) *so.JourneyFact {
 	f := &so.JourneyFact{ProjectID: j.ProjectID, JourneyID: j.ID, UserID: j.UserID, Flow: j.FlowKey,
 		Version: j.FlowVersion, Revision: j.Revision, StartHour: j.StartedAt.UTC().Truncate(time.Hour),
 		Status: j.Status, Steps: []so.StepFact{}}
@@ -40,8 +40,17 @@ func FactOf(j *so.Journey, v *so.FlowVersion, struggled []string, firstSeen time
 		f.CompleteSeconds = secondsBetween(start, *j.CompletedAt)
 		f.ValueSeconds = secondsBetween(from, *j.CompletedAt)
 	}
-	for _, k := range stepKeys(j, v) {
-		f.Steps = append(f.Steps, stepFact(j, k, slices.Contains(struggled, k)))
+	keys := stepKeys(j, v)
+	for _, k := range keys {
+		f.Steps = append(f.Steps, stepFact(j, k, struggles[k]))
+	}
+	f.Step = j.CurrentStep
+	if f.Step == "" && len(keys) > 0 {
+		f.Step = keys[len(keys)-1]
+	}
+	if engagement != nil {
+		b := min(max(int(*engagement/10), 0), 9)
+		f.EngagementBucket = &b
 	}
 	return f
 }
@@ -77,13 +86,13 @@ func stepKeys(j *so.Journey, v *so.FlowVersion) []string {
 }
 
 // stepFact applies FactOf's step rules to one step.
-func stepFact(j *so.Journey, key string, struggled bool) so.StepFact {
+func stepFact(j *so.Journey, key string, rules []string) so.StepFact {
 	s := j.Step(key)
 	if s == nil {
 		s = &so.StepState{Key: key, Status: so.StepPending}
 	}
 	f := so.StepFact{Key: key, Completed: s.Status == so.StepCompleted, Skipped: s.Status == so.StepSkipped,
-		Struggled: struggled}
+		Struggled: len(rules) > 0, Rules: slices.Clone(rules)}
 	f.Started = s.StartedAt != nil || s.Status == so.StepInProgress || f.Completed
 	f.Reached = f.Started || f.Completed || f.Skipped || j.CurrentStep == key
 	f.Dropped = j.Status == so.JourneyAbandoned && f.Reached && !f.Completed && !f.Skipped

@@ -62,7 +62,7 @@ func TestFactOf(t *testing.T) {
 		name      string
 		j         *so.Journey
 		v         *so.FlowVersion
-		struggled []string
+		struggles map[string][]string
 		firstSeen time.Time
 		want      *so.JourneyFact
 	}{
@@ -125,10 +125,10 @@ func TestFactOf(t *testing.T) {
 				so.StepFact{Key: "launch"})},
 		{"struggled step, and a struggle on a step not in the flow",
 			journey(so.JourneyActive, "invite", completed("profile", 3000), inProgress("invite"), pending("launch")),
-			linear, []string{"invite", "gone"}, time.Time{},
+			linear, map[string][]string{"invite": {"hesitation", "repeated_errors"}, "gone": {"rage_click"}}, time.Time{},
 			fact(so.JourneyActive, nil, nil,
 				so.StepFact{Key: "profile", Reached: true, Started: true, Completed: true, Seconds: seconds(3)},
-				so.StepFact{Key: "invite", Reached: true, Started: true, Struggled: true},
+				so.StepFact{Key: "invite", Reached: true, Started: true, Struggled: true, Rules: []string{"hesitation", "repeated_errors"}},
 				so.StepFact{Key: "launch"})},
 		{"a step with a start time but pending again still counts as started",
 			journey(so.JourneyPaused, "profile", so.StepState{Key: "profile", Status: so.StepPending, StartedAt: at(time.Minute)}, pending("invite"), pending("launch")),
@@ -157,7 +157,8 @@ func TestFactOf(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := analytics.FactOf(tc.j, tc.v, tc.struggled, tc.firstSeen)
+			got := analytics.FactOf(tc.j, tc.v, tc.struggles, nil, tc.firstSeen)
+			got.Step = "" // TestFactStepAndEngagement checks it
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("FactOf =\n%s\nwant\n%s", show(got), show(tc.want))
 			}
@@ -172,4 +173,43 @@ func show(f *so.JourneyFact) string {
 		return err.Error()
 	}
 	return string(b)
+}
+
+// The fact names the step the journey is on (its last step once it has
+// none) and files the latest engagement score in tens.
+func TestFactStepAndEngagement(t *testing.T) {
+	t.Parallel()
+	score := func(v float64) *float64 { return &v }
+	mid := journey(so.JourneyActive, "invite", completed("profile", 1000), inProgress("invite"), pending("launch"))
+	done := journey(so.JourneyCompleted, "", completed("profile", 1000), completed("invite", 1000), completed("launch", 1000))
+	done.CompletedAt = at(10 * time.Minute)
+	for _, tc := range []struct {
+		name   string
+		j      *so.Journey
+		score  *float64
+		step   string
+		bucket int // -1: none
+	}{
+		{"on a step, unscored", mid, nil, "invite", -1},
+		{"on a step, 0", mid, score(0), "invite", 0},
+		{"39.9 is the fourth ten (low)", mid, score(39.9), "invite", 3},
+		{"40 starts medium", mid, score(40), "invite", 4},
+		{"80 is high", mid, score(80), "invite", 8},
+		{"100 is the last ten", mid, score(100), "invite", 9},
+		{"finished: its last step", done, score(55), "launch", 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := analytics.FactOf(tc.j, linear, nil, tc.score, time.Time{})
+			if f.Step != tc.step {
+				t.Errorf("step = %q, want %q", f.Step, tc.step)
+			}
+			switch {
+			case tc.bucket < 0 && f.EngagementBucket != nil:
+				t.Errorf("bucket = %d, want none", *f.EngagementBucket)
+			case tc.bucket >= 0 && (f.EngagementBucket == nil || *f.EngagementBucket != tc.bucket):
+				t.Errorf("bucket = %v, want %d", f.EngagementBucket, tc.bucket)
+			}
+		})
+	}
 }

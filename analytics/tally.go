@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
@@ -47,6 +48,8 @@ type JourneyCounts struct {
 type StepCounts struct {
 	Reached, Started, Completed, Skipped, Dropped, Struggled int64
 	Seconds                                                  *Histogram
+	Engagement                                               Counter // journeys on the step by engagement bucket ("0" … "9")
+	Rules                                                    Counter // journeys by struggle rule detected on the step
 }
 
 // Tally holds rollup rows decoded, so deltas can be added to them and
@@ -88,7 +91,7 @@ func (t *Tally) stepRow(k StepKey) *StepCounts {
 	k.Hour = k.Hour.UTC()
 	r := t.steps[k]
 	if r == nil {
-		r = &StepCounts{Seconds: NewHistogram()}
+		r = &StepCounts{Seconds: NewHistogram(), Engagement: Counter{}, Rules: Counter{}}
 		t.steps[k] = r
 	}
 	return r
@@ -116,11 +119,11 @@ func (t *Tally) Load(rows *so.Rollups) error {
 	}
 	for _, s := range rows.Steps {
 		k := StepKey{JourneyKey{s.ProjectID, s.Hour, s.Flow, s.Version}, s.Step}
-		seconds, err := DecodeHistogram(s.Seconds)
+		c, err := decodeStep(&s)
 		if err != nil {
 			return fmt.Errorf("step %s: %w", k, err)
 		}
-		t.stepRow(k).add(&StepCounts{s.Reached, s.Started, s.Completed, s.Skipped, s.Dropped, s.Struggled, seconds})
+		t.stepRow(k).add(c)
 	}
 	return nil
 }
@@ -136,6 +139,23 @@ func decodeJourney(j *so.JourneyRollup) (*JourneyCounts, error) {
 		return nil, fmt.Errorf("value seconds: %w", err)
 	}
 	return &JourneyCounts{j.Started, j.Completed, j.Abandoned, complete, value}, nil
+}
+
+// decodeStep decodes a step row's histogram and counters.
+func decodeStep(s *so.StepRollup) (*StepCounts, error) {
+	seconds, err := DecodeHistogram(s.Seconds)
+	if err != nil {
+		return nil, err
+	}
+	engagement, err := DecodeCounter(s.Engagement)
+	if err != nil {
+		return nil, fmt.Errorf("engagement: %w", err)
+	}
+	rules, err := DecodeCounter(s.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	return &StepCounts{s.Reached, s.Started, s.Completed, s.Skipped, s.Dropped, s.Struggled, seconds, engagement, rules}, nil
 }
 
 // String names a journey row in errors.
@@ -189,6 +209,8 @@ func (c *StepCounts) add(o *StepCounts) {
 	c.Dropped += o.Dropped
 	c.Struggled += o.Struggled
 	c.Seconds.Merge(o.Seconds)
+	c.Engagement.Merge(o.Engagement)
+	c.Rules.Merge(o.Rules)
 }
 
 // Event counts one event in its hour's row, and in its minute's row too when
@@ -238,6 +260,12 @@ func (t *Tally) contribute(f *so.JourneyFact, sign int64) {
 		s.Dropped += sign * one(sf.Dropped)
 		s.Struggled += sign * one(sf.Struggled)
 		addOptional(s.Seconds, sf.Seconds, sign)
+		for _, rule := range sf.Rules {
+			s.Rules.Add(rule, sign)
+		}
+	}
+	if f.EngagementBucket != nil {
+		t.stepRow(StepKey{jk, f.Step}).Engagement.Add(strconv.Itoa(*f.EngagementBucket), sign)
 	}
 }
 
@@ -297,7 +325,7 @@ func (t *Tally) Rows() (*so.Rollups, error) {
 		r := t.steps[StepKey{JourneyKey{s.ProjectID, s.Hour, s.Flow, s.Version}, s.Step}]
 		s.Reached, s.Started, s.Completed, s.Skipped, s.Dropped, s.Struggled =
 			r.Reached, r.Started, r.Completed, r.Skipped, r.Dropped, r.Struggled
-		s.Seconds = r.Seconds.Encode()
+		s.Seconds, s.Engagement, s.Rules = r.Seconds.Encode(), r.Engagement.Encode(), r.Rules.Encode()
 	}
 	return out, nil
 }
@@ -365,7 +393,7 @@ func (t *Tally) Steps(flow string, version int) map[string]StepCounts {
 		if matches(k.JourneyKey, flow, version) {
 			sum, ok := sums[k.Step]
 			if !ok {
-				sum.Seconds = NewHistogram()
+				sum.Seconds, sum.Engagement, sum.Rules = NewHistogram(), Counter{}, Counter{}
 			}
 			sum.add(s)
 			sums[k.Step] = sum

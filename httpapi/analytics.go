@@ -147,15 +147,7 @@ func (s *Server) analyticsFunnel(w http.ResponseWriter, r *http.Request) error {
 		}
 		within = &n
 	}
-	journeys, err := s.Analytics.JourneyRollups(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	steps, err := s.Analytics.StepRollups(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	window, err := tally(&so.Rollups{Journeys: journeys, Steps: steps})
+	window, err := s.stepWindow(r, q)
 	if err != nil {
 		return err
 	}
@@ -207,4 +199,52 @@ func (s *Server) stepOrder(r *http.Request, q so.RollupQuery) ([]string, error) 
 		order[i] = st.Key
 	}
 	return order, nil
+}
+
+func (s *Server) analyticsEngagement(w http.ResponseWriter, r *http.Request) error {
+	q, _, err := rollupQuery(r)
+	if err != nil {
+		return err
+	}
+	var order []string
+	if q.Flow != "" {
+		if order, err = s.stepOrder(r, q); err != nil {
+			return err
+		}
+	}
+	window, err := s.stepWindow(r, q)
+	if err != nil {
+		return err
+	}
+	return writeReport(w, r, "engagement", analytics.EngagementOf(q, window, order))
+}
+
+func (s *Server) analyticsStruggle(w http.ResponseWriter, r *http.Request) error {
+	q, _, err := rollupQuery(r)
+	if err != nil {
+		return err
+	}
+	if q.Flow != "" {
+		if _, err := s.stepOrder(r, q); err != nil {
+			return err
+		}
+	}
+	window, err := s.stepWindow(r, q)
+	if err != nil {
+		return err
+	}
+	return writeReport(w, r, "struggle", analytics.StruggleOf(q, window))
+}
+
+// stepWindow loads the journey and step rows the query selects.
+func (s *Server) stepWindow(r *http.Request, q so.RollupQuery) (*analytics.Tally, error) {
+	journeys, err := s.Analytics.JourneyRollups(r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := s.Analytics.StepRollups(r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	return tally(&so.Rollups{Journeys: journeys, Steps: steps})
 }

@@ -48,17 +48,34 @@ func saveFacts(ctx context.Context, tx pgx.Tx, facts []*so.JourneyFact) error {
 	return mapError(tx.SendBatch(ctx, b).Close(), "journey facts")
 }
 
-// StruggledSteps implements smartonboard.AnalyticsTx.
-func (t *consumerTx) StruggledSteps(ctx context.Context, projectID string, journeyIDs []string) (map[string][]string, error) {
-	rows, _ := t.tx.Query(ctx, `SELECT DISTINCT journey_id, step FROM struggle_detections
-		WHERE journey_id = ANY ($1) AND project_id = $2 ORDER BY journey_id, step`, journeyIDs, projectID)
-	out := map[string][]string{}
-	var journey, step string
-	_, err := pgx.ForEachRow(rows, []any{&journey, &step}, func() error {
-		out[journey] = append(out[journey], step)
+// Struggles implements smartonboard.AnalyticsTx.
+func (t *consumerTx) Struggles(ctx context.Context, projectID string, journeyIDs []string) (map[string]map[string][]string, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT DISTINCT journey_id, step, rule FROM struggle_detections
+		WHERE journey_id = ANY ($1) AND project_id = $2 ORDER BY journey_id, step, rule`, journeyIDs, projectID)
+	out := map[string]map[string][]string{}
+	var journey, step, rule string
+	_, err := pgx.ForEachRow(rows, []any{&journey, &step, &rule}, func() error {
+		if out[journey] == nil {
+			out[journey] = map[string][]string{}
+		}
+		out[journey][step] = append(out[journey][step], rule)
 		return nil
 	})
 	return out, mapError(err, "struggle detections")
+}
+
+// Engagement implements smartonboard.AnalyticsTx.
+func (t *consumerTx) Engagement(ctx context.Context, projectID string, journeyIDs []string) (map[string]float64, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT journey_id, score FROM journey_engagement WHERE journey_id = ANY ($1) AND project_id = $2`,
+		journeyIDs, projectID)
+	out := map[string]float64{}
+	var journey string
+	var score float64
+	_, err := pgx.ForEachRow(rows, []any{&journey, &score}, func() error {
+		out[journey] = score
+		return nil
+	})
+	return out, mapError(err, "journey engagement")
 }
 
 // FirstSeen implements smartonboard.AnalyticsTx.
@@ -84,7 +101,8 @@ func (t *consumerTx) PruneMinutes(ctx context.Context, before time.Time) error {
 const (
 	activityColumns = `project_id, unit, start, events, users`
 	journeyColumns  = `project_id, hour, flow, version, started, completed, abandoned, complete_seconds, value_seconds`
-	stepColumns     = `project_id, hour, flow, version, step, reached, started, completed, skipped, dropped, struggled, seconds`
+	stepColumns     = `project_id, hour, flow, version, step, reached, started, completed, skipped, dropped, struggled, seconds,
+		engagement, rules`
 )
 
 // LoadRollups implements smartonboard.AnalyticsTx: one keyed read per row,
@@ -134,12 +152,13 @@ func saveRollups(ctx context.Context, tx pgx.Tx, r *so.Rollups) error {
 			j.Abandoned, j.CompleteSeconds, j.ValueSeconds)
 	}
 	for _, s := range r.Steps {
-		b.Queue(`INSERT INTO analytics_steps (`+stepColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		b.Queue(`INSERT INTO analytics_steps (`+stepColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 			ON CONFLICT (project_id, hour, flow, version, step) DO UPDATE SET reached = excluded.reached,
 			started = excluded.started, completed = excluded.completed, skipped = excluded.skipped,
-			dropped = excluded.dropped, struggled = excluded.struggled, seconds = excluded.seconds`,
+			dropped = excluded.dropped, struggled = excluded.struggled, seconds = excluded.seconds,
+			engagement = excluded.engagement, rules = excluded.rules`,
 			s.ProjectID, s.Hour, s.Flow, s.Version, s.Step, s.Reached, s.Started, s.Completed, s.Skipped, s.Dropped,
-			s.Struggled, s.Seconds)
+			s.Struggled, s.Seconds, s.Engagement, s.Rules)
 	}
 	if b.Len() == 0 {
 		return nil
@@ -224,10 +243,10 @@ func scanJourneyRollups(rows pgx.Rows, out *[]so.JourneyRollup) error {
 func scanStepRollups(rows pgx.Rows, out *[]so.StepRollup) error {
 	var s so.StepRollup
 	_, err := pgx.ForEachRow(rows, []any{&s.ProjectID, &s.Hour, &s.Flow, &s.Version, &s.Step, &s.Reached, &s.Started,
-		&s.Completed, &s.Skipped, &s.Dropped, &s.Struggled, &s.Seconds}, func() error {
+		&s.Completed, &s.Skipped, &s.Dropped, &s.Struggled, &s.Seconds, &s.Engagement, &s.Rules}, func() error {
 		s.Hour = s.Hour.UTC()
 		*out = append(*out, s)
-		s.Seconds = nil
+		s.Seconds, s.Engagement, s.Rules = nil, nil, nil
 		return nil
 	})
 	return err

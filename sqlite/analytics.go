@@ -56,17 +56,41 @@ func saveFacts(ctx context.Context, tx *sql.Tx, facts []*so.JourneyFact) error {
 	return nil
 }
 
-// StruggledSteps implements smartonboard.AnalyticsTx.
-func (t consumerTx) StruggledSteps(ctx context.Context, projectID string, journeyIDs []string) (map[string][]string, error) {
-	out := map[string][]string{}
+// Struggles implements smartonboard.AnalyticsTx.
+func (t consumerTx) Struggles(ctx context.Context, projectID string, journeyIDs []string) (map[string]map[string][]string, error) {
+	out := map[string]map[string][]string{}
 	err := inChunks(journeyIDs, func(in string, ids []any) error {
-		rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT journey_id, step FROM struggle_detections
-			WHERE journey_id IN (`+in+`) AND project_id = ? ORDER BY journey_id, step`, append(ids, projectID)...)
+		rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT journey_id, step, rule FROM struggle_detections
+			WHERE journey_id IN (`+in+`) AND project_id = ? ORDER BY journey_id, step, rule`, append(ids, projectID)...)
 		if err != nil {
 			return mapError(err)
 		}
-		var journey, step string
-		return eachRow(rows, []any{&journey, &step}, func() { out[journey] = append(out[journey], step) })
+		var journey, step, rule string
+		return eachRow(rows, []any{&journey, &step, &rule}, func() { addStruggle(out, journey, step, rule) })
+	})
+	return out, err
+}
+
+// addStruggle files one detected rule under its journey and step.
+func addStruggle(out map[string]map[string][]string, journey, step, rule string) {
+	if out[journey] == nil {
+		out[journey] = map[string][]string{}
+	}
+	out[journey][step] = append(out[journey][step], rule)
+}
+
+// Engagement implements smartonboard.AnalyticsTx.
+func (t consumerTx) Engagement(ctx context.Context, projectID string, journeyIDs []string) (map[string]float64, error) {
+	out := map[string]float64{}
+	err := inChunks(journeyIDs, func(in string, ids []any) error {
+		rows, err := t.tx.QueryContext(ctx, `SELECT journey_id, score FROM journey_engagement
+			WHERE journey_id IN (`+in+`) AND project_id = ?`, append(ids, projectID)...)
+		if err != nil {
+			return mapError(err)
+		}
+		var journey string
+		var score float64
+		return eachRow(rows, []any{&journey, &score}, func() { out[journey] = score })
 	})
 	return out, err
 }
@@ -96,7 +120,8 @@ func (t consumerTx) PruneMinutes(ctx context.Context, before time.Time) error {
 const (
 	activityColumns = `project_id, unit, start, events, users`
 	journeyColumns  = `project_id, hour, flow, version, started, completed, abandoned, complete_seconds, value_seconds`
-	stepColumns     = `project_id, hour, flow, version, step, reached, started, completed, skipped, dropped, struggled, seconds`
+	stepColumns     = `project_id, hour, flow, version, step, reached, started, completed, skipped, dropped, struggled, seconds,
+		engagement, rules`
 )
 
 // LoadRollups implements smartonboard.AnalyticsTx, one keyed read per row.
@@ -150,12 +175,13 @@ func saveRollups(ctx context.Context, tx *sql.Tx, r *so.Rollups) error {
 		}
 	}
 	for _, s := range r.Steps {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_steps (`+stepColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_steps (`+stepColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, hour, flow, version, step) DO UPDATE SET reached = excluded.reached,
 			started = excluded.started, completed = excluded.completed, skipped = excluded.skipped,
-			dropped = excluded.dropped, struggled = excluded.struggled, seconds = excluded.seconds`,
+			dropped = excluded.dropped, struggled = excluded.struggled, seconds = excluded.seconds,
+			engagement = excluded.engagement, rules = excluded.rules`,
 			s.ProjectID, s.Hour.UnixMilli(), s.Flow, s.Version, s.Step, s.Reached, s.Started, s.Completed, s.Skipped,
-			s.Dropped, s.Struggled, s.Seconds); err != nil {
+			s.Dropped, s.Struggled, s.Seconds, s.Engagement, s.Rules); err != nil {
 			return mapError(err)
 		}
 	}
@@ -236,10 +262,10 @@ func scanStepRollups(rows *sql.Rows, err error, out *[]so.StepRollup) error {
 	var s so.StepRollup
 	var hour int64
 	return eachRow(rows, []any{&s.ProjectID, &hour, &s.Flow, &s.Version, &s.Step, &s.Reached, &s.Started, &s.Completed,
-		&s.Skipped, &s.Dropped, &s.Struggled, &s.Seconds}, func() {
+		&s.Skipped, &s.Dropped, &s.Struggled, &s.Seconds, &s.Engagement, &s.Rules}, func() {
 		s.Hour = time.UnixMilli(hour).UTC()
 		*out = append(*out, s)
-		s.Seconds = nil
+		s.Seconds, s.Engagement, s.Rules = nil, nil, nil
 	})
 }
 

@@ -15,6 +15,7 @@ func testAnalytics(t *testing.T, open Opener) {
 		"Windows":    testAnalyticsWindows,
 		"Facts":      testAnalyticsFacts,
 		"Struggles":  testAnalyticsStruggles,
+		"Engagement": testAnalyticsEngagement,
 		"FirstSeen":  testAnalyticsFirstSeen,
 		"Prune":      testAnalyticsPrune,
 		"NotInTheTx": testAnalyticsRolledBack,
@@ -33,7 +34,8 @@ func sampleRollups(projectID string, at time.Time) *so.Rollups {
 		Journeys: []so.JourneyRollup{{ProjectID: projectID, Hour: at, Flow: "onboard", Version: 2, Started: 5, Completed: 3,
 			Abandoned: 1, CompleteSeconds: []byte{9, 9}, ValueSeconds: nil}},
 		Steps: []so.StepRollup{{ProjectID: projectID, Hour: at, Flow: "onboard", Version: 2, Step: "connect", Reached: 5,
-			Started: 4, Completed: 3, Skipped: 1, Dropped: 1, Struggled: 2, Seconds: []byte{7}}},
+			Started: 4, Completed: 3, Skipped: 1, Dropped: 1, Struggled: 2, Seconds: []byte{7}, Engagement: []byte{1, 1},
+			Rules: []byte{2, 2, 2}}},
 	}
 }
 
@@ -51,6 +53,7 @@ func testAnalyticsRollups(t *testing.T, db DB) {
 	})
 	changed := sampleRollups("p1", hour0)
 	changed.Journeys[0].Completed, changed.Steps[0].Seconds, changed.Activity[0].Users = 4, nil, []byte{8}
+	changed.Steps[0].Rules = nil
 	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
 		got, err := tx.LoadRollups(ctx, rows)
 		if err != nil {
@@ -155,23 +158,46 @@ func testAnalyticsFacts(t *testing.T, db DB) {
 	})
 }
 
-// StruggledSteps names each journey's steps with a detection, once each.
+// Struggles names each journey's rules per step, once each, sorted.
 func testAnalyticsStruggles(t *testing.T, db DB) {
 	startConsumer(t, db, "x")
-	det := func(id, journey, step string) *so.Detection {
+	det := func(id, journey, step string, rule so.StruggleRule) *so.Detection {
 		return &so.Detection{ID: id, ProjectID: "p1", UserID: "u1", JourneyID: journey, Flow: "onboard", Step: step,
-			SessionID: "s", Rule: "hesitation", Evidence: []string{"e"}, DetectedAt: hour0}
+			SessionID: "s", Rule: rule, Evidence: []string{"e"}, DetectedAt: hour0}
 	}
 	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
-		_, err := tx.InsertDetections(ctx, []*so.Detection{det("d1", "j1", "b"), det("d2", "j1", "a"), det("d3", "j1", "b"),
-			det("d4", "j2", "c")})
+		_, err := tx.InsertDetections(ctx, []*so.Detection{det("d1", "j1", "b", "rage_click"), det("d2", "j1", "a", "hesitation"),
+			det("d3", "j1", "b", "hesitation"), det("d5", "j1", "b", "hesitation"), det("d4", "j2", "c", "hesitation")})
 		return err
 	})
 	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
-		got, err := tx.StruggledSteps(ctx, "p1", []string{"j1", "j3"})
-		want := map[string][]string{"j1": {"a", "b"}}
+		got, err := tx.Struggles(ctx, "p1", []string{"j1", "j3"})
+		want := map[string]map[string][]string{"j1": {"a": {"hesitation"}, "b": {"hesitation", "rage_click"}}}
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("struggled steps = %v, %v; want %v", got, err, want)
+		}
+		return err
+	})
+}
+
+// Engagement returns the behaviour engine's latest score per journey.
+func testAnalyticsEngagement(t *testing.T, db DB) {
+	startConsumer(t, db, "x")
+	ctx := context.Background()
+	v := publishedFlow(t, db, "p1", "onboard")
+	j, _, err := db.StartJourney(ctx, so.NewJourney("p1", "u1", v, hour0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		return tx.SaveEngagement(ctx, []so.EngagementPoint{
+			{ProjectID: "p1", JourneyID: j.ID, Minute: hour0, Score: 40, Level: "medium", SessionID: "s", SessionScore: 40},
+			{ProjectID: "p1", JourneyID: j.ID, Minute: hour0.Add(time.Minute), Score: 81.5, Level: "high", SessionID: "s", SessionScore: 81.5}})
+	})
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		got, err := tx.Engagement(ctx, "p1", []string{j.ID, "other"})
+		if err != nil || len(got) != 1 || got[j.ID] != 81.5 {
+			t.Errorf("engagement = %v, %v; want the latest score, 81.5, of %s only", got, err, j.ID)
 		}
 		return err
 	})

@@ -142,7 +142,7 @@ func TestAnalyticsGolden(t *testing.T) {
 		now := time.Now().UTC()
 		base := now.Add(-30 * time.Minute).Truncate(time.Second)
 		at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
-		edge := now.Add(-2 * time.Hour).Truncate(time.Hour) // an hour boundary
+		edge := now.Add(-3 * time.Hour).Truncate(time.Hour) // an hour boundary; the next two hours end before base
 		postTour(t, in,
 			// u1 completes: a 10 s, b 30 s, c 60 s; 120 s from its first step to completion.
 			tourEvent("u1", 1, "step_started", "a", at(0)), tourEvent("u1", 2, "step_completed", "a", at(10)),
@@ -217,6 +217,38 @@ func TestAnalyticsGolden(t *testing.T) {
 			t.Errorf("time to value = %+v; want one journey of 120 s, in the 1–5 min bucket", ttv)
 		}
 
+		eng := decode[struct {
+			Journeys int64 `json:"journeys"`
+			Levels   struct{ Low, Medium, High int64 }
+			Buckets  []struct{ Journeys int64 }
+			Steps    []struct {
+				Key      string `json:"key"`
+				Journeys int64  `json:"journeys"`
+			}
+		}](t, in.admin("GET", "/v1/analytics/engagement?flow=tour", ""), 200)
+		var bucketed int64
+		for _, b := range eng.Buckets {
+			bucketed += b.Journeys
+		}
+		// Every journey was scored; each counts on the step it is on: u3 on a,
+		// u2 on b, u1 (finished) on its last step, c.
+		if eng.Journeys != 3 || bucketed != 3 || eng.Levels.Low+eng.Levels.Medium+eng.Levels.High != 3 || len(eng.Buckets) != 10 ||
+			len(eng.Steps) != 3 || eng.Steps[0].Journeys != 1 || eng.Steps[1].Journeys != 1 || eng.Steps[2].Journeys != 1 {
+			t.Errorf("engagement = %+v; want 3 journeys, one on each step", eng)
+		}
+		sr := decode[struct {
+			JourneysStarted int64 `json:"journeys_started"`
+			HotSpots        []struct {
+				Flow, Step, Rule string
+				Journeys         int64    `json:"journeys"`
+				ShareOfReached   *float64 `json:"share_of_reached"`
+			} `json:"hot_spots"`
+		}](t, in.admin("GET", "/v1/analytics/struggle", ""), 200)
+		if sr.JourneysStarted != 3 || len(sr.HotSpots) != 1 || sr.HotSpots[0].Step != "a" || sr.HotSpots[0].Rule != "repeated_errors" ||
+			sr.HotSpots[0].Journeys != 1 || !same(sr.HotSpots[0].ShareOfReached, 1.0/3) {
+			t.Errorf("struggle = %+v; want one hot spot: a, repeated_errors, 1 of the 3 journeys that reached it", sr)
+		}
+
 		window := func(from, to time.Time) overviewReport {
 			q := "?from=" + urlQuery(from.Format(time.RFC3339Nano)) + "&to=" + urlQuery(to.Format(time.RFC3339Nano))
 			return decode[overviewReport](t, in.admin("GET", "/v1/analytics/overview"+q, ""), 200)
@@ -237,22 +269,26 @@ func TestAnalyticsGolden(t *testing.T) {
 			t.Errorf("funnel CSV = %q, %v; want a header and rows a, b, c", rows, err)
 		}
 
-		before := reportBodies(t, in)
-		if _, err := rebuildAnalytics(context.Background(), in.m.db, time.Time{}, &bytes.Buffer{}); err != nil {
-			t.Fatalf("rebuild: %v", err)
+		fixed := "from=" + urlQuery(now.Add(-24*time.Hour).Format(time.RFC3339)) + "&to=" + urlQuery(now.Add(2*time.Hour).Format(time.RFC3339))
+		before := reportBodies(t, in, fixed)
+		st, err := rebuildAnalytics(context.Background(), in.m.db, time.Time{}, &bytes.Buffer{})
+		if err != nil || st.Journeys != 3 || st.Events != 18 {
+			t.Fatalf("rebuild = %+v, %v; want 3 journeys and 18 events recomputed", st, err)
 		}
-		if after := reportBodies(t, in); after != before {
+		if after := reportBodies(t, in, fixed); after != before {
 			t.Errorf("rebuilt reports differ from the incremental ones:\nincremental %s\nrebuilt     %s", before, after)
 		}
 	})
 }
 
-// reportBodies are the bodies of the three reports, for comparing two states.
-func reportBodies(t *testing.T, in *instance) string {
+// reportBodies are the bodies of the reports over one fixed window, for
+// comparing two states.
+func reportBodies(t *testing.T, in *instance, window string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, path := range []string{"/v1/analytics/overview", "/v1/analytics/funnel?flow=tour", "/v1/analytics/time-to-value?flow=tour"} {
-		r := in.admin("GET", path, "")
+	for _, path := range []string{"/v1/analytics/overview?", "/v1/analytics/funnel?flow=tour&", "/v1/analytics/time-to-value?flow=tour&",
+		"/v1/analytics/engagement?flow=tour&", "/v1/analytics/struggle?"} {
+		r := in.admin("GET", path+window, "")
 		if r.status != 200 {
 			t.Fatalf("%s: %d %s", path, r.status, r.body)
 		}

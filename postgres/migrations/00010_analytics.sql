@@ -52,6 +52,8 @@ CREATE TABLE analytics_steps (
     dropped    bigint NOT NULL,
     struggled  bigint NOT NULL,
     seconds    bytea,
+    engagement bytea, -- journeys on the step by engagement bucket
+    rules      bytea, -- journeys by struggle rule on the step
     PRIMARY KEY (project_id, hour, flow, version, step)
 );
 

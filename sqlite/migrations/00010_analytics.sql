@@ -52,6 +52,8 @@ CREATE TABLE analytics_steps (
     dropped    INTEGER NOT NULL,
     struggled  INTEGER NOT NULL,
     seconds    BLOB,
+    engagement BLOB, -- journeys on the step by engagement bucket
+    rules      BLOB, -- journeys by struggle rule on the step
     PRIMARY KEY (project_id, hour, flow, version, step)
 ) STRICT, WITHOUT ROWID;
 
