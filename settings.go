@@ -3,6 +3,7 @@ package smartonboard
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // DefaultServerOnlyTraits are the traits admin filters and billing rely on, so a
@@ -18,6 +19,33 @@ type ProjectSettings struct {
 	Limits           Limits   `json:"limits,omitzero"`
 	// Behaviour tunes struggle detection and interventions.
 	Behaviour BehaviourSettings `json:"behaviour,omitzero"`
+	// Analytics holds what reports need to know of the business.
+	Analytics AnalyticsSettings `json:"analytics,omitzero"`
+}
+
+// AnalyticsSettings put a value on onboarding: the ROI report multiplies
+// the users interventions activated by it.
+type AnalyticsSettings struct {
+	ValuePerActivatedUser *float64 `json:"value_per_activated_user,omitempty"` // in Currency, 0 to 1e9
+	Currency              string   `json:"currency,omitempty"`                 // ISO 4217 code, default USD
+}
+
+// CurrencyOr returns the currency, USD when none is set.
+func (a AnalyticsSettings) CurrencyOr() string {
+	if a.Currency == "" {
+		return "USD"
+	}
+	return a.Currency
+}
+
+func (a AnalyticsSettings) validate() error {
+	if v := a.ValuePerActivatedUser; v != nil && (*v < 0 || *v > 1e9 || *v != *v) {
+		return FieldErrorf(EINVALID, "settings.analytics.value_per_activated_user", "must be from 0 to 1000000000")
+	}
+	if c := a.Currency; c != "" && (len(c) != 3 || strings.ToUpper(c) != c || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
+		return FieldErrorf(EINVALID, "settings.analytics.currency", "must be a three-letter ISO 4217 code such as USD or EUR")
+	}
+	return nil
 }
 
 // BehaviourSettings are a project's struggle thresholds and intervention
@@ -146,5 +174,8 @@ func (s ProjectSettings) Validate() error {
 			return FieldErrorf(EINVALID, "settings.limits."+l.name, "must be from 0 to 100000000")
 		}
 	}
-	return s.Behaviour.validate()
+	if err := s.Behaviour.validate(); err != nil {
+		return err
+	}
+	return s.Analytics.validate()
 }

@@ -49,3 +49,33 @@ func TestBehaviourSettingsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestAnalyticsSettingsValidate(t *testing.T) {
+	t.Parallel()
+	f := func(v float64) *float64 { return &v }
+	for _, c := range []struct {
+		name  string
+		s     AnalyticsSettings
+		field string // "" when valid
+	}{
+		{"unset", AnalyticsSettings{}, ""},
+		{"priced", AnalyticsSettings{ValuePerActivatedUser: f(0), Currency: "EUR"}, ""},
+		{"negative value", AnalyticsSettings{ValuePerActivatedUser: f(-1)}, "settings.analytics.value_per_activated_user"},
+		{"huge value", AnalyticsSettings{ValuePerActivatedUser: f(1e10)}, "settings.analytics.value_per_activated_user"},
+		{"lower-case currency", AnalyticsSettings{Currency: "eur"}, "settings.analytics.currency"},
+		{"long currency", AnalyticsSettings{Currency: "EURO"}, "settings.analytics.currency"},
+		{"digits", AnalyticsSettings{Currency: "E1R"}, "settings.analytics.currency"},
+	} {
+		err := ProjectSettings{Analytics: c.s}.Validate()
+		var e *Error
+		switch {
+		case c.field == "" && err != nil:
+			t.Errorf("%s: %v, want valid", c.name, err)
+		case c.field != "" && (!errors.As(err, &e) || e.Field != c.field || e.Code != EINVALID):
+			t.Errorf("%s: %v, want invalid %s", c.name, err, c.field)
+		}
+	}
+	if (AnalyticsSettings{}).CurrencyOr() != "USD" {
+		t.Error("the default currency is not USD")
+	}
+}

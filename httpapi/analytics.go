@@ -248,3 +248,19 @@ func (s *Server) stepWindow(r *http.Request, q so.RollupQuery) (*analytics.Tally
 	}
 	return tally(&so.Rollups{Journeys: journeys, Steps: steps})
 }
+
+func (s *Server) analyticsROI(w http.ResponseWriter, r *http.Request) error {
+	from, to, err := reportWindow(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.cachedProject(r)
+	if err != nil {
+		return err
+	}
+	counts, err := s.Behaviour.InterventionEffects(r.Context(), projectID(r), from, to)
+	if err != nil {
+		return err
+	}
+	return writeReport(w, r, "roi", analytics.ROIOf(so.FormatTime(from), so.FormatTime(to), counts, p.Settings.Analytics))
+}

@@ -169,6 +169,7 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/analytics/time-to-value", read, s.analyticsTimeToValue)
 	s.handle(mux, "GET /v1/analytics/engagement", read, s.analyticsEngagement)
 	s.handle(mux, "GET /v1/analytics/struggle", read, s.analyticsStruggle)
+	s.handle(mux, "GET /v1/analytics/roi", read, s.analyticsROI)
 	s.handle(mux, "GET /v1/interventions", read, s.listInterventions)
 	s.handle(mux, "POST /v1/interventions/{id}/outcome", public, s.postOutcome)
 	s.handle(mux, "GET /v1/webhooks", read, s.listWebhooks)

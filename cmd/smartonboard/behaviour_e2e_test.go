@@ -148,6 +148,29 @@ func TestStruggleGetsIntervention(t *testing.T) {
 			t.Fatalf("report = %+v", report)
 		}
 
+		// Neither user finished the journey: no activation either side, priced at the project's value.
+		if r := in.admin("PATCH", "/v1/project", `{"settings":{"analytics":{"value_per_activated_user":120,"currency":"EUR"}}}`); r.status != 200 {
+			t.Fatalf("set the value per activated user: %d %s", r.status, r.body)
+		}
+		roi := decode[struct {
+			Currency string `json:"currency"`
+			Total    struct {
+				Sent    int `json:"sent"`
+				HeldOut int `json:"held_out"`
+				Uplift  struct {
+					Defined  bool    `json:"defined"`
+					Estimate float64 `json:"estimate"`
+				} `json:"uplift"`
+				Value *struct{ Estimate, Low, High float64 } `json:"value"`
+			} `json:"total"`
+			Groups []struct{ Step, Kind string } `json:"groups"`
+		}](t, in.admin("GET", "/v1/analytics/roi", ""), 200)
+		if roi.Currency != "EUR" || roi.Total.Sent != 1 || roi.Total.HeldOut != 1 || !roi.Total.Uplift.Defined ||
+			roi.Total.Uplift.Estimate != 0 || roi.Total.Value == nil || roi.Total.Value.Estimate != 0 ||
+			!(roi.Total.Value.Low < 0 && roi.Total.Value.High > 0) || len(roi.Groups) != 1 || roi.Groups[0].Step != "connect" {
+			t.Fatalf("roi = %+v", roi)
+		}
+
 		j := decode[journeyView](t, in.publicCall("GET", "/v1/users/"+treated+"/journeys/setup", ""), 200)
 		if j.Engagement == nil || *j.Engagement < 0 || *j.Engagement > 100 {
 			t.Fatalf("journey engagement = %v", j.Engagement)
