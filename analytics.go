@@ -63,6 +63,7 @@ type ActivityRollup struct {
 	Start     time.Time
 	Events    int64
 	Users     []byte // a HyperLogLog sketch of the user ids
+	Abandoned int64  // journeys abandoned in it (hour rows), by when it happened
 }
 
 // JourneyRollup counts the journeys of one flow version that started in one hour.

@@ -28,6 +28,20 @@ func ContentItemNotFound(id string) *Error { return NotFound("content item", id)
 // user's, or was held out (nothing was sent, so there is nothing to answer).
 func InterventionNotFound(id string) *Error { return NotFound("intervention", id) }
 
+// AlertNotFound reports an alert that does not exist in the project.
+func AlertNotFound(id string) *Error { return NotFound("alert", id) }
+
+// AlertMoved reports an alert action on an alert whose status changed since
+// it was read (another admin, or the condition cleared).
+func AlertMoved(id string, now AlertStatus) *Error {
+	return FieldErrorf(ECONFLICT, "status", "alert %s is %s now: read it again", id, now)
+}
+
+// AlertTransition reports an action the alert's status does not allow.
+func AlertTransition(id string, from AlertStatus, action string) *Error {
+	return FieldErrorf(ECONFLICT, "status", "alert %s is %s: it cannot be %s", id, from, action)
+}
+
 // ConsumerNotStarted is a durable consumer whose cursor was never created.
 func ConsumerNotStarted(name string) *Error {
 	return Errorf(EINTERNAL, "pipeline consumer %q has no cursor; StartConsumer must run first", name)

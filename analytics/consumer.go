@@ -98,9 +98,7 @@ func (c *Consumer) project(ctx context.Context, tx so.ConsumerTx, delta *Tally, 
 	var users []string
 	inFlow := map[string]bool{}
 	for _, ev := range events {
-		if !so.ServerEvent(ev.Type) { // the server's own events are not activity
-			delta.Event(ev, minutesFrom)
-		}
+		delta.Event(ev, minutesFrom)
 		if _, seen := inFlow[ev.UserID]; !seen {
 			users = append(users, ev.UserID)
 		}

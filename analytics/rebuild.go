@@ -48,8 +48,11 @@ func (c *Consumer) Rebuild(ctx context.Context, tx so.RebuildTx, from time.Time,
 	}
 	err = tx.EachEvent(ctx, func(events []*so.Event) error {
 		for _, ev := range events {
-			if !so.ServerEvent(ev.Type) && !ev.Timestamp.Before(st.From) {
-				delta.Event(ev, minutesFrom)
+			if ev.Timestamp.Before(st.From) {
+				continue
+			}
+			delta.Event(ev, minutesFrom)
+			if !so.ServerEvent(ev.Type) {
 				st.Events++
 			}
 		}

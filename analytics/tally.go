@@ -34,8 +34,9 @@ type StepKey struct {
 
 // ActivityCounts is one activity row decoded, or a sum of them.
 type ActivityCounts struct {
-	Events int64
-	Users  *Users
+	Events    int64
+	Users     *Users
+	Abandoned int64
 }
 
 // JourneyCounts is one journey row decoded, or a sum of them.
@@ -105,7 +106,7 @@ func (t *Tally) Load(rows *so.Rollups) error {
 		if err != nil {
 			return fmt.Errorf("activity %s %s %s: %w", a.ProjectID, a.Unit, so.FormatTime(a.Start), err)
 		}
-		if err := t.addActivity(ActivityKey{a.ProjectID, a.Unit, a.Start}, &ActivityCounts{a.Events, users}); err != nil {
+		if err := t.addActivity(ActivityKey{a.ProjectID, a.Unit, a.Start}, &ActivityCounts{a.Events, users, a.Abandoned}); err != nil {
 			return err
 		}
 	}
@@ -185,6 +186,7 @@ func (t *Tally) Add(o *Tally) error {
 func (t *Tally) addActivity(k ActivityKey, a *ActivityCounts) error {
 	r := t.activityRow(k)
 	r.Events += a.Events
+	r.Abandoned += a.Abandoned
 	if err := r.Users.Merge(a.Users); err != nil {
 		return fmt.Errorf("activity %s %s %s: %w", k.ProjectID, k.Unit, so.FormatTime(k.Start), err)
 	}
@@ -217,6 +219,13 @@ func (c *StepCounts) add(o *StepCounts) {
 // it happened at or after minutesFrom: minutes are kept for recent events only.
 func (t *Tally) Event(ev *so.Event, minutesFrom time.Time) {
 	at := ev.Timestamp.UTC()
+	if ev.Type == so.EventJourneyAbandoned {
+		t.activityRow(ActivityKey{ev.ProjectID, so.UnitHour, at.Truncate(time.Hour)}).Abandoned++
+		return
+	}
+	if so.ServerEvent(ev.Type) {
+		return // the server's own events are not activity
+	}
 	t.count(ActivityKey{ev.ProjectID, so.UnitHour, at.Truncate(time.Hour)}, ev.UserID)
 	if !at.Before(minutesFrom) {
 		t.count(ActivityKey{ev.ProjectID, so.UnitMinute, at.Truncate(time.Minute)}, ev.UserID)
@@ -312,7 +321,7 @@ func (t *Tally) Rows() (*so.Rollups, error) {
 		if err != nil {
 			return nil, fmt.Errorf("activity %s %s %s: %w", a.ProjectID, a.Unit, so.FormatTime(a.Start), err)
 		}
-		a.Events, a.Users = r.Events, users
+		a.Events, a.Users, a.Abandoned = r.Events, users, r.Abandoned
 	}
 	for i := range out.Journeys {
 		j := &out.Journeys[i]

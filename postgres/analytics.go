@@ -99,7 +99,7 @@ func (t *consumerTx) PruneMinutes(ctx context.Context, before time.Time) error {
 }
 
 const (
-	activityColumns = `project_id, unit, start, events, users`
+	activityColumns = `project_id, unit, start, events, users, abandoned`
 	journeyColumns  = `project_id, hour, flow, version, started, completed, abandoned, complete_seconds, value_seconds`
 	stepColumns     = `project_id, hour, flow, version, step, reached, started, completed, skipped, dropped, struggled, seconds,
 		engagement, rules`
@@ -140,9 +140,9 @@ func (t *consumerTx) SaveRollups(ctx context.Context, r *so.Rollups) error {
 func saveRollups(ctx context.Context, tx pgx.Tx, r *so.Rollups) error {
 	b := &pgx.Batch{}
 	for _, a := range r.Activity {
-		b.Queue(`INSERT INTO analytics_activity (`+activityColumns+`) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (project_id, unit, start) DO UPDATE SET events = excluded.events, users = excluded.users`,
-			a.ProjectID, string(a.Unit), a.Start, a.Events, a.Users)
+		b.Queue(`INSERT INTO analytics_activity (`+activityColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (project_id, unit, start) DO UPDATE SET events = excluded.events, users = excluded.users,
+			abandoned = excluded.abandoned`, a.ProjectID, string(a.Unit), a.Start, a.Events, a.Users, a.Abandoned)
 	}
 	for _, j := range r.Journeys {
 		b.Queue(`INSERT INTO analytics_journeys (`+journeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -219,7 +219,7 @@ func rollupWhere(q so.RollupQuery) (string, []any) {
 func scanActivity(rows pgx.Rows, out *[]so.ActivityRollup) error {
 	var a so.ActivityRollup
 	var unit string
-	_, err := pgx.ForEachRow(rows, []any{&a.ProjectID, &unit, &a.Start, &a.Events, &a.Users}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&a.ProjectID, &unit, &a.Start, &a.Events, &a.Users, &a.Abandoned}, func() error {
 		a.Unit, a.Start = so.RollupUnit(unit), a.Start.UTC()
 		*out = append(*out, a)
 		a.Users = nil // the next scan must not share the slice

@@ -118,7 +118,7 @@ func (t consumerTx) PruneMinutes(ctx context.Context, before time.Time) error {
 }
 
 const (
-	activityColumns = `project_id, unit, start, events, users`
+	activityColumns = `project_id, unit, start, events, users, abandoned`
 	journeyColumns  = `project_id, hour, flow, version, started, completed, abandoned, complete_seconds, value_seconds`
 	stepColumns     = `project_id, hour, flow, version, step, reached, started, completed, skipped, dropped, struggled, seconds,
 		engagement, rules`
@@ -159,9 +159,9 @@ func (t consumerTx) SaveRollups(ctx context.Context, r *so.Rollups) error {
 
 func saveRollups(ctx context.Context, tx *sql.Tx, r *so.Rollups) error {
 	for _, a := range r.Activity {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_activity (`+activityColumns+`) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (project_id, unit, start) DO UPDATE SET events = excluded.events, users = excluded.users`,
-			a.ProjectID, string(a.Unit), a.Start.UnixMilli(), a.Events, a.Users); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_activity (`+activityColumns+`) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (project_id, unit, start) DO UPDATE SET events = excluded.events, users = excluded.users,
+			abandoned = excluded.abandoned`, a.ProjectID, string(a.Unit), a.Start.UnixMilli(), a.Events, a.Users, a.Abandoned); err != nil {
 			return mapError(err)
 		}
 	}
@@ -234,7 +234,7 @@ func scanActivity(rows *sql.Rows, err error, out *[]so.ActivityRollup) error {
 	var a so.ActivityRollup
 	var unit string
 	var start int64
-	return eachRow(rows, []any{&a.ProjectID, &unit, &start, &a.Events, &a.Users}, func() {
+	return eachRow(rows, []any{&a.ProjectID, &unit, &start, &a.Events, &a.Users, &a.Abandoned}, func() {
 		a.Unit, a.Start = so.RollupUnit(unit), time.UnixMilli(start).UTC()
 		*out = append(*out, a)
 		a.Users = nil // the next scan must not share the slice

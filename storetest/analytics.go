@@ -29,7 +29,7 @@ func sampleRollups(projectID string, at time.Time) *so.Rollups {
 	return &so.Rollups{
 		Activity: []so.ActivityRollup{
 			{ProjectID: projectID, Unit: so.UnitMinute, Start: at.Add(5 * time.Minute), Events: 7, Users: []byte{1, 2, 3}},
-			{ProjectID: projectID, Unit: so.UnitHour, Start: at, Events: 70, Users: []byte{4, 5}},
+			{ProjectID: projectID, Unit: so.UnitHour, Start: at, Events: 70, Users: []byte{4, 5}, Abandoned: 3},
 		},
 		Journeys: []so.JourneyRollup{{ProjectID: projectID, Hour: at, Flow: "onboard", Version: 2, Started: 5, Completed: 3,
 			Abandoned: 1, CompleteSeconds: []byte{9, 9}, ValueSeconds: nil}},

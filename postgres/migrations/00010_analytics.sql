@@ -21,6 +21,7 @@ CREATE TABLE analytics_activity (
     start      timestamptz NOT NULL,
     events     bigint NOT NULL,
     users      bytea, -- HyperLogLog sketch
+    abandoned  bigint NOT NULL DEFAULT 0, -- journeys abandoned (hour rows, by when)
     PRIMARY KEY (project_id, unit, start)
 );
 
@@ -57,6 +58,27 @@ CREATE TABLE analytics_steps (
     PRIMARY KEY (project_id, hour, flow, version, step)
 );
 
+-- Alerts: at most one open or acknowledged alert per (project, key).
+CREATE TABLE alerts (
+    id              text COLLATE "C" PRIMARY KEY,
+    project_id      text COLLATE "C" NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    key             text COLLATE "C" NOT NULL,
+    rule            text NOT NULL,
+    severity        text NOT NULL,
+    status          text NOT NULL CHECK (status IN ('open', 'acknowledged', 'resolved')),
+    message         text NOT NULL,
+    numbers         text NOT NULL, -- JSON object
+    query           text NOT NULL,
+    opened_at       timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    acknowledged_at timestamptz,
+    resolved_at     timestamptz,
+    resolved_by     text NOT NULL DEFAULT '',
+    cleared         boolean NOT NULL DEFAULT false
+);
+CREATE INDEX alerts_key_idx ON alerts (project_id, key, opened_at);
+CREATE INDEX alerts_opened_idx ON alerts (project_id, opened_at);
+
 -- Which steps of a journey saw a struggle.
 CREATE INDEX struggle_detections_journey_idx ON struggle_detections (journey_id, step);
 
@@ -67,6 +89,7 @@ INSERT INTO pipeline_cursors (consumer, tx, seq, updated_at) VALUES ('analytics'
 -- +goose Down
 DELETE FROM pipeline_cursors WHERE consumer = 'analytics';
 DROP INDEX struggle_detections_journey_idx;
+DROP TABLE alerts;
 DROP TABLE analytics_steps;
 DROP TABLE analytics_journeys;
 DROP TABLE analytics_activity;

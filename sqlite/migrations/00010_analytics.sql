@@ -21,6 +21,7 @@ CREATE TABLE analytics_activity (
     start      INTEGER NOT NULL, -- unix milliseconds
     events     INTEGER NOT NULL,
     users      BLOB,             -- HyperLogLog sketch
+    abandoned  INTEGER NOT NULL DEFAULT 0, -- journeys abandoned (hour rows, by when)
     PRIMARY KEY (project_id, unit, start)
 ) STRICT, WITHOUT ROWID;
 
@@ -57,6 +58,27 @@ CREATE TABLE analytics_steps (
     PRIMARY KEY (project_id, hour, flow, version, step)
 ) STRICT, WITHOUT ROWID;
 
+-- Alerts: at most one open or acknowledged alert per (project, key).
+CREATE TABLE alerts (
+    id              TEXT PRIMARY KEY,
+    project_id      TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    key             TEXT NOT NULL,
+    rule            TEXT NOT NULL,
+    severity        TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('open', 'acknowledged', 'resolved')),
+    message         TEXT NOT NULL,
+    numbers         TEXT NOT NULL, -- JSON object
+    query           TEXT NOT NULL,
+    opened_at       INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    acknowledged_at INTEGER,
+    resolved_at     INTEGER,
+    resolved_by     TEXT NOT NULL DEFAULT '',
+    cleared         INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX alerts_key ON alerts (project_id, key, opened_at);
+CREATE INDEX alerts_opened ON alerts (project_id, opened_at);
+
 -- Which steps of a journey saw a struggle.
 CREATE INDEX struggle_detections_journey ON struggle_detections (journey_id, step);
 
@@ -68,6 +90,7 @@ INSERT INTO pipeline_cursors (consumer, tx, seq, updated_at)
 -- +goose Down
 DELETE FROM pipeline_cursors WHERE consumer = 'analytics';
 DROP INDEX struggle_detections_journey;
+DROP TABLE alerts;
 DROP TABLE analytics_steps;
 DROP TABLE analytics_journeys;
 DROP TABLE analytics_activity;
