@@ -86,3 +86,27 @@ type AlertStore interface {
 	// ActiveProjects lists the projects with journeys rolled up since the time.
 	ActiveProjects(ctx context.Context, since time.Time) ([]string, error)
 }
+
+// Acknowledge marks an open alert as seen: it then stays until a user
+// resolves it. Acknowledging it again changes nothing; a resolved alert
+// cannot be.
+func (a *Alert) Acknowledge(at time.Time) (changed bool, err error) {
+	switch a.Status {
+	case AlertAcknowledged:
+		return false, nil
+	case AlertResolved:
+		return false, AlertTransition(a.ID, a.Status, "acknowledged")
+	}
+	a.Status, a.AcknowledgedAt, a.UpdatedAt = AlertAcknowledged, &at, at
+	return true, nil
+}
+
+// Resolve closes an alert by hand; its key opens no new alert until its
+// condition has cleared. Resolving it again changes nothing.
+func (a *Alert) Resolve(at time.Time) (changed bool) {
+	if a.Status == AlertResolved {
+		return false
+	}
+	a.Status, a.ResolvedAt, a.ResolvedBy, a.Cleared, a.UpdatedAt = AlertResolved, &at, "user", false, at
+	return true
+}

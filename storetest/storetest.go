@@ -24,6 +24,7 @@ type DB interface {
 	so.PipelineStore
 	so.BehaviourStore
 	so.AnalyticsStore
+	so.AlertStore
 	Migrator() *migrate.Migrator
 	Ping(ctx context.Context) error
 }
@@ -53,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		"Pipeline":          func(t *testing.T) { testPipeline(t, open) },
 		"Behaviour":         func(t *testing.T) { testBehaviour(t, open) },
 		"Analytics":         func(t *testing.T) { testAnalytics(t, open) },
+		"Alerts":            func(t *testing.T) { testAlerts(t, open) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
