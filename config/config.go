@@ -42,6 +42,7 @@ type Config struct {
 	MetricsToken           string        // SMARTONBOARD_METRICS_TOKEN (secret)
 	ShutdownTimeout        time.Duration // SMARTONBOARD_SHUTDOWN_TIMEOUT
 	PublishInterval        time.Duration // SMARTONBOARD_PUBLISH_INTERVAL
+	AlertInterval          time.Duration // SMARTONBOARD_ALERT_INTERVAL
 	AbandonAfter           time.Duration // SMARTONBOARD_ABANDON_AFTER
 	Consumers              string        // SMARTONBOARD_CONSUMERS
 	Rollups                string        // SMARTONBOARD_ROLLUPS
@@ -76,6 +77,7 @@ func Default() Config {
 		LogLevel:               "info",
 		ShutdownTimeout:        30 * time.Second,
 		PublishInterval:        30 * time.Second,
+		AlertInterval:          time.Minute,
 		AbandonAfter:           7 * 24 * time.Hour,
 		Consumers:              "on",
 		Rollups:                "on",

@@ -180,6 +180,7 @@ func (c Config) checkRanges() Problems {
 		{"DATABASE_IDLE_TIMEOUT", c.DatabaseIdleTimeout, time.Second, 24 * time.Hour, def.DatabaseIdleTimeout},
 		{"SMARTONBOARD_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10 * time.Minute, def.ShutdownTimeout},
 		{"SMARTONBOARD_PUBLISH_INTERVAL", c.PublishInterval, time.Second, 24 * time.Hour, def.PublishInterval},
+		{"SMARTONBOARD_ALERT_INTERVAL", c.AlertInterval, time.Second, 24 * time.Hour, def.AlertInterval},
 		{"SMARTONBOARD_ABANDON_AFTER", c.AbandonAfter, time.Minute, 365 * 24 * time.Hour, def.AbandonAfter},
 		{"SMARTONBOARD_STREAM_LIFETIME", c.StreamLifetime, time.Minute, 24 * time.Hour, def.StreamLifetime},
 		{"SMARTONBOARD_IDENTITY_SECRET_GRACE", c.IdentitySecretGrace, 0, 30 * 24 * time.Hour, def.IdentitySecretGrace},

@@ -45,6 +45,7 @@ type Server struct {
 	Behaviour so.BehaviourStore
 	Webhooks  so.WebhookStore
 	Analytics so.AnalyticsStore
+	Alerts    so.AlertStore
 	// WebhookProduction holds webhook endpoints to production rules: https,
 	// and public addresses only.
 	WebhookProduction bool
@@ -170,6 +171,9 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/analytics/engagement", read, s.analyticsEngagement)
 	s.handle(mux, "GET /v1/analytics/struggle", read, s.analyticsStruggle)
 	s.handle(mux, "GET /v1/analytics/roi", read, s.analyticsROI)
+	s.handle(mux, "GET /v1/alerts", read, s.listAlerts)
+	s.handle(mux, "POST /v1/alerts/{id}/acknowledge", write, s.acknowledgeAlert)
+	s.handle(mux, "POST /v1/alerts/{id}/resolve", write, s.resolveAlert)
 	s.handle(mux, "GET /v1/interventions", read, s.listInterventions)
 	s.handle(mux, "POST /v1/interventions/{id}/outcome", public, s.postOutcome)
 	s.handle(mux, "GET /v1/webhooks", read, s.listWebhooks)

@@ -125,6 +125,12 @@ type AbandonIdle struct{}
 // Kind implements river.JobArgs.
 func (AbandonIdle) Kind() string { return "abandon_idle_journeys" }
 
+// EvaluateAlerts runs the alert rules over every project.
+type EvaluateAlerts struct{}
+
+// Kind implements river.JobArgs.
+func (EvaluateAlerts) Kind() string { return "evaluate_alerts" }
+
 // Func is a worker that runs a function, for the periodic jobs.
 type Func[T river.JobArgs] struct {
 	river.WorkerDefaults[T]

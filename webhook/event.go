@@ -19,8 +19,7 @@ const (
 	StruggleDetected      = "struggle.detected"
 	InterventionTriggered = "intervention.triggered"
 	InterventionEscalated = "intervention.escalated"
-	// AlertOpened is reserved for the alerts to come: an endpoint may subscribe
-	// to it already, and nothing sends it yet.
+	// AlertOpened is sent once per alert, when the alert job opens it.
 	AlertOpened = "alert.opened"
 )
 

@@ -29,6 +29,7 @@ type database interface {
 	so.WebhookStore
 	so.AnalyticsStore
 	so.AnalyticsRebuilder
+	so.AlertStore
 	StartQueue(ctx context.Context, cfg jobs.Config) error
 	StopQueue(ctx context.Context) error
 	Ping(ctx context.Context) error

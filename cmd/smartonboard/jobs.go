@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/analytics"
 	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/httpapi"
 	"github.com/smartonboarding/smartonboard/jobs"
@@ -28,12 +29,21 @@ func (m *Main) startQueue(ctx context.Context) error {
 		return err
 	}})
 	river.AddWorker(workers, &jobs.Func[jobs.AbandonIdle]{Run: m.abandonIdle})
+	river.AddWorker(workers, &jobs.Func[jobs.EvaluateAlerts]{Run: m.evaluateAlerts})
 	periodic := []*river.PeriodicJob{jobs.Every(m.Config.PublishInterval, jobs.PublishScheduled{}),
-		jobs.Every(abandonEvery(m.Config.AbandonAfter), jobs.AbandonIdle{})}
+		jobs.Every(abandonEvery(m.Config.AbandonAfter), jobs.AbandonIdle{}),
+		jobs.Every(m.Config.AlertInterval, jobs.EvaluateAlerts{})}
 	if err := m.db.StartQueue(context.WithoutCancel(ctx), jobs.Config{Workers: workers, Periodic: periodic, Logger: m.Logger}); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
 	return nil
+}
+
+// evaluateAlerts runs the alert rules now.
+func (m *Main) evaluateAlerts(ctx context.Context) error {
+	opened, err := analytics.EvaluateAlerts(ctx, m.db, time.Now())
+	m.logJob("open alerts", len(opened))
+	return err
 }
 
 func (m *Main) logJob(name string, n int) {

@@ -217,6 +217,7 @@ func (m *Main) newHTTPServer() *http.Server {
 		Ingest:    m.ingester,
 		Behaviour: m.db,
 		Analytics: m.db,
+		Alerts:    m.db,
 		Webhooks:  m.db,
 
 		WebhookProduction: m.Config.Env == config.EnvProduction,
