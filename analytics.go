@@ -167,3 +167,26 @@ type RebuildTx interface {
 type AnalyticsRebuilder interface {
 	RebuildAnalytics(ctx context.Context, fn func(ctx context.Context, tx RebuildTx) error) error
 }
+
+// SegmentCount is the journeys of one flow started in a window by users
+// with one (string) value of a trait.
+type SegmentCount struct {
+	Flow      string
+	Trait     string
+	Value     string
+	Started   int64
+	Completed int64
+}
+
+// InsightStore counts segments from journey facts and keeps each project's
+// latest insights.
+type InsightStore interface {
+	// SegmentCounts counts, per flow and string value of each trait, the
+	// journeys started in [from, to) and how many completed.
+	SegmentCounts(ctx context.Context, projectID string, from, to time.Time, traits []string) ([]SegmentCount, error)
+	// SaveInsights replaces the project's insights.
+	SaveInsights(ctx context.Context, projectID string, at time.Time, doc []byte) error
+	// LatestInsights returns the project's insights and when they were
+	// computed; none yet is a not_found error.
+	LatestInsights(ctx context.Context, projectID string) ([]byte, time.Time, error)
+}

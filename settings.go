@@ -28,6 +28,20 @@ type ProjectSettings struct {
 type AnalyticsSettings struct {
 	ValuePerActivatedUser *float64 `json:"value_per_activated_user,omitempty"` // in Currency, 0 to 1e9
 	Currency              string   `json:"currency,omitempty"`                 // ISO 4217 code, default USD
+	// SegmentTraits are the traits insights compare completion by; nil means
+	// DefaultServerOnlyTraits (set by the customer's backend, so trustworthy).
+	SegmentTraits []string `json:"segment_traits,omitzero"`
+}
+
+// maxSegmentTraits bounds the traits insights segment by.
+const maxSegmentTraits = 10
+
+// Segments returns the traits to segment by.
+func (a AnalyticsSettings) Segments() []string {
+	if a.SegmentTraits == nil {
+		return DefaultServerOnlyTraits
+	}
+	return a.SegmentTraits
 }
 
 // CurrencyOr returns the currency, USD when none is set.
@@ -41,6 +55,15 @@ func (a AnalyticsSettings) CurrencyOr() string {
 func (a AnalyticsSettings) validate() error {
 	if v := a.ValuePerActivatedUser; v != nil && (*v < 0 || *v > 1e9 || *v != *v) {
 		return FieldErrorf(EINVALID, "settings.analytics.value_per_activated_user", "must be from 0 to 1000000000")
+	}
+	if len(a.SegmentTraits) > maxSegmentTraits {
+		return FieldErrorf(EINVALID, "settings.analytics.segment_traits", "at most %d traits", maxSegmentTraits)
+	}
+	for i, t := range a.SegmentTraits {
+		if len(t) == 0 || len(t) > 100 || strings.Trim(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+			return FieldErrorf(EINVALID, fmt.Sprintf("settings.analytics.segment_traits[%d]", i),
+				"must be a trait name of letters, digits, _ and -, at most 100")
+		}
 	}
 	if c := a.Currency; c != "" && (len(c) != 3 || strings.ToUpper(c) != c || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
 		return FieldErrorf(EINVALID, "settings.analytics.currency", "must be a three-letter ISO 4217 code such as USD or EUR")

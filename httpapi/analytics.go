@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"encoding/csv"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -263,4 +265,27 @@ func (s *Server) analyticsROI(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeReport(w, r, "roi", analytics.ROIOf(so.FormatTime(from), so.FormatTime(to), counts, p.Settings.Analytics))
+}
+
+// analyticsInsights answers the insight job's latest findings; before the
+// job's first run for the project, it computes them on the spot.
+func (s *Server) analyticsInsights(w http.ResponseWriter, r *http.Request) error {
+	if _, err := queryParams(r); err != nil {
+		return err
+	}
+	var report analytics.InsightReport
+	doc, _, err := s.Insights.LatestInsights(r.Context(), projectID(r))
+	switch {
+	case so.ErrorCode(err) == so.ENOTFOUND:
+		if report, err = analytics.ComputeInsights(r.Context(), s.Insights, projectID(r), so.Now()); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(doc, &report); err != nil {
+			return fmt.Errorf("stored insights: %w", err)
+		}
+	}
+	return writeReport(w, r, "insights", report)
 }

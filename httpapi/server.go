@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/analytics"
 	"github.com/smartonboarding/smartonboard/journey"
 	"github.com/smartonboarding/smartonboard/stream"
 )
@@ -46,6 +47,7 @@ type Server struct {
 	Webhooks  so.WebhookStore
 	Analytics so.AnalyticsStore
 	Alerts    so.AlertStore
+	Insights  analytics.InsightSource
 	// WebhookProduction holds webhook endpoints to production rules: https,
 	// and public addresses only.
 	WebhookProduction bool
@@ -171,6 +173,7 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/analytics/engagement", read, s.analyticsEngagement)
 	s.handle(mux, "GET /v1/analytics/struggle", read, s.analyticsStruggle)
 	s.handle(mux, "GET /v1/analytics/roi", read, s.analyticsROI)
+	s.handle(mux, "GET /v1/analytics/insights", read, s.analyticsInsights)
 	s.handle(mux, "GET /v1/alerts", read, s.listAlerts)
 	s.handle(mux, "POST /v1/alerts/{id}/acknowledge", write, s.acknowledgeAlert)
 	s.handle(mux, "POST /v1/alerts/{id}/resolve", write, s.resolveAlert)

@@ -125,6 +125,12 @@ type AbandonIdle struct{}
 // Kind implements river.JobArgs.
 func (AbandonIdle) Kind() string { return "abandon_idle_journeys" }
 
+// RefreshInsights recomputes every project's insights.
+type RefreshInsights struct{}
+
+// Kind implements river.JobArgs.
+func (RefreshInsights) Kind() string { return "refresh_insights" }
+
 // EvaluateAlerts runs the alert rules over every project.
 type EvaluateAlerts struct{}
 

@@ -41,9 +41,10 @@ func saveFacts(ctx context.Context, tx pgx.Tx, facts []*so.JourneyFact) error {
 		if err != nil {
 			return err
 		}
-		b.Queue(`INSERT INTO journey_facts (journey_id, project_id, user_id, flow, version, start_hour, fact)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (journey_id) DO UPDATE SET fact = excluded.fact,
-			start_hour = excluded.start_hour`, f.JourneyID, f.ProjectID, f.UserID, f.Flow, f.Version, f.StartHour, string(doc))
+		b.Queue(`INSERT INTO journey_facts (journey_id, project_id, user_id, flow, version, start_hour, status, fact)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (journey_id) DO UPDATE SET fact = excluded.fact,
+			start_hour = excluded.start_hour, status = excluded.status`, f.JourneyID, f.ProjectID, f.UserID, f.Flow, f.Version,
+			f.StartHour, string(f.Status), string(doc))
 	}
 	return mapError(tx.SendBatch(ctx, b).Close(), "journey facts")
 }
@@ -315,4 +316,43 @@ func (t rebuildTx) EachEvent(ctx context.Context, fn func([]*so.Event) error) er
 		}
 		after = last
 	}
+}
+
+// SegmentCounts implements smartonboard.InsightStore.
+func (db *DB) SegmentCounts(ctx context.Context, projectID string, from, to time.Time, traits []string) ([]so.SegmentCount, error) {
+	out := []so.SegmentCount{}
+	for _, trait := range traits {
+		rows, _ := db.pool.Query(ctx, `SELECT f.flow, u.traits::jsonb ->> $1 AS v, count(*),
+			count(*) FILTER (WHERE f.status = 'completed') FROM journey_facts f
+			JOIN end_users u ON u.project_id = f.project_id AND u.user_id = f.user_id
+			WHERE f.project_id = $2 AND f.start_hour >= $3 AND f.start_hour < $4 AND jsonb_typeof(u.traits::jsonb -> $1) = 'string'
+			GROUP BY f.flow, v ORDER BY f.flow, (u.traits::jsonb ->> $1) COLLATE "C"`, trait, projectID, from, to)
+		c := so.SegmentCount{Trait: trait}
+		_, err := pgx.ForEachRow(rows, []any{&c.Flow, &c.Value, &c.Started, &c.Completed}, func() error {
+			out = append(out, c)
+			return nil
+		})
+		if err != nil {
+			return nil, mapError(err, "segments")
+		}
+	}
+	return out, nil
+}
+
+// SaveInsights implements smartonboard.InsightStore.
+func (db *DB) SaveInsights(ctx context.Context, projectID string, at time.Time, doc []byte) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO insights (project_id, computed_at, doc) VALUES ($1, $2, $3)
+		ON CONFLICT (project_id) DO UPDATE SET computed_at = excluded.computed_at, doc = excluded.doc`, projectID, at, string(doc))
+	return mapError(err, "insights")
+}
+
+// LatestInsights implements smartonboard.InsightStore.
+func (db *DB) LatestInsights(ctx context.Context, projectID string) ([]byte, time.Time, error) {
+	var doc string
+	var at time.Time
+	err := db.pool.QueryRow(ctx, `SELECT doc, computed_at FROM insights WHERE project_id = $1`, projectID).Scan(&doc, &at)
+	if err != nil {
+		return nil, time.Time{}, notFound(err, so.NotFound("insights", projectID), "insights")
+	}
+	return []byte(doc), at.UTC(), nil
 }

@@ -47,9 +47,9 @@ func saveFacts(ctx context.Context, tx *sql.Tx, facts []*so.JourneyFact) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO journey_facts (journey_id, project_id, user_id, flow, version,
-			start_hour, fact) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (journey_id) DO UPDATE SET fact = excluded.fact,
-			start_hour = excluded.start_hour`, f.JourneyID, f.ProjectID, f.UserID, f.Flow, f.Version,
-			f.StartHour.UnixMilli(), string(doc)); err != nil {
+			start_hour, status, fact) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (journey_id) DO UPDATE SET fact = excluded.fact,
+			start_hour = excluded.start_hour, status = excluded.status`, f.JourneyID, f.ProjectID, f.UserID, f.Flow, f.Version,
+			f.StartHour.UnixMilli(), string(f.Status), string(doc)); err != nil {
 			return mapError(err)
 		}
 	}
@@ -332,4 +332,45 @@ func (t rebuildTx) EachEvent(ctx context.Context, fn func([]*so.Event) error) er
 		}
 		after = last
 	}
+}
+
+// SegmentCounts implements smartonboard.InsightStore; trait names are
+// letters, digits, _ and - (settings validate them), so they quote safely
+// into a JSON path.
+func (db *DB) SegmentCounts(ctx context.Context, projectID string, from, to time.Time, traits []string) ([]so.SegmentCount, error) {
+	out := []so.SegmentCount{}
+	for _, trait := range traits {
+		path := `$."` + trait + `"`
+		rows, err := db.reader.QueryContext(ctx, `SELECT f.flow, json_extract(u.traits, ?1) AS v, count(*),
+			sum(f.status = 'completed') FROM journey_facts f JOIN end_users u ON u.project_id = f.project_id AND u.user_id = f.user_id
+			WHERE f.project_id = ?2 AND f.start_hour >= ?3 AND f.start_hour < ?4 AND json_type(u.traits, ?1) = 'text'
+			GROUP BY f.flow, v ORDER BY f.flow, v`, path, projectID, from.UnixMilli(), to.UnixMilli())
+		if err != nil {
+			return nil, mapError(err)
+		}
+		c := so.SegmentCount{Trait: trait}
+		if err := eachRow(rows, []any{&c.Flow, &c.Value, &c.Started, &c.Completed}, func() { out = append(out, c) }); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SaveInsights implements smartonboard.InsightStore.
+func (db *DB) SaveInsights(ctx context.Context, projectID string, at time.Time, doc []byte) error {
+	_, err := db.writer.ExecContext(ctx, `INSERT INTO insights (project_id, computed_at, doc) VALUES (?, ?, ?)
+		ON CONFLICT (project_id) DO UPDATE SET computed_at = excluded.computed_at, doc = excluded.doc`,
+		projectID, at.UnixMilli(), string(doc))
+	return mapError(err)
+}
+
+// LatestInsights implements smartonboard.InsightStore.
+func (db *DB) LatestInsights(ctx context.Context, projectID string) ([]byte, time.Time, error) {
+	var doc string
+	var at int64
+	err := db.reader.QueryRowContext(ctx, `SELECT doc, computed_at FROM insights WHERE project_id = ?`, projectID).Scan(&doc, &at)
+	if err != nil {
+		return nil, time.Time{}, notFound(err, so.NotFound("insights", projectID))
+	}
+	return []byte(doc), fromMillis(at), nil
 }

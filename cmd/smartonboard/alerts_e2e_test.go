@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +120,75 @@ func TestAlertOpensOnceAndResolves(t *testing.T) {
 		}
 		if r := in.publicCall("GET", "/v1/alerts", ""); r.status != 403 {
 			t.Fatalf("alerts with the public key: %d", r.status)
+		}
+	})
+}
+
+// TestInsightNamesTheWorstStep sends 25 users into flow tour; 10 finish it
+// and 15 stop on step b and are abandoned: the top drop-off insight names b,
+// with 60% (15 of 25), and points at the funnel.
+func TestInsightNamesTheWorstStep(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		cfg := testConfig(t, engine)
+		cfg.AbandonAfter = 2 * time.Second
+		in := startFast(t, cfg)
+		setupTourFlow(t, in)
+		at := time.Now().Add(-time.Minute)
+		var events []string
+		for u := range 25 {
+			user := fmt.Sprintf("i%d", u)
+			events = append(events, tourEvent(user, 1, "step_started", "a", at), tourEvent(user, 2, "step_completed", "a", at.Add(time.Second)),
+				tourEvent(user, 3, "step_started", "b", at.Add(2*time.Second)))
+			if u < 10 {
+				events = append(events, tourEvent(user, 4, "step_completed", "b", at.Add(3*time.Second)),
+					tourEvent(user, 5, "step_started", "c", at.Add(4*time.Second)), tourEvent(user, 6, "step_completed", "c", at.Add(5*time.Second)))
+			}
+		}
+		postTour(t, in, events...)
+		for deadline := time.Now().Add(hangGuard); ; time.Sleep(100 * time.Millisecond) {
+			waitRolledUp(t, in)
+			fn := decode[funnelReport](t, in.admin("GET", "/v1/analytics/funnel?flow=tour", ""), 200)
+			if len(fn.Steps) == 3 && fn.Steps[1].DropOff == 15 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the 15 never showed as drop-offs: %+v", fn.Steps)
+			}
+		}
+		type insights struct {
+			ComputedAt string `json:"computed_at"`
+			Insights   []struct {
+				Kind, Title, Detail, Query string
+				Numbers                    map[string]float64 `json:"numbers"`
+			} `json:"insights"`
+		}
+		check := func(r insights) {
+			t.Helper()
+			for _, in := range r.Insights {
+				if in.Kind == "drop_off" {
+					if !strings.Contains(in.Title, `"b"`) || !strings.Contains(in.Title, "60%") || !strings.Contains(in.Query, "flow=tour") {
+						t.Fatalf("drop-off insight = %+v; want step b, 60%%, the tour funnel", in)
+					}
+					return
+				}
+			}
+			t.Fatalf("no drop-off insight in %+v", r)
+		}
+		// The insight job ran when the instance started, before these journeys:
+		// its report is stale until the next run, which the test starts itself.
+		before := time.Now()
+		if err := in.m.refreshInsights(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		stored := decode[insights](t, in.admin("GET", "/v1/analytics/insights", ""), 200)
+		check(stored)
+		if at, err := time.Parse(time.RFC3339Nano, stored.ComputedAt); err != nil || at.Before(before.Truncate(time.Millisecond)) {
+			t.Fatalf("insights computed at %q, before the refresh at %v (%v)", stored.ComputedAt, before, err)
+		}
+		csvBody := in.request("GET", "/v1/analytics/insights", in.secret, "", nil, "Accept", "text/csv")
+		if csvBody.status != 200 || !strings.HasPrefix(string(csvBody.body), "rank,kind,impact,title") {
+			t.Fatalf("insights as CSV: %d %s", csvBody.status, csvBody.body)
 		}
 	})
 }

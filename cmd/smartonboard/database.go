@@ -30,6 +30,7 @@ type database interface {
 	so.AnalyticsStore
 	so.AnalyticsRebuilder
 	so.AlertStore
+	so.InsightStore
 	StartQueue(ctx context.Context, cfg jobs.Config) error
 	StopQueue(ctx context.Context) error
 	Ping(ctx context.Context) error

@@ -30,13 +30,25 @@ func (m *Main) startQueue(ctx context.Context) error {
 	}})
 	river.AddWorker(workers, &jobs.Func[jobs.AbandonIdle]{Run: m.abandonIdle})
 	river.AddWorker(workers, &jobs.Func[jobs.EvaluateAlerts]{Run: m.evaluateAlerts})
+	river.AddWorker(workers, &jobs.Func[jobs.RefreshInsights]{Run: m.refreshInsights})
 	periodic := []*river.PeriodicJob{jobs.Every(m.Config.PublishInterval, jobs.PublishScheduled{}),
 		jobs.Every(abandonEvery(m.Config.AbandonAfter), jobs.AbandonIdle{}),
-		jobs.Every(m.Config.AlertInterval, jobs.EvaluateAlerts{})}
+		jobs.Every(m.Config.AlertInterval, jobs.EvaluateAlerts{}), jobs.Every(insightEvery, jobs.RefreshInsights{})}
 	if err := m.db.StartQueue(context.WithoutCancel(ctx), jobs.Config{Workers: workers, Periodic: periodic, Logger: m.Logger}); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
 	return nil
+}
+
+// insightEvery is how often insights are recomputed: they read a week of
+// hourly rollups and a week of journey facts, and move slowly.
+const insightEvery = 15 * time.Minute
+
+// refreshInsights recomputes every project's insights now.
+func (m *Main) refreshInsights(ctx context.Context) error {
+	n, err := analytics.RefreshInsights(ctx, m.db, time.Now())
+	m.logJob("refresh insights", n)
+	return err
 }
 
 // evaluateAlerts runs the alert rules now.

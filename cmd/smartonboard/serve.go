@@ -218,6 +218,7 @@ func (m *Main) newHTTPServer() *http.Server {
 		Behaviour: m.db,
 		Analytics: m.db,
 		Alerts:    m.db,
+		Insights:  m.db,
 		Webhooks:  m.db,
 
 		WebhookProduction: m.Config.Env == config.EnvProduction,

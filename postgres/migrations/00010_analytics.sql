@@ -9,7 +9,8 @@ CREATE TABLE journey_facts (
     flow       text COLLATE "C" NOT NULL,
     version    integer NOT NULL,
     start_hour timestamptz NOT NULL,
-    fact       text NOT NULL -- JSON: the whole fact
+    status     text NOT NULL, -- the journey's, for segment counts
+    fact       text NOT NULL  -- JSON: the whole fact
 );
 CREATE INDEX journey_facts_cohort_idx ON journey_facts (project_id, flow, start_hour);
 CREATE INDEX journey_facts_user_idx ON journey_facts (project_id, user_id);
@@ -79,6 +80,13 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_key_idx ON alerts (project_id, key, opened_at);
 CREATE INDEX alerts_opened_idx ON alerts (project_id, opened_at);
 
+-- Each project's latest insights, as the insight job computed them.
+CREATE TABLE insights (
+    project_id  text COLLATE "C" PRIMARY KEY REFERENCES projects (id) ON DELETE CASCADE,
+    computed_at timestamptz NOT NULL,
+    doc         text NOT NULL -- JSON: the report
+);
+
 -- Which steps of a journey saw a struggle.
 CREATE INDEX struggle_detections_journey_idx ON struggle_detections (journey_id, step);
 
@@ -89,6 +97,7 @@ INSERT INTO pipeline_cursors (consumer, tx, seq, updated_at) VALUES ('analytics'
 -- +goose Down
 DELETE FROM pipeline_cursors WHERE consumer = 'analytics';
 DROP INDEX struggle_detections_journey_idx;
+DROP TABLE insights;
 DROP TABLE alerts;
 DROP TABLE analytics_steps;
 DROP TABLE analytics_journeys;

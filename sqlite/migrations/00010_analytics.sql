@@ -9,6 +9,7 @@ CREATE TABLE journey_facts (
     flow       TEXT NOT NULL,
     version    INTEGER NOT NULL,
     start_hour INTEGER NOT NULL, -- unix milliseconds
+    status     TEXT NOT NULL,    -- the journey's, for segment counts
     fact       TEXT NOT NULL     -- JSON: the whole fact
 ) STRICT;
 CREATE INDEX journey_facts_cohort ON journey_facts (project_id, flow, start_hour);
@@ -79,6 +80,13 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_key ON alerts (project_id, key, opened_at);
 CREATE INDEX alerts_opened ON alerts (project_id, opened_at);
 
+-- Each project's latest insights, as the insight job computed them.
+CREATE TABLE insights (
+    project_id  TEXT PRIMARY KEY REFERENCES projects (id) ON DELETE CASCADE,
+    computed_at INTEGER NOT NULL,
+    doc         TEXT NOT NULL -- JSON: the report
+) STRICT;
+
 -- Which steps of a journey saw a struggle.
 CREATE INDEX struggle_detections_journey ON struggle_detections (journey_id, step);
 
@@ -90,6 +98,7 @@ INSERT INTO pipeline_cursors (consumer, tx, seq, updated_at)
 -- +goose Down
 DELETE FROM pipeline_cursors WHERE consumer = 'analytics';
 DROP INDEX struggle_detections_journey;
+DROP TABLE insights;
 DROP TABLE alerts;
 DROP TABLE analytics_steps;
 DROP TABLE analytics_journeys;
