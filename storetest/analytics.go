@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -18,6 +19,8 @@ func testAnalytics(t *testing.T, open Opener) {
 		"Engagement": testAnalyticsEngagement,
 		"FirstSeen":  testAnalyticsFirstSeen,
 		"Prune":      testAnalyticsPrune,
+		"Segments":   testAnalyticsSegments,
+		"Insights":   testAnalyticsInsights,
 		"NotInTheTx": testAnalyticsRolledBack,
 	})
 }
@@ -265,5 +268,61 @@ func testAnalyticsRolledBack(t *testing.T, db DB) {
 	js, err := db.JourneyRollups(context.Background(), so.RollupQuery{ProjectID: "p1", From: hour0, To: hour0.Add(time.Hour)})
 	if err != nil || len(js) != 0 {
 		t.Fatalf("rows of a rolled-back transaction: %+v, %v", js, err)
+	}
+}
+
+// SegmentCounts counts journeys by flow and string trait value, in the window.
+func testAnalyticsSegments(t *testing.T, db DB) {
+	startConsumer(t, db, "x")
+	ctx := context.Background()
+	v := publishedFlow(t, db, "p1", "onboard")
+	users := map[string]string{"u1": `{"plan":"pro"}`, "u2": `{"plan":"pro"}`, "u3": `{"plan":"free"}`, "u4": `{"plan":3}`, "u5": `{}`}
+	var facts []*so.JourneyFact
+	for u, traits := range users {
+		if _, err := db.UpsertEndUser(ctx, &so.EndUser{ProjectID: "p1", UserID: u, Traits: json.RawMessage(traits),
+			FirstSeenAt: hour0, LastSeenAt: hour0}, func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(traits), nil }); err != nil {
+			t.Fatal(err)
+		}
+		j, _, err := db.StartJourney(ctx, so.NewJourney("p1", u, v, hour0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &so.JourneyFact{ProjectID: "p1", JourneyID: j.ID, UserID: u, Flow: "onboard", Version: v.Version, Revision: 1,
+			StartHour: hour0, Status: so.JourneyActive, Steps: []so.StepFact{}}
+		if u == "u1" || u == "u3" {
+			f.Status = so.JourneyCompleted
+		}
+		facts = append(facts, f)
+	}
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error { return tx.SaveFacts(ctx, facts) })
+	got, err := db.SegmentCounts(ctx, "p1", hour0, hour0.Add(time.Hour), []string{"plan", "role"})
+	// u4's plan is a number and u5 has none: neither is a segment.
+	want := []so.SegmentCount{{Flow: "onboard", Trait: "plan", Value: "free", Started: 1, Completed: 1},
+		{Flow: "onboard", Trait: "plan", Value: "pro", Started: 2, Completed: 1}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("segments = %+v, %v; want %+v", got, err, want)
+	}
+	if got, err := db.SegmentCounts(ctx, "p1", hour0.Add(time.Hour), hour0.Add(2*time.Hour), []string{"plan"}); err != nil || len(got) != 0 {
+		t.Fatalf("segments of an empty window = %+v, %v", got, err)
+	}
+}
+
+// Insights are kept per project and replaced whole.
+func testAnalyticsInsights(t *testing.T, db DB) {
+	ctx := context.Background()
+	if _, _, err := db.LatestInsights(ctx, "p1"); so.ErrorCode(err) != so.ENOTFOUND {
+		t.Fatalf("before any: %v, want not found", err)
+	}
+	for i, doc := range []string{`{"insights":[1]}`, `{"insights":[2]}`} {
+		if err := db.SaveInsights(ctx, "p1", hour0.Add(time.Duration(i)*time.Minute), []byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, at, err := db.LatestInsights(ctx, "p1")
+	if err != nil || string(doc) != `{"insights":[2]}` || !at.Equal(hour0.Add(time.Minute)) {
+		t.Fatalf("latest = %s at %v, %v", doc, at, err)
+	}
+	if _, _, err := db.LatestInsights(ctx, "p2"); so.ErrorCode(err) != so.ENOTFOUND {
+		t.Fatalf("p2 sees p1's insights: %v", err)
 	}
 }

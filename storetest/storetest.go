@@ -25,6 +25,7 @@ type DB interface {
 	so.BehaviourStore
 	so.AnalyticsStore
 	so.AlertStore
+	so.InsightStore
 	Migrator() *migrate.Migrator
 	Ping(ctx context.Context) error
 }
