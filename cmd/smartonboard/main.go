@@ -23,6 +23,7 @@ Usage:
   smartonboard verify --url URL [--key sk_…] [--write] [--json]       check a deployed instance over HTTP
   smartonboard admin create --email E --password-file F               create a dashboard account (owner of the default project)
   smartonboard analytics rebuild [--from 2026-11-01T00:00:00Z]        recompute the report rollups from stored events
+  smartonboard seed --events N [--days 7] [--seed 1] [--force]        write invented onboarding history (demos, benchmarks)
   smartonboard version                                                print version, commit and build time
   smartonboard help                                                   this text
 
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		err = runAdmin(ctx, args[1:], environ, stdout, stderr)
 	case "analytics":
 		err = runAnalytics(ctx, args[1:], environ, stdout, stderr)
+	case "seed":
+		err = runSeed(ctx, args[1:], environ, stdout, stderr)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "--help":
