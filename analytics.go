@@ -138,8 +138,12 @@ type AnalyticsTx interface {
 	PruneMinutes(ctx context.Context, before time.Time) error
 }
 
-// AnalyticsStore answers reports from rollups, never from raw events.
+// AnalyticsStore answers reports from rollups, never from raw events; a
+// report of a segment of users (by trait) sums their journey facts instead.
 type AnalyticsStore interface {
+	// EachFact calls fn with the facts of the journeys the query selects whose
+	// users have every trait (name → string value) given, a chunk at a time.
+	EachFact(ctx context.Context, q RollupQuery, traits map[string]string, fn func([]*JourneyFact) error) error
 	// ActivityRollups returns the project's activity rows of the unit that start in the window.
 	ActivityRollups(ctx context.Context, q RollupQuery, unit RollupUnit) ([]ActivityRollup, error)
 	// JourneyRollups returns the journey rows the query selects.

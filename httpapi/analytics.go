@@ -23,9 +23,63 @@ const maxReportWindow = 366 * 24 * time.Hour
 // table is a report that also renders as CSV.
 type table interface{ Table() [][]string }
 
+// maxTraitFilters bounds the trait.NAME=VALUE filters of one report.
+const maxTraitFilters = 5
+
+// traitFilters takes the trait.NAME=VALUE parameters out of the query: a
+// report of a segment of users.
+func traitFilters(q url.Values) (map[string]string, error) {
+	traits := map[string]string{}
+	for name, vals := range q {
+		trait, ok := strings.CutPrefix(name, "trait.")
+		if !ok {
+			continue
+		}
+		if trait == "" || len(trait) > 100 || strings.Trim(trait, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
+			return nil, so.FieldErrorf(so.EINVALID, name, "a trait filter is trait.NAME=VALUE, NAME of letters, digits, _ and -")
+		}
+		if len(vals) > 1 || vals[0] == "" || len(vals[0]) > 200 {
+			return nil, so.FieldErrorf(so.EINVALID, name, "give one value, 1 to 200 characters")
+		}
+		traits[trait] = vals[0]
+		delete(q, name)
+	}
+	if len(traits) > maxTraitFilters {
+		return nil, so.Errorf(so.EINVALID, "at most %d trait filters", maxTraitFilters)
+	}
+	return traits, nil
+}
+
 // rollupQuery reads a report's window, hour-aligned (from floored, to raised
 // to the next hour: rollups are hourly), and the flow and version filters.
 func rollupQuery(r *http.Request, known ...string) (so.RollupQuery, url.Values, error) {
+	rq, q, traits, err := segmentQuery(r, known...)
+	if err == nil && len(traits) > 0 {
+		err = so.Errorf(so.EINVALID, "trait filters apply to the journey reports: funnel, time-to-value, engagement, struggle")
+	}
+	return rq, q, err
+}
+
+// segmentQuery is rollupQuery with trait filters allowed.
+func segmentQuery(r *http.Request, known ...string) (so.RollupQuery, url.Values, map[string]string, error) {
+	raw, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return so.RollupQuery{}, nil, nil, so.Errorf(so.EINVALID, "malformed query string")
+	}
+	traits, err := traitFilters(raw)
+	if err != nil {
+		return so.RollupQuery{}, nil, nil, err
+	}
+	r2 := *r
+	u := *r.URL
+	u.RawQuery = raw.Encode()
+	r2.URL = &u
+	rq, q, err := windowQuery(&r2, known...)
+	return rq, q, traits, err
+}
+
+// windowQuery reads the window and the flow and version filters.
+func windowQuery(r *http.Request, known ...string) (so.RollupQuery, url.Values, error) {
 	q, err := queryParams(r, append([]string{"from", "to", "flow", "version"}, known...)...)
 	if err != nil {
 		return so.RollupQuery{}, nil, err
@@ -133,7 +187,7 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) analyticsFunnel(w http.ResponseWriter, r *http.Request) error {
-	q, params, err := rollupQuery(r, "within_days")
+	q, params, traits, err := segmentQuery(r, "within_days")
 	if err != nil {
 		return err
 	}
@@ -149,7 +203,7 @@ func (s *Server) analyticsFunnel(w http.ResponseWriter, r *http.Request) error {
 		}
 		within = &n
 	}
-	window, err := s.stepWindow(r, q)
+	window, err := s.journeyWindow(r, q, traits)
 	if err != nil {
 		return err
 	}
@@ -157,18 +211,14 @@ func (s *Server) analyticsFunnel(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) analyticsTimeToValue(w http.ResponseWriter, r *http.Request) error {
-	q, _, err := rollupQuery(r)
+	q, _, traits, err := segmentQuery(r)
 	if err != nil {
 		return err
 	}
 	if _, err := s.stepOrder(r, q); err != nil {
 		return err
 	}
-	journeys, err := s.Analytics.JourneyRollups(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	window, err := tally(&so.Rollups{Journeys: journeys})
+	window, err := s.journeyWindow(r, q, traits)
 	if err != nil {
 		return err
 	}
@@ -204,7 +254,7 @@ func (s *Server) stepOrder(r *http.Request, q so.RollupQuery) ([]string, error) 
 }
 
 func (s *Server) analyticsEngagement(w http.ResponseWriter, r *http.Request) error {
-	q, _, err := rollupQuery(r)
+	q, _, traits, err := segmentQuery(r)
 	if err != nil {
 		return err
 	}
@@ -214,7 +264,7 @@ func (s *Server) analyticsEngagement(w http.ResponseWriter, r *http.Request) err
 			return err
 		}
 	}
-	window, err := s.stepWindow(r, q)
+	window, err := s.journeyWindow(r, q, traits)
 	if err != nil {
 		return err
 	}
@@ -222,7 +272,7 @@ func (s *Server) analyticsEngagement(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) analyticsStruggle(w http.ResponseWriter, r *http.Request) error {
-	q, _, err := rollupQuery(r)
+	q, _, traits, err := segmentQuery(r)
 	if err != nil {
 		return err
 	}
@@ -231,11 +281,27 @@ func (s *Server) analyticsStruggle(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 	}
-	window, err := s.stepWindow(r, q)
+	window, err := s.journeyWindow(r, q, traits)
 	if err != nil {
 		return err
 	}
 	return writeReport(w, r, "struggle", analytics.StruggleOf(q, window))
+}
+
+// journeyWindow is the tally a journey report sums: the rollups the query
+// selects or, for a segment of users, their journey facts summed the same way.
+func (s *Server) journeyWindow(r *http.Request, q so.RollupQuery, traits map[string]string) (*analytics.Tally, error) {
+	if len(traits) == 0 {
+		return s.stepWindow(r, q)
+	}
+	t := analytics.NewTally()
+	err := s.Analytics.EachFact(r.Context(), q, traits, func(fs []*so.JourneyFact) error {
+		for _, f := range fs {
+			t.Replace(nil, f)
+		}
+		return nil
+	})
+	return t, err
 }
 
 // stepWindow loads the journey and step rows the query selects.

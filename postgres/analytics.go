@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -355,4 +357,49 @@ func (db *DB) LatestInsights(ctx context.Context, projectID string) ([]byte, tim
 		return nil, time.Time{}, notFound(err, so.NotFound("insights", projectID), "insights")
 	}
 	return []byte(doc), at.UTC(), nil
+}
+
+// EachFact implements smartonboard.AnalyticsStore, by journey id.
+func (db *DB) EachFact(ctx context.Context, q so.RollupQuery, traits map[string]string, fn func([]*so.JourneyFact) error) error {
+	where := `f.project_id = $1 AND f.start_hour >= $2 AND f.start_hour < $3`
+	args := []any{q.ProjectID, q.From, q.To}
+	if q.Flow != "" {
+		args = append(args, q.Flow)
+		where += ` AND f.flow = $` + strconv.Itoa(len(args))
+	}
+	if q.Version != 0 {
+		args = append(args, q.Version)
+		where += ` AND f.version = $` + strconv.Itoa(len(args))
+	}
+	for _, name := range slices.Sorted(maps.Keys(traits)) {
+		args = append(args, name, traits[name])
+		n := len(args)
+		where += fmt.Sprintf(` AND jsonb_typeof(u.traits::jsonb -> $%d) = 'string' AND u.traits::jsonb ->> $%d = $%d`, n-1, n-1, n)
+	}
+	for after := ""; ; {
+		n := len(args)
+		rows, _ := db.pool.Query(ctx, `SELECT f.journey_id, f.fact FROM journey_facts f
+			JOIN end_users u ON u.project_id = f.project_id AND u.user_id = f.user_id
+			WHERE `+where+fmt.Sprintf(` AND f.journey_id > $%d ORDER BY f.journey_id LIMIT $%d`, n+1, n+2),
+			append(args, after, rebuildChunk)...)
+		var chunk []*so.JourneyFact
+		var id, doc string
+		_, err := pgx.ForEachRow(rows, []any{&id, &doc}, func() error {
+			f := &so.JourneyFact{}
+			if err := json.Unmarshal([]byte(doc), f); err != nil {
+				return fmt.Errorf("journey fact %s: %w", id, err)
+			}
+			chunk, after = append(chunk, f), id
+			return nil
+		})
+		if err != nil {
+			return mapError(err, "journey facts")
+		}
+		if len(chunk) == 0 {
+			return nil
+		}
+		if err := fn(chunk); err != nil {
+			return err
+		}
+	}
 }

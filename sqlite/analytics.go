@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
@@ -373,4 +375,49 @@ func (db *DB) LatestInsights(ctx context.Context, projectID string) ([]byte, tim
 		return nil, time.Time{}, notFound(err, so.NotFound("insights", projectID))
 	}
 	return []byte(doc), fromMillis(at), nil
+}
+
+// EachFact implements smartonboard.AnalyticsStore, by journey id. Trait
+// names are letters, digits, _ and - (the API checks), so they quote safely
+// into a JSON path.
+func (db *DB) EachFact(ctx context.Context, q so.RollupQuery, traits map[string]string, fn func([]*so.JourneyFact) error) error {
+	where := `f.project_id = ? AND f.start_hour >= ? AND f.start_hour < ?`
+	args := []any{q.ProjectID, q.From.UnixMilli(), q.To.UnixMilli()}
+	if q.Flow != "" {
+		where, args = where+` AND f.flow = ?`, append(args, q.Flow)
+	}
+	if q.Version != 0 {
+		where, args = where+` AND f.version = ?`, append(args, q.Version)
+	}
+	for _, name := range slices.Sorted(maps.Keys(traits)) {
+		path := `$."` + name + `"`
+		where += ` AND json_type(u.traits, ?) = 'text' AND json_extract(u.traits, ?) = ?`
+		args = append(args, path, path, traits[name])
+	}
+	for after := ""; ; {
+		rows, err := db.reader.QueryContext(ctx, `SELECT f.journey_id, f.fact FROM journey_facts f
+			JOIN end_users u ON u.project_id = f.project_id AND u.user_id = f.user_id
+			WHERE `+where+` AND f.journey_id > ? ORDER BY f.journey_id LIMIT ?`, append(args, after, rebuildChunk)...)
+		if err != nil {
+			return mapError(err)
+		}
+		var chunk []*so.JourneyFact
+		var id, doc string
+		var bad error
+		if err := eachRow(rows, []any{&id, &doc}, func() {
+			f := &so.JourneyFact{}
+			if err := json.Unmarshal([]byte(doc), f); err != nil {
+				bad = fmt.Errorf("journey fact %s: %w", id, err)
+			}
+			chunk, after = append(chunk, f), id
+		}); err != nil || bad != nil {
+			return cmp.Or(err, bad)
+		}
+		if len(chunk) == 0 {
+			return nil
+		}
+		if err := fn(chunk); err != nil {
+			return err
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -304,6 +305,34 @@ func testAnalyticsSegments(t *testing.T, db DB) {
 	}
 	if got, err := db.SegmentCounts(ctx, "p1", hour0.Add(time.Hour), hour0.Add(2*time.Hour), []string{"plan"}); err != nil || len(got) != 0 {
 		t.Fatalf("segments of an empty window = %+v, %v", got, err)
+	}
+	each := func(traits map[string]string, q so.RollupQuery) []string {
+		t.Helper()
+		var users []string
+		if err := db.EachFact(ctx, q, traits, func(fs []*so.JourneyFact) error {
+			for _, f := range fs {
+				users = append(users, f.UserID)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(users)
+		return users
+	}
+	window := so.RollupQuery{ProjectID: "p1", From: hour0, To: hour0.Add(time.Hour), Flow: "onboard"}
+	if got := each(map[string]string{"plan": "pro"}, window); !slices.Equal(got, []string{"u1", "u2"}) {
+		t.Fatalf("facts of plan=pro = %v", got)
+	}
+	if got := each(map[string]string{}, window); len(got) != 5 {
+		t.Fatalf("facts of everyone = %v", got)
+	}
+	if got := each(map[string]string{"plan": "pro", "role": "admin"}, window); len(got) != 0 {
+		t.Fatalf("facts of plan=pro and role=admin = %v", got)
+	}
+	window.Flow = "other"
+	if got := each(nil, window); len(got) != 0 {
+		t.Fatalf("facts of another flow = %v", got)
 	}
 }
 

@@ -143,6 +143,11 @@ func TestAnalyticsGolden(t *testing.T) {
 		base := now.Add(-30 * time.Minute).Truncate(time.Second)
 		at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
 		edge := now.Add(-3 * time.Hour).Truncate(time.Hour) // an hour boundary; the next two hours end before base
+		for _, u := range []string{"u1", "u2"} { // the segment plan=pro
+			if r := in.admin("POST", "/v1/identify", `{"user_id":"`+u+`","traits":{"plan":"pro"}}`); r.status != 200 {
+				t.Fatalf("identify %s: %d %s", u, r.status, r.body)
+			}
+		}
 		postTour(t, in,
 			// u1 completes: a 10 s, b 30 s, c 60 s; 120 s from its first step to completion.
 			tourEvent("u1", 1, "step_started", "a", at(0)), tourEvent("u1", 2, "step_completed", "a", at(10)),
@@ -210,6 +215,17 @@ func TestAnalyticsGolden(t *testing.T) {
 			if (w.fromPrevious < 0) != (s.ConversionFromPrevious == nil) || (w.fromPrevious >= 0 && !same(s.ConversionFromPrevious, w.fromPrevious)) {
 				t.Errorf("step %s conversion from previous = %s; want %v", w.key, ptrString(s.ConversionFromPrevious), w.fromPrevious)
 			}
+		}
+
+		// The segment plan=pro (u1 completed, u2 on b) is summed from journey facts.
+		pro := decode[funnelReport](t, in.admin("GET", "/v1/analytics/funnel?flow=tour&trait.plan=pro", ""), 200)
+		if pro.JourneysStarted != 2 || pro.JourneysCompleted != 1 || len(pro.Steps) != 3 || pro.Steps[0].Reached != 2 ||
+			pro.Steps[0].Completed != 2 || pro.Steps[1].Reached != 2 || pro.Steps[1].InProgress != 1 || pro.Steps[2].Reached != 1 ||
+			!near(pro.Steps[0].MedianSeconds, 10) || !same(pro.Steps[0].StruggleRate, 0) {
+			t.Errorf("plan=pro funnel = %+v", pro)
+		}
+		if none := decode[funnelReport](t, in.admin("GET", "/v1/analytics/funnel?flow=tour&trait.plan=free", ""), 200); none.JourneysStarted != 0 {
+			t.Errorf("plan=free funnel = %+v; want no journeys", none)
 		}
 
 		ttv := decode[ttvReport](t, in.admin("GET", "/v1/analytics/time-to-value?flow=tour", ""), 200)
@@ -351,7 +367,9 @@ func TestAnalyticsInputRefused(t *testing.T) {
 		{"/v1/analytics/overview?version=1", "version"},
 		{"/v1/analytics/overview?from=2026-13-01T00:00:00Z", "from"},
 		{"/v1/analytics/overview?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from"},
-		{"/v1/analytics/overview?trait.plan=pro", "trait.plan"},
+		{"/v1/analytics/overview?trait.plan=pro", ""},
+		{"/v1/analytics/funnel?flow=tour&trait.pl%22an=pro", "trait.pl\"an"},
+		{"/v1/analytics/funnel?flow=tour&trait.plan=", "trait.plan"},
 		{"/v1/analytics/time-to-value", "flow"},
 	} {
 		r := in.admin("GET", c.path, "")
