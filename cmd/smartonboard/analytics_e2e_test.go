@@ -143,7 +143,8 @@ func TestAnalyticsGolden(t *testing.T) {
 		base := now.Add(-30 * time.Minute).Truncate(time.Second)
 		at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
 		edge := now.Add(-3 * time.Hour).Truncate(time.Hour) // an hour boundary; the next two hours end before base
-		for _, u := range []string{"u1", "u2"} {            // the segment plan=pro
+		// u1 and u2 form the segment plan=pro.
+		for _, u := range []string{"u1", "u2"} {
 			if r := in.admin("POST", "/v1/identify", `{"user_id":"`+u+`","traits":{"plan":"pro"}}`); r.status != 200 {
 				t.Fatalf("identify %s: %d %s", u, r.status, r.body)
 			}
