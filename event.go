@@ -35,14 +35,29 @@ const (
 	EventCustom               EventType = "custom"
 )
 
-// EventJourneyAbandoned is logged by the server, never sent by clients: the
-// abandonment job writes one per journey it abandons, so that durable
-// consumers (analytics) learn of it from the log like of everything else.
-const EventJourneyAbandoned EventType = "journey_abandoned"
+// Events the server logs itself, never sent by clients, so that durable
+// consumers (analytics) learn of journeys that moved without a client event
+// from the log like of everything else: a journey started through the API,
+// and one the abandonment job abandoned.
+const (
+	EventJourneyStarted   EventType = "journey_started"
+	EventJourneyAbandoned EventType = "journey_abandoned"
+)
 
 // ServerEvent tells whether the server logged the event itself: consumers of
 // user behaviour skip such events.
-func ServerEvent(t EventType) bool { return t == EventJourneyAbandoned }
+func ServerEvent(t EventType) bool { return t == EventJourneyStarted || t == EventJourneyAbandoned }
+
+// StartedEvent is the journey_started event of a journey started through
+// the API; its id is derived from the journey, so it is logged once.
+func StartedEvent(j *Journey) *Event {
+	props, _ := json.Marshal(struct {
+		JourneyID string `json:"journey_id"`
+	}{j.ID})
+	return &Event{ProjectID: j.ProjectID, ID: DerivedID(j.StartedAt, j.ProjectID, j.ID, string(EventJourneyStarted)),
+		Type: EventJourneyStarted, UserID: j.UserID, Flow: j.FlowKey, Step: j.CurrentStep, Timestamp: j.StartedAt,
+		ReceivedAt: j.StartedAt, Properties: props}
+}
 
 // AbandonedEvent is the journey_abandoned event of a journey the job
 // abandoned at `at`; its id is derived, so a retried job logs it once.

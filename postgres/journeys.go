@@ -22,10 +22,22 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// StartJourney implements smartonboard.JourneyStore. Racing starts for one user
+// StartJourney implements smartonboard.JourneyStore; a journey it creates
+// logs a journey_started event in the same transaction. Racing starts for one user
 // and flow all return the journey of the one insert that won.
 func (db *DB) StartJourney(ctx context.Context, j *so.Journey) (*so.Journey, bool, error) {
-	stored, created, err := insertJourney(ctx, db.pool, j)
+	var stored *so.Journey
+	var created bool
+	err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
+		if _, err := tx.Exec(ctx, announceWriter); err != nil {
+			return err
+		}
+		if stored, created, err = insertJourney(ctx, tx, j); err != nil || !created {
+			return err
+		}
+		_, err = insertNewEvents(ctx, tx, []*so.Event{so.StartedEvent(stored)})
+		return err
+	})
 	if violatedReference(err) != "" { // the flow is gone (a missing project takes its flows along)
 		return nil, false, so.FlowNotFound(j.FlowKey)
 	} else if err != nil {

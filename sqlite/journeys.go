@@ -10,12 +10,16 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-// StartJourney implements smartonboard.JourneyStore.
+// StartJourney implements smartonboard.JourneyStore; a journey it creates
+// logs a journey_started event in the same transaction.
 func (db *DB) StartJourney(ctx context.Context, j *so.Journey) (*so.Journey, bool, error) {
 	var stored *so.Journey
 	var created bool
 	err := db.inTx(ctx, func(tx *sql.Tx) (err error) {
-		stored, created, err = insertJourney(ctx, tx, j)
+		if stored, created, err = insertJourney(ctx, tx, j); err != nil || !created {
+			return err
+		}
+		_, _, err = insertEvents(ctx, tx, []*so.Event{so.StartedEvent(stored)})
 		return err
 	})
 	if err != nil {

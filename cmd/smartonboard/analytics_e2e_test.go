@@ -386,3 +386,24 @@ func TestAnalyticsInputRefused(t *testing.T) {
 		t.Errorf("overview with the public key: %d; want 403", r.status)
 	}
 }
+
+// TestJourneyStartedByAPIIsCounted starts a journey with no event: the
+// journey_started the server logs brings it to the rollups, and it counts as
+// a journey, not as activity.
+func TestJourneyStartedByAPIIsCounted(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		in := start(t, testConfig(t, engine))
+		setupTourFlow(t, in)
+		decode[journeyView](t, in.publicCall("POST", "/v1/users/api-user/journeys/tour", ""), 201)
+		waitRolledUp(t, in)
+		ov := decode[overviewReport](t, in.admin("GET", "/v1/analytics/overview", ""), 200)
+		if ov.JourneysStarted != 1 || ov.JourneysInProgress != 1 || ov.Events != 0 || ov.ActiveUsers != 0 {
+			t.Fatalf("overview = %+v; want one journey in progress and no activity", ov)
+		}
+		fn := decode[funnelReport](t, in.admin("GET", "/v1/analytics/funnel?flow=tour", ""), 200)
+		if len(fn.Steps) != 3 || fn.Steps[0].Reached != 1 || fn.Steps[0].Started != 0 || fn.Steps[1].Reached != 0 {
+			t.Fatalf("funnel = %+v; want the first step reached, not started", fn.Steps)
+		}
+	})
+}
