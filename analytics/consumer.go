@@ -77,16 +77,22 @@ func (c *Consumer) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.E
 
 // byProject splits the batch by project, keeping commit order within each.
 func byProject(events []*so.Event) [][]*so.Event {
+	return groupBy(events, func(ev *so.Event) string { return ev.ProjectID })
+}
+
+// groupBy splits items by key, in the order each key first appears, keeping
+// the order of items within a group.
+func groupBy[T any](items []T, key func(T) string) [][]T {
 	index := map[string]int{}
-	var groups [][]*so.Event
-	for _, ev := range events {
-		i, ok := index[ev.ProjectID]
+	var groups [][]T
+	for _, it := range items {
+		i, ok := index[key(it)]
 		if !ok {
 			i = len(groups)
-			index[ev.ProjectID] = i
+			index[key(it)] = i
 			groups = append(groups, nil)
 		}
-		groups[i] = append(groups[i], ev)
+		groups[i] = append(groups[i], it)
 	}
 	return groups
 }

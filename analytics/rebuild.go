@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
@@ -77,19 +78,6 @@ func report(progress func(RebuildStats), st RebuildStats) {
 
 // journeysByProject groups the journeys started at or after from by project.
 func journeysByProject(js []*so.Journey, from time.Time) [][]*so.Journey {
-	index := map[string]int{}
-	var groups [][]*so.Journey
-	for _, j := range js {
-		if j.StartedAt.Before(from) {
-			continue
-		}
-		i, ok := index[j.ProjectID]
-		if !ok {
-			i = len(groups)
-			index[j.ProjectID] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], j)
-	}
-	return groups
+	js = slices.DeleteFunc(slices.Clone(js), func(j *so.Journey) bool { return j.StartedAt.Before(from) })
+	return groupBy(js, func(j *so.Journey) string { return j.ProjectID })
 }

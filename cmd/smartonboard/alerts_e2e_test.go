@@ -146,16 +146,7 @@ func TestInsightNamesTheWorstStep(t *testing.T) {
 			}
 		}
 		postTour(t, in, events...)
-		for deadline := time.Now().Add(hangGuard); ; time.Sleep(100 * time.Millisecond) {
-			waitRolledUp(t, in)
-			fn := decode[funnelReport](t, in.admin("GET", "/v1/analytics/funnel?flow=tour", ""), 200)
-			if len(fn.Steps) == 3 && fn.Steps[1].DropOff == 15 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the 15 never showed as drop-offs: %+v", fn.Steps)
-			}
-		}
+		waitDropOffs(t, in, 15)
 		type insights struct {
 			ComputedAt string `json:"computed_at"`
 			Insights   []struct {

@@ -334,25 +334,32 @@ func TestAbandonedJourneyIsADropOff(t *testing.T) {
 		at := time.Now().Add(-time.Minute)
 		postTour(t, in, tourEvent("u4", 1, "step_started", "a", at), tourEvent("u4", 2, "step_completed", "a", at.Add(5*time.Second)),
 			tourEvent("u4", 3, "step_started", "b", at.Add(10*time.Second)))
-		for deadline := time.Now().Add(hangGuard); ; time.Sleep(50 * time.Millisecond) {
-			waitRolledUp(t, in)
-			fn := decode[funnelReport](t, in.admin("GET", "/v1/analytics/funnel?flow=tour", ""), 200)
-			if len(fn.Steps) == 3 && fn.Steps[1].DropOff == 1 {
-				if a, b := fn.Steps[0], fn.Steps[1]; a.Completed != 1 || a.DropOff != 0 || b.Reached != 1 || b.InProgress != 0 ||
-					!same(b.DropOffRate, 1) || fn.Steps[2].Reached != 0 {
-					t.Fatalf("funnel after abandonment = %+v", fn.Steps)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the abandoned journey never showed as a drop-off: %+v", fn.Steps)
-			}
+		fn := waitDropOffs(t, in, 1)
+		if a, b := fn.Steps[0], fn.Steps[1]; a.Completed != 1 || a.DropOff != 0 || b.Reached != 1 || b.InProgress != 0 ||
+			!same(b.DropOffRate, 1) || fn.Steps[2].Reached != 0 {
+			t.Fatalf("funnel after abandonment = %+v", fn.Steps)
 		}
 		ov := decode[overviewReport](t, in.admin("GET", "/v1/analytics/overview", ""), 200)
 		if ov.JourneysAbandoned != 1 || ov.JourneysInProgress != 0 || ov.Events != 3 {
 			t.Fatalf("overview after abandonment = %+v; want 1 abandoned, none in progress, 3 events (not the server's own)", ov)
 		}
 	})
+}
+
+// waitDropOffs waits until the tour funnel shows n drop-offs on step b (the
+// abandonment job and the consumers have run) and returns it.
+func waitDropOffs(t *testing.T, in *instance, n int64) funnelReport {
+	t.Helper()
+	for deadline := time.Now().Add(hangGuard); ; time.Sleep(150 * time.Millisecond) { // the admin limit allows 10 a second
+		waitRolledUp(t, in)
+		fn := decode[funnelReport](t, in.admin("GET", "/v1/analytics/funnel?flow=tour", ""), 200)
+		if len(fn.Steps) == 3 && fn.Steps[1].DropOff == n {
+			return fn
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the funnel never showed %d drop-offs on b: %+v", n, fn.Steps)
+		}
+	}
 }
 
 // TestAnalyticsInputRefused checks that report parameters are validated.
