@@ -106,7 +106,12 @@ func (t *Tally) Load(rows *so.Rollups) error {
 		if err != nil {
 			return fmt.Errorf("activity %s %s %s: %w", a.ProjectID, a.Unit, so.FormatTime(a.Start), err)
 		}
-		if err := t.addActivity(ActivityKey{a.ProjectID, a.Unit, a.Start}, &ActivityCounts{a.Events, users, a.Abandoned}); err != nil {
+		k := ActivityKey{a.ProjectID, a.Unit, a.Start.UTC()}
+		if _, ok := t.activity[k]; !ok { // the first row of its key: adopt it (merging into an empty sketch converts it)
+			t.activity[k] = &ActivityCounts{a.Events, users, a.Abandoned}
+			continue
+		}
+		if err := t.addActivity(k, &ActivityCounts{a.Events, users, a.Abandoned}); err != nil {
 			return err
 		}
 	}
