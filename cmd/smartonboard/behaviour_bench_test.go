@@ -44,6 +44,10 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Run(engine+"/consumers-on", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, behaviourOnly) })
 		b.Run(engine+"/consumers-off", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, consumersOff) })
 		b.Run(engine+"/rollups-on", func(b *testing.B) { benchHTTPIngest(b, engine, batchBody, limitsOn) })
+		// Journey traffic: every batch starts 25 journeys and moves them, so
+		// the analytics consumer recomputes facts, not only activity.
+		b.Run(engine+"/journeys-consumers-on", func(b *testing.B) { benchHTTPIngest(b, engine, stepBatchBody, behaviourOnly) })
+		b.Run(engine+"/journeys-rollups-on", func(b *testing.B) { benchHTTPIngest(b, engine, stepBatchBody, limitsOn) })
 	}
 }
 
