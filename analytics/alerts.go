@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -72,16 +73,14 @@ func Checks(w AlertWindow) []Check {
 	return append(out, abandonmentCheck(w))
 }
 
-// flows lists the flows with journey rows, sorted.
+// flows lists the flows with journey rows, sorted (every fact has one, so
+// these are also the flows with step rows).
 func (t *Tally) flows() []string {
-	var fs []string
+	seen := map[string]bool{}
 	for k := range t.journeys {
-		if !slices.Contains(fs, k.Flow) {
-			fs = append(fs, k.Flow)
-		}
+		seen[k.Flow] = true
 	}
-	slices.Sort(fs)
-	return fs
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // within sums a flow's journey rows whose hour is in [from, to).

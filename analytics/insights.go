@@ -140,19 +140,10 @@ func spanText(d time.Duration) (string, map[string]float64) {
 	return "the previous " + itoa(n) + " " + unit + "s", map[string]float64{"previous_" + unit + "s": float64(n)}
 }
 
-// flowsOf returns the flows of a tally's step rows, sorted.
-func flowsOf(t *Tally) []string {
-	seen := map[string]bool{}
-	for k := range t.steps {
-		seen[k.Flow] = true
-	}
-	return slices.Sorted(maps.Keys(seen))
-}
-
 // dropOffInsights finds, per flow, the step with the largest drop-off rate.
 func dropOffInsights(w insightWindow, current, previous *Tally) []Insight {
 	var out []Insight
-	for _, flow := range flowsOf(current) {
+	for _, flow := range current.flows() {
 		steps := current.Steps(flow, 0)
 		best, found := "", false
 		for _, key := range slices.Sorted(maps.Keys(steps)) {
