@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"maps"
 	"reflect"
 	"slices"
 	"time"
@@ -29,8 +30,15 @@ type Consumer struct {
 	// instance runs the consumer: a user gets a journey only through an event
 	// in a flow, which this consumer then sees.
 	journeyless map[so.UserRef]struct{}
-	pruned      time.Time // when old minutes were last deleted
+	// facts are the journey facts this consumer last committed, by journey
+	// id, valid on the same terms: a batch's journeys are mostly those of the
+	// batches before it, so their old facts need not be read back.
+	facts  map[string]*so.JourneyFact
+	pruned time.Time // when old minutes were last deleted
 }
+
+// maxFacts bounds the facts remembered; when full it starts over.
+const maxFacts = 100_000
 
 // maxJourneyless bounds the users remembered as journeyless; when full it starts over.
 const maxJourneyless = 200_000
@@ -53,6 +61,9 @@ func (c *Consumer) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.E
 	if !tx.Continued() || len(c.journeyless) > maxJourneyless {
 		c.journeyless = map[so.UserRef]struct{}{}
 	}
+	if !tx.Continued() || len(c.facts) > maxFacts {
+		c.facts = map[string]*so.JourneyFact{}
+	}
 	now := c.now()
 	delta := NewTally()
 	var facts []*so.JourneyFact
@@ -72,7 +83,14 @@ func (c *Consumer) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.E
 		}
 		c.pruned = now
 	}
-	return nil, nil
+	return func() { c.remember(facts) }, nil // once committed
+}
+
+// remember keeps committed facts, so the next batch need not read them.
+func (c *Consumer) remember(facts []*so.JourneyFact) {
+	for _, f := range facts {
+		c.facts[f.JourneyID] = f
+	}
 }
 
 // byProject splits the batch by project, keeping commit order within each.
@@ -151,7 +169,7 @@ func (c *Consumer) refresh(ctx context.Context, tx factSource, delta *Tally, pro
 	for i, j := range js {
 		ids[i] = j.ID
 	}
-	old, err := tx.LoadFacts(ctx, projectID, ids)
+	old, err := c.oldFacts(ctx, tx, projectID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +204,30 @@ func (c *Consumer) refresh(ctx context.Context, tx factSource, delta *Tally, pro
 		}
 	}
 	return changed, nil
+}
+
+// oldFacts returns the stored facts of the journeys: remembered ones from
+// memory, the rest read. A journey without a remembered fact may have one
+// stored (by another instance, or before this process started).
+func (c *Consumer) oldFacts(ctx context.Context, tx factSource, projectID string, ids []string) (map[string]*so.JourneyFact, error) {
+	out := make(map[string]*so.JourneyFact, len(ids))
+	var unknown []string
+	for _, id := range ids {
+		if f, ok := c.facts[id]; ok && f.ProjectID == projectID {
+			out[id] = f
+		} else {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) == 0 {
+		return out, nil
+	}
+	read, err := tx.LoadFacts(ctx, projectID, unknown)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(out, read)
+	return out, nil
 }
 
 // firstSeen looks up when the users of completed journeys were first seen.

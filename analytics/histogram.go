@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 
@@ -32,15 +31,23 @@ const histogramVersion = 1
 
 // Histogram counts non-negative values (seconds) in logarithmic bins. Unlike a
 // DDSketch it can be subtracted from (Add with a negative count), so a
-// journey's old contribution to a rollup can be taken out again. Make one
-// with NewHistogram or DecodeHistogram; a nil *Histogram reads as empty.
+// journey's old contribution to a rollup can be taken out again. Its bins are
+// a dense slice over the indices in use, so merging two costs their span, at
+// most a few thousand bins for any durations, however many values they hold.
+// Make one with NewHistogram or DecodeHistogram; a nil *Histogram reads as
+// empty.
 type Histogram struct {
-	zero int64           // values below the smallest indexable value, 0 included
-	bins map[int32]int64 // bin index → count; a bin at 0 is dropped
+	zero   int64   // values below the smallest indexable value, 0 included
+	first  int32   // the bin index of counts[0]
+	counts []int64 // counts[i] is bin first+i; zeros inside or at either end are allowed
 }
 
 // NewHistogram returns an empty histogram.
-func NewHistogram() *Histogram { return &Histogram{bins: map[int32]int64{}} }
+func NewHistogram() *Histogram { return &Histogram{} }
+
+// minBin and maxBin bound the bin indices Add can produce, so a corrupt
+// encoding cannot make DecodeHistogram allocate more than that span.
+var minBin, maxBin = int32(binning.Index(binning.MinIndexableValue())), int32(binning.Index(binning.MaxIndexableValue()))
 
 // Add counts n more values v (n < 0 takes them out); negative and NaN values
 // count as 0, values too large to index as the largest indexable one.
@@ -55,13 +62,24 @@ func (h *Histogram) Add(v float64, n int64) {
 	h.addBin(int32(binning.Index(min(v, binning.MaxIndexableValue()))), n)
 }
 
-// addBin adds n to a bin, dropping it when it reaches 0 so that equal
-// contents encode the same way.
+// addBin adds n to bin i, widening the slice to reach it.
 func (h *Histogram) addBin(i int32, n int64) {
-	if c := h.bins[i] + n; c != 0 {
-		h.bins[i] = c
-	} else {
-		delete(h.bins, i)
+	h.cover(i, i)
+	h.counts[i-h.first] += n
+}
+
+// cover widens counts to hold the bins lo through hi.
+func (h *Histogram) cover(lo, hi int32) {
+	if len(h.counts) == 0 {
+		h.first, h.counts = lo, make([]int64, hi-lo+1)
+		return
+	}
+	if lo < h.first {
+		h.counts = append(make([]int64, h.first-lo, int(h.first-lo)+len(h.counts)), h.counts...)
+		h.first = lo
+	}
+	if last := h.first + int32(len(h.counts)) - 1; hi > last {
+		h.counts = append(h.counts, make([]int64, hi-last)...)
 	}
 }
 
@@ -71,8 +89,13 @@ func (h *Histogram) Merge(o *Histogram) {
 		return
 	}
 	h.zero += o.zero
-	for i, c := range o.bins {
-		h.addBin(i, c)
+	if len(o.counts) == 0 {
+		return
+	}
+	h.cover(o.first, o.first+int32(len(o.counts))-1)
+	dst := h.counts[o.first-h.first:]
+	for i, c := range o.counts {
+		dst[i] += c
 	}
 }
 
@@ -82,14 +105,16 @@ func (h *Histogram) Count() int64 {
 		return 0
 	}
 	n := h.zero
-	for _, c := range h.bins {
+	for _, c := range h.counts {
 		n += c
 	}
 	return n
 }
 
 // Empty tells whether every count of h is 0.
-func (h *Histogram) Empty() bool { return h == nil || h.zero == 0 && len(h.bins) == 0 }
+func (h *Histogram) Empty() bool {
+	return h == nil || h.zero == 0 && !slices.ContainsFunc(h.counts, func(c int64) bool { return c != 0 })
+}
 
 // Quantile returns the q-quantile (q in [0, 1]): the smallest value v such
 // that at least ceil(q·count) values are ≤ v (at least one), within 1%. So
@@ -106,14 +131,21 @@ func (h *Histogram) Quantile(q float64) (float64, bool) {
 	if seen >= rank {
 		return 0, true
 	}
-	indices := h.indices()
-	for _, i := range indices {
-		if seen += h.bins[i]; seen >= rank {
-			return binning.Value(int(i)), true
+	last := 0
+	for i, c := range h.counts {
+		if c == 0 {
+			continue
+		}
+		last = i
+		if seen += c; seen >= rank {
+			return h.value(i), true
 		}
 	}
-	return binning.Value(int(indices[len(indices)-1])), true
+	return h.value(last), true
 }
+
+// value returns the representative value of counts[i]'s bin.
+func (h *Histogram) value(i int) float64 { return binning.Value(int(h.first) + i) }
 
 // CountAtMost returns how many values are ≤ v, each value taken as its bin's
 // representative (within 1% of it), as Buckets does.
@@ -125,8 +157,8 @@ func (h *Histogram) CountAtMost(v float64) int64 {
 	if v >= 0 {
 		n = h.zero
 	}
-	for i, c := range h.bins {
-		if binning.Value(int(i)) <= v {
+	for i, c := range h.counts {
+		if c != 0 && h.value(i) <= v {
 			n += c
 		}
 	}
@@ -142,8 +174,10 @@ func (h *Histogram) Buckets(edges []float64) []int64 {
 		return out
 	}
 	out[bucketOf(0, edges)] += h.zero
-	for i, c := range h.bins {
-		out[bucketOf(binning.Value(int(i)), edges)] += c
+	for i, c := range h.counts {
+		if c != 0 {
+			out[bucketOf(h.value(i), edges)] += c
+		}
 	}
 	return out
 }
@@ -159,32 +193,58 @@ func bucketOf(v float64, edges []float64) int {
 	return n
 }
 
-// indices returns the bin indices in ascending order.
-func (h *Histogram) indices() []int32 { return slices.Sorted(maps.Keys(h.bins)) }
+// bins returns how many bins hold a count other than 0.
+func (h *Histogram) bins() int {
+	n := 0
+	for _, c := range h.counts {
+		if c != 0 {
+			n++
+		}
+	}
+	return n
+}
 
 // Encode returns h compactly and deterministically (equal contents, equal
 // bytes): a version byte, the zero count, the number of bins, then each bin
 // in ascending order as its index (the first) or the gap from the previous
-// index, and its count, all varints. An empty histogram encodes as nil.
+// index, and its count, all varints; bins at 0 are left out. An empty
+// histogram encodes as nil.
 func (h *Histogram) Encode() []byte {
 	if h.Empty() {
 		return nil
 	}
-	b := make([]byte, 0, 4+4*len(h.bins))
+	n := h.bins()
+	b := make([]byte, 0, 4+4*n)
 	b = append(b, histogramVersion)
 	b = binary.AppendVarint(b, h.zero)
-	b = binary.AppendUvarint(b, uint64(len(h.bins)))
+	b = binary.AppendUvarint(b, uint64(n))
 	prev := int64(0)
-	for k, i := range h.indices() {
-		if k == 0 {
-			b = binary.AppendVarint(b, int64(i))
-		} else {
-			b = binary.AppendUvarint(b, uint64(int64(i)-prev))
+	for k, i := 0, 0; i < len(h.counts); i++ {
+		c := h.counts[i]
+		if c == 0 {
+			continue
 		}
-		b = binary.AppendVarint(b, h.bins[i])
-		prev = int64(i)
+		index := int64(h.first) + int64(i)
+		if k == 0 {
+			b = binary.AppendVarint(b, index)
+		} else {
+			b = binary.AppendUvarint(b, uint64(index-prev))
+		}
+		b = binary.AppendVarint(b, c)
+		prev, k = index, k+1
 	}
 	return b
+}
+
+// appendBin adds a bin above every bin h holds, as decoding does in order.
+func (h *Histogram) appendBin(i int32, c int64) {
+	if len(h.counts) == 0 {
+		h.first = i
+	}
+	for h.first+int32(len(h.counts)) < i {
+		h.counts = append(h.counts, 0)
+	}
+	h.counts = append(h.counts, c)
 }
 
 // errCorrupt wraps every decoding failure of a histogram.
@@ -210,19 +270,19 @@ func DecodeHistogram(b []byte) (*Histogram, error) {
 	for k := range n {
 		if k == 0 {
 			index = d.varint()
-		} else if gap := d.uvarint(); gap == 0 || gap > math.MaxInt32 {
+		} else if gap := d.uvarint(); gap == 0 || gap > uint64(maxBin-minBin) {
 			d.fail("bin gap %d", gap)
 		} else {
 			index += int64(gap)
 		}
 		c := d.varint()
-		if index < math.MinInt32 || index > math.MaxInt32 || c == 0 {
+		if index < int64(minBin) || index > int64(maxBin) || c == 0 {
 			d.fail("bin %d count %d", index, c)
 		}
 		if d.err != nil {
 			return nil, d.err
 		}
-		h.bins[int32(index)] = c
+		h.appendBin(int32(index), c)
 	}
 	if d.err == nil && len(d.b) > 0 {
 		d.fail("%d bytes after the bins", len(d.b))

@@ -116,20 +116,28 @@ func (t *Tally) Load(rows *so.Rollups) error {
 		}
 	}
 	for _, j := range rows.Journeys {
-		k := JourneyKey{j.ProjectID, j.Hour, j.Flow, j.Version}
+		k := JourneyKey{j.ProjectID, j.Hour.UTC(), j.Flow, j.Version}
 		c, err := decodeJourney(&j)
 		if err != nil {
 			return fmt.Errorf("journeys %s: %w", k, err)
 		}
-		t.journeyRow(k).add(c)
+		if r, ok := t.journeys[k]; ok {
+			r.add(c)
+		} else {
+			t.journeys[k] = c // adopted, as activity rows are: copying into an empty row is work for nothing
+		}
 	}
 	for _, s := range rows.Steps {
-		k := StepKey{JourneyKey{s.ProjectID, s.Hour, s.Flow, s.Version}, s.Step}
+		k := StepKey{JourneyKey{s.ProjectID, s.Hour.UTC(), s.Flow, s.Version}, s.Step}
 		c, err := decodeStep(&s)
 		if err != nil {
 			return fmt.Errorf("step %s: %w", k, err)
 		}
-		t.stepRow(k).add(c)
+		if r, ok := t.steps[k]; ok {
+			r.add(c)
+		} else {
+			t.steps[k] = c
+		}
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func (db *DB) CountAccounts(ctx context.Context) (int, error) {
 // CreateOwnedProject implements smartonboard.AccountStore: the owner's
 // membership is of p, whatever owner.ProjectID says.
 func (db *DB) CreateOwnedProject(ctx context.Context, p *so.Project, owner *so.Member) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *stmtTx) error {
 		if err := insertProject(ctx, tx, p); err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func noAccount() error { return so.Errorf(so.ENOTFOUND, "the account does not ex
 // PutMember implements smartonboard.AccountStore; a new role keeps the
 // membership's creation time.
 func (db *DB) PutMember(ctx context.Context, m *so.Member) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *stmtTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO project_members (project_id, account_id, role, created_at)
 			VALUES (?, ?, ?, ?) ON CONFLICT (project_id, account_id) DO UPDATE SET role = excluded.role`,
 			m.ProjectID, m.AccountID, string(m.Role), m.CreatedAt.UnixMilli())
@@ -79,7 +79,7 @@ func (db *DB) PutMember(ctx context.Context, m *so.Member) error {
 
 // missingReference tells which row a refused membership lacked: the project
 // when there is none (as PostgreSQL, which checks it first), else the account.
-func missingReference(ctx context.Context, tx *sql.Tx, err error, projectID string) error {
+func missingReference(ctx context.Context, tx *stmtTx, err error, projectID string) error {
 	var n int
 	if qerr := tx.QueryRowContext(ctx, `SELECT count(*) FROM projects WHERE id = ?`, projectID).Scan(&n); qerr != nil {
 		return mapError(qerr)

@@ -20,7 +20,7 @@ type alertsTx struct{ consumerTx }
 // EvaluateAlerts implements smartonboard.AlertStore: the write transaction
 // holds the single writer, so evaluations take turns.
 func (db *DB) EvaluateAlerts(ctx context.Context, projectID string, fn func(context.Context, so.AlertsTx) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(ctx, alertsTx{consumerTx{tx: tx, db: db}}) })
+	return db.inTx(ctx, func(tx *stmtTx) error { return fn(ctx, alertsTx{consumerTx{tx: tx, db: db}}) })
 }
 
 // LatestAlerts implements smartonboard.AlertsTx.
@@ -82,7 +82,7 @@ func (db *DB) FindAlert(ctx context.Context, projectID, id string) (*so.Alert, e
 
 // UpdateAlert implements smartonboard.AlertStore.
 func (db *DB) UpdateAlert(ctx context.Context, a *so.Alert, from so.AlertStatus) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *stmtTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE alerts SET status = ?, updated_at = ?, acknowledged_at = ?, resolved_at = ?,
 			resolved_by = ?, cleared = ? WHERE project_id = ? AND id = ? AND status = ?`, string(a.Status), a.UpdatedAt.UnixMilli(),
 			optionalMillis(a.AcknowledgedAt), optionalMillis(a.ResolvedAt), a.ResolvedBy, a.Cleared, a.ProjectID, a.ID, string(from))

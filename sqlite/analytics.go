@@ -42,7 +42,7 @@ func (t consumerTx) SaveFacts(ctx context.Context, facts []*so.JourneyFact) erro
 	return saveFacts(ctx, t.tx, facts)
 }
 
-func saveFacts(ctx context.Context, tx *sql.Tx, facts []*so.JourneyFact) error {
+func saveFacts(ctx context.Context, tx *stmtTx, facts []*so.JourneyFact) error {
 	for _, f := range facts {
 		doc, err := json.Marshal(f)
 		if err != nil {
@@ -159,7 +159,7 @@ func (t consumerTx) SaveRollups(ctx context.Context, r *so.Rollups) error {
 	return saveRollups(ctx, t.tx, r)
 }
 
-func saveRollups(ctx context.Context, tx *sql.Tx, r *so.Rollups) error {
+func saveRollups(ctx context.Context, tx *stmtTx, r *so.Rollups) error {
 	for _, a := range r.Activity {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_activity (`+activityColumns+`) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, unit, start) DO UPDATE SET events = excluded.events, users = excluded.users,
@@ -283,7 +283,7 @@ type rebuildTx struct {
 
 // RebuildAnalytics implements smartonboard.AnalyticsRebuilder.
 func (db *DB) RebuildAnalytics(ctx context.Context, fn func(context.Context, so.RebuildTx) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *stmtTx) error {
 		c, err := cursorOf(ctx, tx, "analytics")
 		if err != nil {
 			return err

@@ -22,7 +22,7 @@ type queryer interface {
 
 // consumerTx is the smartonboard.ConsumerTx of one Consume call.
 type consumerTx struct {
-	tx        *sql.Tx
+	tx        *stmtTx
 	db        *DB
 	continued bool
 }
@@ -133,7 +133,7 @@ func (t consumerTx) RecordOutcome(ctx context.Context, projectID, userID, id str
 // RecordOutcome implements smartonboard.BehaviourStore.
 func (db *DB) RecordOutcome(ctx context.Context, projectID, userID, id string, o so.InterventionOutcome, at time.Time) (*so.Intervention, error) {
 	var out *so.Intervention
-	err := db.inTx(ctx, func(tx *sql.Tx) (err error) {
+	err := db.inTx(ctx, func(tx *stmtTx) (err error) {
 		out, err = recordOutcome(ctx, tx, projectID, userID, id, o, at)
 		return err
 	})

@@ -101,7 +101,7 @@ func (db *DB) UpdateContentItem(ctx context.Context, item *so.ContentItem, expec
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *stmtTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE content_items SET kind = ?, title = ?, body = ?, status = ?,
 			category = ?, tags = ?, locale = ?, complexity = ?, scheduled_at = ?, published_at = ?,
 			updated_at = ?, version = ?, metadata = ?, variant_of = ?

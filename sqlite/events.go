@@ -18,7 +18,7 @@ const eventColumns = `project_id, id, type, user_id, session_id, flow, step, ts,
 // commit or roll back with the events.
 func (db *DB) IngestEvents(ctx context.Context, events []*so.Event, apply func(ctx context.Context, tx so.IngestTx, inserted []*so.Event) error) ([]bool, error) {
 	var ok []bool
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *stmtTx) error {
 		var inserted []*so.Event
 		var err error
 		if ok, inserted, err = insertEvents(ctx, tx, events); err != nil {
@@ -34,7 +34,7 @@ func (db *DB) IngestEvents(ctx context.Context, events []*so.Event, apply func(c
 
 // insertEvents inserts each new event through one prepared statement; a repeated
 // (project, id), even within the batch, is skipped and reported false.
-func insertEvents(ctx context.Context, tx *sql.Tx, events []*so.Event) ([]bool, []*so.Event, error) {
+func insertEvents(ctx context.Context, tx *stmtTx, events []*so.Event) ([]bool, []*so.Event, error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (`+eventColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO NOTHING`)
 	if err != nil {
@@ -99,7 +99,7 @@ func scanEvent(row scanner) (*so.Event, error) {
 
 // ingestTx is the IngestTx of one IngestEvents call. SQLite's single writer
 // already serialises ingestion, so locking is only reading.
-type ingestTx struct{ tx *sql.Tx }
+type ingestTx struct{ tx *stmtTx }
 
 // LockJourneys implements smartonboard.IngestTx.
 func (t ingestTx) LockJourneys(ctx context.Context, projectID string, userIDs []string) ([]*so.Journey, error) {

@@ -70,7 +70,7 @@ func (db *DB) UpdateFlowDraft(ctx context.Context, f *so.Flow, expectedRevision 
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *stmtTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE flows SET name = ?, description = ?, steps = ?, revision = ?,
 			updated_at = ? WHERE project_id = ? AND key = ? AND revision = ?`,
 			f.Name, f.Description, steps, f.Revision, f.UpdatedAt.UnixMilli(), f.ProjectID, f.Key, expectedRevision)
@@ -96,7 +96,7 @@ func (db *DB) PublishFlow(ctx context.Context, v *so.FlowVersion) error {
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *stmtTx) error {
 		var published int
 		err := tx.QueryRowContext(ctx, `SELECT published_version FROM flows WHERE project_id = ? AND id = ?`,
 			v.ProjectID, v.FlowID).Scan(&published)

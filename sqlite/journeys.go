@@ -15,7 +15,7 @@ import (
 func (db *DB) StartJourney(ctx context.Context, j *so.Journey) (*so.Journey, bool, error) {
 	var stored *so.Journey
 	var created bool
-	err := db.inTx(ctx, func(tx *sql.Tx) (err error) {
+	err := db.inTx(ctx, func(tx *stmtTx) (err error) {
 		if stored, created, err = insertJourney(ctx, tx, j); err != nil || !created {
 			return err
 		}
@@ -44,7 +44,7 @@ func (db *DB) FindJourney(ctx context.Context, projectID, userID, flowKey string
 // events go into the log in the same transaction.
 func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time, then func(context.Context, so.Enqueuer, []*so.Journey) error) ([]*so.Journey, error) {
 	var js []*so.Journey
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *stmtTx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE journeys SET status = 'abandoned', revision = revision + 1,
 			state = json_set(state, '$.status', 'abandoned', '$.revision', revision + 1, '$.updated_at', ?)
 			WHERE status IN ('active', 'paused') AND last_activity_at < ?
@@ -68,7 +68,7 @@ func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time, th
 
 // insertJourney stores j unless the user has a journey in its flow already, and
 // returns the stored journey and whether it is j.
-func insertJourney(ctx context.Context, tx *sql.Tx, j *so.Journey) (*so.Journey, bool, error) {
+func insertJourney(ctx context.Context, tx *stmtTx, j *so.Journey) (*so.Journey, bool, error) {
 	state, err := j.MarshalJSON() // direct: json.Marshal would re-scan the output
 	if err != nil {
 		return nil, false, fmt.Errorf("encode journey: %w", err)
@@ -98,7 +98,7 @@ func insertJourney(ctx context.Context, tx *sql.Tx, j *so.Journey) (*so.Journey,
 
 // saveJourneys writes journeys back by id, keeping the indexed columns in step
 // with the JSON state.
-func saveJourneys(ctx context.Context, tx *sql.Tx, js []*so.Journey) error {
+func saveJourneys(ctx context.Context, tx *stmtTx, js []*so.Journey) error {
 	if len(js) == 0 {
 		return nil
 	}
@@ -129,7 +129,7 @@ func saveJourneys(ctx context.Context, tx *sql.Tx, js []*so.Journey) error {
 const lockChunk = 500
 
 // selectJourneys returns every journey of the users, in user id chunks.
-func selectJourneys(ctx context.Context, tx *sql.Tx, projectID string, userIDs []string) ([]*so.Journey, error) {
+func selectJourneys(ctx context.Context, tx *stmtTx, projectID string, userIDs []string) ([]*so.Journey, error) {
 	out := []*so.Journey{}
 	err := inChunks(userIDs, func(in string, ids []any) error {
 		rows, err := tx.QueryContext(ctx, `SELECT state FROM journeys WHERE project_id = ? AND user_id IN (`+in+`)

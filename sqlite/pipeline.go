@@ -31,7 +31,7 @@ func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(c
 func (db *DB) ConsumeWith(ctx context.Context, consumer string, opts so.ConsumeOptions, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
 	n := 0
 	var next so.Cursor
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *stmtTx) error {
 		c, err := cursorOf(ctx, tx, consumer)
 		if err != nil {
 			return err
@@ -73,7 +73,7 @@ func (db *DB) ConsumeWith(ctx context.Context, consumer string, opts so.ConsumeO
 }
 
 // cursorOf reads a consumer's cursor.
-func cursorOf(ctx context.Context, tx *sql.Tx, consumer string) (so.Cursor, error) {
+func cursorOf(ctx context.Context, tx *stmtTx, consumer string) (so.Cursor, error) {
 	var c so.Cursor
 	err := tx.QueryRowContext(ctx, `SELECT tx, seq FROM pipeline_cursors WHERE consumer = ?`, consumer).Scan(&c.Tx, &c.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -96,7 +96,7 @@ func nextInLog(recent []*so.Event, after int64, limit int) ([]*so.Event, int64) 
 }
 
 // stored tells whether every seq from first to last is still in the log.
-func stored(ctx context.Context, tx *sql.Tx, first, last int64) bool {
+func stored(ctx context.Context, tx *stmtTx, first, last int64) bool {
 	var n int64
 	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE seq BETWEEN ? AND ?`, first, last).Scan(&n)
 	return err == nil && n == last-first+1
@@ -104,7 +104,7 @@ func stored(ctx context.Context, tx *sql.Tx, first, last int64) bool {
 
 // readLog returns up to limit events after seq and up to upTo, in seq order,
 // and the last seq.
-func readLog(ctx context.Context, tx *sql.Tx, after, upTo int64, limit int) ([]*so.Event, int64, error) {
+func readLog(ctx context.Context, tx *stmtTx, after, upTo int64, limit int) ([]*so.Event, int64, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, `+eventColumns+` FROM events WHERE seq > ? AND seq <= ?
 		ORDER BY seq LIMIT ?`, after, upTo, limit)
 	if err != nil {

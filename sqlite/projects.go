@@ -160,7 +160,7 @@ func (db *DB) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
 	if len(used) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *stmtTx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE api_keys SET last_used_at = ?1
 			WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)`)
 		if err != nil {

@@ -146,11 +146,12 @@ func (db *DB) Stats() (writer, reader sql.DBStats) {
 }
 
 // inTx runs fn in one write transaction, committed only if fn succeeds.
-func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
-	tx, err := db.writer.BeginTx(ctx, nil)
+func (db *DB) inTx(ctx context.Context, fn func(*stmtTx) error) (err error) {
+	sqlTx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return mapError(err)
 	}
+	tx := &stmtTx{Tx: sqlTx}
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()

@@ -16,7 +16,7 @@ const userColumns = `project_id, user_id, traits, first_seen_at, last_seen_at`
 // transaction, so racing identify calls each see the traits of the one before.
 func (db *DB) UpsertEndUser(ctx context.Context, u *so.EndUser, merge func(old json.RawMessage) (json.RawMessage, error)) (*so.EndUser, error) {
 	var stored *so.EndUser
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *stmtTx) error {
 		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM end_users
 			WHERE project_id = ? AND user_id = ?`, u.ProjectID, u.UserID))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -58,7 +58,7 @@ func mergeUser(old, u *so.EndUser, merge func(json.RawMessage) (json.RawMessage,
 	return &next, nil
 }
 
-func insertUser(ctx context.Context, tx *sql.Tx, u *so.EndUser) error {
+func insertUser(ctx context.Context, tx *stmtTx, u *so.EndUser) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO end_users (`+userColumns+`) VALUES (?, ?, ?, ?, ?)`,
 		u.ProjectID, u.UserID, string(u.Traits), u.FirstSeenAt.UnixMilli(), u.LastSeenAt.UnixMilli())
 	return mapError(err)

@@ -174,7 +174,7 @@ func (db *DB) FindDelivery(ctx context.Context, id string) (*so.Delivery, *so.We
 
 // RecordAttempt implements smartonboard.WebhookStore.
 func (db *DB) RecordAttempt(ctx context.Context, deliveryID string, a so.DeliveryAttempt, disableAfter int) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *stmtTx) error {
 		status, delivered := so.DeliveryPending, any(nil)
 		switch {
 		case a.Delivered:
@@ -197,7 +197,7 @@ func (db *DB) RecordAttempt(ctx context.Context, deliveryID string, a so.Deliver
 
 // countFailures keeps the webhook's run of failed deliveries and disables it
 // when the run reaches disableAfter.
-func countFailures(ctx context.Context, tx *sql.Tx, webhookID string, a so.DeliveryAttempt, disableAfter int) error {
+func countFailures(ctx context.Context, tx *stmtTx, webhookID string, a so.DeliveryAttempt, disableAfter int) error {
 	var err error
 	switch {
 	case a.Delivered:
@@ -221,7 +221,7 @@ func (t consumerTx) EnqueueDeliveries(ctx context.Context, ds []*so.Delivery) ([
 	return enqueue(ctx, t.tx, t.db.queue, ds)
 }
 
-func enqueue(ctx context.Context, tx *sql.Tx, queue *river.Client[*sql.Tx], ds []*so.Delivery) ([]bool, error) {
+func enqueue(ctx context.Context, tx *stmtTx, queue *river.Client[*sql.Tx], ds []*so.Delivery) ([]bool, error) {
 	fresh := make([]bool, len(ds))
 	var pending []river.InsertManyParams
 	for i, d := range ds {
@@ -242,7 +242,7 @@ func enqueue(ctx context.Context, tx *sql.Tx, queue *river.Client[*sql.Tx], ds [
 	if queue == nil {
 		return nil, errNoQueue
 	}
-	if _, err := queue.InsertManyTx(ctx, tx, pending); err != nil {
+	if _, err := queue.InsertManyTx(ctx, tx.Tx, pending); err != nil {
 		return nil, fmt.Errorf("sqlite: enqueue deliveries: %w", err)
 	}
 	return fresh, nil
