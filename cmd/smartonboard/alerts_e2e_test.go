@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -180,6 +181,37 @@ func TestInsightNamesTheWorstStep(t *testing.T) {
 		csvBody := in.request("GET", "/v1/analytics/insights", in.secret, "", nil, "Accept", "text/csv")
 		if csvBody.status != 200 || !strings.HasPrefix(string(csvBody.body), "rank,kind,impact,title") {
 			t.Fatalf("insights as CSV: %d %s", csvBody.status, csvBody.body)
+		}
+	})
+}
+
+// TestInsightsBeforeTheJobsFirstRun: a project the insight job has not seen
+// yet gets its insights computed on the spot, not a 404 or a stale report.
+func TestInsightsBeforeTheJobsFirstRun(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		in := startFast(t, testConfig(t, engine))
+		// The job refreshes projects with activity only, so it never stores
+		// this one's insights behind the test's back.
+		secondProject(t, in, "insights-new")
+		secret := so.GenerateKey(so.KeySecret)
+		if err := in.m.db.CreateAPIKey(context.Background(), so.NewAPIKey("insights-new", so.KeySecret, "admin", secret)); err != nil {
+			t.Fatalf("create key: %v", err)
+		}
+		before := time.Now().Truncate(time.Millisecond)
+		r := in.request("GET", "/v1/analytics/insights", secret, "", nil)
+		got := decode[struct {
+			ComputedAt string            `json:"computed_at"`
+			Insights   []json.RawMessage `json:"insights"`
+		}](t, r, 200)
+		if at, err := time.Parse(time.RFC3339Nano, got.ComputedAt); err != nil || at.Before(before) {
+			t.Fatalf("insights computed at %q, want at or after the request at %v (%v)", got.ComputedAt, before, err)
+		}
+		if got.Insights == nil || len(got.Insights) != 0 {
+			t.Fatalf("a project without events: insights %s, want []", r.body)
+		}
+		if _, _, err := in.m.db.LatestInsights(context.Background(), "insights-new"); so.ErrorCode(err) != so.ENOTFOUND {
+			t.Fatalf("after a read, stored insights: %v; the read must not store them (the job does)", err)
 		}
 	})
 }
