@@ -280,6 +280,11 @@ type ConsumeOptions struct {
 	// After names the consumer this one follows: only events at or before
 	// that consumer's cursor are seen, so its output for them is committed.
 	After string
+	// Derived says the consumer's whole output is recomputed from the log if
+	// a crash loses it: the engine may commit without waiting for the disk
+	// (PostgreSQL's synchronous_commit off), since the output and the cursor
+	// are lost together and the events are read again.
+	Derived bool
 }
 
 // PipelineStore runs durable consumers over the event log.

@@ -46,6 +46,10 @@ const maxJourneyless = 200_000
 // Name implements pipeline.Consumer.
 func (c *Consumer) Name() string { return "analytics" }
 
+// Derived implements pipeline.Derived: the rollups and facts are rows
+// recomputed from the log, and the consumer sends nothing.
+func (c *Consumer) Derived() bool { return true }
+
 // After implements pipeline.Follower.
 func (c *Consumer) After() string { return "behaviour" }
 

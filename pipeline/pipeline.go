@@ -36,6 +36,14 @@ type Follower interface {
 	After() string
 }
 
+// Derived is a consumer whose whole output can be recomputed from the log
+// (rows only: no messages sent, nothing announced), so its transactions need
+// not wait for the disk; see so.ConsumeOptions.Derived.
+type Derived interface {
+	Consumer
+	Derived() bool
+}
+
 // Consumer is a durable consumer of the event log.
 type Consumer interface {
 	// Name names the consumer's cursor; renaming it starts a new cursor.
@@ -96,6 +104,9 @@ func (p *Pipeline) AddStage(name string, run func(Commit)) {
 // woken by the consumer it follows, the others by commits.
 func (p *Pipeline) AddConsumer(c Consumer) {
 	r := &runner{c: c, wake: make(chan struct{}, 1), recent: &recentEvents{}}
+	if d, ok := c.(Derived); ok {
+		r.derived = d.Derived()
+	}
 	if f, ok := c.(Follower); ok {
 		r.after = f.After()
 		for _, up := range p.runners {
@@ -175,6 +186,7 @@ func (p *Pipeline) Lag(ctx context.Context, consumer string, max int) (int, erro
 type runner struct {
 	c         Consumer
 	after     string    // the consumer followed, if any
+	derived   bool      // the consumer is Derived
 	followers []*runner // woken after each batch of this one
 	wake      chan struct{}
 	recent    *recentEvents
@@ -280,7 +292,7 @@ func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 		var seen []*so.Event
 		start := time.Now()
 		r.last = start
-		opts := so.ConsumeOptions{Limit: p.opts.Batch, Recent: r.recent.snapshot(), After: r.after}
+		opts := so.ConsumeOptions{Limit: p.opts.Batch, Recent: r.recent.snapshot(), After: r.after, Derived: r.derived}
 		n, err := p.store.ConsumeWith(ctx, r.c.Name(), opts, func(ctx context.Context, tx so.ConsumerTx, events []*so.Event) error {
 			seen = events
 			var err error

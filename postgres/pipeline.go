@@ -67,11 +67,18 @@ func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(c
 // ConsumeWith implements smartonboard.PipelineStore. Transactions of other
 // instances interleave with this one's in the log, so PostgreSQL always
 // reads the log and ignores Recent. A follower reads up to its upstream's
-// cursor, which is below the horizon already.
+// cursor, which is below the horizon already. A Derived consumer commits
+// asynchronously: a crash may lose its last transactions, cursor included,
+// never one without the other.
 func (db *DB) ConsumeWith(ctx context.Context, consumer string, opts so.ConsumeOptions, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
 	n := 0
 	var next so.Cursor
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if opts.Derived {
+			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return mapError(err, "pipeline")
+			}
+		}
 		c, err := cursorOf(ctx, tx, consumer, "FOR UPDATE")
 		if err != nil {
 			return err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	so "github.com/smartonboarding/smartonboard"
 )
 
 // TestLagQueryUsesTheLogIndex guards the backlog metric, which runs on every
@@ -49,5 +51,53 @@ func TestLagQueryUsesTheLogIndex(t *testing.T) {
 	text := strings.Join(plan, "\n")
 	if !strings.Contains(text, "events_log_idx") || strings.Contains(text, "Seq Scan") {
 		t.Fatalf("the lag query does not walk events_log_idx:\n%s", text)
+	}
+}
+
+// TestDerivedConsumerCommitsAsynchronously: a derived consumer's transaction
+// runs with synchronous_commit off, another's with the server's default, and
+// the setting does not outlive the transaction on its pooled connection.
+func TestDerivedConsumerCommitsAsynchronously(t *testing.T) {
+	t.Parallel()
+	db, ctx := testDB(t), context.Background()
+	for _, c := range []string{"derived", "durable"} {
+		if err := db.StartConsumer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := so.NewEvent("p1", so.EventInput{ID: "e1", Type: so.EventClick, UserID: "u", Timestamp: so.FormatTime(so.Now())}, so.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.IngestEvents(ctx, []*so.Event{e}, func(context.Context, so.IngestTx, []*so.Event) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	setting := func(tx so.ConsumerTx) string {
+		var v string
+		if err := tx.(*consumerTx).tx.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		consumer string
+		derived  bool
+		want     string
+	}{{"derived", true, "off"}, {"durable", false, "on"}} {
+		var got string
+		n, err := db.ConsumeWith(ctx, tc.consumer, so.ConsumeOptions{Limit: 10, Derived: tc.derived},
+			func(_ context.Context, tx so.ConsumerTx, _ []*so.Event) error { got = setting(tx); return nil })
+		if err != nil || n != 1 {
+			t.Fatalf("%s: consumed %d, %v; want the 1 event", tc.consumer, n, err)
+		}
+		if got != tc.want {
+			t.Fatalf("%s consumer: synchronous_commit %s in its transaction, want %s", tc.consumer, got, tc.want)
+		}
+	}
+	for range 4 { // every pooled connection the pool hands out
+		var v string
+		if err := db.pool.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&v); err != nil || v != "on" {
+			t.Fatalf("after the transactions a connection has synchronous_commit %q (%v), want on", v, err)
+		}
 	}
 }

@@ -27,11 +27,16 @@ func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(c
 
 // ConsumeWith implements smartonboard.PipelineStore. Seq numbers are unique
 // and ordered, so recent events numbered cursor+1, cursor+2, … with no gap
-// are exactly the log's next rows, and reading them back can be skipped.
+// are exactly the log's next rows, and reading them back can be skipped. A
+// Derived consumer's commit does not wait for the disk (inTxRelaxed).
 func (db *DB) ConsumeWith(ctx context.Context, consumer string, opts so.ConsumeOptions, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
 	n := 0
 	var next so.Cursor
-	err := db.inTx(ctx, func(tx *stmtTx) error {
+	inTx := db.inTx
+	if opts.Derived {
+		inTx = db.inTxRelaxed
+	}
+	err := inTx(ctx, func(tx *stmtTx) error {
 		c, err := cursorOf(ctx, tx, consumer)
 		if err != nil {
 			return err

@@ -56,3 +56,56 @@ func TestRecentEventsThatAreGoneAreNotConsumed(t *testing.T) {
 		t.Fatalf("consumed %v, want the log's [a c]", seen)
 	}
 }
+
+// TestDerivedConsumerCommitsWithoutSync: a derived consumer's transaction
+// runs with synchronous NORMAL on the writer, another's with FULL, and FULL
+// is back on the writer afterwards, so ingestion still syncs every commit.
+func TestDerivedConsumerCommitsWithoutSync(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "derived.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrator().Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateProject(ctx, &so.Project{ID: "p1", Name: "p1", CreatedAt: so.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"derived", "durable"} {
+		if err := db.StartConsumer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := so.NewEvent("p1", so.EventInput{ID: "e1", Type: so.EventClick, UserID: "u", Timestamp: so.FormatTime(so.Now())}, so.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.IngestEvents(ctx, []*so.Event{e}, func(context.Context, so.IngestTx, []*so.Event) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	const normal, full = 1, 2 // PRAGMA synchronous's numbers
+	for _, tc := range []struct {
+		consumer string
+		derived  bool
+		want     int
+	}{{"derived", true, normal}, {"durable", false, full}} {
+		got := -1
+		n, err := db.ConsumeWith(ctx, tc.consumer, so.ConsumeOptions{Limit: 10, Derived: tc.derived},
+			func(_ context.Context, tx so.ConsumerTx, _ []*so.Event) error {
+				return tx.(consumerTx).tx.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&got)
+			})
+		if err != nil || n != 1 {
+			t.Fatalf("%s: consumed %d, %v; want the 1 event", tc.consumer, n, err)
+		}
+		if got != tc.want {
+			t.Fatalf("%s consumer: synchronous %d in its transaction, want %d", tc.consumer, got, tc.want)
+		}
+	}
+	var after int
+	if err := db.writer.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&after); err != nil || after != full {
+		t.Fatalf("the writer after a derived consumer: synchronous %d (%v), want FULL", after, err)
+	}
+}

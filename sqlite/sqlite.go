@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -146,8 +147,38 @@ func (db *DB) Stats() (writer, reader sql.DBStats) {
 }
 
 // inTx runs fn in one write transaction, committed only if fn succeeds.
-func (db *DB) inTx(ctx context.Context, fn func(*stmtTx) error) (err error) {
-	sqlTx, err := db.writer.BeginTx(ctx, nil)
+func (db *DB) inTx(ctx context.Context, fn func(*stmtTx) error) error {
+	return runTx(ctx, db.writer.BeginTx, fn)
+}
+
+// inTxRelaxed runs fn as inTx does, but its commit does not wait for the
+// disk (synchronous NORMAL): for a derived consumer, whose output and cursor
+// a crash loses together. The writer connection is held throughout, so no
+// other transaction commits while the setting is relaxed, and FULL is back
+// before the connection serves anything else; were restoring it to fail,
+// the connection is dropped instead. The next FULL commit syncs the shared
+// WAL, this commit included.
+func (db *DB) inTxRelaxed(ctx context.Context, fn func(*stmtTx) error) (err error) {
+	conn, err := db.writer.Conn(ctx)
+	if err != nil {
+		return mapError(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return mapError(err)
+	}
+	defer func() {
+		if _, restore := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); restore != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // closes it
+			err = errors.Join(err, mapError(restore))
+		}
+	}()
+	return runTx(ctx, conn.BeginTx, fn)
+}
+
+// runTx begins a transaction, runs fn in it and commits only if fn succeeds.
+func runTx(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), fn func(*stmtTx) error) (err error) {
+	sqlTx, err := begin(ctx, nil)
 	if err != nil {
 		return mapError(err)
 	}
