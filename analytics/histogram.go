@@ -236,36 +236,40 @@ func (h *Histogram) Encode() []byte {
 	return b
 }
 
-// appendBin adds a bin above every bin h holds, as decoding does in order.
-func (h *Histogram) appendBin(i int32, c int64) {
-	if len(h.counts) == 0 {
-		h.first = i
-	}
-	for h.first+int32(len(h.counts)) < i {
-		h.counts = append(h.counts, 0)
-	}
-	h.counts = append(h.counts, c)
-}
-
 // errCorrupt wraps every decoding failure of a histogram.
 var errCorrupt = errors.New("analytics: corrupt histogram")
 
 // DecodeHistogram reads what Encode wrote; nil or empty bytes are an empty
 // histogram, anything Encode cannot have written an error.
 func DecodeHistogram(b []byte) (*Histogram, error) {
-	h := NewHistogram()
 	if len(b) == 0 {
-		return h, nil
+		return NewHistogram(), nil
 	}
+	bins, zero, first, last, err := checkBins(b)
+	if err != nil {
+		return nil, err
+	}
+	h := &Histogram{zero: zero}
+	if first <= last { // sized once: bins arrive in order, so the span is known up front
+		h.first, h.counts = first, make([]int64, last-first+1)
+		eachBin(bins, func(i int32, c int64) { h.counts[i-first] = c })
+	}
+	return h, nil
+}
+
+// checkBins validates an encoding and returns its bins' bytes, its zero
+// count and the range of its bin indices (first > last when it has none).
+func checkBins(b []byte) (bins []byte, zero int64, first, last int32, err error) {
 	if b[0] != histogramVersion {
-		return nil, fmt.Errorf("%w: version %d", errCorrupt, b[0])
+		return nil, 0, 0, 0, fmt.Errorf("%w: version %d", errCorrupt, b[0])
 	}
 	d := decoder{b: b[1:]}
-	h.zero = d.varint()
+	zero = d.varint()
 	n := d.uvarint()
 	if n > uint64(len(d.b))/2 { // a bin takes at least two bytes
-		return nil, fmt.Errorf("%w: %d bins in %d bytes", errCorrupt, n, len(d.b))
+		return nil, 0, 0, 0, fmt.Errorf("%w: %d bins in %d bytes", errCorrupt, n, len(d.b))
 	}
+	bins, first, last = d.b, 0, -1
 	var index int64
 	for k := range n {
 		if k == 0 {
@@ -280,20 +284,33 @@ func DecodeHistogram(b []byte) (*Histogram, error) {
 			d.fail("bin %d count %d", index, c)
 		}
 		if d.err != nil {
-			return nil, d.err
+			return nil, 0, 0, 0, d.err
 		}
-		h.appendBin(int32(index), c)
+		if k == 0 {
+			first = int32(index)
+		}
+		last = int32(index)
 	}
-	if d.err == nil && len(d.b) > 0 {
+	switch {
+	case len(d.b) > 0:
 		d.fail("%d bytes after the bins", len(d.b))
-	}
-	if d.err == nil && h.Empty() {
+	case zero == 0 && n == 0:
 		d.fail("an empty histogram encodes as nothing")
 	}
-	if d.err != nil {
-		return nil, d.err
+	return bins, zero, first, last, d.err
+}
+
+// eachBin calls fn for each bin of bytes checkBins accepted, in order.
+func eachBin(bins []byte, fn func(i int32, c int64)) {
+	d := decoder{b: bins}
+	for k, index := 0, int64(0); len(d.b) > 0; k++ {
+		if k == 0 {
+			index = d.varint()
+		} else {
+			index += int64(d.uvarint())
+		}
+		fn(int32(index), d.varint())
 	}
-	return h, nil
 }
 
 // decoder reads varints and keeps the first error.

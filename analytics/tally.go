@@ -387,9 +387,11 @@ func (t *Tally) Events(unit so.RollupUnit) int64 {
 // Users returns the union of the users of the tally's activity rows of one unit.
 func (t *Tally) Users(unit so.RollupUnit) *Users {
 	u := NewUsers()
-	for k, a := range t.activity {
-		if k.Unit == unit {
-			_ = u.Merge(a.Users) // every Users has the same precision: Merge cannot fail
+	for _, dense := range []bool{true, false} { // dense first: sparse ones then merge into registers, not a growing list
+		for k, a := range t.activity {
+			if k.Unit == unit && a.Users.dense == dense {
+				_ = u.Merge(a.Users) // every Users has the same precision: Merge cannot fail
+			}
 		}
 	}
 	return u

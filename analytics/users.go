@@ -10,10 +10,19 @@ import (
 // different precisions cannot be merged, so DecodeUsers refuses any other.
 const usersPrecision = 14
 
+// denseFrom is the estimate from which Encode writes the dense form (16 KB
+// of registers): past a couple of thousand users a sparse sketch takes
+// longer to decode and merge than the dense one, whose cost is fixed, so a
+// window of busy hours costs the same however busy they were.
+const denseFrom = 2048
+
 // Users estimates how many distinct user ids it was given: exact for a few
 // hundred (the sketch's sparse form), within about 1% beyond. Users can be
 // merged (a union) but not subtracted.
-type Users struct{ sk *hyperloglog.Sketch }
+type Users struct {
+	sk    *hyperloglog.Sketch
+	dense bool // the sketch holds registers, not a sparse list
+}
 
 // NewUsers returns an empty set.
 func NewUsers() *Users { return &Users{sk: hyperloglog.New14()} }
@@ -30,6 +39,7 @@ func DecodeUsers(b []byte) (*Users, error) {
 	if b[1] != usersPrecision { // byte 1 of the format is the precision
 		return nil, fmt.Errorf("analytics: users sketch of precision %d, want %d", b[1], usersPrecision)
 	}
+	u.dense = b[3] == 0 // byte 3 is 1 for the sparse form
 	return u, nil
 }
 
@@ -42,6 +52,7 @@ func (u *Users) Merge(o *Users) error {
 	if o == nil {
 		return nil
 	}
+	u.dense = u.dense || o.dense // merging registers turns a sparse sketch dense
 	return u.sk.Merge(o.sk)
 }
 
@@ -51,8 +62,16 @@ func (u *Users) Estimate() int64 { return int64(u.sk.Estimate()) }
 // Encode returns the sketch's bytes, nil for an empty set. The bytes are not
 // canonical: equal sets may encode differently.
 func (u *Users) Encode() ([]byte, error) {
-	if u.Estimate() == 0 { // a sketch holding any id estimates at least 1
+	n := u.Estimate()
+	if n == 0 { // a sketch holding any id estimates at least 1
 		return nil, nil
+	}
+	if !u.dense && n >= denseFrom {
+		dense := hyperloglog.NewNoSparse() // precision 14, as usersPrecision
+		if err := dense.Merge(u.sk); err != nil {
+			return nil, err
+		}
+		u.sk, u.dense = dense, true
 	}
 	return u.sk.MarshalBinary()
 }

@@ -128,3 +128,40 @@ func TestDecodeUsersRefuses(t *testing.T) {
 		t.Fatalf("DecodeUsers(nil) = %v, %v; want empty", u, err)
 	}
 }
+
+// TestUsersEncodeDenseWhenMany: a sketch of a few thousand ids is written in
+// the dense form, whose decoding and merging cost a fixed 16 KB however many
+// ids it holds, and still counts within 2%; a small one stays sparse (exact).
+func TestUsersEncodeDenseWhenMany(t *testing.T) {
+	t.Parallel()
+	const sparseFlag = 3 // byte 3 of the encoding: 1 sparse, 0 dense
+	for _, tc := range []struct {
+		n     int
+		dense bool
+	}{{100, false}, {2000, false}, {5000, true}, {50_000, true}} {
+		t.Run(fmt.Sprint(tc.n), func(t *testing.T) {
+			t.Parallel()
+			b, err := usersOf(0, tc.n).Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dense := b[sparseFlag] == 0; dense != tc.dense {
+				t.Fatalf("%d ids: dense %v (%d bytes), want %v", tc.n, dense, len(b), tc.dense)
+			}
+			back, err := analytics.DecodeUsers(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := back.Merge(usersOf(tc.n, tc.n+100)); err != nil { // a sparse one merged into it
+				t.Fatal(err)
+			}
+			want := float64(tc.n + 100)
+			if got := float64(back.Estimate()); got < want*0.98 || got > want*1.02 {
+				t.Fatalf("%d ids and 100 more: estimate %v, want %v within 2%%", tc.n, got, want)
+			}
+			if !tc.dense && back.Estimate() != int64(want) {
+				t.Fatalf("%d ids and 100 more, sparse: estimate %d, want exactly %v", tc.n, back.Estimate(), want)
+			}
+		})
+	}
+}
