@@ -25,15 +25,11 @@ type RejectionStore interface {
 	AddRejections(ctx context.Context, counts []RejectionCount) error
 }
 
-// errorCodes is every code an Error may carry.
-var errorCodes = []string{EINVALID, EUNAUTHORIZED, EFORBIDDEN, ENOTFOUND, ECONFLICT, ETOOLARGE, EMEDIATYPE,
-	ERATELIMITED, EUNAVAILABLE, EINTERNAL}
-
 // RejectionCode is the code a rejection is counted under: its own when it is
 // one of ours, else internal, so the counts' keys stay a small fixed set
 // whatever a caller sends.
 func RejectionCode(code string) string {
-	if slices.Contains(errorCodes, code) {
+	if slices.Contains(ErrorCodes, code) {
 		return code
 	}
 	return EINTERNAL
