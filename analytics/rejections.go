@@ -41,8 +41,8 @@ func (r rejected) top() (string, int64) {
 	return codes[0], r.byCode[codes[0]]
 }
 
-// RejectedEvents sums rejection counts, for the overview.
-func RejectedEvents(counts []so.RejectionCount) int64 {
+// RejectedTotal sums rejection counts, for the overview.
+func RejectedTotal(counts []so.RejectionCount) int64 {
 	var n int64
 	for _, c := range counts {
 		n += c.Events

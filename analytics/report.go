@@ -61,7 +61,7 @@ func OverviewOf(from, to time.Time, recent, window *Tally, series []so.ActivityR
 	j := window.Journeys("", 0)
 	return Overview{From: so.FormatTime(from), To: so.FormatTime(to),
 		ActiveUsersNow: recent.Users(so.UnitMinute).Estimate(), ActiveUsers: window.Users(so.UnitHour).Estimate(),
-		Events: window.Events(so.UnitHour), EventsRejected: RejectedEvents(rejected), EventsPerMinute: seriesOf(series),
+		Events: window.Events(so.UnitHour), EventsRejected: RejectedTotal(rejected), EventsPerMinute: seriesOf(series),
 		JourneysStarted: j.Started, JourneysCompleted: j.Completed, JourneysAbandoned: j.Abandoned,
 		JourneysInProgress: j.Started - j.Completed - j.Abandoned, CompletionRate: ratio(j.Completed, j.Started),
 		MedianSecondsToComplete: quantile(j.CompleteSeconds, 0.5), P90SecondsToComplete: quantile(j.CompleteSeconds, 0.9),

@@ -58,15 +58,13 @@ func (c *rejectionCounts) count(projectID string, at time.Time, rejected []api.R
 	if c == nil || len(rejected) == 0 {
 		return
 	}
-	codes := make(map[string]int64, 2)
-	for _, r := range rejected {
-		codes[so.RejectionCode(r.Code)]++
-	}
 	hour := at.UTC().Truncate(time.Hour).Unix()
-	add := make(map[rejectionKey]int64, len(codes))
-	for code, n := range codes {
-		c.byCode[code].Add(float64(n))
-		add[rejectionKey{projectID, hour, code}] = n
+	add := make(map[rejectionKey]int64, 2)
+	for _, r := range rejected {
+		add[rejectionKey{projectID, hour, so.RejectionCode(r.Code)}]++
+	}
+	for k, n := range add {
+		c.byCode[k.code].Add(float64(n))
 	}
 	c.merge(add)
 }
