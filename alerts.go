@@ -83,7 +83,8 @@ type AlertStore interface {
 	// UpdateAlert stores a changed alert if its status is still from (else a
 	// conflict), or AlertNotFound.
 	UpdateAlert(ctx context.Context, a *Alert, from AlertStatus) error
-	// ActiveProjects lists the projects with journeys rolled up since the time.
+	// ActiveProjects lists the projects with journeys rolled up or events
+	// rejected since the time.
 	ActiveProjects(ctx context.Context, since time.Time) ([]string, error)
 }
 

@@ -150,6 +150,9 @@ type AnalyticsStore interface {
 	JourneyRollups(ctx context.Context, q RollupQuery) ([]JourneyRollup, error)
 	// StepRollups returns the step rows the query selects.
 	StepRollups(ctx context.Context, q RollupQuery) ([]StepRollup, error)
+	// RejectedEvents returns the project's rejection counts whose hour is in
+	// the window (flow and version do not apply), by hour and code.
+	RejectedEvents(ctx context.Context, q RollupQuery) ([]RejectionCount, error)
 }
 
 // RebuildTx is the transaction of an analytics rebuild: it holds the

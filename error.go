@@ -22,6 +22,10 @@ const (
 	EINTERNAL     = "internal"
 )
 
+// ErrorCodes lists every code, for what is labelled or keyed by one.
+var ErrorCodes = []string{EINVALID, EUNAUTHORIZED, EFORBIDDEN, ENOTFOUND, ECONFLICT, ETOOLARGE, EMEDIATYPE,
+	ERATELIMITED, EUNAVAILABLE, EINTERNAL}
+
 // Error is the application error: a machine-readable code, a message safe to show a
 // client, and the field it concerns, so that callers never parse error strings.
 type Error struct {

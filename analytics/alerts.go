@@ -16,6 +16,7 @@ const (
 	RuleCompletionDrop    = "completion_drop"
 	RuleAbandonmentSpike  = "abandonment_spike"
 	RuleEngagementFalling = "engagement_falling"
+	RuleRejectedEvents    = "rejected_events_rising"
 )
 
 // The rules' thresholds.
@@ -35,6 +36,19 @@ const (
 	minAbandonments   = 20
 	// engagementDrop is how many points the mean score must fall.
 	engagementDrop = 10.0
+	// rejectedFactor: a share of rejected events above this many times the
+	// baseline's (and at least minRejected events) is rising; above
+	// rejectedCritical times, or above criticalRejectedShare of all events
+	// received, it is critical.
+	rejectedFactor        = 2.0
+	rejectedCritical      = 5.0
+	criticalRejectedShare = 0.5
+	minRejected           = 50
+	// minBaselineShare stands in for a cleaner baseline, so a week without a
+	// rejection makes neither every rejection a rise nor every rise critical.
+	minBaselineShare = 0.001
+	// rejectedBaseline is how far back the baseline share reaches.
+	rejectedBaseline = 7 * 24 * time.Hour
 )
 
 // Check is one rule's verdict on one subject (a flow, or the project).
@@ -55,6 +69,8 @@ type AlertWindow struct {
 	Journeys *Tally
 	// Activity holds the activity hour rows of the last 29 days.
 	Activity *Tally
+	// Rejections holds the rejected-event counts of the same 29 days.
+	Rejections []so.RejectionCount
 }
 
 // AlertSpans are the windows the rules compare, for the caller to load.
@@ -64,13 +80,13 @@ func AlertSpans(now time.Time) (journeysFrom, activityFrom, to time.Time) {
 }
 
 // Checks evaluates every rule on the window: completion and engagement per
-// flow, abandonment for the project.
+// flow, abandonment and rejected events for the project.
 func Checks(w AlertWindow) []Check {
 	var out []Check
 	for _, flow := range w.Journeys.flows() {
 		out = append(out, completionCheck(w, flow), engagementCheck(w, flow))
 	}
-	return append(out, abandonmentCheck(w))
+	return append(out, abandonmentCheck(w), rejectionCheck(w))
 }
 
 // flows lists the flows with journey rows, sorted (every fact has one, so

@@ -15,7 +15,7 @@ type AlertSource interface {
 }
 
 // EvaluateAlerts runs the alert rules over every project with recent
-// journeys, at now, and returns the alerts it opened; each opened alert is
+// journeys or rejected events, at now, and returns the alerts it opened; each opened alert is
 // announced as alert.opened in the transaction that stores it.
 func EvaluateAlerts(ctx context.Context, db AlertSource, now time.Time) ([]*so.Alert, error) {
 	journeysFrom, _, _ := AlertSpans(now)
@@ -55,7 +55,11 @@ func alertWindow(ctx context.Context, db so.AnalyticsStore, projectID string, no
 	if err != nil {
 		return AlertWindow{}, err
 	}
-	w := AlertWindow{Now: now, Journeys: NewTally(), Activity: NewTally()}
+	rejections, err := db.RejectedEvents(ctx, q)
+	if err != nil {
+		return AlertWindow{}, err
+	}
+	w := AlertWindow{Now: now, Journeys: NewTally(), Activity: NewTally(), Rejections: rejections}
 	if err := w.Journeys.Load(&so.Rollups{Journeys: journeys, Steps: steps}); err != nil {
 		return w, err
 	}

@@ -17,6 +17,7 @@ type Overview struct {
 	ActiveUsersNow          int64             `json:"active_users_now"`
 	ActiveUsers             int64             `json:"active_users"`
 	Events                  int64             `json:"events"`
+	EventsRejected          int64             `json:"events_rejected"`
 	EventsPerMinute         []SeriesPoint     `json:"events_per_minute"`
 	JourneysStarted         int64             `json:"journeys_started"`
 	JourneysCompleted       int64             `json:"journeys_completed"`
@@ -40,6 +41,7 @@ var overviewUnits = map[string]string{
 	"active_users_now":           "users",
 	"active_users":               "users",
 	"events":                     "events",
+	"events_rejected":            "events",
 	"events_per_minute":          "events per minute",
 	"journeys_started":           "journeys",
 	"journeys_completed":         "journeys",
@@ -53,13 +55,13 @@ var overviewUnits = map[string]string{
 // OverviewOf sums the rows of the window [from, to) a caller selected:
 // recent holds the minute rows of the last 5 minutes (active users now),
 // window the hour rows and journey rows of the window (active users, events,
-// journeys by start hour), and series the activity rows, of either unit, to
-// plot events per minute.
-func OverviewOf(from, to time.Time, recent, window *Tally, series []so.ActivityRollup) Overview {
+// journeys by start hour), series the activity rows, of either unit, to
+// plot events per minute, and rejected the window's rejection counts.
+func OverviewOf(from, to time.Time, recent, window *Tally, series []so.ActivityRollup, rejected []so.RejectionCount) Overview {
 	j := window.Journeys("", 0)
 	return Overview{From: so.FormatTime(from), To: so.FormatTime(to),
 		ActiveUsersNow: recent.Users(so.UnitMinute).Estimate(), ActiveUsers: window.Users(so.UnitHour).Estimate(),
-		Events: window.Events(so.UnitHour), EventsPerMinute: seriesOf(series),
+		Events: window.Events(so.UnitHour), EventsRejected: RejectedTotal(rejected), EventsPerMinute: seriesOf(series),
 		JourneysStarted: j.Started, JourneysCompleted: j.Completed, JourneysAbandoned: j.Abandoned,
 		JourneysInProgress: j.Started - j.Completed - j.Abandoned, CompletionRate: ratio(j.Completed, j.Started),
 		MedianSecondsToComplete: quantile(j.CompleteSeconds, 0.5), P90SecondsToComplete: quantile(j.CompleteSeconds, 0.9),
@@ -103,6 +105,7 @@ func (o Overview) Table() [][]string {
 	add("active_users_now", itoa(o.ActiveUsersNow))
 	add("active_users", itoa(o.ActiveUsers))
 	add("events", itoa(o.Events))
+	add("events_rejected", itoa(o.EventsRejected))
 	add("journeys_started", itoa(o.JourneysStarted))
 	add("journeys_completed", itoa(o.JourneysCompleted))
 	add("journeys_abandoned", itoa(o.JourneysAbandoned))

@@ -125,16 +125,18 @@ func TestOverview(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	o := analytics.OverviewOf(from, to, recent, window, windowRows.Activity)
+	rejected := []so.RejectionCount{{ProjectID: "p", Hour: hour, Code: so.EINVALID, Events: 6},
+		{ProjectID: "p", Hour: hour.Add(time.Hour), Code: so.ECONFLICT, Events: 1}}
+	o := analytics.OverviewOf(from, to, recent, window, windowRows.Activity, rejected)
 	// Users now: u3 and u4 (u9's event is before 11:55: an hour row only). In
 	// the window: u1, u2, u3, by 4 events. Journeys: j1 to j5 started, j1, j2
 	// and j5 completed, j3 abandoned, j4 in progress.
 	if o.From != "2026-03-02T10:00:00.000Z" || o.To != "2026-03-03T10:00:00.000Z" {
 		t.Errorf("from %s to %s", o.From, o.To)
 	}
-	if got := [7]int64{o.ActiveUsersNow, o.ActiveUsers, o.Events, o.JourneysStarted, o.JourneysCompleted,
-		o.JourneysAbandoned, o.JourneysInProgress}; got != [7]int64{2, 3, 4, 5, 3, 1, 1} {
-		t.Errorf("now, users, events, started, completed, abandoned, in progress = %v, want [2 3 4 5 3 1 1]", got)
+	if got := [8]int64{o.ActiveUsersNow, o.ActiveUsers, o.Events, o.EventsRejected, o.JourneysStarted, o.JourneysCompleted,
+		o.JourneysAbandoned, o.JourneysInProgress}; got != [8]int64{2, 3, 4, 7, 5, 3, 1, 1} {
+		t.Errorf("now, users, events, rejected, started, completed, abandoned, in progress = %v, want [2 3 4 7 5 3 1 1]", got)
 	}
 	optional(t, "completion rate", o.CompletionRate, 0.6)                     // 3 of 5
 	optional(t, "median to complete", o.MedianSecondsToComplete, approx(600)) // 2nd of 30, 600, 7200
@@ -157,7 +159,7 @@ func TestOverview(t *testing.T) {
 			minutes = append(minutes, a)
 		}
 	}
-	o = analytics.OverviewOf(from, to, recent, window, minutes)
+	o = analytics.OverviewOf(from, to, recent, window, minutes, rejected)
 	wantSeries = []analytics.SeriesPoint{{T: "2026-03-02T11:57:00.000Z", Events: 1, PerMinute: 1},
 		{T: "2026-03-02T11:58:00.000Z", Events: 1, PerMinute: 1}, {T: "2026-03-02T11:59:00.000Z", Events: 1, PerMinute: 1}}
 	if !reflect.DeepEqual(o.EventsPerMinute, wantSeries) {
@@ -165,10 +167,11 @@ func TestOverview(t *testing.T) {
 	}
 
 	table := o.Table()
-	if !slices.Equal(table[0], []string{"metric", "t", "value", "unit"}) || len(table) != 1+12+3 { // 12 totals, 3 points
+	if !slices.Equal(table[0], []string{"metric", "t", "value", "unit"}) || len(table) != 1+13+3 { // 13 totals, 3 points
 		t.Fatalf("table %v", table)
 	}
-	for _, row := range [][]string{{"events", "", "4", "events"}, {"completion_rate", "", "0.6", "share of journeys_started"},
+	for _, row := range [][]string{{"events", "", "4", "events"}, {"events_rejected", "", "7", "events"},
+		{"completion_rate", "", "0.6", "share of journeys_started"},
 		{"events_per_minute", "2026-03-02T11:58:00.000Z", "1", "events per minute"}} {
 		if !slices.ContainsFunc(table, func(r []string) bool { return slices.Equal(r, row) }) {
 			t.Errorf("table lacks %v: %v", row, table)
@@ -316,12 +319,12 @@ func TestReportsJSON(t *testing.T) {
 		report any
 		want   string
 	}{
-		{"overview", analytics.OverviewOf(from, to, empty, empty, nil), `{"from":"2026-03-02T10:00:00.000Z",` +
-			`"to":"2026-03-03T10:00:00.000Z","active_users_now":0,"active_users":0,"events":0,"events_per_minute":[],` +
+		{"overview", analytics.OverviewOf(from, to, empty, empty, nil, nil), `{"from":"2026-03-02T10:00:00.000Z",` +
+			`"to":"2026-03-03T10:00:00.000Z","active_users_now":0,"active_users":0,"events":0,"events_rejected":0,"events_per_minute":[],` +
 			`"journeys_started":0,"journeys_completed":0,"journeys_abandoned":0,"journeys_in_progress":0,` +
 			`"completion_rate":null,"median_seconds_to_complete":null,"p90_seconds_to_complete":null,` +
 			`"units":{"active_users":"users","active_users_now":"users","completion_rate":"share of journeys_started",` +
-			`"events":"events","events_per_minute":"events per minute","journeys_abandoned":"journeys",` +
+			`"events":"events","events_per_minute":"events per minute","events_rejected":"events","journeys_abandoned":"journeys",` +
 			`"journeys_completed":"journeys","journeys_in_progress":"journeys","journeys_started":"journeys",` +
 			`"median_seconds_to_complete":"seconds","p90_seconds_to_complete":"seconds"}}`},
 		{"funnel", analytics.FunnelOf(q, empty, []string{"a"}, &week), `{"flow":"setup","version":0,` +

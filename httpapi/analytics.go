@@ -183,7 +183,11 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return writeReport(w, r, "overview", analytics.OverviewOf(q.From, q.To, recent, window, series))
+	rejected, err := s.Analytics.RejectedEvents(ctx, q)
+	if err != nil {
+		return err
+	}
+	return writeReport(w, r, "overview", analytics.OverviewOf(q.From, q.To, recent, window, series, rejected))
 }
 
 func (s *Server) analyticsFunnel(w http.ResponseWriter, r *http.Request) error {

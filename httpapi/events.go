@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	gojson "github.com/goccy/go-json"
 
@@ -22,7 +23,8 @@ type Ingester interface {
 }
 
 // postEvents validates each event on its own, commits the valid ones through group
-// commit, and answers 200 only once they are durable.
+// commit, and answers 200 only once they are durable; the rejections it answers
+// with are counted in memory for the rejected-events alert.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	if err := checkContentType(r, "application/json", "text/plain"); err != nil {
 		return err
@@ -66,6 +68,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	if refused { // keep the rejections in request order
 		slices.SortFunc(resp.Rejected, func(a, b api.RejectedEvent) int { return a.Index - b.Index })
 	}
+	s.rejections.count(projectID(r), time.Now(), resp.Rejected)
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }

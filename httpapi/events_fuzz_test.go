@@ -177,7 +177,8 @@ func (g *recordingIngester) take() []*so.Event {
 // id, panic recovery, metrics, CORS, authentication with a real SQLite key store,
 // identity verification, limits): whatever the body, content type and query, the
 // answer is never a 5xx, an error is the JSON error shape with its code's status,
-// and a 200 accounts for exactly the events handed to ingestion, all valid.
+// a 200 accounts for exactly the events handed to ingestion, all valid, and
+// its rejections are each counted once for the rejected-events alert.
 func FuzzPostEvents(f *testing.F) {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"))
@@ -203,7 +204,8 @@ func FuzzPostEvents(f *testing.F) {
 		f.Fatal(err)
 	}
 	ingester := &recordingIngester{}
-	handler := (&Server{Projects: db, Ingest: ingester}).Handler()
+	s := &Server{Projects: db, Ingest: ingester, Rejections: db}
+	handler := s.Handler()
 
 	for _, b := range fuzzBatches() {
 		f.Add([]byte(b), "application/json", "", false, "")
@@ -230,8 +232,10 @@ func FuzzPostEvents(f *testing.F) {
 			r.Header.Set("X-User-Hash", hex.EncodeToString(so.UserHash(identitySecret, hashUser)))
 		}
 		w := httptest.NewRecorder()
+		before := pendingEvents(s.rejections)
 		handler.ServeHTTP(w, r)
 		submitted := ingester.take()
+		counted := pendingEvents(s.rejections) - before
 
 		if w.Code >= 500 {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
@@ -241,8 +245,8 @@ func FuzzPostEvents(f *testing.F) {
 			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Code == "" || statusOf[e.Error.Code] != w.Code {
 				t.Fatalf("status %d with body %s: want the error shape with a matching code", w.Code, w.Body)
 			}
-			if submitted != nil {
-				t.Fatalf("status %d, yet %d events went to ingestion", w.Code, len(submitted))
+			if submitted != nil || counted != 0 {
+				t.Fatalf("status %d, yet %d events went to ingestion and %d were counted as rejected", w.Code, len(submitted), counted)
 			}
 			return
 		}
@@ -252,6 +256,9 @@ func FuzzPostEvents(f *testing.F) {
 		}
 		if resp.Accepted != len(submitted) || resp.Duplicates != 0 || resp.Rejected == nil || resp.Notices == nil {
 			t.Fatalf("200 %+v, but %d events went to ingestion", resp, len(submitted))
+		}
+		if counted != int64(len(resp.Rejected)) {
+			t.Fatalf("200 with %d rejections, but %d were counted", len(resp.Rejected), counted)
 		}
 		for _, ev := range submitted {
 			if ev.ProjectID != projectID {

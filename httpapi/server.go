@@ -48,6 +48,11 @@ type Server struct {
 	Analytics so.AnalyticsStore
 	Alerts    so.AlertStore
 	Insights  analytics.InsightSource
+	// Rejections keeps the counts of rejected events FlushRejections writes.
+	Rejections so.RejectionStore
+	// MaxRejectionKeys bounds the rejection counts held between flushes
+	// (0: DefaultMaxRejectionKeys).
+	MaxRejectionKeys int
 	// WebhookProduction holds webhook endpoints to production rules: https,
 	// and public addresses only.
 	WebhookProduction bool
@@ -84,6 +89,7 @@ type Server struct {
 	crossOrigin *http.CrossOriginProtection
 	limiter     limiters
 	metrics     *httpMetrics
+	rejections  *rejectionCounts
 	keys        keyCache
 	projects    projectCache
 }
@@ -101,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 		s.Registry = prometheus.NewRegistry()
 	}
 	s.metrics = newHTTPMetrics(s.Registry)
+	s.rejections = newRejectionCounts(s.Registry, s.MaxRejectionKeys)
 	mux := http.NewServeMux()
 	s.routes, s.access, s.mux = nil, map[string]access{}, mux
 	s.crossOrigin = http.NewCrossOriginProtection()

@@ -107,7 +107,8 @@ func (db *DB) UpdateAlert(ctx context.Context, a *so.Alert, from so.AlertStatus)
 
 // ActiveProjects implements smartonboard.AlertStore.
 func (db *DB) ActiveProjects(ctx context.Context, since time.Time) ([]string, error) {
-	rows, _ := db.pool.Query(ctx, `SELECT DISTINCT project_id FROM analytics_journeys WHERE hour >= $1 ORDER BY project_id`, since)
+	rows, _ := db.pool.Query(ctx, `SELECT project_id FROM analytics_journeys WHERE hour >= $1
+		UNION SELECT project_id FROM rejected_events WHERE hour >= $1 ORDER BY project_id`, since)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return ids, mapError(err, "analytics")
 }

@@ -103,8 +103,8 @@ func (db *DB) UpdateAlert(ctx context.Context, a *so.Alert, from so.AlertStatus)
 
 // ActiveProjects implements smartonboard.AlertStore.
 func (db *DB) ActiveProjects(ctx context.Context, since time.Time) ([]string, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT DISTINCT project_id FROM analytics_journeys WHERE hour >= ? ORDER BY project_id`,
-		since.UnixMilli())
+	rows, err := db.reader.QueryContext(ctx, `SELECT project_id FROM analytics_journeys WHERE hour >= ?
+		UNION SELECT project_id FROM rejected_events WHERE hour >= ? ORDER BY project_id`, since.UnixMilli(), since.UnixMilli())
 	if err != nil {
 		return nil, mapError(err)
 	}

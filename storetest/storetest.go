@@ -26,6 +26,7 @@ type DB interface {
 	so.AnalyticsStore
 	so.AlertStore
 	so.InsightStore
+	so.RejectionStore
 	Migrator() *migrate.Migrator
 	Ping(ctx context.Context) error
 }
@@ -56,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		"Behaviour":         func(t *testing.T) { testBehaviour(t, open) },
 		"Analytics":         func(t *testing.T) { testAnalytics(t, open) },
 		"Alerts":            func(t *testing.T) { testAlerts(t, open) },
+		"Rejections":        func(t *testing.T) { testRejections(t, open) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

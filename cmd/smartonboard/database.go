@@ -31,6 +31,7 @@ type database interface {
 	so.AnalyticsRebuilder
 	so.AlertStore
 	so.InsightStore
+	so.RejectionStore
 	StartQueue(ctx context.Context, cfg jobs.Config) error
 	StopQueue(ctx context.Context) error
 	Ping(ctx context.Context) error

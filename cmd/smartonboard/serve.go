@@ -58,6 +58,9 @@ type Main struct {
 	Bootstrap *so.BootstrapResult
 	// WebhookBackoff, when set, replaces the webhook retry schedule (tests).
 	WebhookBackoff func(attempt int) time.Duration
+	// MaxRejectionKeys, when set, replaces the cap on rejection counts held
+	// between flushes (tests).
+	MaxRejectionKeys int
 }
 
 // runServe loads and checks the configuration, then serves until ctx ends.
@@ -221,6 +224,9 @@ func (m *Main) newHTTPServer() *http.Server {
 		Insights:  m.db,
 		Webhooks:  m.db,
 
+		Rejections:       m.db,
+		MaxRejectionKeys: m.MaxRejectionKeys,
+
 		WebhookProduction: m.Config.Env == config.EnvProduction,
 		Bus:               m.bus,
 		ReadyChecks:       []httpapi.Check{{Name: "database", Run: m.db.Ping}, {Name: "migrations", Run: m.db.Migrator().Check}},
@@ -287,12 +293,20 @@ func (m *Main) startIngest() {
 			func() float64 { return float64(m.bus.Subscribers()) }))
 }
 
+// rejectionsEvery is how often an instance adds the rejected events it
+// counted to the stored counts: soon enough for an hourly alert, rarely
+// enough that a flood of rejections costs the database one small
+// transaction per interval.
+const rejectionsEvery = 10 * time.Second
+
 // startJobs runs the background work of this instance alone (its key-use
-// cache and live counters); work shared by all instances is on the job queue.
+// cache, rejection counts and live counters); work shared by all instances
+// is on the job queue.
 func (m *Main) startJobs() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopJobs = cancel
 	m.every(ctx, 15*time.Second, "record API key use", m.api.FlushKeyUse)
+	m.every(ctx, rejectionsEvery, "record rejected events", m.api.FlushRejections)
 	m.jobs.Go(func() {
 		m.counters.Run(ctx, 2*time.Second, func(projectID string, s live.Snapshot) {
 			_ = m.bus.Publish(stream.ProjectTopic(projectID), "metrics", s)
@@ -376,6 +390,7 @@ func (m *Main) Close() error {
 	if m.stopJobs != nil {
 		m.stopJobs()
 		m.jobs.Wait()
+		m.flushRejections() // the server is shut: nothing more is counted
 	}
 	if m.bus != nil {
 		m.bus.Close()
@@ -385,6 +400,16 @@ func (m *Main) Close() error {
 		m.closeDB = nil // Close may be called again (tests, signal after error)
 	}
 	return err
+}
+
+// flushRejections writes the rejection counts of the last seconds before the
+// database closes; the counts of a failed write are lost with the process.
+func (m *Main) flushRejections() {
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	if _, err := m.api.FlushRejections(ctx); err != nil {
+		m.Logger.Error("record rejected events at shutdown", "err", err)
+	}
 }
 
 // trustedProxies parses SMARTONBOARD_TRUSTED_PROXIES, which Validate has checked.
