@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 
 	so "github.com/smartonboarding/smartonboard"
 )
@@ -12,7 +11,7 @@ func (db *DB) AddRejections(ctx context.Context, counts []so.RejectionCount) err
 	if len(counts) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *stmtTx) error {
 		for _, c := range counts {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO rejected_events (project_id, hour, code, events)
 				SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?)
