@@ -49,21 +49,23 @@ type StepFact struct {
 type RollupUnit string
 
 // Activity is kept per minute (recent days only: "active now" and short
-// series) and per hour (any window).
+// series), per hour (any window) and per UTC day (the whole days of a long
+// window, whose users are then merged from one sketch a day, not 24).
 const (
 	UnitMinute RollupUnit = "minute"
 	UnitHour   RollupUnit = "hour"
+	UnitDay    RollupUnit = "day"
 )
 
-// ActivityRollup counts the events and distinct users of one minute or hour,
-// by event time.
+// ActivityRollup counts the events and distinct users of one minute, hour or
+// day, by event time.
 type ActivityRollup struct {
 	ProjectID string
 	Unit      RollupUnit
 	Start     time.Time
 	Events    int64
 	Users     []byte // a HyperLogLog sketch of the user ids
-	Abandoned int64  // journeys abandoned in it (hour rows), by when it happened
+	Abandoned int64  // journeys abandoned in it, by when it happened
 }
 
 // JourneyRollup counts the journeys of one flow version that started in one hour.
@@ -146,6 +148,9 @@ type AnalyticsStore interface {
 	EachFact(ctx context.Context, q RollupQuery, traits map[string]string, fn func([]*JourneyFact) error) error
 	// ActivityRollups returns the project's activity rows of the unit that start in the window.
 	ActivityRollups(ctx context.Context, q RollupQuery, unit RollupUnit) ([]ActivityRollup, error)
+	// ActivityCounts is ActivityRollups without the users sketches, which
+	// series and totals do not need and which are most of a row's bytes.
+	ActivityCounts(ctx context.Context, q RollupQuery, unit RollupUnit) ([]ActivityRollup, error)
 	// JourneyRollups returns the journey rows the query selects.
 	JourneyRollups(ctx context.Context, q RollupQuery) ([]JourneyRollup, error)
 	// StepRollups returns the step rows the query selects.

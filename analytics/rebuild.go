@@ -16,12 +16,12 @@ type RebuildStats struct {
 }
 
 // Rebuild recomputes, in the rebuild's transaction, every rollup row that
-// starts at or after from (floored to the hour) and the facts of journeys
+// starts at or after from (floored to the UTC day) and the facts of journeys
 // started since: facts from the journeys' stored state, activity from the
 // events up to the analytics cursor. The consumer's incremental rows are
 // replaced by the same numbers; progress, when set, is told after each chunk.
 func (c *Consumer) Rebuild(ctx context.Context, tx so.RebuildTx, from time.Time, progress func(RebuildStats)) (RebuildStats, error) {
-	st := RebuildStats{From: from.UTC().Truncate(time.Hour)}
+	st := RebuildStats{From: from.UTC().Truncate(Day)} // whole days: a day row counts every hour of its day
 	c.facts = nil // the facts go with the rows; each is recomputed from nothing
 	if err := tx.ClearAnalytics(ctx, st.From); err != nil {
 		return st, err

@@ -54,14 +54,14 @@ var overviewUnits = map[string]string{
 
 // OverviewOf sums the rows of the window [from, to) a caller selected:
 // recent holds the minute rows of the last 5 minutes (active users now),
-// window the hour rows and journey rows of the window (active users, events,
-// journeys by start hour), series the activity rows, of either unit, to
-// plot events per minute, and rejected the window's rejection counts.
-func OverviewOf(from, to time.Time, recent, window *Tally, series []so.ActivityRollup, rejected []so.RejectionCount) Overview {
-	j := window.Journeys("", 0)
+// activity the window's (LoadActivity), journeys its journey rows (by start
+// hour), series the activity rows, hours or minutes, to plot events per
+// minute, and rejected the window's rejection counts.
+func OverviewOf(from, to time.Time, recent *Tally, activity Activity, journeys *Tally, series []so.ActivityRollup, rejected []so.RejectionCount) Overview {
+	j := journeys.Journeys("", 0)
 	return Overview{From: so.FormatTime(from), To: so.FormatTime(to),
-		ActiveUsersNow: recent.Users(so.UnitMinute).Estimate(), ActiveUsers: window.Users(so.UnitHour).Estimate(),
-		Events: window.Events(so.UnitHour), EventsRejected: RejectedTotal(rejected), EventsPerMinute: seriesOf(series),
+		ActiveUsersNow: recent.Users(so.UnitMinute).Estimate(), ActiveUsers: activity.Users.Users(so.UnitHour, so.UnitDay).Estimate(),
+		Events: activity.Events(), EventsRejected: RejectedTotal(rejected), EventsPerMinute: seriesOf(series),
 		JourneysStarted: j.Started, JourneysCompleted: j.Completed, JourneysAbandoned: j.Abandoned,
 		JourneysInProgress: j.Started - j.Completed - j.Abandoned, CompletionRate: ratio(j.Completed, j.Started),
 		MedianSecondsToComplete: quantile(j.CompleteSeconds, 0.5), P90SecondsToComplete: quantile(j.CompleteSeconds, 0.9),

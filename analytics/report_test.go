@@ -127,7 +127,14 @@ func TestOverview(t *testing.T) {
 
 	rejected := []so.RejectionCount{{ProjectID: "p", Hour: hour, Code: so.EINVALID, Events: 6},
 		{ProjectID: "p", Hour: hour.Add(time.Hour), Code: so.ECONFLICT, Events: 1}}
-	o := analytics.OverviewOf(from, to, recent, window, windowRows.Activity, rejected)
+	var hours []so.ActivityRollup
+	for _, a := range windowRows.Activity {
+		if a.Unit == so.UnitHour {
+			hours = append(hours, a)
+		}
+	}
+	activity := analytics.Activity{Hours: hours, Users: window} // its day rows and hour rows: users count once
+	o := analytics.OverviewOf(from, to, recent, activity, window, hours, rejected)
 	// Users now: u3 and u4 (u9's event is before 11:55: an hour row only). In
 	// the window: u1, u2, u3, by 4 events. Journeys: j1 to j5 started, j1, j2
 	// and j5 completed, j3 abandoned, j4 in progress.
@@ -159,7 +166,7 @@ func TestOverview(t *testing.T) {
 			minutes = append(minutes, a)
 		}
 	}
-	o = analytics.OverviewOf(from, to, recent, window, minutes, rejected)
+	o = analytics.OverviewOf(from, to, recent, activity, window, minutes, rejected)
 	wantSeries = []analytics.SeriesPoint{{T: "2026-03-02T11:57:00.000Z", Events: 1, PerMinute: 1},
 		{T: "2026-03-02T11:58:00.000Z", Events: 1, PerMinute: 1}, {T: "2026-03-02T11:59:00.000Z", Events: 1, PerMinute: 1}}
 	if !reflect.DeepEqual(o.EventsPerMinute, wantSeries) {
@@ -319,7 +326,7 @@ func TestReportsJSON(t *testing.T) {
 		report any
 		want   string
 	}{
-		{"overview", analytics.OverviewOf(from, to, empty, empty, nil, nil), `{"from":"2026-03-02T10:00:00.000Z",` +
+		{"overview", analytics.OverviewOf(from, to, empty, analytics.Activity{Users: empty}, empty, nil, nil), `{"from":"2026-03-02T10:00:00.000Z",` +
 			`"to":"2026-03-03T10:00:00.000Z","active_users_now":0,"active_users":0,"events":0,"events_rejected":0,"events_per_minute":[],` +
 			`"journeys_started":0,"journeys_completed":0,"journeys_abandoned":0,"journeys_in_progress":0,` +
 			`"completion_rate":null,"median_seconds_to_complete":null,"p90_seconds_to_complete":null,` +

@@ -228,18 +228,25 @@ func (c *StepCounts) add(o *StepCounts) {
 	c.Rules.Merge(o.Rules)
 }
 
-// Event counts one event in its hour's row, and in its minute's row too when
-// it happened at or after minutesFrom: minutes are kept for recent events only.
+// Day is the span of a day row: UTC days, which time.Truncate keeps to.
+const Day = 24 * time.Hour
+
+// Event counts one event in its hour's and its UTC day's rows, and in its
+// minute's row too when it happened at or after minutesFrom: minutes are
+// kept for recent events only.
 func (t *Tally) Event(ev *so.Event, minutesFrom time.Time) {
 	at := ev.Timestamp.UTC()
+	hour, day := ActivityKey{ev.ProjectID, so.UnitHour, at.Truncate(time.Hour)}, ActivityKey{ev.ProjectID, so.UnitDay, at.Truncate(Day)}
 	if ev.Type == so.EventJourneyAbandoned {
-		t.activityRow(ActivityKey{ev.ProjectID, so.UnitHour, at.Truncate(time.Hour)}).Abandoned++
+		t.activityRow(hour).Abandoned++
+		t.activityRow(day).Abandoned++
 		return
 	}
 	if so.ServerEvent(ev.Type) {
 		return // the server's own events are not activity
 	}
-	t.count(ActivityKey{ev.ProjectID, so.UnitHour, at.Truncate(time.Hour)}, ev.UserID)
+	t.count(hour, ev.UserID)
+	t.count(day, ev.UserID)
 	if !at.Before(minutesFrom) {
 		t.count(ActivityKey{ev.ProjectID, so.UnitMinute, at.Truncate(time.Minute)}, ev.UserID)
 	}
@@ -384,15 +391,29 @@ func (t *Tally) Events(unit so.RollupUnit) int64 {
 	return n
 }
 
-// Users returns the union of the users of the tally's activity rows of one unit.
-func (t *Tally) Users(unit so.RollupUnit) *Users {
-	u := NewUsers()
-	for _, dense := range []bool{true, false} { // dense first: sparse ones then merge into registers, not a growing list
-		for k, a := range t.activity {
-			if k.Unit == unit && a.Users.dense == dense {
-				_ = u.Merge(a.Users) // every Users has the same precision: Merge cannot fail
+// Users returns the union of the users of the tally's activity rows of the
+// units given (callers pick rows that do not overlap, or count users once
+// anyway: a union counts each once). When the rows hold denseFrom users or
+// more in all, the union is gathered in a dense sketch: merging many sparse
+// lists into one costs far more, and is only exact below that size anyway.
+func (t *Tally) Users(units ...so.RollupUnit) *Users {
+	var rows []*Users
+	var sum int64
+	dense := false
+	for k, a := range t.activity {
+		if slices.Contains(units, k.Unit) {
+			rows = append(rows, a.Users)
+			if dense = dense || a.Users.dense; !dense {
+				sum += a.Users.Estimate() // a sparse list's estimate is its length's: cheap
 			}
 		}
+	}
+	u := NewUsers()
+	if dense || sum >= denseFrom {
+		u = newDenseUsers()
+	}
+	for _, r := range rows {
+		_ = u.Merge(r) // every Users has the same precision: Merge cannot fail
 	}
 	return u
 }

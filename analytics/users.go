@@ -27,6 +27,9 @@ type Users struct {
 // NewUsers returns an empty set.
 func NewUsers() *Users { return &Users{sk: hyperloglog.New14()} }
 
+// newDenseUsers returns an empty set in the dense form.
+func newDenseUsers() *Users { return &Users{sk: hyperloglog.NewNoSparse(), dense: true} }
+
 // DecodeUsers reads what Encode wrote; nil or empty bytes are an empty set.
 func DecodeUsers(b []byte) (*Users, error) {
 	u := NewUsers()
@@ -67,11 +70,11 @@ func (u *Users) Encode() ([]byte, error) {
 		return nil, nil
 	}
 	if !u.dense && n >= denseFrom {
-		dense := hyperloglog.NewNoSparse() // precision 14, as usersPrecision
-		if err := dense.Merge(u.sk); err != nil {
+		dense := newDenseUsers() // precision 14, as usersPrecision
+		if err := dense.Merge(u); err != nil {
 			return nil, err
 		}
-		u.sk, u.dense = dense, true
+		*u = *dense
 	}
 	return u.sk.MarshalBinary()
 }

@@ -155,7 +155,7 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	ctx := r.Context()
-	hours, err := s.Analytics.ActivityRollups(ctx, q, so.UnitHour)
+	activity, err := analytics.LoadActivity(ctx, s.Analytics, q)
 	if err != nil {
 		return err
 	}
@@ -169,13 +169,13 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	series := hours
+	series := activity.Hours
 	if q.To.Sub(q.From) <= 24*time.Hour && now.Sub(q.From) <= analytics.MinutesKept {
-		if series, err = s.Analytics.ActivityRollups(ctx, q, so.UnitMinute); err != nil {
+		if series, err = s.Analytics.ActivityCounts(ctx, q, so.UnitMinute); err != nil {
 			return err
 		}
 	}
-	window, err := tally(&so.Rollups{Activity: hours, Journeys: journeys})
+	window, err := tally(&so.Rollups{Journeys: journeys})
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return writeReport(w, r, "overview", analytics.OverviewOf(q.From, q.To, recent, window, series, rejected))
+	return writeReport(w, r, "overview", analytics.OverviewOf(q.From, q.To, recent, activity, window, series, rejected))
 }
 
 func (s *Server) analyticsFunnel(w http.ResponseWriter, r *http.Request) error {

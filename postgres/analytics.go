@@ -181,6 +181,18 @@ func (db *DB) ActivityRollups(ctx context.Context, q so.RollupQuery, unit so.Rol
 	return out, mapError(scanActivity(rows, &out), "analytics")
 }
 
+// ActivityCounts implements smartonboard.AnalyticsStore.
+func (db *DB) ActivityCounts(ctx context.Context, q so.RollupQuery, unit so.RollupUnit) ([]so.ActivityRollup, error) {
+	rows, err := db.pool.Query(ctx, `SELECT project_id, unit, start, events, NULL::bytea, abandoned FROM analytics_activity
+		WHERE project_id = $1 AND unit = $2 AND start >= $3 AND start < $4 ORDER BY start`,
+		q.ProjectID, string(unit), q.From, q.To)
+	out := []so.ActivityRollup{}
+	if err != nil {
+		return nil, mapError(err, "analytics")
+	}
+	return out, mapError(scanActivity(rows, &out), "analytics")
+}
+
 // JourneyRollups implements smartonboard.AnalyticsStore.
 func (db *DB) JourneyRollups(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error) {
 	where, args := rollupWhere(q)

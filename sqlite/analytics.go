@@ -199,6 +199,15 @@ func (db *DB) ActivityRollups(ctx context.Context, q so.RollupQuery, unit so.Rol
 	return out, scanActivity(rows, err, &out)
 }
 
+// ActivityCounts implements smartonboard.AnalyticsStore.
+func (db *DB) ActivityCounts(ctx context.Context, q so.RollupQuery, unit so.RollupUnit) ([]so.ActivityRollup, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT project_id, unit, start, events, NULL, abandoned FROM analytics_activity
+		WHERE project_id = ? AND unit = ? AND start >= ? AND start < ? ORDER BY start`,
+		q.ProjectID, string(unit), q.From.UnixMilli(), q.To.UnixMilli())
+	out := []so.ActivityRollup{}
+	return out, scanActivity(rows, err, &out)
+}
+
 // JourneyRollups implements smartonboard.AnalyticsStore.
 func (db *DB) JourneyRollups(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error) {
 	where, args := rollupWhere(q)

@@ -15,6 +15,7 @@ func testAnalytics(t *testing.T, open Opener) {
 	runAll(t, open, map[string]func(*testing.T, DB){
 		"Rollups":    testAnalyticsRollups,
 		"Windows":    testAnalyticsWindows,
+		"Days":       testAnalyticsDays,
 		"Facts":      testAnalyticsFacts,
 		"Struggles":  testAnalyticsStruggles,
 		"Engagement": testAnalyticsEngagement,
@@ -123,6 +124,36 @@ func testAnalyticsWindows(t *testing.T, db DB) {
 	}
 	if hours, err = db.ActivityRollups(ctx, so.RollupQuery{ProjectID: "p2", From: hour0, To: hour0.Add(time.Hour)}, so.UnitHour); err != nil || len(hours) != 1 || hours[0].ProjectID != "p2" {
 		t.Fatalf("p2's hours = %+v, %v", hours, err)
+	}
+}
+
+// Day rows are kept apart from hour rows of the same start, and counts come
+// back without the users sketches.
+func testAnalyticsDays(t *testing.T, db DB) {
+	startConsumer(t, db, "x")
+	day0 := hour0.Truncate(24 * time.Hour)
+	rows := &so.Rollups{Activity: []so.ActivityRollup{
+		{ProjectID: "p1", Unit: so.UnitHour, Start: day0, Events: 4, Users: []byte{1}, Abandoned: 1},
+		{ProjectID: "p1", Unit: so.UnitDay, Start: day0, Events: 9, Users: []byte{2, 2}, Abandoned: 2},
+		{ProjectID: "p1", Unit: so.UnitDay, Start: day0.Add(24 * time.Hour), Events: 5, Users: []byte{3}},
+	}}
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error { return tx.SaveRollups(ctx, rows) })
+	ctx := context.Background()
+	window := so.RollupQuery{ProjectID: "p1", From: day0, To: day0.Add(24 * time.Hour)}
+	days, err := db.ActivityRollups(ctx, window, so.UnitDay)
+	if err != nil || !reflect.DeepEqual(days, rows.Activity[1:2]) {
+		t.Fatalf("day rows of the first day = %+v, %v; want %+v", days, err, rows.Activity[1:2])
+	}
+	window.To = day0.Add(48 * time.Hour)
+	counts, err := db.ActivityCounts(ctx, window, so.UnitDay)
+	want := []so.ActivityRollup{rows.Activity[1], rows.Activity[2]}
+	want[0].Users, want[1].Users = nil, nil
+	if err != nil || !reflect.DeepEqual(counts, want) {
+		t.Fatalf("day counts = %+v, %v; want %+v (no users)", counts, err, want)
+	}
+	hours, err := db.ActivityCounts(ctx, window, so.UnitHour)
+	if err != nil || len(hours) != 1 || hours[0].Events != 4 || hours[0].Users != nil || hours[0].Abandoned != 1 {
+		t.Fatalf("hour counts = %+v, %v; want the one hour, 4 events, 1 abandoned, no users", hours, err)
 	}
 }
 

@@ -21,7 +21,7 @@ func runAnalytics(ctx context.Context, args []string, environ []string, stdout, 
 	}
 	fs := flag.NewFlagSet("analytics rebuild", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fromFlag := fs.String("from", "", "recompute rollups from this time on (RFC 3339, floored to the hour); default: everything")
+	fromFlag := fs.String("from", "", "recompute rollups from this time on (RFC 3339, floored to the UTC day); default: everything")
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitError{2}
 	}

@@ -1,0 +1,95 @@
+package analytics
+
+import (
+	"context"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+)
+
+// ActivitySource is what a window's activity is read from.
+type ActivitySource interface {
+	ActivityRollups(ctx context.Context, q so.RollupQuery, unit so.RollupUnit) ([]so.ActivityRollup, error)
+	ActivityCounts(ctx context.Context, q so.RollupQuery, unit so.RollupUnit) ([]so.ActivityRollup, error)
+}
+
+// Activity is a window's activity: the counts of each of its hours, and
+// rows whose users sketches cover it once.
+type Activity struct {
+	Hours []so.ActivityRollup // every hour row, without users
+	Users *Tally              // day rows of whole days, hour rows of the rest
+}
+
+// Events sums the window's events.
+func (a Activity) Events() int64 {
+	var n int64
+	for _, h := range a.Hours {
+		n += h.Events
+	}
+	return n
+}
+
+// LoadActivity reads the activity of the window q (hour-aligned): every
+// hour's counts, and the users of each whole UTC day from its day row (one
+// sketch instead of 24, so a week costs about as much however busy it was)
+// and of the other hours from theirs. A day row is used only when its events
+// equal its hours': a day begun before day rows were kept, or recounted in
+// part, is merged from its hours instead.
+func LoadActivity(ctx context.Context, db ActivitySource, q so.RollupQuery) (Activity, error) {
+	hours, err := db.ActivityCounts(ctx, q, so.UnitHour)
+	if err != nil {
+		return Activity{}, err
+	}
+	a := Activity{Hours: hours, Users: NewTally()}
+	firstDay, lastDay := q.From.UTC().Add(Day-time.Nanosecond).Truncate(Day), q.To.UTC().Truncate(Day)
+	var days []so.ActivityRollup
+	if firstDay.Before(lastDay) {
+		if days, err = db.ActivityRollups(ctx, so.RollupQuery{ProjectID: q.ProjectID, From: firstDay, To: lastDay}, so.UnitDay); err != nil {
+			return Activity{}, err
+		}
+	}
+	perDay := map[time.Time]int64{}
+	for _, h := range hours {
+		perDay[h.Start.UTC().Truncate(Day)] += h.Events
+	}
+	covered := map[time.Time]bool{}
+	var use []so.ActivityRollup
+	for _, d := range days {
+		if d.Events == perDay[d.Start.UTC()] {
+			covered[d.Start.UTC()] = true
+			use = append(use, d)
+		}
+	}
+	for _, span := range uncovered(q.From, q.To, covered) {
+		rows, err := db.ActivityRollups(ctx, so.RollupQuery{ProjectID: q.ProjectID, From: span[0], To: span[1]}, so.UnitHour)
+		if err != nil {
+			return Activity{}, err
+		}
+		use = append(use, rows...)
+	}
+	return a, a.Users.Load(&so.Rollups{Activity: use})
+}
+
+// uncovered returns the spans of [from, to) outside the covered days, in
+// order, adjacent hours joined.
+func uncovered(from, to time.Time, covered map[time.Time]bool) [][2]time.Time {
+	var spans [][2]time.Time
+	for at := from.UTC(); at.Before(to); {
+		day := at.Truncate(Day)
+		next := day.Add(Day)
+		if next.After(to) {
+			next = to.UTC()
+		}
+		if covered[day] {
+			at = next
+			continue
+		}
+		if n := len(spans); n > 0 && spans[n-1][1].Equal(at) {
+			spans[n-1][1] = next
+		} else {
+			spans = append(spans, [2]time.Time{at, next})
+		}
+		at = next
+	}
+	return spans
+}

@@ -1,0 +1,103 @@
+package analytics_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/analytics"
+	"github.com/smartonboarding/smartonboard/sqlite"
+)
+
+// activityDB is a real SQLite database holding the activity rows of events.
+func activityDB(t *testing.T, rows *so.Rollups) *sqlite.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "activity.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrator().Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateProject(ctx, &so.Project{ID: "p", Name: "p", CreatedAt: so.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RebuildAnalytics(ctx, func(ctx context.Context, tx so.RebuildTx) error { return tx.SaveRollups(ctx, rows) }); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// TestLoadActivityMergesWholeDays: over a window from 18:00 three days back
+// to 06:00 today, the two whole days in between come from their day rows and
+// the ragged ends from hour rows; a day row whose events fall short of its
+// hours' (one begun mid-day, by an upgrade) is passed over for its hours.
+// Either way every user counts once.
+func TestLoadActivityMergesWholeDays(t *testing.T) {
+	t.Parallel()
+	day0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	at := func(day, hour int) time.Time { return day0.Add(time.Duration(day)*analytics.Day + time.Duration(hour)*time.Hour) }
+	tally := analytics.NewTally()
+	event := func(user string, t time.Time) {
+		tally.Event(&so.Event{ProjectID: "p", Type: so.EventClick, UserID: user, Timestamp: t}, t.Add(time.Hour))
+	}
+	// Day 0 (before the window) u0; 18:00 on day 0 u1 (in it); day 1 u1, u2;
+	// day 2 u2, u3, u4 at midnight exactly; day 3 before 06:00 u5, at 06:00 u6 (after it).
+	event("u0", at(0, 3))
+	event("u1", at(0, 18))
+	event("u1", at(1, 9))
+	event("u2", at(1, 23).Add(59*time.Minute))
+	for i, u := range []string{"u2", "u3", "u4"} {
+		event(u, at(2, 0).Add(time.Duration(i)*time.Millisecond))
+	}
+	event("u5", at(3, 5))
+	event("u6", at(3, 6))
+	rows, err := tally.Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := so.RollupQuery{ProjectID: "p", From: at(0, 18), To: at(3, 6)}
+	for _, tc := range []struct {
+		name    string
+		partial time.Time // a day whose row is cut short, if any
+		days    int       // day rows used
+		hours   int       // hour rows used
+	}{{"whole days from day rows", time.Time{}, 2, 2}, {"a day row begun mid-day", at(2, 0), 1, 3}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stored := &so.Rollups{}
+			for _, a := range rows.Activity {
+				if a.Unit == so.UnitDay && a.Start.Equal(tc.partial) {
+					a.Events-- // as though its first event came before day rows were kept
+				}
+				stored.Activity = append(stored.Activity, a)
+			}
+			a, err := analytics.LoadActivity(context.Background(), activityDB(t, stored), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Events() != 7 || len(a.Hours) != 5 {
+				t.Fatalf("events %d in %d hours, want 7 in 5 (u1 at 18:00; u1; u2; u2, u3, u4; u5)", a.Events(), len(a.Hours))
+			}
+			if got := a.Users.Users(so.UnitHour, so.UnitDay).Estimate(); got != 5 {
+				t.Fatalf("users %d, want 5 (u1 to u5)", got)
+			}
+			used, err := a.Users.Rows()
+			if err != nil {
+				t.Fatal(err)
+			}
+			units := map[so.RollupUnit]int{}
+			for _, r := range used.Activity {
+				units[r.Unit]++
+			}
+			if units[so.UnitDay] != tc.days || units[so.UnitHour] != tc.hours || len(units) > 2 {
+				t.Fatalf("rows used %v, want %d day rows and %d hour rows", fmt.Sprint(units), tc.days, tc.hours)
+			}
+		})
+	}
+}
