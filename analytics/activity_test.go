@@ -41,7 +41,9 @@ func activityDB(t *testing.T, rows *so.Rollups) *sqlite.DB {
 func TestLoadActivityMergesWholeDays(t *testing.T) {
 	t.Parallel()
 	day0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	at := func(day, hour int) time.Time { return day0.Add(time.Duration(day)*analytics.Day + time.Duration(hour)*time.Hour) }
+	at := func(day, hour int) time.Time {
+		return day0.Add(time.Duration(day)*analytics.Day + time.Duration(hour)*time.Hour)
+	}
 	tally := analytics.NewTally()
 	event := func(user string, t time.Time) {
 		tally.Event(&so.Event{ProjectID: "p", Type: so.EventClick, UserID: user, Timestamp: t}, t.Add(time.Hour))

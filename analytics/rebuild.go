@@ -22,7 +22,7 @@ type RebuildStats struct {
 // replaced by the same numbers; progress, when set, is told after each chunk.
 func (c *Consumer) Rebuild(ctx context.Context, tx so.RebuildTx, from time.Time, progress func(RebuildStats)) (RebuildStats, error) {
 	st := RebuildStats{From: from.UTC().Truncate(Day)} // whole days: a day row counts every hour of its day
-	c.facts = nil // the facts go with the rows; each is recomputed from nothing
+	c.facts = nil                                      // the facts go with the rows; each is recomputed from nothing
 	if err := tx.ClearAnalytics(ctx, st.From); err != nil {
 		return st, err
 	}

@@ -201,7 +201,7 @@ func TestEventRows(t *testing.T) {
 	want := []row{ // by project, unit, start ("day" < "hour" < "minute")
 		{"o", so.UnitDay, "2026-03-02T00:00:00.000Z", 1, 1},
 		{"o", so.UnitHour, "2026-03-02T09:00:00.000Z", 1, 1},
-		{"p", so.UnitDay, "2026-03-02T00:00:00.000Z", 5, 3}, // the UTC day, the PST event included
+		{"p", so.UnitDay, "2026-03-02T00:00:00.000Z", 5, 3},  // the UTC day, the PST event included
 		{"p", so.UnitHour, "2026-03-02T10:00:00.000Z", 4, 2}, // a, b, a, a
 		{"p", so.UnitHour, "2026-03-02T11:00:00.000Z", 1, 1},
 		{"p", so.UnitMinute, "2026-03-02T10:30:00.000Z", 2, 1}, // a twice
