@@ -30,32 +30,32 @@ func (a Activity) Events() int64 {
 }
 
 // LoadActivity reads the activity of the window q (hour-aligned): every
-// hour's counts, and the users of each whole UTC day from its day row (one
-// sketch instead of 24, so a week costs about as much however busy it was)
-// and of the other hours from theirs. A day row is used only when its events
-// equal its hours': a day begun before day rows were kept, or recounted in
-// part, is merged from its hours instead.
+// hour's counts, and the users of each UTC day from its day row (one sketch
+// instead of 24, so a week costs about as much however busy it was) when
+// all the day's events fall in the window, which its count tells: its
+// events then equal those of its hours in the window. That holds for whole
+// days and for the day the window ends in when nothing came after the end;
+// other days (the one the window starts in, a day begun before day rows
+// were kept, or recounted in part) are merged from their hours in the window.
 func LoadActivity(ctx context.Context, db ActivitySource, q so.RollupQuery) (Activity, error) {
 	hours, err := db.ActivityCounts(ctx, q, so.UnitHour)
 	if err != nil {
 		return Activity{}, err
 	}
 	a := Activity{Hours: hours, Users: NewTally()}
-	firstDay, lastDay := q.From.UTC().Add(Day-time.Nanosecond).Truncate(Day), q.To.UTC().Truncate(Day)
-	var days []so.ActivityRollup
-	if firstDay.Before(lastDay) {
-		if days, err = db.ActivityRollups(ctx, so.RollupQuery{ProjectID: q.ProjectID, From: firstDay, To: lastDay}, so.UnitDay); err != nil {
-			return Activity{}, err
-		}
+	days, err := db.ActivityRollups(ctx, so.RollupQuery{ProjectID: q.ProjectID, From: q.From.UTC().Truncate(Day),
+		To: q.To.UTC().Add(Day - time.Nanosecond).Truncate(Day)}, so.UnitDay)
+	if err != nil {
+		return Activity{}, err
 	}
-	perDay := map[time.Time]int64{}
+	inWindow := map[time.Time]int64{}
 	for _, h := range hours {
-		perDay[h.Start.UTC().Truncate(Day)] += h.Events
+		inWindow[h.Start.UTC().Truncate(Day)] += h.Events
 	}
 	covered := map[time.Time]bool{}
 	var use []so.ActivityRollup
 	for _, d := range days {
-		if d.Events == perDay[d.Start.UTC()] {
+		if d.Events == inWindow[d.Start.UTC()] {
 			covered[d.Start.UTC()] = true
 			use = append(use, d)
 		}

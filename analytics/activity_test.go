@@ -35,9 +35,11 @@ func activityDB(t *testing.T, rows *so.Rollups) *sqlite.DB {
 
 // TestLoadActivityMergesWholeDays: over a window from 18:00 three days back
 // to 06:00 today, the two whole days in between come from their day rows and
-// the ragged ends from hour rows; a day row whose events fall short of its
-// hours' (one begun mid-day, by an upgrade) is passed over for its hours.
-// Either way every user counts once.
+// the ragged ends, which have events outside the window, from hour rows; a
+// day row whose events fall short of its hours' (one begun mid-day, by an
+// upgrade) is passed over for its hours; ending the window at 07:00, when
+// all of today's events are in it, today's day row serves. Either way every
+// user counts once.
 func TestLoadActivityMergesWholeDays(t *testing.T) {
 	t.Parallel()
 	day0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
@@ -63,13 +65,20 @@ func TestLoadActivityMergesWholeDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := so.RollupQuery{ProjectID: "p", From: at(0, 18), To: at(3, 6)}
 	for _, tc := range []struct {
 		name    string
+		to      time.Time
 		partial time.Time // a day whose row is cut short, if any
 		days    int       // day rows used
 		hours   int       // hour rows used
-	}{{"whole days from day rows", time.Time{}, 2, 2}, {"a day row begun mid-day", at(2, 0), 1, 3}} {
+		events  int64
+		users   int64
+	}{
+		{"whole days from day rows", at(3, 6), time.Time{}, 2, 2, 7, 5},
+		{"a day row begun mid-day", at(3, 6), at(2, 0), 1, 3, 7, 5},
+		{"the last day all in the window", at(3, 7), time.Time{}, 3, 1, 8, 6},
+	} {
+		q := so.RollupQuery{ProjectID: "p", From: at(0, 18), To: tc.to}
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			stored := &so.Rollups{}
@@ -83,11 +92,12 @@ func TestLoadActivityMergesWholeDays(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a.Events() != 7 || len(a.Hours) != 5 {
-				t.Fatalf("events %d in %d hours, want 7 in 5 (u1 at 18:00; u1; u2; u2, u3, u4; u5)", a.Events(), len(a.Hours))
+			if a.Events() != tc.events || len(a.Hours) != int(tc.events)-2 { // one hour holds 3 events
+				t.Fatalf("events %d in %d hours, want %d in %d (u1 at 18:00; u1; u2; u2, u3, u4; u5 …)", a.Events(), len(a.Hours),
+					tc.events, tc.events-2)
 			}
-			if got := a.Users.Users(so.UnitHour, so.UnitDay).Estimate(); got != 5 {
-				t.Fatalf("users %d, want 5 (u1 to u5)", got)
+			if got := a.Users.Users(so.UnitHour, so.UnitDay).Estimate(); got != tc.users {
+				t.Fatalf("users %d, want %d", got, tc.users)
 			}
 			used, err := a.Users.Rows()
 			if err != nil {

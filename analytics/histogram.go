@@ -40,6 +40,29 @@ type Histogram struct {
 	zero   int64   // values below the smallest indexable value, 0 included
 	first  int32   // the bin index of counts[0]
 	counts []int64 // counts[i] is bin first+i; zeros inside or at either end are allowed
+	// encoded holds bins DecodeHistogram checked and has not laid out yet:
+	// merging them into another histogram reads them from the bytes, so a
+	// report summing hundreds of rows fills one slice instead of allocating
+	// one per row. Any other use lays them out first (settle).
+	encoded encodedBins
+}
+
+// encodedBins are a checked encoding's bins and the range of their indices.
+type encodedBins struct {
+	b           []byte
+	first, last int32
+}
+
+// settle lays out bins still encoded; every method but Merge's argument
+// calls it first.
+func (h *Histogram) settle() {
+	if h == nil || h.encoded.b == nil {
+		return
+	}
+	e := h.encoded
+	h.encoded = encodedBins{}
+	h.first, h.counts = e.first, make([]int64, e.last-e.first+1)
+	eachBin(e.b, func(i int32, c int64) { h.counts[i-e.first] = c })
 }
 
 // NewHistogram returns an empty histogram.
@@ -55,6 +78,7 @@ func (h *Histogram) Add(v float64, n int64) {
 	if n == 0 {
 		return
 	}
+	h.settle()
 	if !(v >= binning.MinIndexableValue()) { // also catches NaN
 		h.zero += n
 		return
@@ -88,7 +112,13 @@ func (h *Histogram) Merge(o *Histogram) {
 	if o == nil {
 		return
 	}
+	h.settle()
 	h.zero += o.zero
+	if e := o.encoded; e.b != nil {
+		h.cover(e.first, e.last)
+		eachBin(e.b, func(i int32, c int64) { h.counts[i-h.first] += c })
+		return
+	}
 	if len(o.counts) == 0 {
 		return
 	}
@@ -104,6 +134,7 @@ func (h *Histogram) Count() int64 {
 	if h == nil {
 		return 0
 	}
+	h.settle()
 	n := h.zero
 	for _, c := range h.counts {
 		n += c
@@ -113,6 +144,7 @@ func (h *Histogram) Count() int64 {
 
 // Empty tells whether every count of h is 0.
 func (h *Histogram) Empty() bool {
+	h.settle()
 	return h == nil || h.zero == 0 && !slices.ContainsFunc(h.counts, func(c int64) bool { return c != 0 })
 }
 
@@ -154,6 +186,7 @@ func (h *Histogram) CountAtMost(v float64) int64 {
 	if h == nil {
 		return 0
 	}
+	h.settle()
 	if v >= 0 {
 		n = h.zero
 	}
@@ -173,6 +206,7 @@ func (h *Histogram) Buckets(edges []float64) []int64 {
 	if h == nil {
 		return out
 	}
+	h.settle()
 	out[bucketOf(0, edges)] += h.zero
 	for i, c := range h.counts {
 		if c != 0 {
@@ -250,9 +284,8 @@ func DecodeHistogram(b []byte) (*Histogram, error) {
 		return nil, err
 	}
 	h := &Histogram{zero: zero}
-	if first <= last { // sized once: bins arrive in order, so the span is known up front
-		h.first, h.counts = first, make([]int64, last-first+1)
-		eachBin(bins, func(i int32, c int64) { h.counts[i-first] = c })
+	if first <= last { // laid out on first use, sized once (bins arrive in order), or merged from the bytes
+		h.encoded = encodedBins{bins, first, last}
 	}
 	return h, nil
 }

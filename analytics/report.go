@@ -58,7 +58,7 @@ var overviewUnits = map[string]string{
 // hour), series the activity rows, hours or minutes, to plot events per
 // minute, and rejected the window's rejection counts.
 func OverviewOf(from, to time.Time, recent *Tally, activity Activity, journeys *Tally, series []so.ActivityRollup, rejected []so.RejectionCount) Overview {
-	j := journeys.Journeys("", 0)
+	j := journeys.Completions("", 0)
 	return Overview{From: so.FormatTime(from), To: so.FormatTime(to),
 		ActiveUsersNow: recent.Users(so.UnitMinute).Estimate(), ActiveUsers: activity.Users.Users(so.UnitHour, so.UnitDay).Estimate(),
 		Events: activity.Events(), EventsRejected: RejectedTotal(rejected), EventsPerMinute: seriesOf(series),

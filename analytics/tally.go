@@ -212,7 +212,9 @@ func (c *JourneyCounts) add(o *JourneyCounts) {
 	c.Completed += o.Completed
 	c.Abandoned += o.Abandoned
 	c.CompleteSeconds.Merge(o.CompleteSeconds)
-	c.ValueSeconds.Merge(o.ValueSeconds)
+	if c.ValueSeconds != nil {
+		c.ValueSeconds.Merge(o.ValueSeconds)
+	}
 }
 
 // add sums o into c.
@@ -421,7 +423,18 @@ func (t *Tally) Users(units ...so.RollupUnit) *Users {
 // Journeys sums the journey rows of a flow ("": every flow) and version (0:
 // every version).
 func (t *Tally) Journeys(flow string, version int) JourneyCounts {
-	sum := JourneyCounts{CompleteSeconds: NewHistogram(), ValueSeconds: NewHistogram()}
+	return t.sumJourneys(flow, version, NewHistogram())
+}
+
+// Completions is Journeys without the time-to-value histogram (nil), which
+// the overview does not show and which would double its work.
+func (t *Tally) Completions(flow string, version int) JourneyCounts {
+	return t.sumJourneys(flow, version, nil)
+}
+
+// sumJourneys sums journey rows; times to value only into a non-nil value.
+func (t *Tally) sumJourneys(flow string, version int, value *Histogram) JourneyCounts {
+	sum := JourneyCounts{CompleteSeconds: NewHistogram(), ValueSeconds: value}
 	for k, j := range t.journeys {
 		if matches(k, flow, version) {
 			sum.add(j)
