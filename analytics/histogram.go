@@ -62,7 +62,7 @@ func (h *Histogram) settle() {
 	e := h.encoded
 	h.encoded = encodedBins{}
 	h.first, h.counts = e.first, make([]int64, e.last-e.first+1)
-	eachBin(e.b, func(i int32, c int64) { h.counts[i-e.first] = c })
+	addBins(e.b, h.counts, h.first)
 }
 
 // NewHistogram returns an empty histogram.
@@ -116,7 +116,7 @@ func (h *Histogram) Merge(o *Histogram) {
 	h.zero += o.zero
 	if e := o.encoded; e.b != nil {
 		h.cover(e.first, e.last)
-		eachBin(e.b, func(i int32, c int64) { h.counts[i-h.first] += c })
+		addBins(e.b, h.counts, h.first)
 		return
 	}
 	if len(o.counts) == 0 {
@@ -296,28 +296,39 @@ func checkBins(b []byte) (bins []byte, zero int64, first, last int32, err error)
 	if b[0] != histogramVersion {
 		return nil, 0, 0, 0, fmt.Errorf("%w: version %d", errCorrupt, b[0])
 	}
-	d := decoder{b: b[1:]}
-	zero = d.varint()
-	n := d.uvarint()
-	if n > uint64(len(d.b))/2 { // a bin takes at least two bytes
-		return nil, 0, 0, 0, fmt.Errorf("%w: %d bins in %d bytes", errCorrupt, n, len(d.b))
+	corrupt := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{errCorrupt}, args...)...)
 	}
-	bins, first, last = d.b, 0, -1
+	b = b[1:]
+	zero, i := varintAt(b, 0)
+	n, i := uvarintAt(b, i)
+	if i < 0 {
+		return nil, 0, 0, 0, corrupt("bad varint in the header")
+	}
+	if n > uint64(len(b)-i)/2 { // a bin takes at least two bytes
+		return nil, 0, 0, 0, corrupt("%d bins in %d bytes", n, len(b)-i)
+	}
+	bins, first, last = b[i:], 0, -1
 	var index int64
 	for k := range n {
 		if k == 0 {
-			index = d.varint()
-		} else if gap := d.uvarint(); gap == 0 || gap > uint64(maxBin-minBin) {
-			d.fail("bin gap %d", gap)
+			index, i = varintAt(b, i)
 		} else {
+			var gap uint64
+			if gap, i = uvarintAt(b, i); i >= 0 && (gap == 0 || gap > uint64(maxBin-minBin)) {
+				return nil, 0, 0, 0, corrupt("bin gap %d", gap)
+			}
 			index += int64(gap)
 		}
-		c := d.varint()
-		if index < int64(minBin) || index > int64(maxBin) || c == 0 {
-			d.fail("bin %d count %d", index, c)
+		var c int64
+		if i >= 0 {
+			c, i = varintAt(b, i)
 		}
-		if d.err != nil {
-			return nil, 0, 0, 0, d.err
+		if i < 0 {
+			return nil, 0, 0, 0, corrupt("bad varint in bin %d", k)
+		}
+		if index < int64(minBin) || index > int64(maxBin) || c == 0 {
+			return nil, 0, 0, 0, corrupt("bin %d count %d", index, c)
 		}
 		if k == 0 {
 			first = int32(index)
@@ -325,57 +336,55 @@ func checkBins(b []byte) (bins []byte, zero int64, first, last int32, err error)
 		last = int32(index)
 	}
 	switch {
-	case len(d.b) > 0:
-		d.fail("%d bytes after the bins", len(d.b))
+	case i < len(b):
+		return nil, 0, 0, 0, corrupt("%d bytes after the bins", len(b)-i)
 	case zero == 0 && n == 0:
-		d.fail("an empty histogram encodes as nothing")
+		return nil, 0, 0, 0, corrupt("an empty histogram encodes as nothing")
 	}
-	return bins, zero, first, last, d.err
+	return bins, zero, first, last, nil
 }
 
-// eachBin calls fn for each bin of bytes checkBins accepted, in order.
-func eachBin(bins []byte, fn func(i int32, c int64)) {
-	d := decoder{b: bins}
-	for k, index := 0, int64(0); len(d.b) > 0; k++ {
+// addBins adds the bins of bytes checkBins accepted into dst, whose first
+// element is bin first and which spans them all.
+func addBins(bins []byte, dst []int64, first int32) {
+	var index int64
+	for i, k := 0, 0; i < len(bins); k++ {
 		if k == 0 {
-			index = d.varint()
+			index, i = varintAt(bins, i)
 		} else {
-			index += int64(d.uvarint())
+			var gap uint64
+			gap, i = uvarintAt(bins, i)
+			index += int64(gap)
 		}
-		fn(int32(index), d.varint())
+		var c int64
+		c, i = varintAt(bins, i)
+		dst[int32(index)-first] += c
 	}
 }
 
-// decoder reads varints and keeps the first error.
-type decoder struct {
-	b   []byte
-	err error
+// uvarintAt reads the uvarint at b[i:] and returns it and the index after
+// it, or -1 for none or one not minimally encoded, which Encode never
+// writes (i < 0 passes through); most are one byte.
+func uvarintAt(b []byte, i int) (uint64, int) {
+	if i < 0 {
+		return 0, -1
+	}
+	if i < len(b) && b[i] < 0x80 {
+		return uint64(b[i]), i + 1
+	}
+	v, n := binary.Uvarint(b[i:])
+	if n <= 0 || b[i+n-1] == 0 { // a longer form's last byte is never 0
+		return 0, -1
+	}
+	return v, i + n
 }
 
-func (d *decoder) fail(format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: "+format, append([]any{errCorrupt}, args...)...)
+// varintAt reads a zigzag varint as uvarintAt does.
+func varintAt(b []byte, i int) (int64, int) {
+	ux, j := uvarintAt(b, i)
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-}
-
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail("bad varint")
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("bad uvarint")
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
+	return x, j
 }

@@ -280,6 +280,7 @@ func TestHistogramDecodeGarbage(t *testing.T) {
 		"trailing byte":        append(slices.Clone(valid), 0),
 		"truncated":            valid[:len(valid)-1],
 		"unterminated varint":  {1, 0x80},
+		"varint not minimal":   {1, 0, 1, 0xcc, 0x00, 2}, // 76 in two bytes
 		"text":                 []byte("not a histogram"),
 	}
 	for name, b := range tests {
@@ -327,4 +328,31 @@ func TestHistogramCountsByEdges(t *testing.T) {
 	if got := h.Buckets(nil); !slices.Equal(got, []int64{7}) {
 		t.Errorf("Buckets() = %v, want [7]", got)
 	}
+}
+
+// FuzzDecodeHistogram: whatever the bytes, decoding never panics; what it
+// accepts is canonical (encodes back to the same bytes), and merging it
+// straight from its bytes gives what laying it out does.
+func FuzzDecodeHistogram(f *testing.F) {
+	f.Add(histogramOf(0, 1, 2.5, 60, 61, 3600, 1e9).Encode())
+	f.Add(histogramOf(1e-9, 5).Encode())
+	f.Add([]byte{1, 0, 2, 0, 2, 0xa0, 0x99, 0x02, 2})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := analytics.DecodeHistogram(b)
+		if err != nil {
+			return
+		}
+		if got := h.Encode(); !bytes.Equal(got, b) && len(b) > 0 {
+			t.Fatalf("DecodeHistogram(%x) encodes back as %x", b, got)
+		}
+		merged := analytics.NewHistogram()
+		lazy, err := analytics.DecodeHistogram(b)
+		if err != nil {
+			t.Fatalf("decoding %x again: %v", b, err)
+		}
+		merged.Merge(lazy)
+		if !bytes.Equal(merged.Encode(), h.Encode()) || merged.Count() != h.Count() {
+			t.Fatalf("merged from bytes %x, laid out %x", merged.Encode(), h.Encode())
+		}
+	})
 }

@@ -156,7 +156,7 @@ type FunnelStep struct {
 // found in the rows, in key order. withinDays, when set, counts the journeys
 // completed within that many days of their start.
 func FunnelOf(q so.RollupQuery, window *Tally, order []string, withinDays *int) Funnel {
-	j := window.Journeys(q.Flow, q.Version)
+	j := window.Completions(q.Flow, q.Version)
 	f := Funnel{Flow: q.Flow, Version: q.Version, From: so.FormatTime(q.From), To: so.FormatTime(q.To),
 		Unit: "journeys", JourneysStarted: j.Started, JourneysCompleted: j.Completed, Conversion: ratio(j.Completed, j.Started),
 		Steps: []FunnelStep{}}
