@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/analytics"
 )
@@ -154,38 +156,44 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 	}
-	ctx := r.Context()
-	activity, err := analytics.LoadActivity(ctx, s.Analytics, q)
-	if err != nil {
+	// The reads are independent: run at once, the database's work and the
+	// decoding overlap.
+	var activity analytics.Activity
+	var window, recent *analytics.Tally
+	var rejected []so.RejectionCount
+	g, ctx := errgroup.WithContext(r.Context())
+	g.Go(func() (err error) {
+		activity, err = analytics.LoadActivity(ctx, s.Analytics, q)
 		return err
-	}
-	journeys, err := s.Analytics.JourneyRollups(ctx, q)
-	if err != nil {
+	})
+	g.Go(func() error {
+		journeys, err := s.Analytics.JourneyRollups(ctx, q)
+		if err == nil {
+			window, err = tally(&so.Rollups{Journeys: journeys})
+		}
 		return err
-	}
-	now := so.Now()
-	recentQ := so.RollupQuery{ProjectID: q.ProjectID, From: now.Add(-activeNow).Truncate(time.Minute), To: now.Add(time.Minute)}
-	minutes, err := s.Analytics.ActivityRollups(ctx, recentQ, so.UnitMinute)
-	if err != nil {
+	})
+	g.Go(func() error {
+		now := so.Now()
+		recentQ := so.RollupQuery{ProjectID: q.ProjectID, From: now.Add(-activeNow).Truncate(time.Minute), To: now.Add(time.Minute)}
+		minutes, err := s.Analytics.ActivityRollups(ctx, recentQ, so.UnitMinute)
+		if err == nil {
+			recent, err = tally(&so.Rollups{Activity: minutes})
+		}
+		if err == nil {
+			rejected, err = s.Analytics.RejectedEvents(ctx, q)
+		}
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	series := activity.Hours
-	if q.To.Sub(q.From) <= 24*time.Hour && now.Sub(q.From) <= analytics.MinutesKept {
-		if series, err = s.Analytics.ActivityCounts(ctx, q, so.UnitMinute); err != nil {
+	if now := so.Now(); q.To.Sub(q.From) <= 24*time.Hour && now.Sub(q.From) <= analytics.MinutesKept {
+		var err error
+		if series, err = s.Analytics.ActivityCounts(r.Context(), q, so.UnitMinute); err != nil {
 			return err
 		}
-	}
-	window, err := tally(&so.Rollups{Journeys: journeys})
-	if err != nil {
-		return err
-	}
-	recent, err := tally(&so.Rollups{Activity: minutes})
-	if err != nil {
-		return err
-	}
-	rejected, err := s.Analytics.RejectedEvents(ctx, q)
-	if err != nil {
-		return err
 	}
 	return writeReport(w, r, "overview", analytics.OverviewOf(q.From, q.To, recent, activity, window, series, rejected))
 }
