@@ -105,7 +105,11 @@ type StepRollup struct {
 type Rollups struct {
 	Activity []ActivityRollup
 	Journeys []JourneyRollup
-	Steps    []StepRollup
+	// JourneyDays are journey rows of a UTC day's cohort (Hour is the day's
+	// start), kept beside the hour rows so that a long window's overview
+	// merges a row a day.
+	JourneyDays []JourneyRollup
+	Steps       []StepRollup
 }
 
 // RollupQuery selects rollup rows: one project, start times in [From, To),
@@ -153,6 +157,11 @@ type AnalyticsStore interface {
 	ActivityCounts(ctx context.Context, q RollupQuery, unit RollupUnit) ([]ActivityRollup, error)
 	// JourneyRollups returns the journey rows the query selects.
 	JourneyRollups(ctx context.Context, q RollupQuery) ([]JourneyRollup, error)
+	// JourneyCounts is JourneyRollups without the histograms.
+	JourneyCounts(ctx context.Context, q RollupQuery) ([]JourneyRollup, error)
+	// JourneyDays returns the day rows of journeys (Rollups.JourneyDays) the
+	// query selects, by their day's start.
+	JourneyDays(ctx context.Context, q RollupQuery) ([]JourneyRollup, error)
 	// StepRollups returns the step rows the query selects.
 	StepRollups(ctx context.Context, q RollupQuery) ([]StepRollup, error)
 	// RejectedEvents returns the project's rejection counts whose hour is in

@@ -57,15 +57,16 @@ type StepCounts struct {
 // reports summed from them; it is keyed like the stored rows. It is not safe
 // for concurrent use.
 type Tally struct {
-	activity map[ActivityKey]*ActivityCounts
-	journeys map[JourneyKey]*JourneyCounts
-	steps    map[StepKey]*StepCounts
+	activity    map[ActivityKey]*ActivityCounts
+	journeys    map[JourneyKey]*JourneyCounts
+	journeyDays map[JourneyKey]*JourneyCounts // keyed by the UTC day's start
+	steps       map[StepKey]*StepCounts
 }
 
 // NewTally returns an empty tally.
 func NewTally() *Tally {
 	return &Tally{activity: map[ActivityKey]*ActivityCounts{}, journeys: map[JourneyKey]*JourneyCounts{},
-		steps: map[StepKey]*StepCounts{}}
+		journeyDays: map[JourneyKey]*JourneyCounts{}, steps: map[StepKey]*StepCounts{}}
 }
 
 func (t *Tally) activityRow(k ActivityKey) *ActivityCounts {
@@ -78,12 +79,17 @@ func (t *Tally) activityRow(k ActivityKey) *ActivityCounts {
 	return r
 }
 
-func (t *Tally) journeyRow(k JourneyKey) *JourneyCounts {
+func (t *Tally) journeyRow(k JourneyKey) *JourneyCounts { return journeyIn(t.journeys, k) }
+
+func (t *Tally) journeyDayRow(k JourneyKey) *JourneyCounts { return journeyIn(t.journeyDays, k) }
+
+// journeyIn returns the row of k in m, adding an empty one.
+func journeyIn(m map[JourneyKey]*JourneyCounts, k JourneyKey) *JourneyCounts {
 	k.Hour = k.Hour.UTC()
-	r := t.journeys[k]
+	r := m[k]
 	if r == nil {
 		r = &JourneyCounts{CompleteSeconds: NewHistogram(), ValueSeconds: NewHistogram()}
-		t.journeys[k] = r
+		m[k] = r
 	}
 	return r
 }
@@ -115,17 +121,11 @@ func (t *Tally) Load(rows *so.Rollups) error {
 			return err
 		}
 	}
-	for _, j := range rows.Journeys {
-		k := JourneyKey{j.ProjectID, j.Hour.UTC(), j.Flow, j.Version}
-		c, err := decodeJourney(&j)
-		if err != nil {
-			return fmt.Errorf("journeys %s: %w", k, err)
-		}
-		if r, ok := t.journeys[k]; ok {
-			r.add(c)
-		} else {
-			t.journeys[k] = c // adopted, as activity rows are: copying into an empty row is work for nothing
-		}
+	if err := loadJourneys(t.journeys, rows.Journeys); err != nil {
+		return err
+	}
+	if err := loadJourneys(t.journeyDays, rows.JourneyDays); err != nil {
+		return fmt.Errorf("day %w", err)
 	}
 	for _, s := range rows.Steps {
 		k := StepKey{JourneyKey{s.ProjectID, s.Hour.UTC(), s.Flow, s.Version}, s.Step}
@@ -137,6 +137,23 @@ func (t *Tally) Load(rows *so.Rollups) error {
 			r.add(c)
 		} else {
 			t.steps[k] = c
+		}
+	}
+	return nil
+}
+
+// loadJourneys adds journey rows into m.
+func loadJourneys(m map[JourneyKey]*JourneyCounts, rows []so.JourneyRollup) error {
+	for _, j := range rows {
+		k := JourneyKey{j.ProjectID, j.Hour.UTC(), j.Flow, j.Version}
+		c, err := decodeJourney(&j)
+		if err != nil {
+			return fmt.Errorf("journeys %s: %w", k, err)
+		}
+		if r, ok := m[k]; ok {
+			r.add(c)
+		} else {
+			m[k] = c // adopted, as activity rows are: copying into an empty row is work for nothing
 		}
 	}
 	return nil
@@ -189,6 +206,9 @@ func (t *Tally) Add(o *Tally) error {
 	}
 	for k, j := range o.journeys {
 		t.journeyRow(k).add(j)
+	}
+	for k, j := range o.journeyDays {
+		t.journeyDayRow(k).add(j)
 	}
 	for k, s := range o.steps {
 		t.stepRow(k).add(s)
@@ -276,12 +296,8 @@ func (t *Tally) contribute(f *so.JourneyFact, sign int64) {
 		return
 	}
 	jk := JourneyKey{f.ProjectID, f.StartHour.UTC().Truncate(time.Hour), f.Flow, f.Version}
-	j := t.journeyRow(jk)
-	j.Started += sign
-	j.Completed += sign * one(f.Status == so.JourneyCompleted)
-	j.Abandoned += sign * one(f.Status == so.JourneyAbandoned)
-	addOptional(j.CompleteSeconds, f.CompleteSeconds, sign)
-	addOptional(j.ValueSeconds, f.ValueSeconds, sign)
+	t.journeyRow(jk).count(f, sign)
+	t.journeyDayRow(JourneyKey{f.ProjectID, jk.Hour.Truncate(Day), f.Flow, f.Version}).count(f, sign)
 	for _, sf := range f.Steps {
 		s := t.stepRow(StepKey{jk, sf.Key})
 		s.Reached += sign * one(sf.Reached)
@@ -298,6 +314,15 @@ func (t *Tally) contribute(f *so.JourneyFact, sign int64) {
 	if f.EngagementBucket != nil {
 		t.stepRow(StepKey{jk, f.Step}).Engagement.Add(strconv.Itoa(*f.EngagementBucket), sign)
 	}
+}
+
+// count adds a fact's journey counts and times times sign.
+func (j *JourneyCounts) count(f *so.JourneyFact, sign int64) {
+	j.Started += sign
+	j.Completed += sign * one(f.Status == so.JourneyCompleted)
+	j.Abandoned += sign * one(f.Status == so.JourneyAbandoned)
+	addOptional(j.CompleteSeconds, f.CompleteSeconds, sign)
+	addOptional(j.ValueSeconds, f.ValueSeconds, sign)
 }
 
 // one counts a condition.
@@ -322,9 +347,7 @@ func (t *Tally) Keys() *so.Rollups {
 	for _, k := range t.activityKeys() {
 		out.Activity = append(out.Activity, so.ActivityRollup{ProjectID: k.ProjectID, Unit: k.Unit, Start: k.Start})
 	}
-	for _, k := range t.journeyKeys() {
-		out.Journeys = append(out.Journeys, so.JourneyRollup{ProjectID: k.ProjectID, Hour: k.Hour, Flow: k.Flow, Version: k.Version})
-	}
+	out.Journeys, out.JourneyDays = journeyKeys(t.journeys), journeyKeys(t.journeyDays)
 	for _, k := range t.stepKeys() {
 		out.Steps = append(out.Steps, so.StepRollup{ProjectID: k.ProjectID, Hour: k.Hour, Flow: k.Flow,
 			Version: k.Version, Step: k.Step})
@@ -345,12 +368,8 @@ func (t *Tally) Rows() (*so.Rollups, error) {
 		}
 		a.Events, a.Users, a.Abandoned = r.Events, users, r.Abandoned
 	}
-	for i := range out.Journeys {
-		j := &out.Journeys[i]
-		r := t.journeys[JourneyKey{j.ProjectID, j.Hour, j.Flow, j.Version}]
-		j.Started, j.Completed, j.Abandoned = r.Started, r.Completed, r.Abandoned
-		j.CompleteSeconds, j.ValueSeconds = r.CompleteSeconds.Encode(), r.ValueSeconds.Encode()
-	}
+	encodeJourneys(t.journeys, out.Journeys)
+	encodeJourneys(t.journeyDays, out.JourneyDays)
 	for i := range out.Steps {
 		s := &out.Steps[i]
 		r := t.steps[StepKey{JourneyKey{s.ProjectID, s.Hour, s.Flow, s.Version}, s.Step}]
@@ -367,8 +386,23 @@ func (t *Tally) activityKeys() []ActivityKey {
 	})
 }
 
-func (t *Tally) journeyKeys() []JourneyKey {
-	return slices.SortedFunc(maps.Keys(t.journeys), compareJourneyKeys)
+// journeyKeys returns the keys of m's rows, sorted, as rows without counts.
+func journeyKeys(m map[JourneyKey]*JourneyCounts) []so.JourneyRollup {
+	var out []so.JourneyRollup
+	for _, k := range slices.SortedFunc(maps.Keys(m), compareJourneyKeys) {
+		out = append(out, so.JourneyRollup{ProjectID: k.ProjectID, Hour: k.Hour, Flow: k.Flow, Version: k.Version})
+	}
+	return out
+}
+
+// encodeJourneys fills the rows Keys listed with m's counts, encoded.
+func encodeJourneys(m map[JourneyKey]*JourneyCounts, rows []so.JourneyRollup) {
+	for i := range rows {
+		j := &rows[i]
+		r := m[JourneyKey{j.ProjectID, j.Hour, j.Flow, j.Version}]
+		j.Started, j.Completed, j.Abandoned = r.Started, r.Completed, r.Abandoned
+		j.CompleteSeconds, j.ValueSeconds = r.CompleteSeconds.Encode(), r.ValueSeconds.Encode()
+	}
 }
 
 func (t *Tally) stepKeys() []StepKey {

@@ -166,11 +166,8 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 		activity, err = analytics.LoadActivity(ctx, s.Analytics, q)
 		return err
 	})
-	g.Go(func() error {
-		journeys, err := s.Analytics.JourneyRollups(ctx, q)
-		if err == nil {
-			window, err = tally(&so.Rollups{Journeys: journeys})
-		}
+	g.Go(func() (err error) {
+		window, err = analytics.LoadJourneys(ctx, s.Analytics, q)
 		return err
 	})
 	g.Go(func() error {

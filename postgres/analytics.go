@@ -117,11 +117,17 @@ func (t *consumerTx) LoadRollups(ctx context.Context, keys *so.Rollups) (*so.Rol
 		b.Queue(`SELECT `+activityColumns+` FROM analytics_activity WHERE project_id = $1 AND unit = $2 AND start = $3`,
 			k.ProjectID, string(k.Unit), k.Start).Query(func(rows pgx.Rows) error { return scanActivity(rows, &out.Activity) })
 	}
-	for _, k := range keys.Journeys {
-		b.Queue(`SELECT `+journeyColumns+` FROM analytics_journeys WHERE project_id = $1 AND hour = $2 AND flow = $3
-			AND version = $4`, k.ProjectID, k.Hour, k.Flow, k.Version).Query(func(rows pgx.Rows) error {
-			return scanJourneyRollups(rows, &out.Journeys)
-		})
+	for _, table := range []struct {
+		name string
+		keys []so.JourneyRollup
+		out  *[]so.JourneyRollup
+	}{{"analytics_journeys", keys.Journeys, &out.Journeys}, {"analytics_journey_days", keys.JourneyDays, &out.JourneyDays}} {
+		for _, k := range table.keys {
+			b.Queue(`SELECT `+journeyColumns+` FROM `+table.name+` WHERE project_id = $1 AND hour = $2 AND flow = $3
+				AND version = $4`, k.ProjectID, k.Hour, k.Flow, k.Version).Query(func(rows pgx.Rows) error {
+				return scanJourneyRollups(rows, table.out)
+			})
+		}
 	}
 	for _, k := range keys.Steps {
 		b.Queue(`SELECT `+stepColumns+` FROM analytics_steps WHERE project_id = $1 AND hour = $2 AND flow = $3
@@ -147,12 +153,17 @@ func saveRollups(ctx context.Context, tx pgx.Tx, r *so.Rollups) error {
 			ON CONFLICT (project_id, unit, start) DO UPDATE SET events = excluded.events, users = excluded.users,
 			abandoned = excluded.abandoned`, a.ProjectID, string(a.Unit), a.Start, a.Events, a.Users, a.Abandoned)
 	}
-	for _, j := range r.Journeys {
-		b.Queue(`INSERT INTO analytics_journeys (`+journeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-			ON CONFLICT (project_id, hour, flow, version) DO UPDATE SET started = excluded.started,
-			completed = excluded.completed, abandoned = excluded.abandoned, complete_seconds = excluded.complete_seconds,
-			value_seconds = excluded.value_seconds`, j.ProjectID, j.Hour, j.Flow, j.Version, j.Started, j.Completed,
-			j.Abandoned, j.CompleteSeconds, j.ValueSeconds)
+	for _, table := range []struct {
+		name string
+		rows []so.JourneyRollup
+	}{{"analytics_journeys", r.Journeys}, {"analytics_journey_days", r.JourneyDays}} { // one order: row locks too
+		for _, j := range table.rows {
+			b.Queue(`INSERT INTO `+table.name+` (`+journeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+				ON CONFLICT (project_id, hour, flow, version) DO UPDATE SET started = excluded.started,
+				completed = excluded.completed, abandoned = excluded.abandoned, complete_seconds = excluded.complete_seconds,
+				value_seconds = excluded.value_seconds`, j.ProjectID, j.Hour, j.Flow, j.Version, j.Started, j.Completed,
+				j.Abandoned, j.CompleteSeconds, j.ValueSeconds)
+		}
 	}
 	for _, s := range r.Steps {
 		b.Queue(`INSERT INTO analytics_steps (`+stepColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
@@ -195,9 +206,25 @@ func (db *DB) ActivityCounts(ctx context.Context, q so.RollupQuery, unit so.Roll
 
 // JourneyRollups implements smartonboard.AnalyticsStore.
 func (db *DB) JourneyRollups(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error) {
+	return db.journeyRows(ctx, journeyColumns, "analytics_journeys", q)
+}
+
+// JourneyCounts implements smartonboard.AnalyticsStore.
+func (db *DB) JourneyCounts(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error) {
+	return db.journeyRows(ctx, journeyCountColumns, "analytics_journeys", q)
+}
+
+// JourneyDays implements smartonboard.AnalyticsStore.
+func (db *DB) JourneyDays(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error) {
+	return db.journeyRows(ctx, journeyColumns, "analytics_journey_days", q)
+}
+
+// journeyCountColumns are journeyColumns with the histograms left out.
+const journeyCountColumns = `project_id, hour, flow, version, started, completed, abandoned, NULL::bytea, NULL::bytea`
+
+func (db *DB) journeyRows(ctx context.Context, columns, table string, q so.RollupQuery) ([]so.JourneyRollup, error) {
 	where, args := rollupWhere(q)
-	rows, err := db.pool.Query(ctx, `SELECT `+journeyColumns+` FROM analytics_journeys WHERE `+where+
-		` ORDER BY hour, flow, version`, args...)
+	rows, err := db.pool.Query(ctx, `SELECT `+columns+` FROM `+table+` WHERE `+where+` ORDER BY hour, flow, version`, args...)
 	out := []so.JourneyRollup{}
 	if err != nil {
 		return nil, mapError(err, "analytics")
@@ -295,7 +322,7 @@ func (db *DB) RebuildAnalytics(ctx context.Context, fn func(context.Context, so.
 // ClearAnalytics implements smartonboard.RebuildTx.
 func (t rebuildTx) ClearAnalytics(ctx context.Context, from time.Time) error {
 	for _, stmt := range []string{`DELETE FROM analytics_activity WHERE start >= $1`, `DELETE FROM analytics_journeys WHERE hour >= $1`,
-		`DELETE FROM analytics_steps WHERE hour >= $1`, `DELETE FROM journey_facts WHERE start_hour >= $1`} {
+		`DELETE FROM analytics_journey_days WHERE hour >= $1`, `DELETE FROM analytics_steps WHERE hour >= $1`, `DELETE FROM journey_facts WHERE start_hour >= $1`} {
 		if _, err := t.tx.Exec(ctx, stmt, from); err != nil {
 			return mapError(err, "analytics")
 		}

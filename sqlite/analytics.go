@@ -136,11 +136,17 @@ func (t consumerTx) LoadRollups(ctx context.Context, keys *so.Rollups) (*so.Roll
 			return nil, err
 		}
 	}
-	for _, k := range keys.Journeys {
-		rows, err := t.tx.QueryContext(ctx, `SELECT `+journeyColumns+` FROM analytics_journeys
-			WHERE project_id = ? AND hour = ? AND flow = ? AND version = ?`, k.ProjectID, k.Hour.UnixMilli(), k.Flow, k.Version)
-		if err := scanJourneyRollups(rows, err, &out.Journeys); err != nil {
-			return nil, err
+	for _, table := range []struct {
+		name string
+		keys []so.JourneyRollup
+		out  *[]so.JourneyRollup
+	}{{"analytics_journeys", keys.Journeys, &out.Journeys}, {"analytics_journey_days", keys.JourneyDays, &out.JourneyDays}} {
+		for _, k := range table.keys {
+			rows, err := t.tx.QueryContext(ctx, `SELECT `+journeyColumns+` FROM `+table.name+`
+				WHERE project_id = ? AND hour = ? AND flow = ? AND version = ?`, k.ProjectID, k.Hour.UnixMilli(), k.Flow, k.Version)
+			if err := scanJourneyRollups(rows, err, table.out); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, k := range keys.Steps {
@@ -167,13 +173,18 @@ func saveRollups(ctx context.Context, tx *stmtTx, r *so.Rollups) error {
 			return mapError(err)
 		}
 	}
-	for _, j := range r.Journeys {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_journeys (`+journeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	for _, table := range []struct {
+		name string
+		rows []so.JourneyRollup
+	}{{"analytics_journeys", r.Journeys}, {"analytics_journey_days", r.JourneyDays}} {
+		for _, j := range table.rows {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO `+table.name+` (`+journeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, hour, flow, version) DO UPDATE SET started = excluded.started,
 			completed = excluded.completed, abandoned = excluded.abandoned, complete_seconds = excluded.complete_seconds,
 			value_seconds = excluded.value_seconds`, j.ProjectID, j.Hour.UnixMilli(), j.Flow, j.Version, j.Started,
-			j.Completed, j.Abandoned, j.CompleteSeconds, j.ValueSeconds); err != nil {
-			return mapError(err)
+				j.Completed, j.Abandoned, j.CompleteSeconds, j.ValueSeconds); err != nil {
+				return mapError(err)
+			}
 		}
 	}
 	for _, s := range r.Steps {
@@ -210,9 +221,25 @@ func (db *DB) ActivityCounts(ctx context.Context, q so.RollupQuery, unit so.Roll
 
 // JourneyRollups implements smartonboard.AnalyticsStore.
 func (db *DB) JourneyRollups(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error) {
+	return db.journeyRows(ctx, journeyColumns, "analytics_journeys", q)
+}
+
+// JourneyCounts implements smartonboard.AnalyticsStore.
+func (db *DB) JourneyCounts(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error) {
+	return db.journeyRows(ctx, journeyCountColumns, "analytics_journeys", q)
+}
+
+// JourneyDays implements smartonboard.AnalyticsStore.
+func (db *DB) JourneyDays(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error) {
+	return db.journeyRows(ctx, journeyColumns, "analytics_journey_days", q)
+}
+
+// journeyCountColumns are journeyColumns with the histograms left out.
+const journeyCountColumns = `project_id, hour, flow, version, started, completed, abandoned, NULL, NULL`
+
+func (db *DB) journeyRows(ctx context.Context, columns, table string, q so.RollupQuery) ([]so.JourneyRollup, error) {
 	where, args := rollupWhere(q)
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+journeyColumns+` FROM analytics_journeys WHERE `+where+
-		` ORDER BY hour, flow, version`, args...)
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+columns+` FROM `+table+` WHERE `+where+` ORDER BY hour, flow, version`, args...)
 	out := []so.JourneyRollup{}
 	return out, scanJourneyRollups(rows, err, &out)
 }
@@ -305,6 +332,7 @@ func (db *DB) RebuildAnalytics(ctx context.Context, fn func(context.Context, so.
 func (t rebuildTx) ClearAnalytics(ctx context.Context, from time.Time) error {
 	ms := from.UnixMilli()
 	for _, stmt := range []string{`DELETE FROM analytics_activity WHERE start >= ?`, `DELETE FROM analytics_journeys WHERE hour >= ?`,
+		`DELETE FROM analytics_journey_days WHERE hour >= ?`,
 		`DELETE FROM analytics_steps WHERE hour >= ?`, `DELETE FROM journey_facts WHERE start_hour >= ?`} {
 		if _, err := t.tx.ExecContext(ctx, stmt, ms); err != nil {
 			return mapError(err)

@@ -155,6 +155,31 @@ func testAnalyticsDays(t *testing.T, db DB) {
 	if err != nil || len(hours) != 1 || hours[0].Events != 4 || hours[0].Users != nil || hours[0].Abandoned != 1 {
 		t.Fatalf("hour counts = %+v, %v; want the one hour, 4 events, 1 abandoned, no users", hours, err)
 	}
+
+	// Journey day rows live beside the hour rows of the same start.
+	hourRow := so.JourneyRollup{ProjectID: "p1", Hour: day0, Flow: "onboard", Version: 1, Started: 2, Completed: 1,
+		CompleteSeconds: []byte{5}, ValueSeconds: []byte{6}}
+	dayRow := hourRow
+	dayRow.Started, dayRow.CompleteSeconds = 7, []byte{8, 8}
+	js := &so.Rollups{Journeys: []so.JourneyRollup{hourRow}, JourneyDays: []so.JourneyRollup{dayRow}}
+	inConsumer(t, db, func(ctx context.Context, tx so.ConsumerTx) error {
+		if err := tx.SaveRollups(ctx, js); err != nil {
+			return err
+		}
+		got, err := tx.LoadRollups(ctx, js)
+		if err == nil && (!reflect.DeepEqual(got.Journeys, js.Journeys) || !reflect.DeepEqual(got.JourneyDays, js.JourneyDays)) {
+			t.Errorf("loaded back %+v / %+v, want %+v / %+v", got.Journeys, got.JourneyDays, js.Journeys, js.JourneyDays)
+		}
+		return err
+	})
+	if got, err := db.JourneyDays(ctx, window); err != nil || !reflect.DeepEqual(got, js.JourneyDays) {
+		t.Fatalf("journey day rows = %+v, %v; want %+v", got, err, js.JourneyDays)
+	}
+	noHistograms := hourRow
+	noHistograms.CompleteSeconds, noHistograms.ValueSeconds = nil, nil
+	if got, err := db.JourneyCounts(ctx, window); err != nil || !reflect.DeepEqual(got, []so.JourneyRollup{noHistograms}) {
+		t.Fatalf("journey counts = %+v, %v; want %+v", got, err, noHistograms)
+	}
 }
 
 // Facts round-trip whole, are replaced by journey id, and go with their journey.

@@ -1,6 +1,7 @@
 package analytics_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -109,6 +110,88 @@ func TestLoadActivityMergesWholeDays(t *testing.T) {
 			}
 			if units[so.UnitDay] != tc.days || units[so.UnitHour] != tc.hours || len(units) > 2 {
 				t.Fatalf("rows used %v, want %d day rows and %d hour rows", fmt.Sprint(units), tc.days, tc.hours)
+			}
+		})
+	}
+}
+
+// TestLoadJourneysMergesWholeDays: over a window from 18:00 three days back
+// to 06:00 today, a flow's whole days come from its day rows and the days
+// with journeys outside the window from hour rows; the sums equal those of
+// the window's hour rows, for every flow and for one, and a day row missing
+// a journey (begun before day rows were kept) is passed over.
+func TestLoadJourneysMergesWholeDays(t *testing.T) {
+	t.Parallel()
+	day0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	at := func(day, hour int) time.Time {
+		return day0.Add(time.Duration(day)*analytics.Day + time.Duration(hour)*time.Hour)
+	}
+	tally := analytics.NewTally()
+	n := 0
+	journey := func(flow string, start time.Time, status so.JourneyStatus, seconds float64) {
+		n++
+		f := &so.JourneyFact{ProjectID: "p", JourneyID: fmt.Sprint("j", n), UserID: fmt.Sprint("u", n), Flow: flow, Version: 1,
+			StartHour: start.Truncate(time.Hour), Status: status}
+		if status == so.JourneyCompleted {
+			f.CompleteSeconds = &seconds
+		}
+		tally.Replace(nil, f)
+	}
+	for _, flow := range []string{"a", "b"} {
+		journey(flow, at(0, 3), so.JourneyCompleted, 10) // day 0, before the window
+		journey(flow, at(0, 20), so.JourneyCompleted, 20)
+		journey(flow, at(1, 9), so.JourneyCompleted, 30)
+		journey(flow, at(1, 10), so.JourneyActive, 0)
+		journey(flow, at(2, 0), so.JourneyAbandoned, 0)
+		journey(flow, at(3, 5), so.JourneyCompleted, 40)
+	}
+	journey("a", at(3, 6), so.JourneyCompleted, 50) // after the window's end
+	rows, err := tally.Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		flow    string
+		partial time.Time // a day whose row of flow a misses a journey, if any
+		rows    int       // rows used, of 10 hour rows in the window (5 of one flow)
+	}{{"every flow", "", time.Time{}, 8}, {"one flow", "b", time.Time{}, 4}, {"a day row short of a journey", "", at(1, 0), 9}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stored := &so.Rollups{Journeys: rows.Journeys}
+			for _, d := range rows.JourneyDays {
+				if d.Flow == "a" && d.Hour.Equal(tc.partial) {
+					d.Started-- // as though one journey had been counted before day rows were kept
+				}
+				stored.JourneyDays = append(stored.JourneyDays, d)
+			}
+			db := activityDB(t, stored)
+			q := so.RollupQuery{ProjectID: "p", Flow: tc.flow, From: at(0, 18), To: at(3, 6)}
+			got, err := analytics.LoadJourneys(context.Background(), db, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hours, err := db.JourneyRollups(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := analytics.NewTally()
+			if err := want.Load(&so.Rollups{Journeys: hours}); err != nil {
+				t.Fatal(err)
+			}
+			g, w := got.Completions("", 0), want.Completions("", 0)
+			if g.Started != w.Started || g.Completed != w.Completed || g.Abandoned != w.Abandoned ||
+				!bytes.Equal(g.CompleteSeconds.Encode(), w.CompleteSeconds.Encode()) || w.Started == 0 {
+				t.Fatalf("from day rows: %d started, %d completed, %d abandoned, %x; from hours: %d, %d, %d, %x",
+					g.Started, g.Completed, g.Abandoned, g.CompleteSeconds.Encode(), w.Started, w.Completed, w.Abandoned,
+					w.CompleteSeconds.Encode())
+			}
+			used, err := got.Rows()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(used.Journeys) != tc.rows { // a's day 0 and day 3 have journeys outside the window: their hours
+				t.Fatalf("%d rows used, want %d", len(used.Journeys), tc.rows)
 			}
 		})
 	}

@@ -93,3 +93,68 @@ func uncovered(from, to time.Time, covered map[time.Time]bool) [][2]time.Time {
 	}
 	return spans
 }
+
+// JourneySource is what a window's journey rows are read from.
+type JourneySource interface {
+	JourneyRollups(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error)
+	JourneyCounts(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error)
+	JourneyDays(ctx context.Context, q so.RollupQuery) ([]so.JourneyRollup, error)
+}
+
+// cohortDay names a flow version's journeys that started on one UTC day.
+type cohortDay struct {
+	day     time.Time
+	flow    string
+	version int
+}
+
+// LoadJourneys returns the journey rows of the window q that cover it once,
+// in a tally to sum (Tally.Completions): a flow version's day row for each
+// UTC day whose journeys all started in the window, which its count tells
+// (its started equals that of its hours in the window), and the hour rows
+// of the other days, as LoadActivity does for activity.
+func LoadJourneys(ctx context.Context, db JourneySource, q so.RollupQuery) (*Tally, error) {
+	counts, err := db.JourneyCounts(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	dq := q
+	dq.From, dq.To = q.From.UTC().Truncate(Day), q.To.UTC().Add(Day-time.Nanosecond).Truncate(Day)
+	days, err := db.JourneyDays(ctx, dq)
+	if err != nil {
+		return nil, err
+	}
+	inWindow := map[cohortDay]int64{}
+	for _, h := range counts {
+		inWindow[cohortDay{h.Hour.UTC().Truncate(Day), h.Flow, h.Version}] += h.Started
+	}
+	covered, coveredDays := map[cohortDay]bool{}, map[time.Time]bool{}
+	rows := &so.Rollups{}
+	for _, d := range days {
+		if k := (cohortDay{d.Hour.UTC(), d.Flow, d.Version}); d.Started == inWindow[k] {
+			covered[k] = true
+			rows.Journeys = append(rows.Journeys, d)
+		}
+	}
+	for k := range inWindow { // a day is skipped for hours only when every flow version of it is covered
+		coveredDays[k.day] = true
+	}
+	for k := range inWindow {
+		coveredDays[k.day] = coveredDays[k.day] && covered[k]
+	}
+	for _, span := range uncovered(q.From, q.To, coveredDays) {
+		sq := q
+		sq.From, sq.To = span[0], span[1]
+		hours, err := db.JourneyRollups(ctx, sq)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hours {
+			if !covered[cohortDay{h.Hour.UTC().Truncate(Day), h.Flow, h.Version}] {
+				rows.Journeys = append(rows.Journeys, h)
+			}
+		}
+	}
+	t := NewTally()
+	return t, t.Load(rows) // day rows under their day's start, hour rows of other days: no key twice
+}
