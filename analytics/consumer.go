@@ -231,6 +231,9 @@ func (c *Consumer) oldFacts(ctx context.Context, tx factSource, projectID string
 		return nil, err
 	}
 	maps.Copy(out, read)
+	if c.facts != nil { // committed already (this transaction has not written them), so they can be kept now
+		maps.Copy(c.facts, read)
+	}
 	return out, nil
 }
 

@@ -16,8 +16,9 @@ import (
 
 // LoadFacts implements smartonboard.AnalyticsTx.
 func (t *consumerTx) LoadFacts(ctx context.Context, projectID string, journeyIDs []string) (map[string]*so.JourneyFact, error) {
-	rows, _ := t.tx.Query(ctx, `SELECT fact FROM journey_facts WHERE project_id = $1 AND journey_id = ANY ($2)`,
-		projectID, journeyIDs)
+	// By journey alone, as Struggles: the project's own indexes would read
+	// every fact it has.
+	rows, _ := t.tx.Query(ctx, `SELECT fact FROM journey_facts WHERE journey_id = ANY ($1)`, journeyIDs)
 	out := map[string]*so.JourneyFact{}
 	var doc string
 	_, err := pgx.ForEachRow(rows, []any{&doc}, func() error {
@@ -25,7 +26,9 @@ func (t *consumerTx) LoadFacts(ctx context.Context, projectID string, journeyIDs
 		if err := json.Unmarshal([]byte(doc), f); err != nil {
 			return fmt.Errorf("journey fact: %w", err)
 		}
-		out[f.JourneyID] = f
+		if f.ProjectID == projectID {
+			out[f.JourneyID] = f
+		}
 		return nil
 	})
 	return out, mapError(err, "journey facts")
@@ -53,11 +56,16 @@ func saveFacts(ctx context.Context, tx pgx.Tx, facts []*so.JourneyFact) error {
 
 // Struggles implements smartonboard.AnalyticsTx.
 func (t *consumerTx) Struggles(ctx context.Context, projectID string, journeyIDs []string) (map[string]map[string][]string, error) {
-	rows, _ := t.tx.Query(ctx, `SELECT DISTINCT journey_id, step, rule FROM struggle_detections
-		WHERE journey_id = ANY ($1) AND project_id = $2 ORDER BY journey_id, step, rule`, journeyIDs, projectID)
+	// By journey alone: with the project in the WHERE the planner may pick
+	// the project's time index and read every detection the project has.
+	rows, _ := t.tx.Query(ctx, `SELECT DISTINCT project_id, journey_id, step, rule FROM struggle_detections
+		WHERE journey_id = ANY ($1) ORDER BY journey_id, step, rule`, journeyIDs)
 	out := map[string]map[string][]string{}
-	var journey, step, rule string
-	_, err := pgx.ForEachRow(rows, []any{&journey, &step, &rule}, func() error {
+	var project, journey, step, rule string
+	_, err := pgx.ForEachRow(rows, []any{&project, &journey, &step, &rule}, func() error {
+		if project != projectID {
+			return nil // ids are unique; the check keeps tenants apart anyway
+		}
 		if out[journey] == nil {
 			out[journey] = map[string][]string{}
 		}

@@ -17,8 +17,9 @@ import (
 func (t consumerTx) LoadFacts(ctx context.Context, projectID string, journeyIDs []string) (map[string]*so.JourneyFact, error) {
 	out := map[string]*so.JourneyFact{}
 	err := inChunks(journeyIDs, func(in string, ids []any) error {
-		rows, err := t.tx.QueryContext(ctx, `SELECT fact FROM journey_facts WHERE project_id = ? AND journey_id IN (`+in+`)`,
-			append([]any{projectID}, ids...)...)
+		// By journey alone: with the project in the WHERE, SQLite reads every
+		// fact of the project through its user index once the list is long.
+		rows, err := t.tx.QueryContext(ctx, factsQuery(in), ids...)
 		if err != nil {
 			return mapError(err)
 		}
@@ -30,11 +31,24 @@ func (t consumerTx) LoadFacts(ctx context.Context, projectID string, journeyIDs 
 				bad = fmt.Errorf("journey fact: %w", err)
 				return
 			}
-			out[f.JourneyID] = f
+			if f.ProjectID == projectID {
+				out[f.JourneyID] = f
+			}
 		})
 		return cmp.Or(err, bad)
 	})
 	return out, err
+}
+
+// factsQuery reads the facts of the journeys whose ids fill the IN list.
+func factsQuery(in string) string {
+	return `SELECT fact FROM journey_facts WHERE journey_id IN (` + in + `)`
+}
+
+// strugglesQuery reads the rules detected on the journeys whose ids fill the IN list.
+func strugglesQuery(in string) string {
+	return `SELECT DISTINCT project_id, journey_id, step, rule FROM struggle_detections
+		WHERE journey_id IN (` + in + `) ORDER BY journey_id, step, rule`
 }
 
 // SaveFacts implements smartonboard.AnalyticsTx.
@@ -62,13 +76,18 @@ func saveFacts(ctx context.Context, tx *stmtTx, facts []*so.JourneyFact) error {
 func (t consumerTx) Struggles(ctx context.Context, projectID string, journeyIDs []string) (map[string]map[string][]string, error) {
 	out := map[string]map[string][]string{}
 	err := inChunks(journeyIDs, func(in string, ids []any) error {
-		rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT journey_id, step, rule FROM struggle_detections
-			WHERE journey_id IN (`+in+`) AND project_id = ? ORDER BY journey_id, step, rule`, append(ids, projectID)...)
+		// By journey alone: with the project in the WHERE the planner picks
+		// the project's time index and reads every detection the project has.
+		rows, err := t.tx.QueryContext(ctx, strugglesQuery(in), ids...)
 		if err != nil {
 			return mapError(err)
 		}
-		var journey, step, rule string
-		return eachRow(rows, []any{&journey, &step, &rule}, func() { addStruggle(out, journey, step, rule) })
+		var project, journey, step, rule string
+		return eachRow(rows, []any{&project, &journey, &step, &rule}, func() {
+			if project == projectID { // ids are unique; the check keeps tenants apart anyway
+				addStruggle(out, journey, step, rule)
+			}
+		})
 	})
 	return out, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	so "github.com/smartonboarding/smartonboard"
@@ -107,5 +108,44 @@ func TestDerivedConsumerCommitsWithoutSync(t *testing.T) {
 	var after int
 	if err := db.writer.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&after); err != nil || after != full {
 		t.Fatalf("the writer after a derived consumer: synchronous %d (%v), want FULL", after, err)
+	}
+}
+
+// TestConsumerReadsUseTheJourneyIndexes guards the analytics consumer's
+// reads by journey: with a long IN list and no statistics (a new
+// database), a project filter beside it made SQLite read every fact or
+// detection of the project through the project's own indexes.
+func TestConsumerReadsUseTheJourneyIndexes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "plans.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrator().Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	args := make([]any, lockChunk)
+	for i := range args {
+		args[i] = fmt.Sprint("j", i)
+	}
+	for query, index := range map[string]string{
+		factsQuery(placeholders(lockChunk)):     "sqlite_autoindex_journey_facts_1",
+		strugglesQuery(placeholders(lockChunk)): "struggle_detections_journey",
+	} {
+		rows, err := db.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		var id, parent, unused int
+		var detail string
+		if err := eachRow(rows, []any{&id, &parent, &unused, &detail}, func() { plan = append(plan, detail) }); err != nil {
+			t.Fatal(err)
+		}
+		if text := fmt.Sprint(plan); !strings.Contains(text, index) {
+			t.Errorf("%s\nplans %s, want a search by %s", query, text, index)
+		}
 	}
 }
