@@ -10,23 +10,30 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-// TestRecentEventsThatAreGoneAreNotConsumed deletes committed events (as a
-// project's deletion cascades) before the consumer runs: the events this
-// instance remembers must not be handed over in place of the log.
-func TestRecentEventsThatAreGoneAreNotConsumed(t *testing.T) {
-	t.Parallel()
+// migratedDB is a new database, migrated, with project p1.
+func migratedDB(t *testing.T) *DB {
+	t.Helper()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "recent.db"))
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	if _, err := db.Migrator().Up(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.CreateProject(ctx, &so.Project{ID: "p1", Name: "p1", CreatedAt: so.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// TestRecentEventsThatAreGoneAreNotConsumed deletes committed events (as a
+// project's deletion cascades) before the consumer runs: the events this
+// instance remembers must not be handed over in place of the log.
+func TestRecentEventsThatAreGoneAreNotConsumed(t *testing.T) {
+	t.Parallel()
+	ctx, db := context.Background(), migratedDB(t)
 	if err := db.StartConsumer(ctx, "c"); err != nil {
 		t.Fatal(err)
 	}
@@ -63,18 +70,7 @@ func TestRecentEventsThatAreGoneAreNotConsumed(t *testing.T) {
 // is back on the writer afterwards, so ingestion still syncs every commit.
 func TestDerivedConsumerCommitsWithoutSync(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "derived.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrator().Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateProject(ctx, &so.Project{ID: "p1", Name: "p1", CreatedAt: so.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	ctx, db := context.Background(), migratedDB(t)
 	for _, c := range []string{"derived", "durable"} {
 		if err := db.StartConsumer(ctx, c); err != nil {
 			t.Fatal(err)
@@ -117,15 +113,7 @@ func TestDerivedConsumerCommitsWithoutSync(t *testing.T) {
 // detection of the project through the project's own indexes.
 func TestConsumerReadsUseTheJourneyIndexes(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "plans.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrator().Up(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx, db := context.Background(), migratedDB(t)
 	args := make([]any, lockChunk)
 	for i := range args {
 		args[i] = fmt.Sprint("j", i)
