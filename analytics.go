@@ -2,7 +2,10 @@ package smartonboard
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // JourneyFact is what analytics keeps of one journey: its state when the
@@ -28,6 +31,20 @@ type JourneyFact struct {
 	// (0: below 10 … 9: 90 and above), when the behaviour engine scored it.
 	EngagementBucket *int       `json:"engagement_bucket,omitempty"`
 	Steps            []StepFact `json:"steps"`
+}
+
+// EncodeFact and DecodeFact store a fact as JSON with goccy/go-json, which
+// the analytics consumer calls for every journey of a batch (faster than
+// encoding/json; TestFactJSONMatchesEncodingJSON keeps the two in agreement).
+func EncodeFact(f *JourneyFact) ([]byte, error) { return gojson.Marshal(f) }
+
+// DecodeFact reads what EncodeFact wrote.
+func DecodeFact(b []byte) (*JourneyFact, error) {
+	f := &JourneyFact{}
+	if err := gojson.Unmarshal(b, f); err != nil {
+		return nil, fmt.Errorf("journey fact: %w", err)
+	}
+	return f, nil
 }
 
 // StepFact is one step of a journey as the funnel counts it.

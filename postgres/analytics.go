@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,9 +21,9 @@ func (t *consumerTx) LoadFacts(ctx context.Context, projectID string, journeyIDs
 	out := map[string]*so.JourneyFact{}
 	var doc string
 	_, err := pgx.ForEachRow(rows, []any{&doc}, func() error {
-		f := &so.JourneyFact{}
-		if err := json.Unmarshal([]byte(doc), f); err != nil {
-			return fmt.Errorf("journey fact: %w", err)
+		f, err := so.DecodeFact([]byte(doc))
+		if err != nil {
+			return err
 		}
 		if f.ProjectID == projectID {
 			out[f.JourneyID] = f
@@ -42,7 +41,7 @@ func (t *consumerTx) SaveFacts(ctx context.Context, facts []*so.JourneyFact) err
 func saveFacts(ctx context.Context, tx pgx.Tx, facts []*so.JourneyFact) error {
 	b := &pgx.Batch{}
 	for _, f := range facts {
-		doc, err := json.Marshal(f)
+		doc, err := so.EncodeFact(f)
 		if err != nil {
 			return err
 		}
@@ -432,9 +431,9 @@ func (db *DB) EachFact(ctx context.Context, q so.RollupQuery, traits map[string]
 		var chunk []*so.JourneyFact
 		var id, doc string
 		_, err := pgx.ForEachRow(rows, []any{&id, &doc}, func() error {
-			f := &so.JourneyFact{}
-			if err := json.Unmarshal([]byte(doc), f); err != nil {
-				return fmt.Errorf("journey fact %s: %w", id, err)
+			f, err := so.DecodeFact([]byte(doc))
+			if err != nil {
+				return fmt.Errorf("%s: %w", id, err)
 			}
 			chunk, after = append(chunk, f), id
 			return nil

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -260,11 +259,7 @@ func scanJourney(row pgx.Row) (*so.Journey, error) {
 	if err := row.Scan(&state); err != nil {
 		return nil, err
 	}
-	var j so.Journey
-	if err := json.Unmarshal(state, &j); err != nil {
-		return nil, errors.New("stored journey state is not valid JSON: " + err.Error())
-	}
-	return &j, nil
+	return so.DecodeJourney(state)
 }
 
 // abandonedEvents are the journey_abandoned events of the journeys.

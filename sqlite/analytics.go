@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -26,9 +25,9 @@ func (t consumerTx) LoadFacts(ctx context.Context, projectID string, journeyIDs 
 		var doc string
 		var bad error
 		err = eachRow(rows, []any{&doc}, func() {
-			f := &so.JourneyFact{}
-			if err := json.Unmarshal([]byte(doc), f); err != nil {
-				bad = fmt.Errorf("journey fact: %w", err)
+			f, err := so.DecodeFact([]byte(doc))
+			if err != nil {
+				bad = err
 				return
 			}
 			if f.ProjectID == projectID {
@@ -58,7 +57,7 @@ func (t consumerTx) SaveFacts(ctx context.Context, facts []*so.JourneyFact) erro
 
 func saveFacts(ctx context.Context, tx *stmtTx, facts []*so.JourneyFact) error {
 	for _, f := range facts {
-		doc, err := json.Marshal(f)
+		doc, err := so.EncodeFact(f)
 		if err != nil {
 			return err
 		}
@@ -461,9 +460,10 @@ func (db *DB) EachFact(ctx context.Context, q so.RollupQuery, traits map[string]
 		var id, doc string
 		var bad error
 		if err := eachRow(rows, []any{&id, &doc}, func() {
-			f := &so.JourneyFact{}
-			if err := json.Unmarshal([]byte(doc), f); err != nil {
-				bad = fmt.Errorf("journey fact %s: %w", id, err)
+			f, err := so.DecodeFact([]byte(doc))
+			if err != nil {
+				bad = fmt.Errorf("%s: %w", id, err)
+				f = &so.JourneyFact{}
 			}
 			chunk, after = append(chunk, f), id
 		}); err != nil || bad != nil {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -191,13 +190,7 @@ func scanJourneys(rows *sql.Rows) ([]*so.Journey, error) {
 	return js, mapError(rows.Err())
 }
 
-func decodeJourney(state string) (*so.Journey, error) {
-	var j so.Journey
-	if err := json.Unmarshal([]byte(state), &j); err != nil {
-		return nil, fmt.Errorf("decode journey: %w", err)
-	}
-	return &j, nil
-}
+func decodeJourney(state string) (*so.Journey, error) { return so.DecodeJourney([]byte(state)) }
 
 // placeholders returns "?, ?, ..." for n bound parameters.
 func placeholders(n int) string {
