@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smartonboarding/smartonboard/api"
@@ -24,23 +25,35 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readyz runs every check with a short deadline; any failure is a 503 so a load
-// balancer stops sending traffic here.
+// readyz runs every check at once, each with a short deadline (one after the
+// other, a busy database's slow answers would add up past it); any failure
+// is a 503 so a load balancer stops sending traffic here.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	resp := api.Readiness{Status: "ok", Checks: map[string]api.CheckResult{}}
-	for _, c := range s.ReadyChecks {
-		start := time.Now()
-		res := api.CheckResult{Status: "ok"}
-		if err := c.Run(ctx); err != nil {
-			// The probe is public: say which check failed, keep the details (hosts,
-			// users, driver text) in the log.
-			s.Logger.WarnContext(ctx, "readiness check failed", "check", c.Name, "err", err)
-			res.Status, res.Error, resp.Status = "error", c.Name+" check failed; see the server log", "error"
+	results := make([]api.CheckResult, len(s.ReadyChecks))
+	var wg sync.WaitGroup
+	for i, c := range s.ReadyChecks {
+		wg.Go(func() {
+			start := time.Now()
+			res := api.CheckResult{Status: "ok"}
+			if err := c.Run(ctx); err != nil {
+				// The probe is public: say which check failed, keep the details (hosts,
+				// users, driver text) in the log.
+				s.Logger.WarnContext(ctx, "readiness check failed", "check", c.Name, "err", err)
+				res.Status, res.Error = "error", c.Name+" check failed; see the server log"
+			}
+			res.ElapsedMS = time.Since(start).Milliseconds()
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	for i, c := range s.ReadyChecks {
+		resp.Checks[c.Name] = results[i]
+		if results[i].Status != "ok" {
+			resp.Status = "error"
 		}
-		res.ElapsedMS = time.Since(start).Milliseconds()
-		resp.Checks[c.Name] = res
 	}
 	status := http.StatusOK
 	if resp.Status != "ok" {
