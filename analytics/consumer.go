@@ -50,6 +50,10 @@ func (c *Consumer) Name() string { return "analytics" }
 // recomputed from the log, and the consumer sends nothing.
 func (c *Consumer) Derived() bool { return true }
 
+// Pace implements pipeline.Paced: reports can trail by a quarter second, so
+// under load the rollups are kept in few big transactions.
+func (c *Consumer) Pace() (gap time.Duration, batch int) { return 250 * time.Millisecond, 10_000 }
+
 // After implements pipeline.Follower.
 func (c *Consumer) After() string { return "behaviour" }
 

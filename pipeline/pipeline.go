@@ -44,6 +44,16 @@ type Derived interface {
 	Derived() bool
 }
 
+// Paced is a consumer whose readers can wait (reports): it asks for fewer,
+// bigger transactions than the pipeline's, so that under load it leaves the
+// writer and the cores to ingestion and to the consumers users wait on.
+type Paced interface {
+	Consumer
+	// Pace returns the least time between the starts of its transactions
+	// and the most events one may hold.
+	Pace() (gap time.Duration, batch int)
+}
+
 // Consumer is a durable consumer of the event log.
 type Consumer interface {
 	// Name names the consumer's cursor; renaming it starts a new cursor.
@@ -103,7 +113,11 @@ func (p *Pipeline) AddStage(name string, run func(Commit)) {
 // AddConsumer adds a durable consumer; call before Start. A Follower is
 // woken by the consumer it follows, the others by commits.
 func (p *Pipeline) AddConsumer(c Consumer) {
-	r := &runner{c: c, wake: make(chan struct{}, 1), recent: &recentEvents{}}
+	r := &runner{c: c, wake: make(chan struct{}, 1), recent: &recentEvents{}, gap: p.opts.Gap, batch: p.opts.Batch}
+	if pc, ok := c.(Paced); ok {
+		gap, batch := pc.Pace()
+		r.gap, r.batch = max(r.gap, gap), max(r.batch, batch)
+	}
 	if d, ok := c.(Derived); ok {
 		r.derived = d.Derived()
 	}
@@ -187,6 +201,8 @@ type runner struct {
 	c         Consumer
 	after     string    // the consumer followed, if any
 	derived   bool      // the consumer is Derived
+	gap       time.Duration
+	batch     int // Options' Gap and Batch, or the consumer's Pace
 	followers []*runner // woken after each batch of this one
 	wake      chan struct{}
 	recent    *recentEvents
@@ -281,7 +297,7 @@ func (r *runner) poke() {
 // catchUp runs consumer transactions until one finds fewer events than a batch.
 func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 	for ctx.Err() == nil {
-		if wait := p.opts.Gap - time.Since(r.last); wait > 0 {
+		if wait := r.gap - time.Since(r.last); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return nil
@@ -292,7 +308,7 @@ func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 		var seen []*so.Event
 		start := time.Now()
 		r.last = start
-		opts := so.ConsumeOptions{Limit: p.opts.Batch, Recent: r.recent.snapshot(), After: r.after, Derived: r.derived}
+		opts := so.ConsumeOptions{Limit: r.batch, Recent: r.recent.snapshot(), After: r.after, Derived: r.derived}
 		n, err := p.store.ConsumeWith(ctx, r.c.Name(), opts, func(ctx context.Context, tx so.ConsumerTx, events []*so.Event) error {
 			seen = events
 			var err error
@@ -317,7 +333,7 @@ func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 				f.poke()
 			}
 		}
-		if n < p.opts.Batch {
+		if n < r.batch {
 			return nil
 		}
 	}

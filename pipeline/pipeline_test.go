@@ -161,3 +161,50 @@ func TestIdleKeepsEventsForAnotherInstance(t *testing.T) {
 	defer p.Close()
 	waitIDs(t, r.done, "a") // found by polling: this instance committed nothing
 }
+
+// paced is a recorder that asks for its own pace and notes when each of its
+// transactions ran and how many events it held.
+type paced struct {
+	recorder
+	gap    time.Duration
+	batch  int
+	starts []time.Time
+	sizes  []int
+}
+
+func (c *paced) Pace() (time.Duration, int) { return c.gap, c.batch }
+
+func (c *paced) Consume(ctx context.Context, tx so.ConsumerTx, events []*so.Event) (func(), error) {
+	c.mu.Lock()
+	c.starts, c.sizes = append(c.starts, time.Now()), append(c.sizes, len(events))
+	c.mu.Unlock()
+	return c.recorder.Consume(ctx, tx, events)
+}
+
+// TestPacedConsumerTakesBiggerBatchesApart: a Paced consumer's transactions
+// hold up to its own batch, beyond the pipeline's, and start at least its gap
+// apart, while a plain consumer keeps the pipeline's batch.
+func TestPacedConsumerTakesBiggerBatchesApart(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	p := pipeline.New(db, slog.New(slog.DiscardHandler), pipeline.Options{Poll: time.Hour, Batch: 2})
+	slow := &paced{recorder: recorder{name: "slow", done: make(chan string, 10)}, gap: 50 * time.Millisecond, batch: 3}
+	plain := &recorder{name: "plain", done: make(chan string, 10)}
+	p.AddConsumer(slow)
+	p.AddConsumer(plain)
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Committed(ingest(t, db, "a", "b", "c", "d", "e"), nil)
+	waitIDs(t, slow.done, "a", "b", "c", "d", "e")
+	waitIDs(t, plain.done, "a", "b", "c", "d", "e")
+	slow.mu.Lock()
+	defer slow.mu.Unlock()
+	if fmt.Sprint(slow.sizes) != "[3 2]" {
+		t.Fatalf("paced batches %v, want [3 2] (its batch of 3, not the pipeline's 2)", slow.sizes)
+	}
+	if d := slow.starts[1].Sub(slow.starts[0]); d < slow.gap {
+		t.Fatalf("paced transactions %v apart, want at least its gap %v", d, slow.gap)
+	}
+}
