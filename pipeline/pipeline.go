@@ -199,10 +199,10 @@ func (p *Pipeline) Lag(ctx context.Context, consumer string, max int) (int, erro
 
 type runner struct {
 	c         Consumer
-	after     string    // the consumer followed, if any
-	derived   bool      // the consumer is Derived
+	after     string // the consumer followed, if any
+	derived   bool   // the consumer is Derived
 	gap       time.Duration
-	batch     int // Options' Gap and Batch, or the consumer's Pace
+	batch     int       // Options' Gap and Batch, or the consumer's Pace
 	followers []*runner // woken after each batch of this one
 	wake      chan struct{}
 	recent    *recentEvents
