@@ -63,7 +63,8 @@ func (u *Users) Merge(o *Users) error {
 func (u *Users) Estimate() int64 { return int64(u.sk.Estimate()) }
 
 // Encode returns the sketch's bytes, nil for an empty set. The bytes are not
-// canonical: equal sets may encode differently.
+// canonical: equal sets may encode differently. A sparse set of denseFrom
+// users or more turns dense first, and stays so.
 func (u *Users) Encode() ([]byte, error) {
 	n := u.Estimate()
 	if n == 0 { // a sketch holding any id estimates at least 1

@@ -43,8 +43,7 @@ func LoadActivity(ctx context.Context, db ActivitySource, q so.RollupQuery) (Act
 		return Activity{}, err
 	}
 	a := Activity{Hours: hours, Users: NewTally()}
-	days, err := db.ActivityRollups(ctx, so.RollupQuery{ProjectID: q.ProjectID, From: q.From.UTC().Truncate(Day),
-		To: q.To.UTC().Add(Day - time.Nanosecond).Truncate(Day)}, so.UnitDay)
+	days, err := db.ActivityRollups(ctx, daysOf(q), so.UnitDay)
 	if err != nil {
 		return Activity{}, err
 	}
@@ -68,6 +67,12 @@ func LoadActivity(ctx context.Context, db ActivitySource, q so.RollupQuery) (Act
 		use = append(use, rows...)
 	}
 	return a, a.Users.Load(&so.Rollups{Activity: use})
+}
+
+// daysOf widens q to the UTC days it touches, to select their day rows.
+func daysOf(q so.RollupQuery) so.RollupQuery {
+	q.From, q.To = q.From.UTC().Truncate(Day), q.To.UTC().Add(Day-time.Nanosecond).Truncate(Day)
+	return q
 }
 
 // uncovered returns the spans of [from, to) outside the covered days, in
@@ -118,9 +123,7 @@ func LoadJourneys(ctx context.Context, db JourneySource, q so.RollupQuery) (*Tal
 	if err != nil {
 		return nil, err
 	}
-	dq := q
-	dq.From, dq.To = q.From.UTC().Truncate(Day), q.To.UTC().Add(Day-time.Nanosecond).Truncate(Day)
-	days, err := db.JourneyDays(ctx, dq)
+	days, err := db.JourneyDays(ctx, daysOf(q))
 	if err != nil {
 		return nil, err
 	}
@@ -137,10 +140,9 @@ func LoadJourneys(ctx context.Context, db JourneySource, q so.RollupQuery) (*Tal
 		}
 	}
 	for k := range inWindow { // a day is skipped for hours only when every flow version of it is covered
-		coveredDays[k.day] = true
-	}
-	for k := range inWindow {
-		coveredDays[k.day] = coveredDays[k.day] && covered[k]
+		if seen, ok := coveredDays[k.day]; !ok || seen {
+			coveredDays[k.day] = covered[k]
+		}
 	}
 	for _, span := range uncovered(q.From, q.To, coveredDays) {
 		sq := q

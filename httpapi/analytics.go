@@ -161,6 +161,8 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 	var activity analytics.Activity
 	var window, recent *analytics.Tally
 	var rejected []so.RejectionCount
+	var minuteSeries []so.ActivityRollup // short recent windows plot minutes, not hours
+	now := so.Now()
 	g, ctx := errgroup.WithContext(r.Context())
 	g.Go(func() (err error) {
 		activity, err = analytics.LoadActivity(ctx, s.Analytics, q)
@@ -171,7 +173,6 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 		return err
 	})
 	g.Go(func() error {
-		now := so.Now()
 		recentQ := so.RollupQuery{ProjectID: q.ProjectID, From: now.Add(-activeNow).Truncate(time.Minute), To: now.Add(time.Minute)}
 		minutes, err := s.Analytics.ActivityRollups(ctx, recentQ, so.UnitMinute)
 		if err == nil {
@@ -180,17 +181,17 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 		if err == nil {
 			rejected, err = s.Analytics.RejectedEvents(ctx, q)
 		}
+		if err == nil && q.To.Sub(q.From) <= 24*time.Hour && now.Sub(q.From) <= analytics.MinutesKept {
+			minuteSeries, err = s.Analytics.ActivityCounts(ctx, q, so.UnitMinute)
+		}
 		return err
 	})
 	if err := g.Wait(); err != nil {
 		return err
 	}
 	series := activity.Hours
-	if now := so.Now(); q.To.Sub(q.From) <= 24*time.Hour && now.Sub(q.From) <= analytics.MinutesKept {
-		var err error
-		if series, err = s.Analytics.ActivityCounts(r.Context(), q, so.UnitMinute); err != nil {
-			return err
-		}
+	if minuteSeries != nil {
+		series = minuteSeries
 	}
 	return writeReport(w, r, "overview", analytics.OverviewOf(q.From, q.To, recent, activity, window, series, rejected))
 }
