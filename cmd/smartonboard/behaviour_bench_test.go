@@ -124,13 +124,15 @@ func sampleBacklog(b *testing.B, m *Main) (stop func()) {
 // iteration is one struggling user; it reports p50 and p99.
 func BenchmarkStruggleToIntervention(b *testing.B) {
 	for _, engine := range engines {
-		b.Run(engine, func(b *testing.B) { benchStruggle(b, engine) })
+		b.Run(engine, func(b *testing.B) { benchStruggle(b, engine, limitsOn) })
+		// Without the analytics consumer, which shares the writer and the cores.
+		b.Run(engine+"-rollups-off", func(b *testing.B) { benchStruggle(b, engine, behaviourOnly) })
 	}
 }
 
-func benchStruggle(b *testing.B, engine string) {
+func benchStruggle(b *testing.B, engine string, configure func(*config.Config)) {
 	cfg := testConfig(b, engine)
-	limitsOn(&cfg)
+	configure(&cfg)
 	m := &Main{Config: cfg}
 	if err := m.Run(context.Background()); err != nil {
 		b.Fatal(err)
@@ -140,17 +142,25 @@ func benchStruggle(b *testing.B, engine string) {
 	benchHelpFlow(b, in)
 	stop := backgroundLoad(b, m, 40)
 	lat := make([]time.Duration, 0, b.N)
+	acks := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for n := 0; len(lat) < b.N; n++ {
 		user := fmt.Sprintf("probe-%d-%d", n, time.Now().UnixNano())
 		if behaviour.InHoldout("default", user, so.BehaviourDefaults.HoldoutPercent) {
 			continue // held out: nothing would be sent
 		}
-		lat = append(lat, probeStruggle(b, in, user))
+		ack, total := probeStruggle(b, in, user)
+		acks, lat = append(acks, ack), append(lat, total)
 	}
 	b.StopTimer()
 	sent := stop()
 	slices.Sort(lat)
+	slices.Sort(acks)
+	b.ReportMetric(float64(acks[len(acks)/2].Microseconds())/1000, "ack-p50-ms")
+	b.ReportMetric(float64(acks[len(acks)*99/100].Microseconds())/1000, "ack-p99-ms")
+	for _, consumer := range m.pipeline.Consumers() {
+		reportBatches(b, m, consumer)
+	}
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
@@ -190,7 +200,7 @@ func backgroundLoad(b *testing.B, m *Main, clients int) func() int64 {
 
 // probeStruggle opens a new user's stream, posts a struggle and returns the
 // time until the intervention arrives.
-func probeStruggle(b *testing.B, in *instance, user string) time.Duration {
+func probeStruggle(b *testing.B, in *instance, user string) (ack, total time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", in.url+"/v1/stream?user_id="+user, nil)
@@ -218,8 +228,34 @@ func probeStruggle(b *testing.B, in *instance, user string) time.Duration {
 		b.Fatalf("post struggle: %v %v", r, err)
 	}
 	r.Body.Close()
+	ack = time.Since(start)
 	waitEvent(b, events, "intervention")
-	return time.Since(start)
+	return ack, time.Since(start)
+}
+
+// reportBatches reports a consumer's mean transaction time over the run and
+// the share of its transactions that took over 100 ms.
+func reportBatches(b *testing.B, m *Main, consumer string) {
+	h, err := m.pipelineBatches.GetMetricWithLabelValues(consumer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var got dto.Metric
+	if err := h.(prometheus.Metric).Write(&got); err != nil {
+		b.Fatal(err)
+	}
+	n := got.GetHistogram().GetSampleCount()
+	if n == 0 {
+		return
+	}
+	var under uint64
+	for _, bucket := range got.GetHistogram().GetBucket() {
+		if bucket.GetUpperBound() == 0.1 {
+			under = bucket.GetCumulativeCount()
+		}
+	}
+	b.ReportMetric(got.GetHistogram().GetSampleSum()*1000/float64(n), consumer+"-tx-ms")
+	b.ReportMetric(float64(n-under)/float64(n), consumer+"-tx-slow")
 }
 
 // waitEvent reads the stream until an event of the name (the hang guard of

@@ -27,13 +27,17 @@ func (m *Main) newPipeline() *pipeline.Pipeline {
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}, []string{"consumer"})
 	failures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smartonboard_pipeline_failures_total",
 		Help: "Durable consumer transactions that failed and will be retried."}, []string{"consumer"})
-	m.registry.MustRegister(lag, failures)
-	m.pipelineLag = lag
+	batches := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "smartonboard_pipeline_batch_seconds",
+		Help:    "Duration of a durable consumer's transaction, waiting for the writer included.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"consumer"})
+	m.registry.MustRegister(lag, failures, batches)
+	m.pipelineLag, m.pipelineBatches = lag, batches
 	var gap time.Duration
 	if m.db.Engine() == config.EngineSQLite {
 		gap = 20 * time.Millisecond // one writer: commits under load share a consumer transaction
 	}
-	p := pipeline.New(m.db, m.Logger, pipeline.Options{Idle: m.Config.Consumers == "off", Gap: gap, OnBatch: func(name string, events []*so.Event, _ time.Duration, err error) {
+	p := pipeline.New(m.db, m.Logger, pipeline.Options{Idle: m.Config.Consumers == "off", Gap: gap, OnBatch: func(name string, events []*so.Event, took time.Duration, err error) {
+		batches.WithLabelValues(name).Observe(took.Seconds())
 		if err != nil {
 			failures.WithLabelValues(name).Inc()
 			return

@@ -50,10 +50,11 @@ type Main struct {
 	accounts  *so.AccountService
 	api       *httpapi.Server
 	registry  *prometheus.Registry
-	// ingestMetrics and pipelineLag are kept so that benchmarks can read
-	// the backlog without asking the database.
-	ingestMetrics *ingestMetrics
-	pipelineLag   *prometheus.HistogramVec
+	// ingestMetrics and the pipeline's histograms are kept so that
+	// benchmarks can read the backlog without asking the database.
+	ingestMetrics   *ingestMetrics
+	pipelineLag     *prometheus.HistogramVec
+	pipelineBatches *prometheus.HistogramVec
 	// Bootstrap reports the keys generated on first start, for tests.
 	Bootstrap *so.BootstrapResult
 	// WebhookBackoff, when set, replaces the webhook retry schedule (tests).
