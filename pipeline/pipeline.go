@@ -49,8 +49,9 @@ type Derived interface {
 // writer and the cores to ingestion and to the consumers users wait on.
 type Paced interface {
 	Consumer
-	// Pace returns the least time between the starts of its transactions
-	// and the most events one may hold.
+	// Pace returns the least time between the start of a transaction that
+	// caught up with the log and the next one (a backlog drains without a
+	// pause), and the most events one transaction may hold.
 	Pace() (gap time.Duration, batch int)
 }
 
@@ -68,9 +69,10 @@ type Consumer interface {
 type Options struct {
 	Batch int           // events per consumer transaction at most (default 2000); under a backlog, big batches share one commit
 	Poll  time.Duration // how often to look for events committed by other instances (default 1s)
-	// Gap is the least time between the starts of two transactions of one
-	// consumer (default none): under load, commits that arrive meanwhile share
-	// the next transaction instead of each paying for one. It suits an engine
+	// Gap is the least time between a consumer's transaction that caught up
+	// with the log and the start of its next one (default none): under load,
+	// commits that arrive meanwhile share the next transaction instead of each
+	// paying for one; a full batch is followed at once, so a backlog drains. It suits an engine
 	// whose every commit syncs one shared log (SQLite); where the log's
 	// horizon trails the commits (PostgreSQL), it only slows the consumer.
 	Gap time.Duration
@@ -295,15 +297,18 @@ func (r *runner) poke() {
 }
 
 // catchUp runs consumer transactions until one finds fewer events than a batch.
+// The gap is waited once, before the first: a full batch means a backlog,
+// and pausing between full batches would cap the consumer at batch/gap
+// events a second however fast it could go.
 func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
-	for ctx.Err() == nil {
-		if wait := r.gap - time.Since(r.last); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(wait):
-			}
+	if wait := r.gap - time.Since(r.last); wait > 0 {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
 		}
+	}
+	for ctx.Err() == nil {
 		var after func()
 		var seen []*so.Event
 		start := time.Now()
