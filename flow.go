@@ -39,9 +39,23 @@ type Step struct {
 	Prerequisites    []string `json:"prerequisites"`
 	EstimatedSeconds int      `json:"estimated_seconds"`
 	Target           string   `json:"target,omitempty"`
+	// URL is the page pattern the step shows on ("*" matches any run of
+	// characters; a path, or a whole URL with its scheme), so a flow spans pages.
+	URL string `json:"url,omitempty"`
+	// Placement is the side of its target the SDK prefers for the step.
+	Placement Placement `json:"placement,omitempty"`
+	// TargetTimeoutMS is how long the SDK awaits a late target before it shows
+	// the step as a centred modal (0: the SDK's default of 10 s).
+	TargetTimeoutMS int `json:"target_timeout_ms,omitempty"`
 	// HelpContentIDs name content items of kind help offered beside the step.
 	HelpContentIDs []string `json:"help_content_ids"`
 }
+
+// Placement is where a step's tooltip sits against its target.
+type Placement string
+
+// Placements; auto lets the SDK take the side with room.
+var Placements = []Placement{"auto", "top", "bottom", "left", "right"}
 
 // FlowStatus tells whether a flow has ever been published.
 type FlowStatus string
@@ -157,6 +171,8 @@ const (
 	MaxPrerequisites   = 20
 	MaxDescriptionLen  = 2000
 	MaxTargetLen       = 500
+	MaxStepURLLen      = 500
+	MaxTargetTimeoutMS = 60_000
 	MaxEstimateSeconds = 7 * 24 * 3600
 	MaxHelpContent     = 10
 )
@@ -243,7 +259,29 @@ func (s *Step) validate(at string) error {
 	if err := checkText(at+".target", s.Target, 0, MaxTargetLen); err != nil {
 		return err
 	}
+	if err := s.validatePlacement(at); err != nil {
+		return err
+	}
 	return s.validateHelp(at)
+}
+
+// validatePlacement checks where and how the SDK shows the step.
+func (s *Step) validatePlacement(at string) error {
+	if err := checkText(at+".url", s.URL, 0, MaxStepURLLen); err != nil {
+		return err
+	}
+	if s.URL != "" && !strings.HasPrefix(s.URL, "/") && !strings.HasPrefix(s.URL, "https://") && !strings.HasPrefix(s.URL, "http://") {
+		return FieldErrorf(EINVALID, at+".url", "must be a path starting with / or a URL starting with https://, got %q", s.URL)
+	}
+	if s.Placement != "" {
+		if err := checkEnum(at+".placement", s.Placement, Placements); err != nil {
+			return err
+		}
+	}
+	if s.TargetTimeoutMS < 0 || s.TargetTimeoutMS > MaxTargetTimeoutMS {
+		return FieldErrorf(EINVALID, at+".target_timeout_ms", "must be between 0 and %d (0: the SDK's default of 10000)", MaxTargetTimeoutMS)
+	}
+	return nil
 }
 
 // validateHelp checks the shape of help_content_ids; FlowService checks that

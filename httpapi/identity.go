@@ -46,13 +46,13 @@ func (s *Server) checkUser(r *http.Request, userID string) error {
 	return verify(userID)
 }
 
-// userHashParam is X-User-Hash, or ?user_hash= on POST /v1/events, which
-// navigator.sendBeacon sends without headers.
+// userHashParam is X-User-Hash, or ?user_hash= on the routes browsers call
+// without headers (navigator.sendBeacon, EventSource).
 func userHashParam(r *http.Request) string {
 	if h := r.Header.Get("X-User-Hash"); h != "" {
 		return h
 	}
-	if r.Pattern == "POST /v1/events" {
+	if keyInURL(r) {
 		return r.URL.Query().Get("user_hash")
 	}
 	return ""

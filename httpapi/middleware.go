@@ -144,9 +144,10 @@ func (s *Server) originAllowed(origin string, r *http.Request) bool {
 	return slices.Contains(s.AllowedOrigins, origin) || slices.Contains(s.AllowedOrigins, "*") && s.publicRoute(r)
 }
 
-// presentedKey reads the bearer key. POST /v1/events also takes a public key as
-// ?key=, because navigator.sendBeacon cannot set headers; a secret key is never
-// accepted in a URL, where proxies and logs would keep it.
+// presentedKey reads the bearer key. POST /v1/events and GET /v1/stream also
+// take a public key as ?key=, because navigator.sendBeacon and EventSource
+// cannot set headers; a secret key is never accepted in a URL, where proxies
+// and logs would keep it.
 // The scheme name is case-insensitive (RFC 7235), and a key that could never
 // have been issued is refused here, before any store sees its bytes.
 func presentedKey(r *http.Request) (string, error) {
@@ -154,7 +155,7 @@ func presentedKey(r *http.Request) (string, error) {
 	if key = strings.TrimSpace(key); strings.EqualFold(scheme, "Bearer") && key != "" {
 		return wellFormed(key)
 	}
-	if r.Pattern == "POST /v1/events" {
+	if keyInURL(r) {
 		if key := r.URL.Query().Get("key"); strings.HasPrefix(key, so.PublicKeyPrefix) {
 			return wellFormed(key)
 		} else if key != "" {
@@ -162,6 +163,11 @@ func presentedKey(r *http.Request) (string, error) {
 		}
 	}
 	return "", so.Errorf(so.EUNAUTHORIZED, "missing API key: send Authorization: Bearer <key>")
+}
+
+// keyInURL tells the routes browsers call without headers.
+func keyInURL(r *http.Request) bool {
+	return r.Pattern == "POST /v1/events" || r.Pattern == "GET /v1/stream"
 }
 
 // wellFormed passes a key on only if it has the shape of one this server issues.

@@ -15,6 +15,7 @@ import (
 	"github.com/smartonboarding/smartonboard/analytics"
 	"github.com/smartonboarding/smartonboard/journey"
 	"github.com/smartonboarding/smartonboard/stream"
+	"github.com/smartonboarding/smartonboard/web"
 )
 
 // DefaultBodyLimit bounds request bodies unless a route says otherwise.
@@ -133,6 +134,8 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/openapi.json", anyone, s.openapi)
 	mux.Handle("GET /metrics", s.metricsHandler())
 	s.routes = append(s.routes, "GET /metrics")
+	// Files for browsers, not operations of the API: outside the OpenAPI document.
+	mux.Handle("GET /sdk/v1/", web.SDK())
 
 	s.handle(mux, "POST /v1/content-items", write, s.createContent)
 	s.handle(mux, "GET /v1/content-items", read, s.listContent)

@@ -11,9 +11,11 @@ import (
 )
 
 // userStream serves GET /v1/stream: the journey, next_step and intervention
-// events of one end user, resumable with Last-Event-ID.
+// events of one end user, resumable with Last-Event-ID. EventSource cannot
+// set headers, so the public key, the user hash and the last event id may also
+// come as ?key=, ?user_hash= and ?last_event_id=.
 func (s *Server) userStream(w http.ResponseWriter, r *http.Request) error {
-	q, err := queryParams(r, "user_id")
+	q, err := queryParams(r, "user_id", "key", "user_hash", "last_event_id")
 	if err != nil {
 		return err
 	}
@@ -43,7 +45,7 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string
 	if err != nil {
 		return err
 	}
-	sub, err := s.Bus.Subscribe(topic, r.Header.Get("Last-Event-ID"), a)
+	sub, err := s.Bus.Subscribe(topic, lastEventID(r), a)
 	if err != nil {
 		return refused(w, a, err)
 	}
@@ -57,6 +59,18 @@ func (s *Server) serveTopic(w http.ResponseWriter, r *http.Request, topic string
 		s.Logger.DebugContext(r.Context(), "stream ended", "topic", topic, "err", err)
 	}
 	return nil
+}
+
+// lastEventID is the Last-Event-ID header (the browser's own reconnection),
+// else ?last_event_id= (the SDK's, after it closed the stream itself).
+func lastEventID(r *http.Request) string {
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		return id
+	}
+	if r.Pattern == "GET /v1/stream" {
+		return r.URL.Query().Get("last_event_id")
+	}
+	return ""
 }
 
 // stillAuthorized re-checks an open stream: its key must still authenticate,

@@ -30,6 +30,9 @@ type Engine struct {
 	// Engagement, when set, returns the latest engagement score of journeys
 	// (the behaviour engine's), which views show as `engagement`.
 	Engagement func(ctx context.Context, journeyIDs []string) (map[string]float64, error)
+	// Present, when set, renders a flow version for the SDK; the answers to
+	// Start and Get carry it as `presentation`.
+	Present Presenter
 
 	mu       sync.Mutex
 	versions map[versionKey]*so.FlowVersion
@@ -193,6 +196,7 @@ type View struct {
 	Engagement       *float64
 	PredictedSuccess *float64
 	Persona          *string
+	Presentation     *Presentation // Start and Get only
 }
 
 // MarshalJSON flattens the journey and adds the next step and scores: the
@@ -203,12 +207,13 @@ func (v View) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	extra, err := json.Marshal(struct {
-		NextStep         *so.Step `json:"next_step"`
-		Reason           string   `json:"next_step_reason"`
-		Engagement       *float64 `json:"engagement"`
-		PredictedSuccess *float64 `json:"predicted_success"`
-		Persona          *string  `json:"persona"`
-	}{v.NextStep, v.Reason, v.Engagement, v.PredictedSuccess, v.Persona})
+		NextStep         *so.Step      `json:"next_step"`
+		Reason           string        `json:"next_step_reason"`
+		Engagement       *float64      `json:"engagement"`
+		PredictedSuccess *float64      `json:"predicted_success"`
+		Persona          *string       `json:"persona"`
+		Presentation     *Presentation `json:"presentation,omitempty"`
+	}{v.NextStep, v.Reason, v.Engagement, v.PredictedSuccess, v.Persona, v.Presentation})
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +227,15 @@ func (e *Engine) view(ctx context.Context, j *so.Journey) (*View, error) {
 		return nil, err
 	}
 	e.fillEngagement(ctx, []*View{view})
+	if e.Present != nil {
+		v, err := e.Version(ctx, j.ProjectID, j.FlowID, j.FlowVersion)
+		if err != nil {
+			return nil, err
+		}
+		if view.Presentation, err = e.Present(ctx, v); err != nil {
+			return nil, fmt.Errorf("presenting journey %s: %w", j.ID, err)
+		}
+	}
 	return view, nil
 }
 

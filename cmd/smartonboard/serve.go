@@ -25,6 +25,7 @@ import (
 	"github.com/smartonboarding/smartonboard/live"
 	"github.com/smartonboarding/smartonboard/migrate"
 	"github.com/smartonboarding/smartonboard/pipeline"
+	"github.com/smartonboarding/smartonboard/render"
 	"github.com/smartonboarding/smartonboard/stream"
 )
 
@@ -260,7 +261,8 @@ func (m *Main) newHTTPServer() *http.Server {
 // committer that feeds them.
 func (m *Main) startIngest() {
 	m.bus = stream.NewBroker(stream.Options{MaxSubscribers: m.Config.MaxStreams})
-	m.engine = &journey.Engine{Flows: m.db, Journeys: m.db, Engagement: m.db.JourneyEngagement}
+	m.engine = &journey.Engine{Flows: m.db, Journeys: m.db, Engagement: m.db.JourneyEngagement,
+		Present: journey.Present(m.db.FindContentItem, render.Markdown)}
 	m.counters = &live.Counters{}
 	m.engine.OnStart = func(j *so.Journey) { m.counters.JourneyStarted(j.ProjectID) }
 	// SQLite has one writer: one committer, big batches. PostgreSQL overlaps two

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/config"
+)
+
+// chromiumPath is Debian's chromium, which scripts/browser-deps installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// e2eDir holds the browser driver and its npm packages.
+var e2eDir = filepath.Join("..", "..", "web", "e2e")
+
+// needBrowser finds node, chromium and playwright-core. Outside CI a machine
+// without them skips the browser tests, saying how to get them; in CI (where
+// scripts/test installs them first) their absence fails.
+func needBrowser(t *testing.T) {
+	t.Helper()
+	var missing []string
+	if _, err := exec.LookPath("node"); err != nil {
+		missing = append(missing, "node")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		missing = append(missing, chromiumPath)
+	}
+	if _, err := os.Stat(filepath.Join(e2eDir, "node_modules", "playwright-core")); err != nil {
+		missing = append(missing, "web/e2e/node_modules/playwright-core")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("browser tests need %s: run scripts/browser-deps", strings.Join(missing, ", "))
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// browserResult is what the driver reports of one scenario for the Go side
+// to hold against the database.
+type browserResult struct {
+	Scenario string   `json:"scenario"`
+	User     string   `json:"user"`
+	IDs      []string `json:"ids"`      // every event id the page sent or tried to send
+	Accepted []string `json:"accepted"` // ids in requests the server answered with 200, once per request
+	Outcome  string   `json:"outcome"`  // an intervention outcome the page reported
+}
+
+// TestBrowserSDK runs the SDK in a real headless Chromium on a host page of
+// another origin against the real server: tours on late and missing targets,
+// resuming across pages and reloads, a network cut, two tabs, consent,
+// keyboard use, accessibility, and an intervention brought by struggle. The
+// driver (web/e2e/sdk.test.mjs) checks what the page shows; this test checks
+// that every event the page made is stored exactly once.
+func TestBrowserSDK(t *testing.T) {
+	t.Parallel()
+	needBrowser(t)
+	pages := httptest.NewServer(fixturePages(t))
+	defer pages.Close()
+	cfg := testConfig(t, config.EngineSQLite)
+	cfg.AllowedOrigins = []string{pages.URL}
+	in := start(t, cfg)
+	setupBrowserFlows(t, in)
+	treated, _ := usersByHoldout(so.DefaultProjectID, so.BehaviourDefaults.HoldoutPercent)
+	shots := filepath.Join(os.TempDir(), "smartonboard-screenshots", "sdk")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	results := runDriver(t, "sdk.test.mjs", map[string]string{
+		"server": in.url, "pages": pages.URL, "key": in.public, "shots": shots, "helpUser": treated,
+	})
+	t.Logf("screenshots: %s", shots)
+	for _, r := range results {
+		t.Run(r.Scenario, func(t *testing.T) {
+			checkStoredOnce(t, in, r)
+			if r.Outcome != "" {
+				checkOutcome(t, in, r)
+			}
+		})
+	}
+	for _, want := range []string{"network-cut", "reload-queue", "two-tabs", "intervention"} {
+		if !slices.ContainsFunc(results, func(r browserResult) bool { return r.Scenario == want }) {
+			t.Errorf("the driver reported no %s scenario (got %d results)", want, len(results))
+		}
+	}
+}
+
+// checkOutcome finds the intervention the page answered stored with its
+// shown time and the outcome.
+func checkOutcome(t *testing.T, in *instance, r browserResult) {
+	t.Helper()
+	list := decode[struct{ Items []so.Intervention }](t, in.admin("GET", "/v1/interventions?user_id="+urlQuery(r.User), ""), 200)
+	if len(list.Items) != 1 {
+		t.Fatalf("%d interventions for %s, want 1: %+v", len(list.Items), r.User, list.Items)
+	}
+	iv := list.Items[0]
+	if iv.ShownAt == nil {
+		t.Errorf("intervention %s: shown_at not stored", iv.ID)
+	}
+	if r.Outcome == "accepted" && iv.AcceptedAt == nil || r.Outcome == "dismissed" && iv.DismissedAt == nil {
+		t.Errorf("intervention %s: outcome %s not stored: %+v", iv.ID, r.Outcome, iv)
+	}
+}
+
+// loggedByServer are the event types the server stores for an intervention's
+// outcome, which the page reports through its own route.
+var loggedByServer = map[so.EventType]bool{so.EventInterventionShown: true, so.EventInterventionAccepted: true, so.EventInterventionDismiss: true}
+
+// checkStoredOnce holds a scenario's events against the database: each id
+// the page sent is stored once, nothing else is stored for the user, and no
+// event was accepted twice.
+func checkStoredOnce(t *testing.T, in *instance, r browserResult) {
+	t.Helper()
+	if r.User == "" || len(r.IDs) == 0 {
+		return // a scenario with nothing to hold against the database
+	}
+	stored, err := in.m.db.ListUserEvents(context.Background(), so.DefaultProjectID, r.User, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, ev := range stored {
+		if !so.ServerEvent(ev.Type) && !loggedByServer[ev.Type] {
+			got[ev.ID]++
+		}
+	}
+	want := map[string]bool{}
+	for _, id := range r.IDs {
+		want[id] = true
+		if got[id] != 1 {
+			t.Errorf("event %s the page sent is stored %d times, want once", id, got[id])
+		}
+	}
+	for id := range got {
+		if !want[id] {
+			t.Errorf("event %s is stored but the page never sent it", id)
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range r.Accepted {
+		if seen[id] {
+			t.Errorf("event %s was accepted in two requests: sent twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+// runDriver runs a browser driver script with its settings as JSON and
+// returns the results it printed (lines "RESULT {json}"); a failing driver
+// fails the test with its output.
+func runDriver(t *testing.T, script string, settings map[string]string) []browserResult {
+	t.Helper()
+	raw, err := json.Marshal(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", script)
+	cmd.Dir = e2eDir
+	cmd.Env = append(os.Environ(), "SO_E2E="+string(raw), "CHROMIUM="+chromiumPath)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	runErr := cmd.Run()
+	var results []browserResult
+	sc := bufio.NewScanner(bytes.NewReader(out.Bytes()))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	var log strings.Builder
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "RESULT "); ok {
+			var r browserResult
+			if err := json.Unmarshal([]byte(rest), &r); err != nil {
+				t.Fatalf("driver result %q: %v", rest, err)
+			}
+			results = append(results, r)
+			continue
+		}
+		log.WriteString(line + "\n")
+	}
+	t.Logf("driver output:\n%s", log.String())
+	if runErr != nil {
+		t.Fatalf("browser driver %s failed: %v", script, runErr)
+	}
+	return results
+}
+
+// fixturePages serves the host page of web/e2e/pages on every path, as a
+// customer's app on its own origin would.
+func fixturePages(t *testing.T) http.Handler {
+	page, err := os.ReadFile(filepath.Join(e2eDir, "pages", "app.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			w.WriteHeader(http.StatusNoContent) // no icon, and no 404 in the console
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(page)
+	})
+}
+
+// setupBrowserFlows publishes the flows the driver walks through: a tour over
+// three pages, one whose target never renders, one whose target renders
+// late, and one with help for the struggle scenario.
+func setupBrowserFlows(t *testing.T, in *instance) {
+	t.Helper()
+	content := decode[item](t, in.admin("POST", "/v1/content-items",
+		`{"kind":"tour","title":"Tour","body":"Press **this** button to go on.","status":"published"}`), 201)
+	help := decode[item](t, in.admin("POST", "/v1/content-items",
+		`{"kind":"help","title":"Need a hand with the code?","body":"The code is the **six digits** in the email we sent.","status":"published"}`), 201)
+	flows := []string{
+		`{"key":"tour","name":"Getting started","steps":[
+			{"key":"connect","title":"Connect your account","kind":"tour","content_item_id":%[1]q,"required":true,"target":"#connect","url":"/one","placement":"bottom"},
+			{"key":"create","title":"Create a first item","kind":"tour","content_item_id":%[1]q,"required":true,"target":"#create","url":"/two","prerequisites":["connect"]},
+			{"key":"finish","title":"All set","kind":"tour","content_item_id":%[1]q,"target":"#never","url":"/three","target_timeout_ms":1500,"prerequisites":["create"]}]}`,
+		`{"key":"missing","name":"Missing","steps":[
+			{"key":"gone","title":"Nothing to point at","kind":"tour","content_item_id":%[1]q,"required":true,"target":"#never","url":"/three","target_timeout_ms":1500}]}`,
+		`{"key":"late","name":"Late","steps":[
+			{"key":"wait","title":"Here it is","kind":"tour","content_item_id":%[1]q,"required":true,"target":"#late-target","url":"/late"}]}`,
+		`{"key":"help","name":"Verify","steps":[
+			{"key":"verify","title":"Verify your email","kind":"task","content_item_id":%[1]q,"required":true,"target":"#verify","url":"/form","help_content_ids":[%[2]q],"estimated_seconds":20}]}`,
+	}
+	for _, f := range flows {
+		body := fmt.Sprintf(f, content.ID, help.ID)
+		var key struct{ Key string }
+		if err := json.Unmarshal([]byte(body), &key); err != nil {
+			t.Fatal(err)
+		}
+		if r := in.admin("POST", "/v1/flows", body); r.status != 201 {
+			t.Fatalf("create flow %s: %d %s", key.Key, r.status, r.body)
+		}
+		if r := in.admin("POST", "/v1/flows/"+key.Key+"/publish", ""); r.status != 201 {
+			t.Fatalf("publish %s: %d %s", key.Key, r.status, r.body)
+		}
+	}
+}
