@@ -128,3 +128,46 @@ func TestContentItemIDs(t *testing.T) {
 		t.Fatalf("ContentItemIDs(nil) = %#v, want []", got)
 	}
 }
+
+// TestStepPlacement: the SDK's url, placement and target_timeout_ms are
+// checked at the field, and a valid step keeps them.
+func TestStepPlacement(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name      string
+		step      so.Step
+		field     string
+		inMessage string
+	}{
+		{"none", so.Step{}, "", ""},
+		{"all set", so.Step{URL: "/billing/*", Placement: "left", TargetTimeoutMS: 2500}, "", ""},
+		{"whole URL", so.Step{URL: "https://app.example.com/setup"}, "", ""},
+		{"the longest wait", so.Step{TargetTimeoutMS: so.MaxTargetTimeoutMS}, "", ""},
+		{"relative URL", so.Step{URL: "billing"}, "steps[0].url", "must be a path starting with /"},
+		{"script URL", so.Step{URL: "javascript:alert(1)"}, "steps[0].url", "must be a path"},
+		{"URL too long", so.Step{URL: "/" + strings.Repeat("a", so.MaxStepURLLen)}, "steps[0].url", "500"},
+		{"unknown placement", so.Step{Placement: "middle"}, "steps[0].placement", "middle"},
+		{"negative wait", so.Step{TargetTimeoutMS: -1}, "steps[0].target_timeout_ms", "between 0 and 60000"},
+		{"wait too long", so.Step{TargetTimeoutMS: so.MaxTargetTimeoutMS + 1}, "steps[0].target_timeout_ms", "between 0 and 60000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			step := c.step
+			step.Key, step.Title, step.Kind, step.ContentItemID = "a", "A", so.StepTour, "c1"
+			steps := []so.Step{step}
+			err := so.ValidateSteps(steps)
+			if c.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if steps[0].URL != c.step.URL || steps[0].Placement != c.step.Placement || steps[0].TargetTimeoutMS != c.step.TargetTimeoutMS {
+					t.Fatalf("validated step %+v lost its placement %+v", steps[0], c.step)
+				}
+				return
+			}
+			if so.ErrorCode(err) != so.EINVALID || so.ErrorField(err) != c.field || !strings.Contains(so.ErrorMessage(err), c.inMessage) {
+				t.Fatalf("error %v (field %q), want invalid %s saying %q", err, so.ErrorField(err), c.field, c.inMessage)
+			}
+		})
+	}
+}

@@ -273,3 +273,52 @@ func TestUserAndFlowLists(t *testing.T) {
 		t.Fatalf("traits over 16 KiB: %d", r.status)
 	}
 }
+
+// TestJourneyCarriesItsPresentation: the answers the SDK reads carry each
+// step's placement and its content rendered and sanitized.
+func TestJourneyCarriesItsPresentation(t *testing.T) {
+	t.Parallel()
+	in := start(t, testConfig(t, "sqlite"))
+	c := decode[item](t, in.admin("POST", "/v1/content-items",
+		`{"kind":"tour","title":"Tour","body":"Press **Connect**.<script>alert(1)</script><img src=x onerror=alert(2)>","status":"published"}`), 201)
+	body := fmt.Sprintf(`{"key":"pages","name":"Across pages","steps":[
+		{"key":"connect","title":"Connect","kind":"tour","content_item_id":%[1]q,"required":true,"target":"#connect","url":"/settings/*","placement":"right","target_timeout_ms":2500},
+		{"key":"after","title":"After","kind":"tour","content_item_id":%[1]q}]}`, c.ID)
+	if r := in.admin("POST", "/v1/flows", body); r.status != 201 {
+		t.Fatalf("create flow: %d %s", r.status, r.body)
+	}
+	if r := in.admin("POST", "/v1/flows/pages/publish", ""); r.status != 201 {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	type presented struct {
+		Presentation *struct {
+			Name  string
+			Steps []struct {
+				Key, Title, Target, URL, Placement string
+				TargetTimeoutMS                    int    `json:"target_timeout_ms"`
+				BodyHTML                           string `json:"body_html"`
+			}
+		}
+	}
+	for _, c := range []struct {
+		r      response
+		status int
+	}{
+		{in.publicCall("POST", "/v1/users/u_p/journeys/pages", ""), 201},
+		{in.publicCall("GET", "/v1/users/u_p/journeys/pages", ""), 200},
+	} {
+		r := c.r
+		v := decode[presented](t, r, c.status)
+		p := v.Presentation
+		if p == nil || p.Name != "Across pages" || len(p.Steps) != 2 {
+			t.Fatalf("presentation %+v in %s", p, r.body)
+		}
+		s := p.Steps[0]
+		if s.Key != "connect" || s.Target != "#connect" || s.URL != "/settings/*" || s.Placement != "right" || s.TargetTimeoutMS != 2500 {
+			t.Fatalf("step placement %+v", s)
+		}
+		if !strings.Contains(s.BodyHTML, "<strong>Connect</strong>") || strings.Contains(s.BodyHTML, "<script") || strings.Contains(s.BodyHTML, "onerror") {
+			t.Fatalf("body_html not rendered and sanitized: %q", s.BodyHTML)
+		}
+	}
+}

@@ -54,7 +54,9 @@ func dialStream(t *testing.T, in *instance, path, key string, h http.Header) (re
 	for k, vs := range h {
 		req.Header[k] = vs
 	}
-	req.Header.Set("Authorization", "Bearer "+key)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	resp, err := streamClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +174,63 @@ func TestUserStreamFollowsJourney(t *testing.T) {
 		case ev := <-other:
 			t.Fatalf("other user's stream got %s %s", ev.event, ev.data)
 		case <-time.After(200 * time.Millisecond):
+		}
+	})
+}
+
+// TestUserStreamInTheURL: EventSource cannot set headers, so the SDK names the
+// public key, the user's hash and the last event seen in the URL; a secret
+// key there is refused, and a wrong hash too.
+func TestUserStreamInTheURL(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		in := start(t, testConfig(t, engine))
+		setupFlow(t, in)
+		p := decode[struct {
+			IdentitySecret string `json:"identity_secret"`
+		}](t, in.admin("PATCH", "/v1/project", `{"identity_verification":true}`), 200)
+		hash := userHash(p.IdentitySecret, "u_url")
+		base := "/v1/stream?user_id=u_url&key=" + urlQuery(in.public) + "&user_hash=" + hash
+		events := openStream(t, in, base, "", "")
+		waitFor(t, events, "connected", func(string) bool { return true })
+		start := in.request("POST", "/v1/users/u_url/journeys/getting-started", in.public, "", nil, "X-User-Hash", hash)
+		if start.status != 201 {
+			t.Fatalf("start: %d %s", start.status, start.body)
+		}
+		first := waitFor(t, events, "next_step", func(d string) bool { return strings.Contains(d, `"key":"connect"`) })
+		r := in.request("POST", "/v1/events", in.public, "application/json",
+			strings.NewReader(`{"events":[`+eventJSON("u1", "step_completed", "u_url", "connect", time.Now())+`]}`), "X-User-Hash", hash)
+		if r.status != 200 {
+			t.Fatalf("events: %d %s", r.status, r.body)
+		}
+		waitFor(t, events, "journey", func(d string) bool { return strings.Contains(d, `"status":"completed"`) })
+
+		resumed := openStream(t, in, base+"&last_event_id="+urlQuery(first.id), "", "")
+		c := waitFor(t, resumed, "connected", func(string) bool { return true })
+		if !strings.Contains(c.data, `"gap":false`) {
+			t.Fatalf("resume by ?last_event_id= reported a gap: %s", c.data)
+		}
+		if j := waitFor(t, resumed, "journey", func(string) bool { return true }); !strings.Contains(j.data, `"status":"completed"`) {
+			t.Fatalf("first replayed event is not the one after ?last_event_id=: %s", j.data)
+		}
+
+		for _, c := range []struct {
+			name, query string
+			status      int
+			inMessage   string
+		}{
+			{"secret key in the URL", "?user_id=u_url&key=" + urlQuery(in.secret), 401, "only a public key"},
+			{"wrong hash", "?user_id=u_url&key=" + urlQuery(in.public) + "&user_hash=" + userHash("not the secret", "u_url"), 401, ""},
+			{"no hash", "?user_id=u_url&key=" + urlQuery(in.public), 401, ""},
+			{"unknown parameter", "?user_id=u_url&key=" + urlQuery(in.public) + "&user_hash=" + hash + "&token=x", 400, "unknown query parameter"},
+		} {
+			r, stream := dialStream(t, in, "/v1/stream"+c.query, "", nil)
+			if r.status != c.status || stream != nil {
+				t.Fatalf("%s: %d %s, want %d", c.name, r.status, r.body, c.status)
+			}
+			if e := r.apiErr(t); !strings.Contains(e.Message, c.inMessage) {
+				t.Fatalf("%s: message %q, want %q in it", c.name, e.Message, c.inMessage)
+			}
 		}
 	})
 }

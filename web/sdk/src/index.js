@@ -76,7 +76,7 @@ export const init = guard(function init(options) {
     session,
     short,
     t: translator(o.locale, o.messages),
-    userId: o.userId ? String(o.userId) : anonymousId(local, short),
+    userId: o.userId ? String(o.userId) : "", // an anonymous one once consent allows storing it
     userHash: o.userHash || "",
     views: new Map(), // flow key → the journey view last seen, with its steps' content
     closed: new Set(JSON.parse(session.get("so:closed") || "[]")),
@@ -94,6 +94,7 @@ function anonymousId(local, short) {
 
 // start begins capturing, sending and listening; it runs once consent allows.
 function start(traits) {
+  if (!s.userId) s.userId = anonymousId(s.local, s.short);
   s.delivery = createDelivery({
     host: s.host,
     key: s.key,
@@ -395,7 +396,7 @@ export const reset = guard(function reset() {
   s.local.remove("so:flows:" + s.short + ":" + s.userId);
   s.session.remove("so:closed");
   s.closed.clear();
-  s.userId = anonymousId(s.local, s.short);
+  s.userId = s.consented ? anonymousId(s.local, s.short) : "";
   s.userHash = "";
   s.views.clear();
   s.shown.clear();
