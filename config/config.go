@@ -46,6 +46,7 @@ type Config struct {
 	AbandonAfter           time.Duration // SMARTONBOARD_ABANDON_AFTER
 	Consumers              string        // SMARTONBOARD_CONSUMERS
 	Rollups                string        // SMARTONBOARD_ROLLUPS
+	Demo                   string        // SMARTONBOARD_DEMO: on (development only) or off
 	MaxStreams             int           // SMARTONBOARD_MAX_STREAMS
 	MaxStreamsPerProject   int           // SMARTONBOARD_MAX_STREAMS_PER_PROJECT
 	MaxStreamsPerIP        int           // SMARTONBOARD_MAX_STREAMS_PER_IP
@@ -81,6 +82,7 @@ func Default() Config {
 		AbandonAfter:           7 * 24 * time.Hour,
 		Consumers:              "on",
 		Rollups:                "on",
+		Demo:                   "on",
 		MaxStreams:             10000,
 		MaxStreamsPerProject:   5000,
 		MaxStreamsPerIP:        200,

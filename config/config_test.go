@@ -146,7 +146,7 @@ func TestLoadOverlaysEnvironment(t *testing.T) {
 		DatabaseSSLRootCert: rootCert, Env: EnvProduction, AdminKey: adminKey, PublicKey: publicKey,
 		AllowedOrigins: []string{"https://app.example.com", "http://localhost:3000"},
 		LogFormat:      "json", LogLevel: "debug", MetricsToken: "scrape-token",
-		ShutdownTimeout: 45 * time.Second, PublishInterval: 2 * time.Minute, AlertInterval: time.Minute, AbandonAfter: 72 * time.Hour, Consumers: "off", Rollups: "off",
+		ShutdownTimeout: 45 * time.Second, PublishInterval: 2 * time.Minute, AlertInterval: time.Minute, AbandonAfter: 72 * time.Hour, Consumers: "off", Rollups: "off", Demo: "on",
 		MaxStreams: 500, MaxStreamsPerProject: 400, MaxStreamsPerIP: 30, StreamLifetime: 30 * time.Minute,
 		TrustedProxies:    []string{"10.0.0.0/8", "192.0.2.7"},
 		RateEventsPerUser: 0, RatePerIP: 100, RatePerPublicKey: 5000, RateAdmin: 60,
@@ -547,7 +547,7 @@ func TestRegisterFlags(t *testing.T) {
 	}
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-	want := []string{"addr", "data-dir", "env", "log-format", "log-level", "migrate"}
+	want := []string{"addr", "data-dir", "demo", "env", "log-format", "log-level", "migrate"}
 	if !slices.Equal(names, want) {
 		t.Errorf("flags = %v, want %v (never a secret)", names, want)
 	}

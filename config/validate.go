@@ -60,6 +60,7 @@ func (c Config) checkEnums() Problems {
 		checkEnum("SMARTONBOARD_LOG_FORMAT", c.LogFormat, logFormats),
 		checkEnum("SMARTONBOARD_CONSUMERS", c.Consumers, []string{"on", "off"}),
 		checkEnum("SMARTONBOARD_ROLLUPS", c.Rollups, []string{"on", "off"}),
+		checkEnum("SMARTONBOARD_DEMO", c.Demo, []string{"on", "off"}),
 		checkEnum("SMARTONBOARD_LOG_LEVEL", c.LogLevel, logLevels),
 	)
 }

@@ -78,6 +78,9 @@ type Server struct {
 	// rebalance across instances (0: never).
 	StreamLifetime time.Duration
 
+	// Demo serves the demo product at /demo/ (nil: the demo is off).
+	Demo http.Handler
+
 	// Development serves session cookies without Secure, for http://localhost.
 	Development bool
 	// IdentityGrace is how long a rotated identity secret stays valid.
@@ -136,6 +139,14 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.routes = append(s.routes, "GET /metrics")
 	// Files for browsers, not operations of the API: outside the OpenAPI document.
 	mux.Handle("GET /sdk/v1/", web.SDK())
+	demo := s.Demo
+	if demo == nil {
+		demo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "the demo is off here: it runs in development with SMARTONBOARD_DEMO=on", http.StatusNotFound)
+		})
+	}
+	mux.Handle("GET /demo", demo)
+	mux.Handle("GET /demo/", demo)
 
 	s.handle(mux, "POST /v1/content-items", write, s.createContent)
 	s.handle(mux, "GET /v1/content-items", read, s.listContent)

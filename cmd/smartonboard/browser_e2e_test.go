@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -60,7 +61,11 @@ type browserResult struct {
 	IDs      []string `json:"ids"`      // every event id the page sent or tried to send
 	Accepted []string `json:"accepted"` // ids in requests the server answered with 200, once per request
 	Outcome  string   `json:"outcome"`  // an intervention outcome the page reported
+	Project  string   `json:"project"`  // the project the page's key is of (default: the default project)
 }
+
+// projectID is the project the scenario's events belong to.
+func (r browserResult) projectID() string { return cmp.Or(r.Project, so.DefaultProjectID) }
 
 // TestBrowserSDK runs the SDK in a real headless Chromium on a host page of
 // another origin against the real server: tours on late and missing targets,
@@ -105,11 +110,14 @@ func TestBrowserSDK(t *testing.T) {
 // shown time and the outcome.
 func checkOutcome(t *testing.T, in *instance, r browserResult) {
 	t.Helper()
-	list := decode[struct{ Items []so.Intervention }](t, in.admin("GET", "/v1/interventions?user_id="+urlQuery(r.User), ""), 200)
-	if len(list.Items) != 1 {
-		t.Fatalf("%d interventions for %s, want 1: %+v", len(list.Items), r.User, list.Items)
+	list, err := in.m.db.ListInterventions(context.Background(), r.projectID(), so.InterventionFilter{UserID: r.User, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
 	}
-	iv := list.Items[0]
+	if len(list) != 1 {
+		t.Fatalf("%d interventions for %s, want 1: %+v", len(list), r.User, list)
+	}
+	iv := list[0]
 	if iv.ShownAt == nil {
 		t.Errorf("intervention %s: shown_at not stored", iv.ID)
 	}
@@ -122,6 +130,28 @@ func checkOutcome(t *testing.T, in *instance, r browserResult) {
 // outcome, which the page reports through its own route.
 var loggedByServer = map[so.EventType]bool{so.EventInterventionShown: true, so.EventInterventionAccepted: true, so.EventInterventionDismiss: true}
 
+// TestBrowserDemo walks the demo as a new user would (web/e2e/demo.test.mjs):
+// the tour across its pages, a reload, struggle on the invite form and the
+// help it brings, stored once, with no console error or serious axe finding.
+func TestBrowserDemo(t *testing.T) {
+	t.Parallel()
+	needBrowser(t)
+	cfg := testConfig(t, config.EngineSQLite)
+	cfg.Demo = "on"
+	in := start(t, cfg)
+	shots := filepath.Join(os.TempDir(), "smartonboard-screenshots", "demo")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	results := runDriver(t, "demo.test.mjs", map[string]string{"server": in.url, "shots": shots})
+	t.Logf("screenshots: %s", shots)
+	if len(results) != 1 || results[0].Scenario != "demo" || results[0].Project != "demo" {
+		t.Fatalf("driver results %+v, want the demo scenario", results)
+	}
+	checkStoredOnce(t, in, results[0])
+	checkOutcome(t, in, results[0])
+}
+
 // checkStoredOnce holds a scenario's events against the database: each id
 // the page sent is stored once, nothing else is stored for the user, and no
 // event was accepted twice.
@@ -130,7 +160,7 @@ func checkStoredOnce(t *testing.T, in *instance, r browserResult) {
 	if r.User == "" || len(r.IDs) == 0 {
 		return // a scenario with nothing to hold against the database
 	}
-	stored, err := in.m.db.ListUserEvents(context.Background(), so.DefaultProjectID, r.User, 10_000)
+	stored, err := in.m.db.ListUserEvents(context.Background(), r.projectID(), r.User, 10_000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ func testConfig(t testing.TB, engine string) config.Config {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.PublishInterval = 50 * time.Millisecond
+	cfg.Demo = "off" // the demo's tests turn it on
 	// More than the 5 s net/http waits before it treats a connection that never
 	// sent a request as idle (clients dial spares under concurrency).
 	cfg.ShutdownTimeout = 15 * time.Second

@@ -47,6 +47,7 @@ type Main struct {
 	ingester  *ingest.Ingester
 	publisher *streamPublisher
 	pipeline  *pipeline.Pipeline
+	demo      http.Handler // the demo pages, when the demo is on
 	counters  *live.Counters
 	accounts  *so.AccountService
 	api       *httpapi.Server
@@ -139,6 +140,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.registry = prometheus.NewRegistry()
 	m.startIngest()
+	if err := m.startDemo(ctx); err != nil {
+		return err
+	}
 	if err := m.startQueue(ctx); err != nil { // before the pipeline, whose consumer enqueues deliveries
 		return err
 	}
@@ -244,6 +248,7 @@ func (m *Main) newHTTPServer() *http.Server {
 		MaxStreamsPerProject: m.Config.MaxStreamsPerProject,
 		MaxStreamsPerIP:      m.Config.MaxStreamsPerIP,
 		StreamLifetime:       m.Config.StreamLifetime,
+		Demo:                 m.demo,
 	}
 	m.api = api
 	return &http.Server{
@@ -352,6 +357,9 @@ func (m *Main) printWelcome() {
 	fmt.Fprintf(m.Stdout, "Smart Onboarding is running on %s (database: %s)\n", u, m.db.Engine())
 	fmt.Fprintf(m.Stdout, "  health:    %s/healthz   readiness: %s/readyz\n", u, u)
 	fmt.Fprintf(m.Stdout, "  API docs:  %s/v1/openapi.json\n", u)
+	if m.demo != nil {
+		fmt.Fprintf(m.Stdout, "  demo:      %s/demo/   (its own project; SMARTONBOARD_DEMO=off turns it off)\n", u)
+	}
 	if b := m.Bootstrap; b.GeneratedSecretKey != "" || b.GeneratedPublicKey != "" {
 		fmt.Fprintf(m.Stdout, "\nFirst start: created the default project with these keys. They are shown ONCE and\n"+
 			"stored only as hashes; save them now (or set SMARTONBOARD_ADMIN_KEY / SMARTONBOARD_PUBLIC_KEY):\n")

@@ -81,6 +81,7 @@ export function consoleErrors(page) {
   const errors = [];
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("response", (r) => r.status() >= 400 && errors.push(`${r.status()} from ${r.request().method()} ${r.url().split("?")[0]}`));
   return errors;
 }
 
@@ -89,9 +90,21 @@ export const axeSource = readFileSync(createRequire(import.meta.url).resolve("ax
 
 /** axe runs axe-core on the page and returns its serious and critical violations. */
 export async function axe(page) {
-  await page.addScriptTag({ content: axeSource });
+  await page.evaluate(axeSource); // through the debugger protocol, which the page's CSP does not govern
   const found = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ["violations"] })).violations);
   return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+// shootOpenPages saves what every open page shows, to see why a scenario failed.
+async function shootOpenPages(browser, n) {
+  let i = 0;
+  for (const ctx of browser.contexts()) {
+    for (const page of ctx.pages()) {
+      const path = `${settings.shots || "/tmp"}/FAILED-${n}-${++i}.png`;
+      await page.screenshot({ path }).then(() => console.log(`     screenshot of the failure: ${path}`), () => {});
+    }
+    await ctx.close().catch(() => {});
+  }
 }
 
 /** scenarios runs each scenario in turn and reports failures; the exit code says whether all passed. */
@@ -106,6 +119,7 @@ export async function run(list) {
     } catch (err) {
       failed++;
       console.log(`FAIL ${name}: ${err && err.stack ? err.stack : err}`);
+      await shootOpenPages(browser, failed);
     }
   }
   await browser.close();

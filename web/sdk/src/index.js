@@ -119,11 +119,13 @@ function start(traits) {
   resume();
 }
 
-// record queues one event, marked with the step on screen.
-function record(type, properties, at) {
+// record queues one event, marked with the step it names (where) or else
+// the step on screen.
+function record(type, properties, where) {
   if (!s || !s.delivery || !s.consented) return null;
-  const ev = { id: uuidv7(), type, user_id: s.userId, session_id: touchSession(), timestamp: at || isoNow(), properties: properties || {} };
-  if (s.step && !("flow" in ev)) (ev.flow = s.step.flow), (ev.step = s.step.key);
+  const ev = { id: uuidv7(), type, user_id: s.userId, session_id: touchSession(), timestamp: isoNow(), properties: properties || {} };
+  if (where && where.flow) (ev.flow = where.flow), (ev.step = where.step || undefined);
+  else if (s.step) (ev.flow = s.step.flow), (ev.step = s.step.key);
   s.delivery.enqueue(ev, s.userHash);
   return ev;
 }
@@ -176,8 +178,11 @@ function onStreamEvent(name, data) {
     events.emit("next_step", data);
   } else if (name === "intervention") {
     events.emit("intervention", data);
-    const target = data.step && s.step && s.step.key === data.step ? s.target : findTarget(stepOf(data.step));
-    s.ui.showIntervention(data, target);
+    const step = stepOf(data.step);
+    const onScreen = data.step && s.step && s.step.key === data.step;
+    // The help takes the step card's place (the step stays current) until answered.
+    if (onScreen) s.ui.hideStep();
+    s.ui.showIntervention(data, onScreen ? s.target : findTarget(step), step && step.placement);
   } else if (name === "reset") {
     resume();
   }
@@ -339,6 +344,7 @@ function pick(step) {
 // matching intervention_* event itself, so the SDK sends none.
 function outcome(iv, result) {
   events.emit("intervention", { ...iv, outcome: result });
+  if (result !== "shown" && s.step && s.step.key === iv.step) (s.step = null), renderAll(); // the step card again
   return api("POST", `/v1/interventions/${encodeURIComponent(iv.id)}/outcome`, { outcome: result, user_id: s.userId }).catch(report);
 }
 
@@ -361,13 +367,21 @@ export const identify = guard(function identify(userId, traits, userHash) {
   return done;
 });
 
-/** track records a custom event, or one of the API's event types by its name. */
+/** track records a custom event, or one of the API's event types by its name;
+ * properties.flow and properties.step name the step it belongs to (else the
+ * step on screen). */
 export const track = guard(function track(name, properties) {
   if (!s) throw new Error("SmartOnboarding.track called before init");
   const n = String(name || "");
   if (!n) throw new Error("SmartOnboarding.track needs an event name");
   const props = properties && typeof properties === "object" ? { ...properties } : {};
-  return EVENT_TYPES.has(n) ? record(n, props) : record("custom", { ...props, name: n });
+  let where = null;
+  if (typeof props.flow === "string") {
+    where = { flow: props.flow, step: typeof props.step === "string" ? props.step : "" };
+    delete props.flow;
+    delete props.step;
+  }
+  return EVENT_TYPES.has(n) ? record(n, props, where) : record("custom", { ...props, name: n }, where);
 });
 
 /** on listens for "journey", "next_step", "intervention" and "error"; it returns the function that stops listening. */

@@ -256,14 +256,14 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
   }
 
   /** showIntervention draws an intervention as a popover at target, or in a corner. */
-  function showIntervention(iv, target) {
+  function showIntervention(iv, target, placement) {
     hideIntervention();
     const actions = iv.actions && iv.actions.length ? iv.actions : [{ id: "accept", label: t("showMe") }, { id: "dismiss", label: t("notNow") }];
     const buttons = actions.map((a) => ({ label: a.label, primary: a.id === "accept", onClick: () => (hideIntervention(), onIntervention(iv, a.id === "accept" ? "accepted" : "dismissed")) }));
     const c = card("intervention", { title: iv.title, html: iv.body_html, buttons, labelPrefix: t("help"), onClose: () => (hideIntervention(), onIntervention(iv, "dismissed")) });
     c.dataset.intervention = iv.id;
     wrap.append(c);
-    if (target) popover = { el: c, cleanup: anchor(c, target, "auto") };
+    if (target) popover = { el: c, cleanup: anchor(c, target, placement || "auto") };
     else {
       c.style.bottom = "70px";
       c.style.insetInlineEnd = "18px";
