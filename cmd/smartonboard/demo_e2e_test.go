@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/demo"
+)
+
+// TestDemoSeeding: the first start in development seeds the demo project and
+// serves its pages under a CSP whose hash is the page's own init script; a
+// second start seeds nothing twice and retires the first start's key; in
+// production, or with the demo off, /demo is a 404 and nothing is seeded.
+func TestDemoSeeding(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		cfg := testConfig(t, engine)
+		cfg.Demo = "on"
+		first := start(t, cfg)
+		if !strings.Contains(first.stdout.String(), "/demo/") {
+			t.Errorf("the welcome does not name the demo: %s", first.stdout)
+		}
+		page := first.request("GET", "/demo/team", "", "", nil)
+		if page.status != 200 {
+			t.Fatalf("demo page: %d %s", page.status, page.body)
+		}
+		checkDemoCSP(t, page)
+		cookie := page.header.Get("Set-Cookie")
+		if !regexp.MustCompile(`^so_demo_user=demo-[0-9a-f]{16};.*HttpOnly`).MatchString(cookie) {
+			t.Errorf("demo user cookie %q", cookie)
+		}
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for path, want := range map[string]int{"/demo/nope": 404, "/demo/static/demo.js": 200, "/demo/static/": 404, "/demo/reset": 303, "/demo": 301} {
+			resp, err := noFollow.Get(first.url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+			}
+		}
+		firstKey := demoKeyOf(t, page)
+		if r := first.request("POST", "/v1/users/demo-0000000000000000/journeys/"+demo.FlowKey, firstKey, "", nil); r.status != 201 {
+			t.Fatalf("the demo page's key cannot start the demo flow: %d %s", r.status, r.body)
+		}
+		if err := first.m.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		second := start(t, cfg)
+		ctx := context.Background()
+		flows, err := second.m.db.ListFlows(ctx, demo.ProjectID, "", 50)
+		if err != nil || len(flows) != 1 || flows[0].PublishedVersion != 1 {
+			t.Fatalf("demo flows after a second start: %+v %v", flows, err)
+		}
+		if r := second.request("POST", "/v1/users/demo-0000000000000001/journeys/"+demo.FlowKey, firstKey, "", nil); r.status != 401 {
+			t.Errorf("the first start's demo key still works: %d", r.status)
+		}
+		secondKey := demoKeyOf(t, second.request("GET", "/demo/", "", "", nil))
+		if r := second.request("GET", "/v1/users/demo-0000000000000000/journeys/"+demo.FlowKey, secondKey, "", nil); r.status != 200 {
+			t.Errorf("the journey started before the restart, with this start's key: %d %s", r.status, r.body)
+		}
+		if r := second.request("GET", "/v1/flows/"+demo.FlowKey, first.secret, "", nil); r.status != 404 {
+			t.Errorf("the demo flow shows in the default project: %d", r.status)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		t.Parallel()
+		for _, c := range []struct{ env, demo string }{{config.EnvProduction, "on"}, {config.EnvDevelopment, "off"}} {
+			cfg := testConfig(t, config.EngineSQLite)
+			cfg.Env, cfg.Demo = c.env, c.demo
+			if c.env == config.EnvProduction {
+				cfg.Migrate = true
+				cfg.AdminKey, cfg.PublicKey = so.GenerateKey(so.KeySecret), so.GenerateKey(so.KeyPublic)
+			}
+			in := start(t, cfg)
+			if r := in.request("GET", "/demo/", "", "", nil); r.status != 404 || !strings.Contains(string(r.body), "SMARTONBOARD_DEMO") {
+				t.Errorf("%s, demo %s: /demo/ %d %s", c.env, c.demo, r.status, r.body)
+			}
+			if _, err := in.m.db.FindProject(context.Background(), demo.ProjectID); so.ErrorCode(err) != so.ENOTFOUND {
+				t.Errorf("%s, demo %s: demo project seeded (%v)", c.env, c.demo, err)
+			}
+		}
+	})
+}
+
+var initScript = regexp.MustCompile(`<script>(SmartOnboarding\.init\([^<]*\);)</script>`)
+
+// checkDemoCSP holds the page's CSP to its one inline script.
+func checkDemoCSP(t *testing.T, r response) {
+	t.Helper()
+	m := initScript.FindSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no init script in the demo page: %s", r.body)
+	}
+	sum := sha256.Sum256(m[1])
+	csp := r.header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self' 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"';") {
+		t.Fatalf("CSP %q does not pin the init script %s", csp, m[1])
+	}
+	if !strings.Contains(string(r.body), `integrity="sha384-`) {
+		t.Errorf("the SDK script carries no integrity")
+	}
+}
+
+var demoKey = regexp.MustCompile(`"key":"(pk_[A-Za-z0-9_]+)"`)
+
+// demoKeyOf reads the public key a demo page was rendered with.
+func demoKeyOf(t *testing.T, r response) string {
+	t.Helper()
+	m := demoKey.FindSubmatch(r.body)
+	if r.status != http.StatusOK || m == nil {
+		t.Fatalf("no key in the demo page (%d): %s", r.status, r.body)
+	}
+	return string(m[1])
+}
