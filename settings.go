@@ -2,6 +2,7 @@ package smartonboard
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -21,6 +22,37 @@ type ProjectSettings struct {
 	Behaviour BehaviourSettings `json:"behaviour,omitzero"`
 	// Analytics holds what reports need to know of the business.
 	Analytics AnalyticsSettings `json:"analytics,omitzero"`
+	// AllowedOrigins are the web origins ("https://app.example.com", or "*")
+	// whose pages may call the public-key routes with this project's key,
+	// beside the server's SMARTONBOARD_ALLOWED_ORIGINS; a page of another
+	// origin is refused. Empty: the server's list alone decides.
+	AllowedOrigins []string `json:"allowed_origins,omitzero"`
+}
+
+// maxAllowedOrigins bounds a project's origin list.
+const maxAllowedOrigins = 50
+
+// AllowsOrigin tells whether the project's list admits a page of origin.
+func (s ProjectSettings) AllowsOrigin(origin string) bool {
+	return slices.Contains(s.AllowedOrigins, origin) || slices.Contains(s.AllowedOrigins, "*")
+}
+
+// validateOrigins checks each origin is exactly scheme://host[:port].
+func (s ProjectSettings) validateOrigins() error {
+	if len(s.AllowedOrigins) > maxAllowedOrigins {
+		return FieldErrorf(EINVALID, "settings.allowed_origins", "at most %d origins", maxAllowedOrigins)
+	}
+	for i, o := range s.AllowedOrigins {
+		field := fmt.Sprintf("settings.allowed_origins[%d]", i)
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.String() != o {
+			return FieldErrorf(EINVALID, field, "%q is not an origin: write scheme://host[:port], such as https://app.example.com, with no path or trailing slash", o)
+		}
+	}
+	return nil
 }
 
 // AnalyticsSettings put a value on onboarding: the ROI report multiplies
@@ -198,6 +230,9 @@ func (s ProjectSettings) Validate() error {
 		}
 	}
 	if err := s.Behaviour.validate(); err != nil {
+		return err
+	}
+	if err := s.validateOrigins(); err != nil {
 		return err
 	}
 	return s.Analytics.validate()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -122,12 +123,16 @@ func (s *Server) observe(next http.Handler) http.Handler {
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && s.originAllowed(origin, r) {
+		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+		// A public route's preflight carries no key, so the project's own
+		// origins cannot be known yet: any origin may send, and the request
+		// itself is refused unless an origin list admits it (checkOrigin).
+		if origin != "" && (s.originAllowed(origin, r) || preflight && s.publicRoute(r)) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
 			h.Set("Access-Control-Expose-Headers", "X-Request-ID")
-			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if preflight {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
 				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-User-Hash, X-Request-ID, Last-Event-ID")
 				h.Set("Access-Control-Max-Age", "600")
@@ -137,6 +142,35 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkOrigin applies the origin lists to a public-key call from a web page:
+// the server's list or the project's settings.allowed_origins must admit a
+// page of another origin, and the answer is then readable by it; anything
+// else is refused before it changes anything.
+func (s *Server) checkOrigin(w http.ResponseWriter, r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" || principalFrom(r.Context()).Kind != so.PrincipalPublicKey || sameOrigin(origin, r) || s.originAllowed(origin, r) {
+		return nil
+	}
+	p, err := s.cachedProject(r)
+	if err != nil {
+		return err
+	}
+	if !p.Settings.AllowsOrigin(origin) {
+		return so.Errorf(so.EFORBIDDEN, "pages of %s may not use this project's key: add the origin to the project's settings.allowed_origins (PATCH /v1/project) or to SMARTONBOARD_ALLOWED_ORIGINS", origin)
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "X-Request-ID")
+	return nil
+}
+
+// sameOrigin tells a page of this server (the demo) from another site's.
+func sameOrigin(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // originAllowed: listed origins may call every route, "*" only the public ones.

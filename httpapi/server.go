@@ -235,6 +235,12 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, who access, h handle
 			s.writeError(w, r, err)
 			return
 		}
+		if who == public {
+			if err := s.checkOrigin(w, r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		if err := checkRequestText(r, wildcards); err != nil {
 			s.writeError(w, r, err)
 			return

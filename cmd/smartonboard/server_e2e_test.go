@@ -202,3 +202,72 @@ func TestConcurrentReadiness(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestProjectAllowedOrigins: a project's settings.allowed_origins opens its
+// public-key routes to those pages beside the server's list: their calls are
+// answered readably, while a page of any other origin is refused with 403
+// and stores nothing; the server's own pages (the demo) always pass.
+func TestProjectAllowedOrigins(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, "sqlite")
+	cfg.AllowedOrigins = []string{"https://server-listed.example.com"}
+	in := start(t, cfg)
+	if r := in.admin("PATCH", "/v1/project", `{"settings":{"allowed_origins":["https://app.example.com/"]}}`); r.status != 400 ||
+		r.apiErr(t).Field != "settings.allowed_origins[0]" {
+		t.Fatalf("an origin with a path: %d %s", r.status, r.body)
+	}
+	if r := in.admin("PATCH", "/v1/project", `{"settings":{"allowed_origins":["https://app.example.com"]}}`); r.status != 200 {
+		t.Fatalf("set allowed_origins: %d %s", r.status, r.body)
+	}
+	post := func(origin, id string) response {
+		body := `{"events":[` + eventJSON(id, "click", "u_origin", "", time.Now()) + `]}`
+		return in.request("POST", "/v1/events", in.public, "application/json", strings.NewReader(body), "Origin", origin)
+	}
+	host := strings.TrimPrefix(in.url, "http://")
+	for _, c := range []struct {
+		origin  string
+		status  int
+		allowed bool
+	}{
+		{"https://app.example.com", 200, true},
+		{"https://server-listed.example.com", 200, true},
+		{"http://" + host, 200, false}, // same origin: no CORS needed
+		{"https://evil.example.com", 403, false},
+	} {
+		r := post(c.origin, "o-"+c.origin)
+		if r.status != c.status {
+			t.Fatalf("POST from %s: %d %s, want %d", c.origin, r.status, r.body, c.status)
+		}
+		if got := r.header.Get("Access-Control-Allow-Origin"); (got == c.origin) != c.allowed {
+			t.Errorf("POST from %s: Access-Control-Allow-Origin %q, want allowed %v", c.origin, got, c.allowed)
+		}
+	}
+	if msg := post("https://evil.example.com", "o-2").apiErr(t).Message; !strings.Contains(msg, "settings.allowed_origins") {
+		t.Errorf("refusal says %q", msg)
+	}
+	stored, err := in.m.db.ListUserEvents(t.Context(), "default", "u_origin", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 3 {
+		t.Errorf("%d events stored, want the 3 from admitted pages", len(stored))
+	}
+	// A public route's preflight is answered for any origin (it carries no
+	// key); an admin route's only for the server's list.
+	for path, want := range map[string]bool{"/v1/events": true, "/v1/content-items": false} {
+		req, err := http.NewRequest("OPTIONS", in.url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Origin", "https://app.example.com")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin") == "https://app.example.com"; got != want {
+			t.Errorf("preflight of %s: allowed %v, want %v", path, got, want)
+		}
+	}
+}
