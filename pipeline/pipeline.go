@@ -123,6 +123,9 @@ func (p *Pipeline) AddConsumer(c Consumer) {
 	if d, ok := c.(Derived); ok {
 		r.derived = d.Derived()
 	}
+	// A paced consumer trails by its gap's worth of commits: room for a few
+	// of its batches keeps it reading from memory, not the log.
+	r.recent.max = max(maxRecent, 4*r.batch)
 	if f, ok := c.(Follower); ok {
 		r.after = f.After()
 		for _, up := range p.runners {
@@ -212,7 +215,8 @@ type runner struct {
 }
 
 // maxRecent bounds the committed events a runner keeps in memory to hand its
-// consumer; beyond it the consumer reads the log, as it does after a restart.
+// consumer (or four of its batches, if more); beyond it the consumer reads
+// the log, as it does after a restart.
 const maxRecent = 20_000
 
 // recentEvents are the events this instance committed that a consumer has
@@ -221,6 +225,7 @@ const maxRecent = 20_000
 type recentEvents struct {
 	mu     sync.Mutex
 	events []*so.Event
+	max    int // events kept at most
 }
 
 func (q *recentEvents) add(stored []*so.Event) {
@@ -229,7 +234,7 @@ func (q *recentEvents) add(stored []*so.Event) {
 	if len(stored) == 0 || stored[0].Seq == 0 { // the engine does not number events at insert
 		return
 	}
-	if len(q.events)+len(stored) > maxRecent {
+	if len(q.events)+len(stored) > q.max {
 		q.events = nil // a gap: the consumer reads the log until it is past it
 	}
 	q.events = append(q.events, stored...)
