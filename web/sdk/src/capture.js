@@ -2,7 +2,7 @@
 // switchable. It records where things happen (an element path, a URL path),
 // never what a user typed or read.
 
-import { elementPath } from "./util.js";
+import { elementPath, scrub } from "./util.js";
 
 const INTERACTIVE = 'a[href],button,input,select,textarea,summary,[role="button"],[role="link"],[role="menuitem"],[role="tab"],[data-so-id]';
 const RAGE_CLICKS = 3; // on one element within RAGE_MS
@@ -48,12 +48,15 @@ export function startCapture(options, { record, target, onNavigate, guard }) {
   if (on.pageViews) record("page_viewed", { path: location.pathname });
   for (const method of ["pushState", "replaceState"]) {
     const original = history[method];
-    history[method] = function (...args) {
+    let live = true;
+    const wrapper = function (...args) {
       const out = original.apply(this, args);
-      guard(() => navigated(false))();
+      if (live) guard(() => navigated(false))();
       return out;
     };
-    undo.push(() => (history[method] = original));
+    history[method] = wrapper;
+    // Put the original back only if no router patched it after us; else go quiet.
+    undo.push(() => ((live = false), history[method] === wrapper && (history[method] = original)));
   }
   listen(window, "popstate", () => {
     const back = isBack();
@@ -121,7 +124,7 @@ export function startCapture(options, { record, target, onNavigate, guard }) {
     const m = Math.floor(Date.now() / 60000);
     if (m !== minute) (minute = m), (errorsThisMinute = 0);
     if (++errorsThisMinute > 10) return;
-    record("error", { kind: "javascript", message: String(message || "").slice(0, 200), source: String(source || "").split(/[?#]/)[0].slice(0, 200) });
+    record("error", { kind: "javascript", message: scrub(message), source: String(source || "").split(/[?#]/)[0].slice(0, 200) });
   };
   if (on.errors) {
     listen(window, "error", (e) => {
@@ -136,7 +139,8 @@ export function startCapture(options, { record, target, onNavigate, guard }) {
       (e) => {
         const el = e.target;
         if (!el || ours(el)) return;
-        record("error", { kind: "validation", path: elementPath(el), field: (el.name || "").slice(0, 64), reason: reasonOf(el) });
+        const masked = el.closest && el.closest("[data-so-mask]");
+        record("error", { kind: "validation", path: elementPath(el), field: masked ? "" : (el.name || "").slice(0, 64), reason: reasonOf(el) });
       },
       true,
     );

@@ -5,11 +5,14 @@
 // event; a closed tab's queue is adopted by the next page that finds it. The
 // server deduplicates by id, which makes every retry safe.
 
-import { backoff, retryAfter, uuidv7 } from "./util.js";
+import { backoff, byteLength, retryAfter, uuidv7 } from "./util.js";
 
 const BATCH_EVENTS = 50; // per request; the API takes 500
 const BATCH_BYTES = 60000; // keepalive and sendBeacon bodies are limited to 64 KiB in all
 const FLUSH_MS = 500; // the longest an event waits for its batch
+const MAX_EVENT_BYTES = 9000; // the API takes 8 KiB of properties; a bigger event could never be sent
+const HEARTBEAT_MS = 10000; // without Web Locks, a queue whose page has not beaten for
+const ORPHAN_MS = 120000; // this long (hidden tabs' timers slow to one a minute) is adopted
 
 /** createDelivery returns the queue of one public key's events. */
 export function createDelivery({ host, key, local, session, maxQueue, onError, onRejected }) {
@@ -25,7 +28,8 @@ export function createDelivery({ host, key, local, session, maxQueue, onError, o
 
   const persist = () => {
     if (!ready) return;
-    while (!local.setJSON(prefix + tab, queue) && queue.length > 1) {
+    while (!local.setJSON(prefix + tab, queue)) {
+      if (queue.length <= 1) return local.remove(prefix + tab); // not even one fits: memory only, no stale copy
       countDropped(Math.ceil(queue.length / 2)); // storage full: keep the newest half
       queue = queue.slice(Math.ceil(queue.length / 2));
     }
@@ -39,18 +43,19 @@ export function createDelivery({ host, key, local, session, maxQueue, onError, o
     if (stopped || timer) return;
     timer = setTimeout(() => {
       timer = 0;
-      flush();
+      flush().catch(onError);
     }, ms);
   };
 
   // claim makes this page the owner of its tab's queue: a duplicated tab
   // (which copies sessionStorage) finds the lock taken and starts a queue of its own.
+  const locks = typeof navigator !== "undefined" && navigator.locks && navigator.locks.query ? navigator.locks : null;
   const claim = () =>
     new Promise((resolve) => {
-      if (!navigator.locks) return resolve(true);
-      navigator.locks
+      if (!locks) return resolve(true);
+      locks
         .request("so-tab:" + tab, { ifAvailable: true }, (lock) => {
-          if (!lock) return resolve(false);
+          if (!lock || stopped) return resolve(!!lock); // a stopped instance lets go at once
           resolve(true);
           return new Promise((release) => (releaseTab = release));
         })
@@ -62,24 +67,44 @@ export function createDelivery({ host, key, local, session, maxQueue, onError, o
       tab = uuidv7();
       await claim();
     }
+    if (stopped) return;
     session.set("so:tab", tab);
     const kept = local.getJSON(prefix + tab, []);
     queue = (Array.isArray(kept) ? kept : []).concat(queue);
     ready = true;
     await adoptOrphans();
+    if (stopped) return;
     persist();
+    if (!locks) beat();
     if (queue.length) schedule(0);
   }
 
-  // adoptOrphans moves the queues of tabs that no live page owns into this one.
+  // beat marks this page's queue alive where Web Locks cannot.
+  let heart = 0;
+  function beat() {
+    local.set("so:hb:" + key.slice(0, 16) + ":" + tab, String(Date.now()));
+    heart = setTimeout(beat, HEARTBEAT_MS);
+  }
+
+  // adoptOrphans moves the queues of tabs that no live page owns into this one:
+  // no page holds their lock, or (without Web Locks) their heartbeat stopped.
   async function adoptOrphans() {
-    if (!navigator.locks || !navigator.locks.query) return;
+    // One page adopts at a time, so two pages starting together never both take an orphan.
+    if (locks) return locks.request("so-adopt:" + key.slice(0, 16), adoptNow).catch(onError);
+    return adoptNow();
+  }
+
+  async function adoptNow() {
     try {
-      const held = new Set((await navigator.locks.query()).held.map((l) => l.name));
+      const held = locks ? new Set((await locks.query()).held.map((l) => l.name)) : null;
+      const hb = (id) => Number(local.get("so:hb:" + key.slice(0, 16) + ":" + id)) || 0;
       for (const k of local.keys()) {
-        if (!k || !k.startsWith(prefix) || k === prefix + tab || held.has("so-tab:" + k.slice(prefix.length))) continue;
+        if (!k || !k.startsWith(prefix) || k === prefix + tab) continue;
+        const id = k.slice(prefix.length);
+        if (held ? held.has("so-tab:" + id) : Date.now() - hb(id) < ORPHAN_MS) continue;
         const orphan = local.getJSON(k, []);
         local.remove(k);
+        local.remove("so:hb:" + key.slice(0, 16) + ":" + id);
         if (Array.isArray(orphan)) queue = orphan.concat(queue);
       }
     } catch (err) {
@@ -87,15 +112,38 @@ export function createDelivery({ host, key, local, session, maxQueue, onError, o
     }
   }
 
+  // enqueue queues one event; one the API could never accept (too big, or
+  // not JSON) is refused here, so it cannot block the queue behind it.
   function enqueue(event, userHash) {
-    if (stopped) return;
-    queue.push({ e: event, h: userHash || "" });
+    if (stopped) return false;
+    let size = 0;
+    try {
+      size = byteLength(JSON.stringify(event));
+    } catch (err) {
+      onError(new Error("an event's properties are not JSON (" + err.message + "); it was dropped"));
+      return false;
+    }
+    if (size > MAX_EVENT_BYTES) {
+      onError(new Error(`an event of ${size} bytes is over the ${MAX_EVENT_BYTES}-byte limit; it was dropped`));
+      return false;
+    }
+    queue.push({ e: event, h: userHash || "", n: size });
     if (queue.length > maxQueue) {
       countDropped(queue.length - maxQueue);
       queue = queue.slice(queue.length - maxQueue);
     }
     persist();
     schedule(queue.length >= BATCH_EVENTS ? 0 : FLUSH_MS);
+    return true;
+  }
+
+  // restamp gives a user's queued events the identity hash that came late.
+  function restamp(userId, userHash) {
+    let changed = false;
+    for (const item of queue) {
+      if (item.e.user_id === userId && !item.h) (item.h = userHash), (changed = true);
+    }
+    if (changed) persist();
   }
 
   // nextBatch takes the leading events of one user (one identity hash), within
@@ -104,7 +152,7 @@ export function createDelivery({ host, key, local, session, maxQueue, onError, o
     const out = [];
     let bytes = 20;
     for (const item of queue) {
-      const size = JSON.stringify(item.e).length + 1;
+      const size = (item.n || byteLength(JSON.stringify(item.e))) + 1;
       if (out.length && (item.h !== out[0].h || out.length >= BATCH_EVENTS || bytes + size > BATCH_BYTES)) break;
       out.push(item);
       bytes += size;
@@ -138,7 +186,7 @@ export function createDelivery({ host, key, local, session, maxQueue, onError, o
         const body = await res.json().catch(() => ({}));
         if (body.rejected && body.rejected.length) onRejected(body.rejected);
         remove(batch);
-      } else if (res.status === 429 || res.status >= 500) {
+      } else if (res.status === 429 || res.status === 408 || res.status >= 500) {
         wait = Math.max(retryAfter(res.headers.get("Retry-After")), backoff(attempt++));
       } else {
         // Another 4xx will not pass on a retry (a revoked key, a refused identity).
@@ -181,9 +229,10 @@ export function createDelivery({ host, key, local, session, maxQueue, onError, o
   function stop() {
     stopped = true;
     clearTimeout(timer);
+    clearTimeout(heart);
     timer = 0;
     if (releaseTab) releaseTab();
   }
 
-  return { start, enqueue, flush, beacon, drop, stop, size: () => queue.length };
+  return { start, enqueue, restamp, flush, beacon, drop, stop, size: () => queue.length };
 }

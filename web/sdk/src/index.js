@@ -63,7 +63,7 @@ const defaultHost = typeof document !== "undefined" ? scriptHost() : "";
 export const init = guard(function init(options) {
   const o = options || {};
   if (typeof o.key !== "string" || !o.key.startsWith("pk_")) throw new Error("SmartOnboarding.init needs a public key (pk_…) as key");
-  if (s) shutdown();
+  if (s) (stop(), (s = null)); // a restart keeps the page's on() listeners
   const local = store("localStorage");
   const session = store("sessionStorage");
   const short = o.key.slice(0, 16);
@@ -81,6 +81,7 @@ export const init = guard(function init(options) {
     views: new Map(), // flow key → the journey view last seen, with its steps' content
     closed: new Set(JSON.parse(session.get("so:closed") || "[]")),
     shown: new Set(),
+    epoch: 0, // moves on every change of user, so late answers for the last one are dropped
     consented: !o.consentRequired || local.get("so:consent:" + short) === "granted",
   };
   if (s.consented) start(o.traits);
@@ -111,9 +112,12 @@ function start(traits) {
   s.onHide = guard(() => document.visibilityState === "hidden" && s.delivery.beacon());
   s.onPageHide = guard(() => s.delivery.beacon());
   s.onOnline = guard(() => s.delivery.flush());
+  // A "no" given in another tab of the site holds here too.
+  s.onStorage = guard((e) => e.key === "so:consent:" + s.short && e.newValue === "denied" && s.o.consentRequired && consent(false));
   document.addEventListener("visibilitychange", s.onHide);
   window.addEventListener("pagehide", s.onPageHide);
   window.addEventListener("online", s.onOnline);
+  window.addEventListener("storage", s.onStorage);
   if (traits) identify(s.userId, traits);
   connect();
   resume();
@@ -126,8 +130,7 @@ function record(type, properties, where) {
   const ev = { id: uuidv7(), type, user_id: s.userId, session_id: touchSession(), timestamp: isoNow(), properties: properties || {} };
   if (where && where.flow) (ev.flow = where.flow), (ev.step = where.step || undefined);
   else if (s.step) (ev.flow = s.step.flow), (ev.step = s.step.key);
-  s.delivery.enqueue(ev, s.userHash);
-  return ev;
+  return s.delivery.enqueue(ev, s.userHash) ? ev : null;
 }
 
 // touchSession returns the session id, starting a new session (and ending
@@ -156,7 +159,8 @@ function api(method, path, body) {
   const headers = { Authorization: "Bearer " + s.key };
   if (s.userHash) headers["X-User-Hash"] = s.userHash;
   if (body) headers["Content-Type"] = "application/json";
-  return fetch(s.host + path, { method, headers, body: body ? JSON.stringify(body) : undefined }).then(async (res) => {
+  // keepalive lets an answer the page sends as it navigates away (an outcome) still arrive.
+  return fetch(s.host + path, { method, headers, keepalive: method !== "GET", body: body ? JSON.stringify(body) : undefined }).then(async (res) => {
     const data = await res.json().catch(() => null);
     if (!res.ok) throw new Error(`${method} ${path.split("?")[0]}: ${res.status} ${(data && data.error && data.error.message) || ""}`.trim());
     return data;
@@ -221,19 +225,32 @@ function resume() {
 }
 
 function refresh(flowKey) {
+  const asked = current();
   return api("GET", `/v1/users/${encodeURIComponent(s.userId)}/journeys/${encodeURIComponent(flowKey)}`).then(
-    (v) => (show(v), v),
+    (v) => (still(asked) ? (show(v), v) : null),
     (err) => {
+      if (!still(asked)) return;
       if (/: 404/.test(err.message)) rememberFlow(flowKey, false);
       else report(err);
     },
   );
 }
 
+// current and still tell an answer for this user, on this start, from a late
+// one for the user before (or an SDK since shut down).
+function current() {
+  return { s, epoch: s.epoch };
+}
+function still(asked) {
+  return s && asked.s === s && asked.epoch === s.epoch;
+}
+
 /** startFlow starts (or returns) the user's journey through a flow and shows its step. */
 export const startFlow = guard(function startFlow(flowKey) {
   if (!s || !s.consented) return Promise.resolve(null);
+  const asked = current();
   return api("POST", `/v1/users/${encodeURIComponent(s.userId)}/journeys/${encodeURIComponent(flowKey)}`).then((v) => {
+    if (!still(asked)) return null;
     rememberFlow(flowKey, true);
     show(v);
     events.emit("journey", v);
@@ -289,7 +306,8 @@ function present(flow, step, last) {
     const state = v && (v.steps || []).find((x) => x.key === step.key);
     if (!state || state.status === "pending" || !state.status) record("step_started", {});
   };
-  if (!step.target) return viewed(), s.ui.showStep(st, null);
+  // Articles and videos read best as a modal; a step without a target has nowhere else to go.
+  if (!step.target || step.kind === "article" || step.kind === "video") return viewed(), s.ui.showStep(st, null);
   let target = findTarget(step);
   if (target) return (s.target = target), viewed(), s.ui.showStep(st, target);
   const mo = new MutationObserver(
@@ -327,7 +345,8 @@ function stepAction(step, action) {
   hideStep();
   s.delivery.flush();
   // The stream brings the journey's next state; without a stream, ask for it.
-  setTimeout(guard(() => (!s.stream || !s.stream.isOpen()) && refresh(step.flow)), 1500);
+  const asked = current();
+  setTimeout(guard(() => still(asked) && (!s.stream || !s.stream.isOpen()) && refresh(step.flow)), 1500);
 }
 
 function pick(step) {
@@ -354,14 +373,17 @@ export const identify = guard(function identify(userId, traits, userHash) {
   const id = String(userId || "");
   if (!id) throw new Error("SmartOnboarding.identify needs a user id");
   const changed = id !== s.userId;
+  const newHash = !changed && userHash && userHash !== s.userHash;
   if (changed) {
     s.userId = id;
     s.userHash = userHash || "";
+    s.epoch++;
     s.views.clear();
     s.shown.clear();
     if (s.ui) hideStep();
-  } else if (userHash) s.userHash = userHash;
+  } else if (newHash) s.userHash = userHash;
   if (!s.consented) return Promise.resolve(null);
+  if (newHash) (s.delivery.restamp(id, userHash), connect()); // what waited for the hash goes now
   const done = api("POST", "/v1/identify", { user_id: id, traits: traits || {} }).catch(report);
   if (changed) (touchSession(), connect(), resume());
   return done;
@@ -412,6 +434,7 @@ export const reset = guard(function reset() {
   s.closed.clear();
   s.userId = s.consented ? anonymousId(s.local, s.short) : "";
   s.userHash = "";
+  s.epoch++;
   s.views.clear();
   s.shown.clear();
   if (s.ui) (hideStep(), s.ui.renderChecklist(null), s.ui.hideIntervention());
@@ -428,6 +451,7 @@ function stop() {
   document.removeEventListener("visibilitychange", s.onHide);
   window.removeEventListener("pagehide", s.onPageHide);
   window.removeEventListener("online", s.onOnline);
+  window.removeEventListener("storage", s.onStorage);
   s.delivery.beacon();
   s.delivery.stop();
   s.delivery = s.stream = s.ui = s.stopCapture = null;

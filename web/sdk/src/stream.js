@@ -23,7 +23,13 @@ export function createStream({ host, key, userId, userHash, onEvent }) {
 
   function open() {
     if (closed || source || document.visibilityState === "hidden" || typeof EventSource === "undefined") return;
-    const s = new EventSource(url());
+    let s;
+    try {
+      s = new EventSource(url());
+    } catch (_) {
+      closed = true; // a host EventSource refuses will not work later either
+      return;
+    }
     source = s;
     const seen = (e) => {
       if (e.lastEventId) lastId = e.lastEventId;

@@ -43,8 +43,9 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
   const root = host.attachShadow({ mode: "open" });
   const wrap = document.createElement("div");
   wrap.className = "so";
-  wrap.dir = RTL.test(locale || "") ? "rtl" : document.documentElement.dir === "rtl" ? "rtl" : "ltr";
-  wrap.lang = locale || "";
+  const lang = locale || navigator.language || "";
+  wrap.dir = RTL.test(lang) || document.documentElement.dir === "rtl" ? "rtl" : "ltr";
+  wrap.lang = lang;
   const style = document.createElement("style");
   style.textContent = CSS;
   root.append(style, wrap);
@@ -55,6 +56,23 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
   let panel = null;
   let launcher = null;
   let popover = null;
+  // A polite live region tells screen readers of a step or help that appears
+  // without taking focus from what the user is doing.
+  const live = document.createElement("div");
+  live.className = "sr";
+  live.setAttribute("aria-live", "polite");
+  wrap.append(live);
+  const announce = (text) => {
+    live.textContent = "";
+    setTimeout(() => (live.textContent = text), 50);
+  };
+  // Esc closes the help or the step on screen even when focus is in the page.
+  const onEsc = guard((e) => {
+    if (e.key !== "Escape" || modal || panel) return;
+    const open = popover || step;
+    if (open) open.el.querySelector(".x").click();
+  });
+  document.addEventListener("keydown", onEsc);
 
   const el = (tag, attrs = {}, ...children) => {
     const n = document.createElement(tag);
@@ -145,6 +163,7 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
     c.dataset.step = s.key;
     wrap.append(c);
     step = { el: c, target, cleanup: anchor(c, target, s.placement) };
+    announce(s.title);
   }
 
   function hideStep() {
@@ -159,7 +178,8 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
   /** showModal opens a modal dialog with focus trapped inside and restored after. */
   function showModal({ title, html, buttons, onClose, kind }) {
     closeModal();
-    const restore = document.activeElement;
+    // Focus inside the SDK shows as its host: remember the element within.
+    const restore = document.activeElement === host ? root.activeElement : document.activeElement;
     const backdrop = el("div", { class: "backdrop", onclick: onClose });
     const c = card("modal", { title, html, buttons, onClose });
     c.setAttribute("aria-modal", "true");
@@ -229,8 +249,10 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
       el("ol", {}, ...items),
     );
     fresh.addEventListener("keydown", guard((e) => panelKeys(fresh, e)));
+    const had = panel && panel.contains(root.activeElement) ? root.activeElement.dataset.step || "panel" : null;
     if (panel) panel.replaceWith(fresh);
     else wrap.append(fresh);
+    if (had) (fresh.querySelector(`[data-step="${CSS.escape(had)}"]`) || fresh).focus(); // an update keeps the reader's place
     panel = fresh;
     launcher.setAttribute("aria-expanded", "true");
     if (focus) (fresh.querySelector("[aria-current=step]") || fresh.querySelector("li button") || fresh).focus();
@@ -263,6 +285,7 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
     const c = card("intervention", { title: iv.title, html: iv.body_html, buttons, labelPrefix: t("help"), onClose: () => (hideIntervention(), onIntervention(iv, "dismissed")) });
     c.dataset.intervention = iv.id;
     wrap.append(c);
+    announce(t("help") + ": " + (iv.title || ""));
     if (target) popover = { el: c, cleanup: anchor(c, target, placement || "auto") };
     else {
       c.style.bottom = "70px";
@@ -285,6 +308,7 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
     hideIntervention();
     closeModal();
     renderChecklist(null);
+    document.removeEventListener("keydown", onEsc);
     host.remove();
   }
 

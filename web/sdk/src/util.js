@@ -72,7 +72,13 @@ export function store(area) {
       }
     },
     setJSON(k, v) {
-      return this.set(k, JSON.stringify(v));
+      let text;
+      try {
+        text = JSON.stringify(v);
+      } catch (_) {
+        return false;
+      }
+      return this.set(k, text);
     },
   };
 }
@@ -85,7 +91,10 @@ export function emitter(onListenerError) {
       if (typeof fn !== "function") return () => {};
       if (!listeners.has(name)) listeners.set(name, new Set());
       listeners.get(name).add(fn);
-      return () => listeners.get(name).delete(fn);
+      return () => {
+        const set = listeners.get(name);
+        if (set) set.delete(fn);
+      };
     },
     emit(name, data) {
       for (const fn of listeners.get(name) || []) {
@@ -100,6 +109,21 @@ export function emitter(onListenerError) {
       listeners.clear();
     },
   };
+}
+
+/** byteLength is the UTF-8 size of a string, which request limits count. */
+export function byteLength(text) {
+  return new TextEncoder().encode(text).length;
+}
+
+/** scrub removes what an error message may carry about a person: email
+ * addresses, URLs (with their tokens) and long runs of digits. */
+export function scrub(text) {
+  return String(text || "")
+    .replace(/[^\s@]+@[^\s@]+\.[^\s@]+/g, "<email>")
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, "<url>")
+    .replace(/\d{4,}/g, "<number>")
+    .slice(0, 200);
 }
 
 /** isoNow is the time as the API wants it: RFC 3339 with milliseconds, UTC. */
