@@ -3,6 +3,7 @@
 // its own browser context (its own storage), so none leaks into another.
 
 import assert from "node:assert/strict";
+import http from "node:http";
 import { axe, consoleErrors, result, run, settings, shadow, until, watchEvents } from "./lib.mjs";
 
 const { server, pages, key, shots, helpUser } = settings;
@@ -221,6 +222,77 @@ await run([
       await page.keyboard.press("Escape");
       await until("the panel to close", async () => !(await shadow(page, "#so-checklist")));
       assert.equal(await active(), "launcher", "focus returns to the launcher");
+      await ctx.close();
+    },
+  ],
+  [
+    "an event that is not JSON is refused alone: later events still go, and nothing reaches the page",
+    async (browser) => {
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      const errors = consoleErrors(page);
+      const u = user("badprops");
+      const seen = watchEvents(page);
+      await open(page, "/one", { user: u });
+      const reported = await page.evaluate(() => {
+        const got = [];
+        window.SmartOnboarding.on("error", (e) => got.push(e.message));
+        const loop = {};
+        loop.self = loop;
+        window.SmartOnboarding.track("circular", loop); // must not throw here
+        window.SmartOnboarding.track("huge", { blob: "x".repeat(20000) });
+        window.SmartOnboarding.track("after_bad_ones", { ok: true });
+        return got;
+      });
+      assert.ok(reported.some((m) => /not JSON/.test(m)) && reported.some((m) => /over the 9000-byte limit/.test(m)), `errors reported: ${reported}`);
+      await drained(page);
+      assert.ok(seen.names.has("after_bad_ones") && !seen.names.has("circular") && !seen.names.has("huge"), [...seen.names].join(","));
+      assert.deepEqual(errors, [], "console errors");
+      result({ scenario: "bad-properties", user: u, ids: [...seen.ids], accepted: seen.accepted });
+      await ctx.close();
+    },
+  ],
+  [
+    "a right-to-left locale mirrors the SDK and speaks its language",
+    async (browser) => {
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await open(page, "/one", { user: user("rtl"), flow: "tour", locale: "ar" });
+      await stepShown(page, "connect");
+      assert.equal(await shadow(page, ".so", "el => el.dir"), "rtl");
+      assert.equal(await shadow(page, '[data-step="connect"] button.primary', "el => el.textContent"), "التالي");
+      await shot(page, "right-to-left");
+      await ctx.close();
+    },
+  ],
+  [
+    "a stream replaced by the user's newer ones stays closed",
+    async (browser) => {
+      const ctx = await browser.newContext();
+      const u = user("replaced");
+      const a = await ctx.newPage();
+      let opensA = 0;
+      a.on("request", (r) => r.url().includes("/v1/stream") && opensA++);
+      await open(a, "/one", { user: u });
+      await until("tab A's stream", () => a.evaluate(() => window.SmartOnboarding.debug().stream));
+      // Eight more streams of the user (the most one user may hold), from
+      // other devices, replace the oldest: A's. (A browser holds at most six
+      // connections to one host, so they cannot all come from its tabs.)
+      const others = [];
+      for (let i = 0; i < 8; i++) {
+        others.push(
+          new Promise((resolve, reject) => {
+            const req = http.get(`${server}/v1/stream?user_id=${u}&key=${key}`, (res) => resolve({ req, res }));
+            req.on("error", reject);
+          }),
+        );
+      }
+      const opened = await Promise.all(others);
+      assert.ok(opened.every((o) => o.res.statusCode === 200), "the other devices' streams open");
+      await until("tab A told it was replaced", async () => !(await a.evaluate(() => window.SmartOnboarding.debug().stream)));
+      await a.waitForTimeout(3000);
+      assert.equal(opensA, 1, "tab A reconnected after being replaced");
+      for (const o of opened) o.req.destroy();
       await ctx.close();
     },
   ],

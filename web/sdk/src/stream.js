@@ -13,6 +13,7 @@ export function createStream({ host, key, userId, userHash, onEvent }) {
   let attempt = 0;
   let timer = 0;
   let closed = false; // for good: shutdown, sign-out, or the server said not to come back
+  let replaced = false; // another tab of the user holds the stream: wait until this one is looked at again
 
   const url = () => {
     let u = host + "/v1/stream?user_id=" + encodeURIComponent(userId) + "&key=" + encodeURIComponent(key);
@@ -22,7 +23,7 @@ export function createStream({ host, key, userId, userHash, onEvent }) {
   };
 
   function open() {
-    if (closed || source || document.visibilityState === "hidden" || typeof EventSource === "undefined") return;
+    if (closed || replaced || source || document.visibilityState === "hidden" || typeof EventSource === "undefined") return;
     let s;
     try {
       s = new EventSource(url());
@@ -58,7 +59,8 @@ export function createStream({ host, key, userId, userHash, onEvent }) {
         /* a dropped event without a body: reconnect */
       }
       shut();
-      if (data.reconnect === false) closed = true;
+      if (data.reason === "replaced") replaced = true;
+      else if (data.reconnect === false) closed = true;
       else retry();
     });
     s.onerror = () => {
@@ -84,8 +86,9 @@ export function createStream({ host, key, userId, userHash, onEvent }) {
   }
 
   const onVisibility = () => {
-    if (document.visibilityState === "hidden") shut();
-    else open();
+    if (document.visibilityState === "hidden") return shut();
+    replaced = false; // the user is here now: take the stream back
+    open();
   };
   document.addEventListener("visibilitychange", onVisibility);
 
