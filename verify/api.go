@@ -140,13 +140,39 @@ func (v *verifier) checkCORS(ctx context.Context) {
 	case !listHas(h.Get("Access-Control-Allow-Headers"), "Authorization") || !listHas(h.Get("Access-Control-Allow-Headers"), "Content-Type"):
 		problem = fmt.Sprintf("the answer allows headers %q, not Authorization and Content-Type", h.Get("Access-Control-Allow-Headers"))
 	}
+	if problem == "" && v.opts.PublicKey != "" {
+		problem = v.originRefused(ctx)
+	}
 	if problem != "" {
 		v.fail("cors", v.opts.Origin+" not allowed", preflight.TypeConfiguration,
 			fmt.Sprintf("a browser at %s cannot send events: %s", v.opts.Origin, problem),
-			"add the origin to SMARTONBOARD_ALLOWED_ORIGINS and make sure the proxy passes OPTIONS requests through to the instance")
+			"add the origin to the project's settings.allowed_origins or to SMARTONBOARD_ALLOWED_ORIGINS, and make sure the proxy passes OPTIONS requests through to the instance")
+		return
+	}
+	if v.opts.PublicKey == "" {
+		v.ok("cors", v.opts.Origin+" passes the preflight (pass --public-key to check the project's origins too)")
 		return
 	}
 	v.ok("cors", v.opts.Origin+" may call the API")
+}
+
+// originRefused makes a public-key call that changes nothing from the origin,
+// since a preflight cannot tell which project's origins apply (it carries no
+// key), and says why the page would be refused, if it would.
+func (v *verifier) originRefused(ctx context.Context) string {
+	resp, err := v.withKey(v.opts.PublicKey).Send(ctx, http.MethodGet, "/v1/users/smartonboard-verify/next-step?flow=smartonboard-verify",
+		http.Header{"Origin": {v.opts.Origin}})
+	if err != nil {
+		return err.Error()
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusForbidden:
+		return "the project refuses calls from pages of that origin (403)"
+	case resp.Header.Get("Access-Control-Allow-Origin") != v.opts.Origin && resp.Header.Get("Access-Control-Allow-Origin") != "*":
+		return fmt.Sprintf("its answers allow origin %q, so the page cannot read them", resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	return ""
 }
 
 // listHas tells whether a comma-separated header value names token. A "*"

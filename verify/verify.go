@@ -78,6 +78,7 @@ func Run(ctx context.Context, opts Options) *preflight.Report {
 	v.checkSecretKey(ctx)
 	v.checkPublicKey(ctx)
 	v.checkCORS(ctx)
+	v.checkSDK(ctx)
 	v.checkStream(ctx)
 	v.checkUserStream(ctx)
 	v.checkWrite(ctx)
@@ -345,4 +346,42 @@ func since(start time.Time) string {
 		return d.Round(time.Millisecond).String()
 	}
 	return "under 1ms"
+}
+
+// sdkBanner opens every build of the SDK the server embeds.
+const sdkBanner = "/*! Smart Onboarding SDK"
+
+// checkSDK loads the browser SDK as a customer's page would: from another
+// origin, so it must come back as JavaScript that any origin may load.
+func (v *verifier) checkSDK(ctx context.Context) {
+	ctx, cancel := v.call(ctx)
+	defer cancel()
+	u := v.base.JoinPath("/sdk/v1/smartonboard.js").String()
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		v.fail("sdk", u, preflight.TypeService, err.Error(), "pass the instance's base URL")
+		return
+	}
+	req.Header.Set("Origin", "https://smartonboard-verify.invalid")
+	resp, err := v.opts.HTTP.Do(req)
+	if err != nil {
+		v.fail("sdk", "GET /sdk/v1/smartonboard.js failed", preflight.TypeService, err.Error(), "check that the URL reaches Smart Onboarding")
+		return
+	}
+	defer resp.Body.Close()
+	head := make([]byte, len(sdkBanner))
+	n, _ := io.ReadFull(resp.Body, head)
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		v.fail("sdk", fmt.Sprintf("GET /sdk/v1/smartonboard.js: %d", resp.StatusCode), preflight.TypeService,
+			"the browser SDK is not served", "route /sdk/ to Smart Onboarding in the proxy or load balancer in front of it")
+	case !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || string(head[:n]) != sdkBanner:
+		v.fail("sdk", "Content-Type "+resp.Header.Get("Content-Type"), preflight.TypeService,
+			"/sdk/v1/smartonboard.js is not the SDK", "something in front of Smart Onboarding answers /sdk/ itself: route it to Smart Onboarding")
+	case resp.Header.Get("Access-Control-Allow-Origin") != "*":
+		v.fail("sdk", "Access-Control-Allow-Origin "+resp.Header.Get("Access-Control-Allow-Origin"), preflight.TypeService,
+			"pages of other origins cannot load the SDK with its integrity check", "keep the Access-Control-Allow-Origin: * header Smart Onboarding sends on /sdk/ (a proxy strips it)")
+	default:
+		v.ok("sdk", "GET /sdk/v1/smartonboard.js: the SDK, loadable from any origin")
+	}
 }

@@ -74,7 +74,7 @@ func TestVerifyPassesOnAHealthyInstance(t *testing.T) {
 				t.Errorf("check %s: %s (%s) %s", c.Name, c.Status, c.Detail, issueFor(r, c.Name))
 			}
 		}
-		want := []string{"url", "reachable", "tls", "ready", "version", "admin auth", "secret key", "public key", "cors", "stream", "user stream", "write"}
+		want := []string{"url", "reachable", "tls", "ready", "version", "admin auth", "secret key", "public key", "cors", "sdk", "stream", "user stream", "write"}
 		var got []string
 		for _, c := range r.Checks {
 			got = append(got, c.Name)
@@ -115,7 +115,7 @@ func TestVerifyReportsWhatIsWrong(t *testing.T) {
 		{"keys swapped", []string{"--key", in.public, "--public-key", in.secret}, "secret key", "is not a secret key",
 			map[string]string{"public key": preflight.StatusError}},
 		{"unknown public key", []string{"--key", in.secret, "--public-key", so.GenerateKey(so.KeyPublic)}, "public key", "does not know this public key", nil},
-		{"origin not allowed", []string{"--key", in.secret, "--origin", "https://elsewhere.example.com"}, "cors", "cannot send events", nil},
+		{"origin not allowed", []string{"--key", in.secret, "--public-key", in.public, "--origin", "https://elsewhere.example.com"}, "cors", "refuses calls from pages of that origin", nil},
 		{"another version", []string{"--expect-version", "9.9.9"}, "version", "not 9.9.9", nil},
 		{"nothing listening", []string{"--url", "http://127.0.0.1:1"}, "reachable", "did not answer", map[string]string{"ready": "skipped"}},
 		{"not a URL", []string{"--url", "onboard.example.com"}, "url", "not an http(s) URL", nil},
@@ -247,6 +247,46 @@ func TestVerifyCatchesWhatProxiesDo(t *testing.T) {
 		_, r := verifyReport(t, nil, "--url", proxy.URL, "--origin", verifyOrigin)
 		if checkStatus(r, "cors") != preflight.StatusError || !strings.Contains(issueFor(r, "cors"), "got 405") {
 			t.Fatalf("cors %s %q", checkStatus(r, "cors"), issueFor(r, "cors"))
+		}
+	})
+	t.Run("SDK answered by the proxy", func(t *testing.T) {
+		t.Parallel()
+		for name, c := range map[string]struct {
+			answer    http.HandlerFunc
+			wantIssue string
+		}{
+			"not routed": {func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, "not served"},
+			"an HTML page": {func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = w.Write([]byte("<!doctype html>"))
+			}, "is not the SDK"},
+			"CORS header stripped": {func(w http.ResponseWriter, r *http.Request) {
+				rec := httptest.NewRecorder()
+				forward.ServeHTTP(rec, r)
+				for k, vs := range rec.Header() {
+					w.Header()[k] = vs
+				}
+				w.Header().Del("Access-Control-Allow-Origin")
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(rec.Body.Bytes())
+			}, "cannot load the SDK"},
+		} {
+			proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/sdk/") {
+					c.answer(w, r)
+					return
+				}
+				forward.ServeHTTP(w, r)
+			}))
+			_, r := verifyReport(t, nil, "--url", proxy.URL)
+			proxy.Close()
+			if checkStatus(r, "sdk") != preflight.StatusError || !strings.Contains(issueFor(r, "sdk"), c.wantIssue) {
+				t.Errorf("%s: sdk %s %q, want an error saying %q", name, checkStatus(r, "sdk"), issueFor(r, "sdk"), c.wantIssue)
+			}
+		}
+		_, r := verifyReport(t, nil, "--url", in.url)
+		if checkStatus(r, "sdk") != "ok" {
+			t.Errorf("direct: sdk %s %q", checkStatus(r, "sdk"), issueFor(r, "sdk"))
 		}
 	})
 	t.Run("redirect", func(t *testing.T) {
