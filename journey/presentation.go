@@ -2,6 +2,9 @@ package journey
 
 import (
 	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +38,28 @@ type PresentedStep struct {
 	Placement       so.Placement `json:"placement,omitempty"`
 	TargetTimeoutMS int          `json:"target_timeout_ms,omitempty"`
 	BodyHTML        string       `json:"body_html"`
+	// VideoURL is a video step's media (its content's metadata.video_url, an
+	// https URL or a path), which the SDK plays in the step's modal.
+	VideoURL string `json:"video_url,omitempty"`
+}
+
+// videoURL reads a video item's metadata.video_url, keeping only https URLs
+// and paths, so no other scheme reaches a page's <video>.
+func videoURL(item *so.ContentItem) string {
+	if item.Kind != so.ContentVideo || len(item.Metadata) == 0 {
+		return ""
+	}
+	var m struct {
+		VideoURL string `json:"video_url"`
+	}
+	if json.Unmarshal(item.Metadata, &m) != nil {
+		return ""
+	}
+	u, err := url.Parse(m.VideoURL)
+	if err != nil || !(u.Scheme == "https" && u.Host != "" || u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/")) {
+		return ""
+	}
+	return u.String()
 }
 
 // Presenter renders a flow version's steps for the SDK.
@@ -88,6 +113,7 @@ func presenter(find func(ctx context.Context, projectID, id string) (*so.Content
 			if p.Steps[i].BodyHTML, err = render(item.Body); err != nil {
 				return nil, err
 			}
+			p.Steps[i].VideoURL = videoURL(item)
 		}
 		return p, nil
 	}

@@ -249,16 +249,20 @@ func fixturePages(t *testing.T) http.Handler {
 	})
 }
 
-// setupBrowserFlows publishes the flows the driver walks through: a tour over
-// three pages, one whose target never renders, one whose target renders
-// late, and one with help for the struggle scenario.
+// setupBrowserFlows publishes the flows the driver walks through: a video, a
+// tour over three pages, one whose target never renders, one whose target
+// renders late, and one with help for the struggle scenario.
 func setupBrowserFlows(t *testing.T, in *instance) {
 	t.Helper()
 	content := decode[item](t, in.admin("POST", "/v1/content-items",
 		`{"kind":"tour","title":"Tour","body":"Press **this** button to go on.","status":"published"}`), 201)
 	help := decode[item](t, in.admin("POST", "/v1/content-items",
 		`{"kind":"help","title":"Need a hand with the code?","body":"The code is the **six digits** in the email we sent.","status":"published"}`), 201)
+	video := decode[item](t, in.admin("POST", "/v1/content-items",
+		`{"kind":"video","title":"A two-minute tour","body":"What the app does, in two minutes.","status":"published","metadata":{"video_url":"/media/intro.mp4"}}`), 201)
 	flows := []string{
+		`{"key":"watch","name":"Watch","steps":[
+			{"key":"intro","title":"A two-minute tour","kind":"video","content_item_id":%[3]q,"target":"#connect","url":"/one"}]}`,
 		`{"key":"tour","name":"Getting started","steps":[
 			{"key":"connect","title":"Connect your account","kind":"tour","content_item_id":%[1]q,"required":true,"target":"#connect","url":"/one","placement":"bottom"},
 			{"key":"create","title":"Create a first item","kind":"tour","content_item_id":%[1]q,"required":true,"target":"#create","url":"/two","prerequisites":["connect"]},
@@ -271,7 +275,7 @@ func setupBrowserFlows(t *testing.T, in *instance) {
 			{"key":"verify","title":"Verify your email","kind":"task","content_item_id":%[1]q,"required":true,"target":"#verify","url":"/form","help_content_ids":[%[2]q],"estimated_seconds":20}]}`,
 	}
 	for _, f := range flows {
-		body := fmt.Sprintf(f, content.ID, help.ID)
+		body := fmt.Sprintf(f, content.ID, help.ID, video.ID)
 		var key struct{ Key string }
 		if err := json.Unmarshal([]byte(body), &key); err != nil {
 			t.Fatal(err)

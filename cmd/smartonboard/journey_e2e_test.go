@@ -281,9 +281,14 @@ func TestJourneyCarriesItsPresentation(t *testing.T) {
 	in := start(t, testConfig(t, "sqlite"))
 	c := decode[item](t, in.admin("POST", "/v1/content-items",
 		`{"kind":"tour","title":"Tour","body":"Press **Connect**.<script>alert(1)</script><img src=x onerror=alert(2)>","status":"published"}`), 201)
+	video := decode[item](t, in.admin("POST", "/v1/content-items",
+		`{"kind":"video","title":"Intro","body":"Two minutes.","status":"published","metadata":{"video_url":"https://cdn.example.com/intro.mp4"}}`), 201)
+	badVideo := decode[item](t, in.admin("POST", "/v1/content-items",
+		`{"kind":"video","title":"Bad","body":"x","status":"published","metadata":{"video_url":"javascript:alert(1)"}}`), 201)
 	body := fmt.Sprintf(`{"key":"pages","name":"Across pages","steps":[
 		{"key":"connect","title":"Connect","kind":"tour","content_item_id":%[1]q,"required":true,"target":"#connect","url":"/settings/*","placement":"right","target_timeout_ms":2500},
-		{"key":"after","title":"After","kind":"tour","content_item_id":%[1]q}]}`, c.ID)
+		{"key":"watch","title":"Watch","kind":"video","content_item_id":%[2]q},
+		{"key":"after","title":"After","kind":"video","content_item_id":%[3]q}]}`, c.ID, video.ID, badVideo.ID)
 	if r := in.admin("POST", "/v1/flows", body); r.status != 201 {
 		t.Fatalf("create flow: %d %s", r.status, r.body)
 	}
@@ -297,6 +302,7 @@ func TestJourneyCarriesItsPresentation(t *testing.T) {
 				Key, Title, Target, URL, Placement string
 				TargetTimeoutMS                    int    `json:"target_timeout_ms"`
 				BodyHTML                           string `json:"body_html"`
+				VideoURL                           string `json:"video_url"`
 			}
 		}
 	}
@@ -310,7 +316,7 @@ func TestJourneyCarriesItsPresentation(t *testing.T) {
 		r := c.r
 		v := decode[presented](t, r, c.status)
 		p := v.Presentation
-		if p == nil || p.Name != "Across pages" || len(p.Steps) != 2 {
+		if p == nil || p.Name != "Across pages" || len(p.Steps) != 3 {
 			t.Fatalf("presentation %+v in %s", p, r.body)
 		}
 		s := p.Steps[0]
@@ -319,6 +325,9 @@ func TestJourneyCarriesItsPresentation(t *testing.T) {
 		}
 		if !strings.Contains(s.BodyHTML, "<strong>Connect</strong>") || strings.Contains(s.BodyHTML, "<script") || strings.Contains(s.BodyHTML, "onerror") {
 			t.Fatalf("body_html not rendered and sanitized: %q", s.BodyHTML)
+		}
+		if p.Steps[1].VideoURL != "https://cdn.example.com/intro.mp4" || p.Steps[2].VideoURL != "" || s.VideoURL != "" {
+			t.Fatalf("video URLs %q, %q and %q: want the https one only", s.VideoURL, p.Steps[1].VideoURL, p.Steps[2].VideoURL)
 		}
 	}
 }

@@ -48,6 +48,19 @@ await run([
     },
   ],
   [
+    "a video step plays in a modal, even with a target on the page",
+    async (browser) => {
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await open(page, "/one", { user: user("video"), flow: "watch" });
+      await until("the video modal", () => shadow(page, '[data-kind="step"][aria-modal="true"] video', "el => el.getAttribute('src')"), 8000).then((src) =>
+        assert.equal(src, "/media/intro.mp4"),
+      );
+      await shot(page, "video-modal");
+      await ctx.close();
+    },
+  ],
+  [
     "the tour resumes after navigation and after a reload",
     async (browser) => {
       const ctx = await browser.newContext();

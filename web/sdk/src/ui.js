@@ -11,6 +11,7 @@ const CSS = `
 .card h2{font-size:15px;margin:0 0 6px;padding-inline-end:22px}
 .body{margin:0 0 10px;overflow-wrap:anywhere}
 .body img,.body video,.body iframe{max-width:100%}
+.video{display:block;width:100%;max-height:60vh;margin:0 0 10px;border-radius:6px;background:#000}
 .row{display:flex;gap:8px;justify-content:flex-end;flex-wrap:wrap}
 button{font:inherit;border-radius:6px;border:1px solid var(--so-accent,#2557d6);padding:5px 12px;cursor:pointer;background:transparent;color:var(--so-accent-fg-inverse,#1d46ad)}
 button.primary{background:var(--so-accent,#2557d6);color:var(--so-accent-fg,#fff)}
@@ -86,12 +87,13 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
     return n;
   };
 
-  function card(kind, { title, html, buttons, onClose, labelPrefix }) {
+  function card(kind, { title, html, video, buttons, onClose, labelPrefix }) {
     const id = "so-" + ++ids;
     const c = el("div", { class: "card " + kind, role: "dialog", "aria-labelledby": id + "-t", "aria-describedby": html ? id + "-b" : false, tabindex: "-1" });
     c.append(
       el("button", { class: "x", type: "button", "aria-label": t("close"), onclick: onClose, text: "×" }),
       el("h2", { id: id + "-t" }, labelPrefix ? el("span", { class: "sr", text: labelPrefix + ": " }) : null, document.createTextNode(title || "")),
+      video ? el("video", { class: "video", src: video, controls: true, preload: "metadata", "aria-label": title || "" }) : null,
       html ? el("div", { class: "body", id: id + "-b", html }) : null,
       el("div", { class: "row" }, ...buttons.map((b) => el("button", { type: "button", class: b.primary ? "primary" : "", onclick: b.onClick, text: b.label }))),
     );
@@ -158,7 +160,7 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
   /** showStep draws a step as a tooltip on target, or as a modal without one. */
   function showStep(s, target) {
     hideStep();
-    if (!target) return showModal({ title: s.title, html: s.body_html, buttons: stepButtons(s), onClose: () => onStepAction(s, "close"), kind: "step" });
+    if (!target) return showModal({ title: s.title, html: s.body_html, video: s.video_url, buttons: stepButtons(s), onClose: () => onStepAction(s, "close"), kind: "step" });
     const c = card("step", { title: s.title, html: s.body_html, buttons: stepButtons(s), onClose: () => onStepAction(s, "close") });
     c.dataset.step = s.key;
     wrap.append(c);
@@ -176,12 +178,12 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
   }
 
   /** showModal opens a modal dialog with focus trapped inside and restored after. */
-  function showModal({ title, html, buttons, onClose, kind }) {
+  function showModal({ title, html, video, buttons, onClose, kind }) {
     closeModal();
     // Focus inside the SDK shows as its host: remember the element within.
     const restore = document.activeElement === host ? root.activeElement : document.activeElement;
     const backdrop = el("div", { class: "backdrop", onclick: onClose });
-    const c = card("modal", { title, html, buttons, onClose });
+    const c = card("modal", { title, html, video, buttons, onClose });
     c.setAttribute("aria-modal", "true");
     c.dataset.kind = kind || "content";
     c.addEventListener("keydown", guard((e) => e.key === "Tab" && trap(c, e)));
