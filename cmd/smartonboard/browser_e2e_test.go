@@ -62,6 +62,7 @@ type browserResult struct {
 	Accepted []string `json:"accepted"` // ids in requests the server answered with 200, once per request
 	Outcome  string   `json:"outcome"`  // an intervention outcome the page reported
 	Project  string   `json:"project"`  // the project the page's key is of (default: the default project)
+	Expect   []string `json:"expect"`   // ids that must be stored once, where the page cannot see every request (beacons)
 }
 
 // projectID is the project the scenario's events belong to.
@@ -99,7 +100,7 @@ func TestBrowserSDK(t *testing.T) {
 			}
 		})
 	}
-	for _, want := range []string{"network-cut", "reload-queue", "two-tabs", "intervention"} {
+	for _, want := range []string{"network-cut", "reload-queue", "two-tabs", "intervention", "retries", "beacon"} {
 		if !slices.ContainsFunc(results, func(r browserResult) bool { return r.Scenario == want }) {
 			t.Errorf("the driver reported no %s scenario (got %d results)", want, len(results))
 		}
@@ -157,12 +158,16 @@ func TestBrowserDemo(t *testing.T) {
 // event was accepted twice.
 func checkStoredOnce(t *testing.T, in *instance, r browserResult) {
 	t.Helper()
-	if r.User == "" || len(r.IDs) == 0 {
+	if r.User == "" || len(r.IDs)+len(r.Expect) == 0 {
 		return // a scenario with nothing to hold against the database
 	}
 	stored, err := in.m.db.ListUserEvents(context.Background(), r.projectID(), r.User, 10_000)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(r.Expect) > 0 {
+		checkExpected(t, stored, r.Expect)
+		return
 	}
 	got := map[string]int{}
 	for _, ev := range stored {
@@ -188,6 +193,20 @@ func checkStoredOnce(t *testing.T, in *instance, r browserResult) {
 			t.Errorf("event %s was accepted in two requests: sent twice", id)
 		}
 		seen[id] = true
+	}
+}
+
+// checkExpected finds each expected id stored once.
+func checkExpected(t *testing.T, stored []*so.Event, ids []string) {
+	t.Helper()
+	count := map[string]int{}
+	for _, ev := range stored {
+		count[ev.ID]++
+	}
+	for _, id := range ids {
+		if count[id] != 1 {
+			t.Errorf("event %s is stored %d times, want once", id, count[id])
+		}
 	}
 }
 

@@ -310,6 +310,71 @@ await run([
     },
   ],
   [
+    "503 and 429 are retried after Retry-After; another 4xx is not retried",
+    async (browser) => {
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      const u = user("retry");
+      const seen = watchEvents(page);
+      const answers = []; // what each /v1/events request got, in order
+      let mode = "pass";
+      const refusedIds = [];
+      await ctx.route("**/v1/events*", (route) => {
+        if (mode === "busy" && answers.filter((a) => a !== "passed").length < 2) {
+          const status = answers.length % 2 ? 429 : 503;
+          answers.push(status);
+          return route.fulfill({ status, headers: { "Retry-After": "1", "Content-Type": "application/json" }, body: '{"error":{"code":"unavailable","message":"busy"}}' });
+        }
+        if (mode === "refuse") {
+          answers.push(400);
+          refusedIds.push(...JSON.parse(route.request().postData() || '{"events":[]}').events.map((e) => e.id));
+          return route.fulfill({ status: 400, headers: { "Content-Type": "application/json" }, body: '{"error":{"code":"invalid","message":"refused"}}' });
+        }
+        answers.push("passed");
+        return route.continue();
+      });
+      await open(page, "/one", { user: u });
+      await drained(page);
+      answers.length = 0;
+      mode = "busy";
+      const kept = await page.evaluate(() => window.SmartOnboarding.track("through_busy", {}).id);
+      await drained(page);
+      assert.deepEqual(answers.slice(0, 3), [503, 429, "passed"], "503, then 429, then delivered");
+      mode = "refuse";
+      answers.length = 0;
+      const refused = await page.evaluate(() => {
+        const got = [];
+        window.SmartOnboarding.on("error", (e) => got.push(e.message));
+        window.SmartOnboarding.track("refused_once", {});
+        return new Promise((resolve) => setTimeout(() => resolve(got), 2500));
+      });
+      await drained(page);
+      // The refusal is reported, and the report is an event too (refused in turn): no id is sent twice.
+      assert.ok(answers.length >= 1 && answers.every((a) => a === 400), `answers ${answers}`);
+      assert.equal(new Set(refusedIds).size, refusedIds.length, `a refused event was sent again: ${refusedIds}`);
+      assert.ok(refused.some((m) => /events refused \(400\)/.test(m)), `reported: ${refused}`);
+      mode = "pass";
+      // Only what the server answered 200 for is stored: the refused event never reached it.
+      assert.ok(seen.accepted.includes(kept), "the event that waited through 503 and 429 was accepted");
+      result({ scenario: "retries", user: u, ids: [...new Set(seen.accepted)], accepted: seen.accepted });
+      await ctx.close();
+    },
+  ],
+  [
+    "events made just before the page goes away arrive by beacon",
+    async (browser) => {
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      const u = user("beacon");
+      await open(page, "/one", { user: u });
+      await drained(page);
+      const ids = await page.evaluate(() => [1, 2, 3].map((i) => window.SmartOnboarding.track("leaving", { i }).id));
+      await page.goto("about:blank"); // before the half-second batch timer: only the beacon can carry them
+      result({ scenario: "beacon", user: u, expect: ids });
+      await ctx.close();
+    },
+  ],
+  [
     "hesitating and failing the form brings an intervention, and accepting it is stored",
     async (browser) => {
       const ctx = await browser.newContext();
