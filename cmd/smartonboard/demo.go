@@ -24,10 +24,10 @@ func (m *Main) startDemo(ctx context.Context) error {
 	}
 	err := demo.Ensure(ctx, demo.Stores{Projects: m.db, Content: &so.ContentService{Store: m.db, Usage: m.db},
 		Flows: &so.FlowService{Store: m.db, Content: m.db, OnPublish: m.engine.Published}})
-	if err != nil {
-		return fmt.Errorf("seed the demo (set SMARTONBOARD_DEMO=off to start without it): %s", describe(err))
+	var key string
+	if err == nil {
+		key, err = demo.PageKey(ctx, m.db)
 	}
-	key, err := demo.PageKey(ctx, m.db)
 	if err != nil {
 		return fmt.Errorf("seed the demo (set SMARTONBOARD_DEMO=off to start without it): %s", describe(err))
 	}
