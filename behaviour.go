@@ -285,6 +285,71 @@ type ConsumeOptions struct {
 	// (PostgreSQL's synchronous_commit off), since the output and the cursor
 	// are lost together and the events are read again.
 	Derived bool
+	// Handed are batches the followed consumer (After) committed, in order,
+	// each with the cursor before and after it: when this consumer's cursor
+	// is the first one's From, the engine may take whole batches instead of
+	// reading the same rows back (PostgreSQL, whose events are not numbered
+	// until they commit, has no Recent).
+	Handed []Handoff
+	// Span, when set, receives the cursor before and after the batch consumed
+	// (its From and To; Events is left as the caller set it).
+	Span *Handoff
+}
+
+// Handoff is one committed consumer batch: its events and the cursor before
+// (From) and after (To) them.
+type Handoff struct {
+	From, To Cursor
+	Events   []*Event
+	// At is each event's place in the log where the engine reports it
+	// (PostgreSQL), so a follower whose cursor stopped inside the batch can
+	// take the rest of it.
+	At []Cursor
+}
+
+// AtMost tells whether c comes at or before d in the log.
+func (c Cursor) AtMost(d Cursor) bool { return c.Tx < d.Tx || c.Tx == d.Tx && c.Seq <= d.Seq }
+
+// TakeHandoffs returns the events of the handoffs that continue from c, one
+// after another, up to limit events (at least one handoff), and the cursor
+// after them; the first may be entered at c when its At says c is one of
+// its events. ok is false when none continues from c.
+func TakeHandoffs(handed []Handoff, c Cursor, limit int) (events []*Event, to Cursor, ok bool) {
+	to = c
+	for _, h := range handed {
+		if h.To.AtMost(to) {
+			continue // wholly behind the cursor
+		}
+		start := 0
+		if h.From != to {
+			if start = entry(h, to); len(events) > 0 || start < 0 {
+				break
+			}
+		}
+		rest := h.Events[start:]
+		if len(rest) == 0 || len(events) > 0 && len(events)+len(rest) > limit {
+			break
+		}
+		events, to = append(events, rest...), h.To
+	}
+	return events, to, len(events) > 0
+}
+
+// entry is the index of the event right after c in h, when c is the place of
+// one of h's events, or -1.
+func entry(h Handoff, c Cursor) int {
+	if len(h.At) != len(h.Events) {
+		return -1
+	}
+	for i, at := range h.At {
+		if at == c {
+			return i + 1
+		}
+		if !at.AtMost(c) {
+			break
+		}
+	}
+	return -1
 }
 
 // PipelineStore runs durable consumers over the event log.

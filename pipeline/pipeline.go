@@ -211,6 +211,7 @@ type runner struct {
 	followers []*runner // woken after each batch of this one
 	wake      chan struct{}
 	recent    *recentEvents
+	handed    handoffs  // batches of the consumer followed, for a Follower
 	last      time.Time // when the last transaction started
 }
 
@@ -263,6 +264,48 @@ func (q *recentEvents) seen(seq int64) {
 		i++
 	}
 	q.events = q.events[i:]
+}
+
+// handoffs are the batches a followed consumer committed that its follower
+// has not consumed, in order, bounded like the recent events.
+type handoffs struct {
+	mu      sync.Mutex
+	batches []so.Handoff
+	events  int
+}
+
+func (h *handoffs) add(b so.Handoff, max int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.events+len(b.Events) > max {
+		h.batches, h.events = nil, 0 // a gap: the follower reads the log until it is past it
+	}
+	h.batches = append(h.batches, b)
+	h.events += len(b.Events)
+}
+
+func (h *handoffs) snapshot() []so.Handoff {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.batches
+}
+
+func (h *handoffs) clear() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.batches, h.events = nil, 0
+}
+
+// seen drops the batches that end at or before to.
+func (h *handoffs) seen(to so.Cursor) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := 0
+	for i < len(h.batches) && h.batches[i].To.AtMost(to) {
+		h.events -= len(h.batches[i].Events)
+		i++
+	}
+	h.batches = h.batches[i:]
 }
 
 // run consumes whenever woken or polled, until caught up, backing off on
@@ -318,7 +361,9 @@ func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 		var seen []*so.Event
 		start := time.Now()
 		r.last = start
-		opts := so.ConsumeOptions{Limit: r.batch, Recent: r.recent.snapshot(), After: r.after, Derived: r.derived}
+		var span so.Handoff
+		opts := so.ConsumeOptions{Limit: r.batch, Recent: r.recent.snapshot(), After: r.after, Derived: r.derived,
+			Handed: r.handed.snapshot(), Span: &span}
 		n, err := p.store.ConsumeWith(ctx, r.c.Name(), opts, func(ctx context.Context, tx so.ConsumerTx, events []*so.Event) error {
 			seen = events
 			var err error
@@ -330,10 +375,17 @@ func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 		}
 		if err != nil {
 			r.recent.clear() // whatever failed, the retry reads the log
+			r.handed.clear()
 			return err
 		}
 		if n > 0 {
 			r.recent.seen(seen[len(seen)-1].Seq)
+			r.handed.seen(span.To)
+			if seen[0].Seq == 0 { // an engine that numbers events at insert hands them over as recent ones
+				for _, f := range r.followers {
+					f.handed.add(so.Handoff{From: span.From, To: span.To, Events: seen, At: span.At}, f.recent.max)
+				}
+			}
 		}
 		if after != nil {
 			after()

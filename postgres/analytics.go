@@ -355,14 +355,14 @@ func (t rebuildTx) EachJourney(ctx context.Context, fn func([]*so.Journey) error
 // EachEvent implements smartonboard.RebuildTx.
 func (t rebuildTx) EachEvent(ctx context.Context, fn func([]*so.Event) error) error {
 	for after := (so.Cursor{}); ; {
-		events, last, err := readLog(ctx, t.tx, after, t.upTo, rebuildChunk)
+		events, at, err := readLog(ctx, t.tx, after, t.upTo, rebuildChunk)
 		if err != nil || len(events) == 0 {
 			return err
 		}
 		if err := fn(events); err != nil {
 			return err
 		}
-		after = last
+		after = at[len(at)-1]
 	}
 }
 

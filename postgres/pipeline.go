@@ -87,14 +87,25 @@ func (db *DB) ConsumeWith(ctx context.Context, consumer string, opts so.ConsumeO
 		if err != nil {
 			return err
 		}
-		events, last, err := readLog(ctx, tx, c, bound, opts.Limit)
-		if err != nil || len(events) == 0 {
+		events, last, ok := so.TakeHandoffs(opts.Handed, c, opts.Limit)
+		if ok && (!last.AtMost(bound) || !stillLogged(ctx, tx, c, last, len(events))) {
+			ok = false // beyond what may be read, or some are gone (a project or user deleted since): the log decides
+		}
+		var at []so.Cursor
+		if ok {
+			at = handedAt(opts.Handed, c, len(events))
+		} else if events, at, err = readLog(ctx, tx, c, bound, opts.Limit); err != nil || len(events) == 0 {
 			return err
+		} else {
+			last = at[len(at)-1]
 		}
 		if err := fn(ctx, &consumerTx{tx: tx, db: db, continued: db.cursors.Continues(consumer, c)}, events); err != nil {
 			return callerError{err}
 		}
 		n, next = len(events), last
+		if opts.Span != nil {
+			opts.Span.From, opts.Span.To, opts.Span.At = c, last, at
+		}
 		_, err = tx.Exec(ctx, `UPDATE pipeline_cursors SET tx = $2, seq = $3, updated_at = now() WHERE consumer = $1`,
 			consumer, last.Tx, last.Seq)
 		return mapError(err, "pipeline cursor")
@@ -128,20 +139,52 @@ func readBound(ctx context.Context, tx pgx.Tx, after string) (so.Cursor, error) 
 	return so.Cursor{Tx: h - 1, Seq: math.MaxInt64}, err
 }
 
+// handedAt is the places of the n handed events TakeHandoffs took after c,
+// or nil when a handoff does not say (the follower's span then has none).
+func handedAt(handed []so.Handoff, c so.Cursor, n int) []so.Cursor {
+	var at []so.Cursor
+	for _, h := range handed {
+		if len(h.At) != len(h.Events) {
+			return nil
+		}
+		for _, p := range h.At {
+			if !p.AtMost(c) && len(at) < n {
+				at = append(at, p)
+			}
+		}
+	}
+	if len(at) != n {
+		return nil
+	}
+	return at
+}
+
+// stillLogged tells whether the log holds exactly n events after from and up
+// to to: handed-over events whose rows are gone must not be consumed.
+func stillLogged(ctx context.Context, tx pgx.Tx, from, to so.Cursor, n int) bool {
+	var got int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM events WHERE (tx, seq) > ($1, $2) AND (tx, seq) <= ($3, $4)`,
+		from.Tx, from.Seq, to.Tx, to.Seq).Scan(&got)
+	return err == nil && got == n
+}
+
 // readLog returns up to limit events after the cursor and at or before the
-// bound, in (tx, seq) order, and the cursor of the last one.
-func readLog(ctx context.Context, tx pgx.Tx, after, bound so.Cursor, limit int) ([]*so.Event, so.Cursor, error) {
+// bound, in (tx, seq) order, and each one's place in the log.
+func readLog(ctx context.Context, tx pgx.Tx, after, bound so.Cursor, limit int) ([]*so.Event, []so.Cursor, error) {
 	rows, _ := tx.Query(ctx, `SELECT tx, seq, `+eventColumns+` FROM events
 		WHERE (tx, seq) > ($1, $2) AND (tx, seq) <= ($3, $4) ORDER BY tx, seq LIMIT $5`,
 		after.Tx, after.Seq, bound.Tx, bound.Seq, limit)
-	last := after
+	var at []so.Cursor
 	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Event, error) {
-		return scanEvent(prefixedRow{row, []any{&last.Tx, &last.Seq}})
+		var p so.Cursor
+		e, err := scanEvent(prefixedRow{row, []any{&p.Tx, &p.Seq}})
+		at = append(at, p)
+		return e, err
 	})
 	if err != nil {
-		return nil, after, mapError(err, "events")
+		return nil, nil, mapError(err, "events")
 	}
-	return events, last, nil
+	return events, at, nil
 }
 
 // prefixedRow scans leading columns into first, then the rest as the wrapped

@@ -101,3 +101,65 @@ func TestDerivedConsumerCommitsAsynchronously(t *testing.T) {
 		}
 	}
 }
+
+// TestHandoffsSpareTheRead: a follower handed its upstream's batch takes those
+// very events instead of reading them back, unless some of their rows are
+// gone (a deletion cascaded since), when the log decides.
+func TestHandoffsSpareTheRead(t *testing.T) {
+	t.Parallel()
+	db, ctx := testDB(t), context.Background()
+	for _, c := range []string{"up", "down"} {
+		if err := db.StartConsumer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var events []*so.Event
+	for _, id := range []string{"a", "b", "c", "d"} {
+		e, err := so.NewEvent("p1", so.EventInput{ID: id, Type: so.EventClick, UserID: "u", Timestamp: so.FormatTime(so.Now())}, so.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	if _, err := db.IngestEvents(ctx, events, func(context.Context, so.IngestTx, []*so.Event) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(limit int) so.Handoff {
+		var span so.Handoff
+		if _, err := db.ConsumeWith(ctx, "up", so.ConsumeOptions{Limit: limit, Span: &span}, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
+			span.Events = evs
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return span
+	}
+	follow := func(h so.Handoff) []*so.Event {
+		var got []*so.Event
+		if _, err := db.ConsumeWith(ctx, "down", so.ConsumeOptions{Limit: 10, After: "up", Handed: []so.Handoff{h}}, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
+			got = evs
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// Two new cursors start apart (each at the log's end when it was made):
+	// the follower's first batch, read from the log, brings them together.
+	batch(1)
+	if got := follow(so.Handoff{}); len(got) != 1 || got[0].ID != "a" {
+		t.Fatalf("the follower's first batch: %v, want [a]", got)
+	}
+	second := batch(1)
+	if got := follow(second); len(got) != 1 || got[0] != second.Events[0] {
+		t.Fatalf("the follower got %v, not the handed event %p", got, second.Events[0])
+	}
+	rest := batch(10)
+	if _, err := db.pool.Exec(ctx, `DELETE FROM events WHERE id = 'c'`); err != nil {
+		t.Fatal(err)
+	}
+	got := follow(rest)
+	if len(got) != 1 || got[0].ID != "d" || got[0] == rest.Events[1] {
+		t.Fatalf("after c was deleted the follower got %v, want the log's [d]", got)
+	}
+}

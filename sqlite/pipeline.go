@@ -27,8 +27,9 @@ func (db *DB) Consume(ctx context.Context, consumer string, limit int, fn func(c
 
 // ConsumeWith implements smartonboard.PipelineStore. Seq numbers are unique
 // and ordered, so recent events numbered cursor+1, cursor+2, … with no gap
-// are exactly the log's next rows, and reading them back can be skipped. A
-// Derived consumer's commit does not wait for the disk (inTxRelaxed).
+// are exactly the log's next rows, and reading them back can be skipped (so
+// Handed, which the recent events cover here, is not needed). A Derived
+// consumer's commit does not wait for the disk (inTxRelaxed).
 func (db *DB) ConsumeWith(ctx context.Context, consumer string, opts so.ConsumeOptions, fn func(context.Context, so.ConsumerTx, []*so.Event) error) (int, error) {
 	n := 0
 	var next so.Cursor
@@ -69,6 +70,9 @@ func (db *DB) ConsumeWith(ctx context.Context, consumer string, opts so.ConsumeO
 		_, err = tx.ExecContext(ctx, `UPDATE pipeline_cursors SET seq = ?, updated_at = ? WHERE consumer = ?`,
 			last, so.Now().UnixMilli(), consumer)
 		next = so.Cursor{Seq: last}
+		if opts.Span != nil {
+			opts.Span.From, opts.Span.To = c, next
+		}
 		return mapError(err)
 	})
 	if err == nil && n > 0 {

@@ -26,6 +26,7 @@ func testPipeline(t *testing.T, open Opener) {
 		"Recent":       testPipelineRecent,
 		"Continued":    testPipelineContinued,
 		"Follows":      testPipelineFollows,
+		"Handoffs":     testPipelineHandoffs,
 	})
 }
 
@@ -349,6 +350,60 @@ func testPipelineContinued(t *testing.T, db DB) {
 	}
 	if !continued(false) {
 		t.Fatal("after a failed transaction the next does not continue the last committed one")
+	}
+}
+
+// testPipelineHandoffs hands a follower its upstream's committed batches,
+// then stale ones, ones beyond the upstream's cursor and ones whose rows are
+// gone: whatever the engine makes of them, the follower sees the log's next
+// events up to its upstream's cursor, each once.
+func testPipelineHandoffs(t *testing.T, db DB) {
+	ctx := context.Background()
+	startConsumer(t, db, "up")
+	startConsumer(t, db, "down")
+	upstream := func(limit int) so.Handoff {
+		t.Helper()
+		var span so.Handoff
+		if _, err := db.ConsumeWith(ctx, "up", so.ConsumeOptions{Limit: limit, Span: &span}, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
+			span.Events = evs
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(span.Events) == 0 || span.From == span.To {
+			t.Fatalf("span %v…%v of a batch of %d", span.From, span.To, len(span.Events))
+		}
+		return span
+	}
+	follow := func(handed ...so.Handoff) []string {
+		t.Helper()
+		var seen []string
+		if _, err := db.ConsumeWith(ctx, "down", so.ConsumeOptions{Limit: 10, After: "up", Handed: handed}, func(_ context.Context, _ so.ConsumerTx, evs []*so.Event) error {
+			for _, e := range evs {
+				seen = append(seen, e.ID)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return seen
+	}
+	ingestIDs(t, db, "a", "b", "c")
+	ab, c := upstream(2), upstream(2)
+	if got := follow(ab, c); fmt.Sprint(got) != "[a b c]" {
+		t.Fatalf("with the upstream's batches: %v, want [a b c]", got)
+	}
+	if got := follow(ab, c); len(got) != 0 { // stale: the follower is past them
+		t.Fatalf("with stale batches: %v, want nothing", got)
+	}
+	ingestIDs(t, db, "d", "e")
+	de := upstream(10)
+	beyond := so.Handoff{From: de.To, To: so.Cursor{Tx: de.To.Tx + 1000, Seq: de.To.Seq + 1000}, Events: de.Events}
+	if got := follow(de, beyond); fmt.Sprint(got) != "[d e]" {
+		t.Fatalf("with a batch beyond the upstream's cursor: %v, want [d e]", got)
+	}
+	if got := follow(beyond); len(got) != 0 {
+		t.Fatalf("with only a batch beyond the upstream's cursor: %v, want nothing", got)
 	}
 }
 
