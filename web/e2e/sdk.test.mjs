@@ -40,6 +40,8 @@ await run([
       await stepShown(page, "connect");
       await near(page, "connect", "#connect");
       assert.equal(await shadow(page, '[data-step="connect"]', "el => el.getAttribute('role')"), "dialog");
+      const text = await shadow(page, '[data-step="connect"]', "el => el.textContent");
+      assert.ok(!/null|undefined/.test(text), `the step card shows ${JSON.stringify(text)}`);
       await shot(page, "tour-step-on-target");
       const violations = await axe(page);
       assert.deepEqual(violations, [], "axe-core: serious or critical violations with a tour step open");

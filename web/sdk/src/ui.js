@@ -67,9 +67,11 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
     live.textContent = "";
     setTimeout(() => (live.textContent = text), 50);
   };
-  // Esc closes the help or the step on screen even when focus is in the page.
+  // Esc closes the checklist, the help or the step on screen even when focus
+  // is in the page (the cards' own handlers stop the key when focus is inside).
   const onEsc = guard((e) => {
-    if (e.key !== "Escape" || modal || panel) return;
+    if (e.key !== "Escape" || modal) return;
+    if (panel) return closePanel();
     const open = popover || step;
     if (open) open.el.querySelector(".x").click();
   });
@@ -90,13 +92,14 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
   function card(kind, { title, html, video, buttons, onClose, labelPrefix }) {
     const id = "so-" + ++ids;
     const c = el("div", { class: "card " + kind, role: "dialog", "aria-labelledby": id + "-t", "aria-describedby": html ? id + "-b" : false, tabindex: "-1" });
-    c.append(
+    const parts = [
       el("button", { class: "x", type: "button", "aria-label": t("close"), onclick: onClose, text: "×" }),
       el("h2", { id: id + "-t" }, labelPrefix ? el("span", { class: "sr", text: labelPrefix + ": " }) : null, document.createTextNode(title || "")),
       video ? el("video", { class: "video", src: video, controls: true, preload: "metadata", "aria-label": title || "" }) : null,
       html ? el("div", { class: "body", id: id + "-b", html }) : null,
       el("div", { class: "row" }, ...buttons.map((b) => el("button", { type: "button", class: b.primary ? "primary" : "", onclick: b.onClick, text: b.label }))),
-    );
+    ];
+    c.append(...parts.filter(Boolean));
     c.addEventListener("keydown", guard((e) => e.key === "Escape" && (e.stopPropagation(), onClose())));
     return c;
   }
