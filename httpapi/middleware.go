@@ -157,13 +157,15 @@ func (s *Server) checkOrigin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.Settings.AllowsOrigin(origin) {
-		return so.Errorf(so.EFORBIDDEN, "pages of %s may not use this project's key: add the origin to the project's settings.allowed_origins (PATCH /v1/project) or to SMARTONBOARD_ALLOWED_ORIGINS", origin)
-	}
+	// The answer is readable either way: a refused page (the SDK) learns why
+	// from the body, and does not retry what will never pass.
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Add("Vary", "Origin")
 	h.Set("Access-Control-Expose-Headers", "X-Request-ID")
+	if !p.Settings.AllowsOrigin(origin) {
+		return so.Errorf(so.EFORBIDDEN, "pages of %s may not use this project's key: add the origin to the project's settings.allowed_origins (PATCH /v1/project) or to SMARTONBOARD_ALLOWED_ORIGINS", origin)
+	}
 	return nil
 }
 
