@@ -231,7 +231,7 @@ func TestProjectAllowedOrigins(t *testing.T) {
 	}{
 		{"https://app.example.com", 200, true},
 		{"https://server-listed.example.com", 200, true},
-		{"http://" + host, 200, false}, // same origin: no CORS needed
+		{"http://" + host, 200, false},          // same origin: no CORS needed
 		{"https://evil.example.com", 403, true}, // readable, so the SDK reports why and does not retry
 	} {
 		r := post(c.origin, "o-"+c.origin)
