@@ -13,7 +13,8 @@ export function createStream({ host, key, userId, userHash, onEvent }) {
   let attempt = 0;
   let timer = 0;
   let closed = false; // for good: shutdown, sign-out, or the server said not to come back
-  let replaced = false; // another tab of the user holds the stream: wait until this one is looked at again
+  let replaced = false;
+  let connected = false; // the server said "connected" on the open stream // another tab of the user holds the stream: wait until this one is looked at again
 
   const url = () => {
     let u = host + "/v1/stream?user_id=" + encodeURIComponent(userId) + "&key=" + encodeURIComponent(key);
@@ -37,6 +38,7 @@ export function createStream({ host, key, userId, userHash, onEvent }) {
     };
     s.addEventListener("connected", (e) => {
       attempt = 0;
+      connected = source === s;
       seen(e);
     });
     for (const name of EVENTS) {
@@ -64,6 +66,7 @@ export function createStream({ host, key, userId, userHash, onEvent }) {
       else retry();
     });
     s.onerror = () => {
+      connected = false; // until the server says "connected" again
       // The browser retries a dropped connection itself, but not a refused one.
       if (s.readyState === EventSource.CLOSED) {
         shut();
@@ -75,6 +78,7 @@ export function createStream({ host, key, userId, userHash, onEvent }) {
   function shut() {
     if (source) source.close();
     source = null;
+    connected = false;
   }
 
   function retry() {
@@ -100,5 +104,5 @@ export function createStream({ host, key, userId, userHash, onEvent }) {
   }
 
   open();
-  return { close, isOpen: () => !!source };
+  return { close, isOpen: () => !!source && connected };
 }
