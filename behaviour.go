@@ -286,8 +286,8 @@ type ConsumeOptions struct {
 	// are lost together and the events are read again.
 	Derived bool
 	// Handed are batches the followed consumer (After) committed, in order,
-	// each with the cursor before and after it: when this consumer's cursor
-	// is the first one's From, the engine may take whole batches instead of
+	// each with the cursor before and after it: when they continue from this
+	// consumer's cursor (TakeHandoffs), the engine may take them instead of
 	// reading the same rows back (PostgreSQL, whose events are not numbered
 	// until they commit, has no Recent).
 	Handed []Handoff
@@ -311,11 +311,12 @@ type Handoff struct {
 func (c Cursor) AtMost(d Cursor) bool { return c.Tx < d.Tx || c.Tx == d.Tx && c.Seq <= d.Seq }
 
 // TakeHandoffs returns the events of the handoffs that continue from c, one
-// after another, up to limit events (at least one handoff), and the cursor
-// after them; the first may be entered at c when its At says c is one of
-// its events. ok is false when none continues from c.
-func TakeHandoffs(handed []Handoff, c Cursor, limit int) (events []*Event, to Cursor, ok bool) {
-	to = c
+// after another, up to limit events (at least one handoff), the cursor after
+// them, and their places in the log (nil unless every handoff taken has At);
+// the first may be entered at c when its At says c is one of its events. ok
+// is false when none continues from c.
+func TakeHandoffs(handed []Handoff, c Cursor, limit int) (events []*Event, at []Cursor, to Cursor, ok bool) {
+	to, placed := c, true
 	for _, h := range handed {
 		if h.To.AtMost(to) {
 			continue // wholly behind the cursor
@@ -331,8 +332,14 @@ func TakeHandoffs(handed []Handoff, c Cursor, limit int) (events []*Event, to Cu
 			break
 		}
 		events, to = append(events, rest...), h.To
+		if placed = placed && len(h.At) == len(h.Events); placed {
+			at = append(at, h.At[start:]...)
+		}
 	}
-	return events, to, len(events) > 0
+	if !placed {
+		at = nil
+	}
+	return events, at, to, len(events) > 0
 }
 
 // entry is the index of the event right after c in h, when c is the place of

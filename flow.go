@@ -51,6 +51,20 @@ type Step struct {
 	HelpContentIDs []string `json:"help_content_ids"`
 }
 
+// ContentKindFor picks the content item kind that fits a step kind, for
+// seeders that make a step's content along with it.
+func ContentKindFor(k StepKind) ContentKind {
+	switch k {
+	case StepTour:
+		return ContentTour
+	case StepArticle:
+		return ContentArticle
+	case StepChecklist:
+		return ContentChecklist
+	}
+	return ContentTask
+}
+
 // Placement is where a step's tooltip sits against its target.
 type Placement string
 

@@ -49,7 +49,7 @@ func TestTakeHandoffs(t *testing.T) {
 		{"inside one without places", []so.Handoff{{From: c(0), To: c(2), Events: ev("a", "b")}}, c(1), 10, "[]", c(1)},
 		{"none", nil, c(0), 10, "[]", c(0)},
 	} {
-		events, to, ok := so.TakeHandoffs(tc.handed, tc.cursor, tc.limit)
+		events, _, to, ok := so.TakeHandoffs(tc.handed, tc.cursor, tc.limit)
 		ids := make([]string, len(events))
 		for i, e := range events {
 			ids[i] = e.ID

@@ -86,7 +86,7 @@ func seedFlow(ctx context.Context, s Stores) error {
 	var flowSteps []so.Step
 	prev := ""
 	for _, st := range steps {
-		item, err := s.Content.Create(ctx, ProjectID, so.ContentInput{Kind: contentKind(st.kind), Title: st.title, Body: st.body, Status: so.StatusPublished})
+		item, err := s.Content.Create(ctx, ProjectID, so.ContentInput{Kind: so.ContentKindFor(st.kind), Title: st.title, Body: st.body, Status: so.StatusPublished})
 		if err != nil {
 			return fmt.Errorf("demo content %s: %w", st.key, err)
 		}
@@ -115,13 +115,6 @@ func seedFlow(ctx context.Context, s Stores) error {
 		return fmt.Errorf("publish the demo flow: %w", err)
 	}
 	return nil
-}
-
-func contentKind(k so.StepKind) so.ContentKind {
-	if k == so.StepTour {
-		return so.ContentTour
-	}
-	return so.ContentTask
 }
 
 // PageKey returns a new public key of the demo project for this start's

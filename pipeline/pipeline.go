@@ -126,6 +126,7 @@ func (p *Pipeline) AddConsumer(c Consumer) {
 	// A paced consumer trails by its gap's worth of commits: room for a few
 	// of its batches keeps it reading from memory, not the log.
 	r.recent.max = max(maxRecent, 4*r.batch)
+	r.handed.max = r.recent.max
 	if f, ok := c.(Follower); ok {
 		r.after = f.After()
 		for _, up := range p.runners {
@@ -272,12 +273,13 @@ type handoffs struct {
 	mu      sync.Mutex
 	batches []so.Handoff
 	events  int
+	max     int // events kept at most
 }
 
-func (h *handoffs) add(b so.Handoff, max int) {
+func (h *handoffs) add(b so.Handoff) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.events+len(b.Events) > max {
+	if h.events+len(b.Events) > h.max {
 		h.batches, h.events = nil, 0 // a gap: the follower reads the log until it is past it
 	}
 	h.batches = append(h.batches, b)
@@ -383,7 +385,7 @@ func (p *Pipeline) catchUp(ctx context.Context, r *runner) error {
 			r.handed.seen(span.To)
 			if seen[0].Seq == 0 { // an engine that numbers events at insert hands them over as recent ones
 				for _, f := range r.followers {
-					f.handed.add(so.Handoff{From: span.From, To: span.To, Events: seen, At: span.At}, f.recent.max)
+					f.handed.add(so.Handoff{From: span.From, To: span.To, Events: seen, At: span.At})
 				}
 			}
 		}

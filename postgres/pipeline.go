@@ -87,16 +87,14 @@ func (db *DB) ConsumeWith(ctx context.Context, consumer string, opts so.ConsumeO
 		if err != nil {
 			return err
 		}
-		events, last, ok := so.TakeHandoffs(opts.Handed, c, opts.Limit)
+		events, at, last, ok := so.TakeHandoffs(opts.Handed, c, opts.Limit)
 		if ok && (!last.AtMost(bound) || !stillLogged(ctx, tx, c, last, len(events))) {
 			ok = false // beyond what may be read, or some are gone (a project or user deleted since): the log decides
 		}
-		var at []so.Cursor
-		if ok {
-			at = handedAt(opts.Handed, c, len(events))
-		} else if events, at, err = readLog(ctx, tx, c, bound, opts.Limit); err != nil || len(events) == 0 {
-			return err
-		} else {
+		if !ok {
+			if events, at, err = readLog(ctx, tx, c, bound, opts.Limit); err != nil || len(events) == 0 {
+				return err
+			}
 			last = at[len(at)-1]
 		}
 		if err := fn(ctx, &consumerTx{tx: tx, db: db, continued: db.cursors.Continues(consumer, c)}, events); err != nil {
@@ -137,26 +135,6 @@ func readBound(ctx context.Context, tx pgx.Tx, after string) (so.Cursor, error) 
 	}
 	h, err := horizon(ctx, tx)
 	return so.Cursor{Tx: h - 1, Seq: math.MaxInt64}, err
-}
-
-// handedAt is the places of the n handed events TakeHandoffs took after c,
-// or nil when a handoff does not say (the follower's span then has none).
-func handedAt(handed []so.Handoff, c so.Cursor, n int) []so.Cursor {
-	var at []so.Cursor
-	for _, h := range handed {
-		if len(h.At) != len(h.Events) {
-			return nil
-		}
-		for _, p := range h.At {
-			if !p.AtMost(c) && len(at) < n {
-				at = append(at, p)
-			}
-		}
-	}
-	if len(at) != n {
-		return nil
-	}
-	return at
 }
 
 // stillLogged tells whether the log holds exactly n events after from and up

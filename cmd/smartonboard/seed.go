@@ -324,7 +324,7 @@ func createSeedFlow(ctx context.Context, content *so.ContentService, flows *so.F
 	var steps []so.Step
 	prev := ""
 	for _, s := range f.steps {
-		item, err := content.Create(ctx, so.DefaultProjectID, so.ContentInput{Kind: contentKindOf(s.kind), Title: s.title,
+		item, err := content.Create(ctx, so.DefaultProjectID, so.ContentInput{Kind: so.ContentKindFor(s.kind), Title: s.title,
 			Body: "How to " + s.title + ".", Status: so.StatusPublished})
 		if err != nil {
 			return nil, err
@@ -340,19 +340,6 @@ func createSeedFlow(ctx context.Context, content *so.ContentService, flows *so.F
 		steps = append(steps, st)
 	}
 	return flows.Create(ctx, so.DefaultProjectID, so.FlowInput{Key: f.key, Name: f.name, Steps: steps})
-}
-
-// contentKindOf picks a content item kind that fits a step kind.
-func contentKindOf(k so.StepKind) so.ContentKind {
-	switch k {
-	case so.StepTour:
-		return so.ContentTour
-	case so.StepArticle:
-		return so.ContentArticle
-	case so.StepChecklist:
-		return so.ContentChecklist
-	}
-	return so.ContentTask
 }
 
 func sameStepKeys(steps []so.Step, want []seedStep) bool {
