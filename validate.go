@@ -131,8 +131,10 @@ func CheckJSONObject(field string, raw json.RawMessage, maxBytes int) error {
 	if len(raw) > maxBytes {
 		return FieldErrorf(EINVALID, field, "is %d bytes; the limit is %d", len(raw), maxBytes)
 	}
-	trimmed := bytes.TrimSpace(raw)
-	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+	// JSON's own whitespace only: bytes.TrimSpace also strips \v, \f and
+	// Unicode spaces, which would pass "{}\v" on to be stored as invalid JSON.
+	trimmed := bytes.Trim(raw, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(raw) {
 		return FieldErrorf(EINVALID, field, "must be a JSON object")
 	}
 	nul, lone := badEscapes(trimmed)
