@@ -27,6 +27,9 @@ type Overview struct {
 	MedianSecondsToComplete *float64          `json:"median_seconds_to_complete"`
 	P90SecondsToComplete    *float64          `json:"p90_seconds_to_complete"`
 	Units                   map[string]string `json:"units"`
+	// Segment is the trait filters the journeys were narrowed to (activity
+	// is the whole project's): absent for all users.
+	Segment map[string]string `json:"segment,omitempty"`
 }
 
 // SeriesPoint is the events of one activity row.
@@ -101,6 +104,9 @@ func minutesOf(u so.RollupUnit) float64 {
 // totals first, then one row per series point.
 func (o Overview) Table() [][]string {
 	rows := [][]string{{"metric", "t", "value", "unit"}, {"from", "", o.From, ""}, {"to", "", o.To, ""}}
+	for _, name := range slices.Sorted(maps.Keys(o.Segment)) {
+		rows = append(rows, []string{"trait." + name, "", o.Segment[name], ""})
+	}
 	add := func(metric, value string) { rows = append(rows, []string{metric, "", value, o.Units[metric]}) }
 	add("active_users_now", itoa(o.ActiveUsersNow))
 	add("active_users", itoa(o.ActiveUsers))

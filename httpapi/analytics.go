@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -52,17 +53,9 @@ func traitFilters(q url.Values) (map[string]string, error) {
 	return traits, nil
 }
 
-// rollupQuery reads a report's window, hour-aligned (from floored, to raised
-// to the next hour: rollups are hourly), and the flow and version filters.
-func rollupQuery(r *http.Request, known ...string) (so.RollupQuery, url.Values, error) {
-	rq, q, traits, err := segmentQuery(r, known...)
-	if err == nil && len(traits) > 0 {
-		err = so.Errorf(so.EINVALID, "trait filters apply to the journey reports: funnel, time-to-value, engagement, struggle")
-	}
-	return rq, q, err
-}
-
-// segmentQuery is rollupQuery with trait filters allowed.
+// segmentQuery reads a report's window, hour-aligned (from floored, to raised
+// to the next hour: rollups are hourly), the flow and version filters, and
+// the trait filters of a segment.
 func segmentQuery(r *http.Request, known ...string) (so.RollupQuery, url.Values, map[string]string, error) {
 	raw, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -147,7 +140,7 @@ func tally(rows *so.Rollups) (*analytics.Tally, error) {
 }
 
 func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error {
-	q, _, err := rollupQuery(r)
+	q, _, traits, err := segmentQuery(r)
 	if err != nil {
 		return err
 	}
@@ -169,6 +162,10 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 		return err
 	})
 	g.Go(func() (err error) {
+		if len(traits) > 0 { // a segment's journeys are summed from their facts
+			window, err = s.segmentWindow(ctx, q, traits)
+			return err
+		}
 		window, err = analytics.LoadJourneys(ctx, s.Analytics, q)
 		return err
 	})
@@ -193,7 +190,9 @@ func (s *Server) analyticsOverview(w http.ResponseWriter, r *http.Request) error
 	if minuteSeries != nil {
 		series = minuteSeries
 	}
-	return writeReport(w, r, "overview", analytics.OverviewOf(q.From, q.To, recent, activity, window, series, rejected))
+	ov := analytics.OverviewOf(q.From, q.To, recent, activity, window, series, rejected)
+	ov.Segment = traits
+	return writeReport(w, r, "overview", ov)
 }
 
 func (s *Server) analyticsFunnel(w http.ResponseWriter, r *http.Request) error {
@@ -304,8 +303,14 @@ func (s *Server) journeyWindow(r *http.Request, q so.RollupQuery, traits map[str
 	if len(traits) == 0 {
 		return s.stepWindow(r, q)
 	}
+	return s.segmentWindow(r.Context(), q, traits)
+}
+
+// segmentWindow sums the journey facts of a segment of users as the rollups
+// would count them.
+func (s *Server) segmentWindow(ctx context.Context, q so.RollupQuery, traits map[string]string) (*analytics.Tally, error) {
 	t := analytics.NewTally()
-	err := s.Analytics.EachFact(r.Context(), q, traits, func(fs []*so.JourneyFact) error {
+	err := s.Analytics.EachFact(ctx, q, traits, func(fs []*so.JourneyFact) error {
 		for _, f := range fs {
 			t.Replace(nil, f)
 		}

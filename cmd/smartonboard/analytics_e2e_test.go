@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +87,8 @@ type overviewReport struct {
 	EventsPerMinute         []struct {
 		Events int64 `json:"events"`
 	} `json:"events_per_minute"`
-	Units map[string]string `json:"units"`
+	Units   map[string]string `json:"units"`
+	Segment map[string]string `json:"segment"`
 }
 
 type funnelStep struct {
@@ -228,6 +230,15 @@ func TestAnalyticsGolden(t *testing.T) {
 		if none := decode[funnelReport](t, in.admin("GET", "/v1/analytics/funnel?flow=tour&trait.plan=free", ""), 200); none.JourneysStarted != 0 {
 			t.Errorf("plan=free funnel = %+v; want no journeys", none)
 		}
+		// The overview narrows the journeys to the segment; activity stays the project's.
+		proOv := decode[overviewReport](t, in.admin("GET", "/v1/analytics/overview?trait.plan=pro", ""), 200)
+		if proOv.JourneysStarted != 2 || proOv.JourneysCompleted != 1 || proOv.JourneysInProgress != 1 || !same(proOv.CompletionRate, 0.5) ||
+			!near(proOv.MedianSecondsToComplete, 120) || proOv.ActiveUsers != 5 || proOv.Events != 18 || proOv.Segment["plan"] != "pro" {
+			t.Errorf("plan=pro overview = %+v; want 2 started, 1 completed in 120 s, the project's 5 users and 18 events", proOv)
+		}
+		if ov.Segment != nil {
+			t.Errorf("overview of all users names a segment: %v", ov.Segment)
+		}
 
 		ttv := decode[ttvReport](t, in.admin("GET", "/v1/analytics/time-to-value?flow=tour", ""), 200)
 		if ttv.Completed != 1 || !near(ttv.MedianSeconds, 120) || len(ttv.Buckets) != 9 || ttv.Buckets[1].Journeys != 1 {
@@ -284,6 +295,14 @@ func TestAnalyticsGolden(t *testing.T) {
 		rows, err := csv.NewReader(bytes.NewReader(csvBody.body)).ReadAll()
 		if err != nil || len(rows) != 4 || rows[0][0] != "key" || rows[1][0] != "a" || rows[3][0] != "c" {
 			t.Errorf("funnel CSV = %q, %v; want a header and rows a, b, c", rows, err)
+		}
+		proCSV := in.request("GET", "/v1/analytics/overview?trait.plan=pro", in.secret, "", nil, "Accept", "text/csv")
+		if proCSV.status != 200 {
+			t.Fatalf("segment overview as CSV: %d %s", proCSV.status, proCSV.body)
+		}
+		if rows, err := csv.NewReader(bytes.NewReader(proCSV.body)).ReadAll(); err != nil || len(rows) < 5 ||
+			!slices.Equal(rows[3], []string{"trait.plan", "", "pro", ""}) || !slices.ContainsFunc(rows, func(r []string) bool { return slices.Equal(r, []string{"journeys_started", "", "2", "journeys"}) }) {
+			t.Errorf("segment overview CSV = %q, %v; want the segment after the window and 2 journeys started", rows, err)
 		}
 
 		fixed := "from=" + urlQuery(now.Add(-24*time.Hour).Format(time.RFC3339)) + "&to=" + urlQuery(now.Add(2*time.Hour).Format(time.RFC3339))
@@ -375,7 +394,7 @@ func TestAnalyticsInputRefused(t *testing.T) {
 		{"/v1/analytics/overview?version=1", "version"},
 		{"/v1/analytics/overview?from=2026-13-01T00:00:00Z", "from"},
 		{"/v1/analytics/overview?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from"},
-		{"/v1/analytics/overview?trait.plan=pro", ""},
+		{"/v1/analytics/overview?trait.plan=", "trait.plan"},
 		{"/v1/analytics/funnel?flow=tour&trait.pl%22an=pro", "trait.pl\"an"},
 		{"/v1/analytics/funnel?flow=tour&trait.plan=", "trait.plan"},
 		{"/v1/analytics/time-to-value", "flow"},
