@@ -311,10 +311,11 @@ type Handoff struct {
 func (c Cursor) AtMost(d Cursor) bool { return c.Tx < d.Tx || c.Tx == d.Tx && c.Seq <= d.Seq }
 
 // TakeHandoffs returns the events of the handoffs that continue from c, one
-// after another, up to limit events (at least one handoff), the cursor after
-// them, and their places in the log (nil unless every handoff taken has At);
-// the first may be entered at c when its At says c is one of its events. ok
-// is false when none continues from c.
+// after another, up to limit events (at least one handoff; the last one
+// taken in part when every one taken has At, so that a backlog fills the
+// batch), the cursor after them, and their places in the log (nil unless
+// every handoff taken has At); the first may be entered at c when its At
+// says c is one of its events. ok is false when none continues from c.
 func TakeHandoffs(handed []Handoff, c Cursor, limit int) (events []*Event, at []Cursor, to Cursor, ok bool) {
 	to, placed := c, true
 	for _, h := range handed {
@@ -328,7 +329,14 @@ func TakeHandoffs(handed []Handoff, c Cursor, limit int) (events []*Event, at []
 			}
 		}
 		rest := h.Events[start:]
-		if len(rest) == 0 || len(events) > 0 && len(events)+len(rest) > limit {
+		if len(rest) == 0 {
+			break
+		}
+		if room := limit - len(events); len(events) > 0 && len(rest) > room {
+			if placed && len(h.At) == len(h.Events) && room > 0 { // part of it, up to the limit: a full batch tells the caller more is waiting
+				events, to = append(events, rest[:room]...), h.At[start+room-1]
+				at = append(at, h.At[start:start+room]...)
+			}
 			break
 		}
 		events, to = append(events, rest...), h.To

@@ -9,7 +9,8 @@ import (
 
 // TestTakeHandoffs: a follower takes whole batches that continue from its
 // cursor, may enter the first one at an event it already has, stops at a
-// gap, and takes no more than its limit beyond the first batch.
+// gap, and takes no more than its limit beyond the first batch, the last
+// batch in part where the places say where to stop.
 func TestTakeHandoffs(t *testing.T) {
 	t.Parallel()
 	ev := func(ids ...string) []*so.Event {
@@ -41,7 +42,10 @@ func TestTakeHandoffs(t *testing.T) {
 		{"from the start", []so.Handoff{ab, cd}, c(0), 10, "[a b c d]", c(4)},
 		{"within the first", []so.Handoff{ab, cd}, c(1), 10, "[b c d]", c(4)},
 		{"the first behind", []so.Handoff{ab, cd}, c(2), 10, "[c d]", c(4)},
-		{"the limit", []so.Handoff{ab, cd}, c(0), 3, "[a b]", c(2)},
+		{"the limit, in a batch", []so.Handoff{ab, cd}, c(0), 3, "[a b c]", c(3)},
+		{"the limit, at a batch's end", []so.Handoff{ab, cd}, c(0), 2, "[a b]", c(2)},
+		{"the limit, before a batch without places", []so.Handoff{{From: c(0), To: c(2), Events: ev("a", "b")}, cd}, c(0), 3, "[a b]", c(2)},
+		{"the limit, in a batch without places", []so.Handoff{ab, {From: c(2), To: c(4), Events: ev("c", "d")}}, c(0), 3, "[a b]", c(2)},
 		{"a first over the limit", []so.Handoff{ab}, c(0), 1, "[a b]", c(2)},
 		{"a gap", []so.Handoff{cd, ef}, c(2), 10, "[c d]", c(4)},
 		{"not an event of the batch", []so.Handoff{ab}, c(-1), 10, "[]", c(-1)},

@@ -267,17 +267,18 @@ func (t *Tally) Event(ev *so.Event, minutesFrom time.Time) {
 	if so.ServerEvent(ev.Type) {
 		return // the server's own events are not activity
 	}
-	t.count(hour, ev.UserID)
-	t.count(day, ev.UserID)
+	user := UserHash(ev.UserID) // hashed once for the three rows
+	t.count(hour, user)
+	t.count(day, user)
 	if !at.Before(minutesFrom) {
-		t.count(ActivityKey{ev.ProjectID, so.UnitMinute, at.Truncate(time.Minute)}, ev.UserID)
+		t.count(ActivityKey{ev.ProjectID, so.UnitMinute, at.Truncate(time.Minute)}, user)
 	}
 }
 
-func (t *Tally) count(k ActivityKey, userID string) {
+func (t *Tally) count(k ActivityKey, user uint64) {
 	r := t.activityRow(k)
 	r.Events++
-	r.Users.Add(userID)
+	r.Users.AddHash(user)
 }
 
 // Replace takes old's contribution out of the rows and puts new's in (either

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/axiomhq/hyperloglog"
+	metro "github.com/dgryski/go-metro"
 )
 
 // usersPrecision is the HyperLogLog precision of every Users: sketches of
@@ -22,6 +23,7 @@ const denseFrom = 2048
 type Users struct {
 	sk    *hyperloglog.Sketch
 	dense bool // the sketch holds registers, not a sparse list
+	adds  int  // ids added while sparse, to decide when to turn dense
 }
 
 // NewUsers returns an empty set.
@@ -46,8 +48,38 @@ func DecodeUsers(b []byte) (*Users, error) {
 	return u, nil
 }
 
+// UserHash is the hash Add inserts: the hyperloglog library's own (metro
+// with its seed), so that ids hashed once here count as Insert counts them
+// (TestUserHashIsTheSketchs keeps the two in agreement).
+func UserHash(userID string) uint64 { return metro.Hash64Str(userID, 1337) }
+
 // Add counts a user id (again: it counts once).
-func (u *Users) Add(userID string) { u.sk.Insert([]byte(userID)) }
+func (u *Users) Add(userID string) { u.AddHash(UserHash(userID)) }
+
+// denseCheck is how many ids a sparse set takes between checks whether it
+// reached denseFrom.
+const denseCheck = 256
+
+// AddHash counts a user by its UserHash. A sparse set that reaches denseFrom
+// users turns dense at once (as Encode would turn it): a sparse sketch
+// re-encodes its whole list every 164 new ids, so a batch of thousands of
+// users costs quadratic time sparse and linear time dense.
+func (u *Users) AddHash(h uint64) {
+	u.sk.InsertHash(h)
+	if u.dense {
+		return
+	}
+	if u.adds++; u.adds >= denseFrom && u.adds%denseCheck == 0 && u.Estimate() >= denseFrom {
+		u.toDense()
+	}
+}
+
+// toDense moves the set's users into registers.
+func (u *Users) toDense() {
+	dense := newDenseUsers() // precision 14, as usersPrecision
+	_ = dense.Merge(u)       // same precision: Merge cannot fail
+	*u = *dense
+}
 
 // Merge adds o's users to u (a nil o adds none); it fails only on a sketch
 // of another precision, which DecodeUsers never returns.
@@ -71,11 +103,7 @@ func (u *Users) Encode() ([]byte, error) {
 		return nil, nil
 	}
 	if !u.dense && n >= denseFrom {
-		dense := newDenseUsers() // precision 14, as usersPrecision
-		if err := dense.Merge(u); err != nil {
-			return nil, err
-		}
-		*u = *dense
+		u.toDense()
 	}
 	return u.sk.MarshalBinary()
 }

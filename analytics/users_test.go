@@ -165,3 +165,50 @@ func TestUsersEncodeDenseWhenMany(t *testing.T) {
 		})
 	}
 }
+
+// TestUserHashIsTheSketchs: ids hashed by UserHash land in the registers the
+// library's own Insert picks, so sketches stored before and after agree.
+func TestUserHashIsTheSketchs(t *testing.T) {
+	t.Parallel()
+	mine, theirs := hyperloglog.NewNoSparse(), hyperloglog.NewNoSparse()
+	for i := range 5000 {
+		id := fmt.Sprint("user-", i)
+		mine.InsertHash(analytics.UserHash(id))
+		theirs.Insert([]byte(id))
+	}
+	a, errA := mine.MarshalBinary()
+	b, errB := theirs.MarshalBinary()
+	if errA != nil || errB != nil || string(a) != string(b) {
+		t.Fatalf("UserHash's registers differ from Insert's (errors %v, %v)", errA, errB)
+	}
+}
+
+// TestUsersTurnDenseAsTheyGrow: a set that turns dense as ids are added
+// past denseFrom ends holding what a sparse sketch of the same ids turned
+// dense by Encode holds, byte for byte.
+func TestUsersTurnDenseAsTheyGrow(t *testing.T) {
+	t.Parallel()
+	raw := hyperloglog.New14() // the library's sparse sketch, never turned dense by Users
+	for i := range 6000 {
+		raw.Insert([]byte(fmt.Sprint("user-", i)))
+	}
+	b, err := raw.MarshalBinary()
+	if err != nil || b[3] != 1 {
+		t.Fatalf("the library's sketch of 6000 ids: %v, sparse flag %d; want sparse", err, b[3])
+	}
+	sparse, err := analytics.DecodeUsers(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, errS := sparse.Encode()
+	g, errG := usersOf(0, 6000).Encode()
+	if errG != nil || errS != nil {
+		t.Fatalf("Encode: %v, %v", errG, errS)
+	}
+	if g[3] != 0 || s[3] != 0 {
+		t.Errorf("a set of 6000 users encodes sparse (grown %d, decoded %d)", g[3], s[3])
+	}
+	if string(g) != string(s) {
+		t.Errorf("the set grown dense differs from the sparse sketch turned dense")
+	}
+}
