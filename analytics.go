@@ -155,7 +155,8 @@ type AnalyticsTx interface {
 	// LoadRollups returns the stored rows with the same keys as the given ones
 	// (their counts are ignored); missing rows are absent.
 	LoadRollups(ctx context.Context, keys *Rollups) (*Rollups, error)
-	// SaveRollups upserts whole rows by key.
+	// SaveRollups upserts whole rows by key, and deletes the rows given that
+	// are Empty.
 	SaveRollups(ctx context.Context, rows *Rollups) error
 	// PruneMinutes deletes the activity minutes that start before the time.
 	PruneMinutes(ctx context.Context, before time.Time) error
@@ -227,4 +228,20 @@ type InsightStore interface {
 	// LatestInsights returns the project's insights and when they were
 	// computed; none yet is a not_found error.
 	LatestInsights(ctx context.Context, projectID string) ([]byte, time.Time, error)
+}
+
+// Empty tells whether the row counts nothing; SaveRollups deletes such rows
+// (an erasure can take a row's last user out), so stored rows are the ones a
+// rebuild makes.
+func (a ActivityRollup) Empty() bool { return a.Events == 0 && a.Abandoned == 0 && len(a.Users) == 0 }
+
+// Empty tells whether the row counts nothing (see ActivityRollup.Empty).
+func (j JourneyRollup) Empty() bool {
+	return j.Started == 0 && j.Completed == 0 && j.Abandoned == 0 && len(j.CompleteSeconds) == 0 && len(j.ValueSeconds) == 0
+}
+
+// Empty tells whether the row counts nothing (see ActivityRollup.Empty).
+func (s StepRollup) Empty() bool {
+	return s.Reached == 0 && s.Started == 0 && s.Completed == 0 && s.Skipped == 0 && s.Dropped == 0 && s.Struggled == 0 &&
+		len(s.Seconds) == 0 && len(s.Engagement) == 0 && len(s.Rules) == 0
 }

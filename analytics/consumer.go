@@ -258,6 +258,14 @@ func (c *Consumer) firstSeen(ctx context.Context, tx factSource, projectID strin
 // store adds the delta to the stored rows it touches and writes them back
 // with the changed facts.
 func (c *Consumer) store(ctx context.Context, tx so.ConsumerTx, delta *Tally, facts []*so.JourneyFact) error {
+	if err := addToStored(ctx, tx, delta); err != nil {
+		return err
+	}
+	return tx.SaveFacts(ctx, facts)
+}
+
+// addToStored adds the delta to the stored rows it touches and writes them back.
+func addToStored(ctx context.Context, tx so.AnalyticsTx, delta *Tally) error {
 	keys := delta.Keys()
 	if len(keys.Activity)+len(keys.Journeys)+len(keys.Steps) == 0 {
 		return nil
@@ -277,8 +285,5 @@ func (c *Consumer) store(ctx context.Context, tx so.ConsumerTx, delta *Tally, fa
 	if err != nil {
 		return err
 	}
-	if err := tx.SaveRollups(ctx, rows); err != nil {
-		return err
-	}
-	return tx.SaveFacts(ctx, facts)
+	return tx.SaveRollups(ctx, rows)
 }

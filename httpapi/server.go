@@ -49,6 +49,8 @@ type Server struct {
 	Analytics so.AnalyticsStore
 	Alerts    so.AlertStore
 	Insights  analytics.InsightSource
+	// Eraser runs user erasures (DELETE /v1/users/{user_id}).
+	Eraser so.UserEraser
 	// Rejections keeps the counts of rejected events FlushRejections writes.
 	Rejections so.RejectionStore
 	// MaxRejectionKeys bounds the rejection counts held between flushes
@@ -180,6 +182,7 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "POST /v1/identify", public, s.identify)
 	s.handle(mux, "GET /v1/users", read, s.listUsers)
 	s.handle(mux, "GET /v1/users/{user_id}", read, s.getUser)
+	s.handle(mux, "DELETE /v1/users/{user_id}", adminScope, s.eraseUser)
 	s.handle(mux, "POST /v1/users/{user_id}/journeys/{flow_key}", public, s.startJourney)
 	s.handle(mux, "GET /v1/users/{user_id}/journeys/{flow_key}", public, s.getJourney)
 	s.handle(mux, "GET /v1/users/{user_id}/next-step", public, s.nextStep)

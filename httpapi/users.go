@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/analytics"
 	"github.com/smartonboarding/smartonboard/api"
 )
 
@@ -53,6 +55,27 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// eraseUser deletes everything stored about one end user and takes them out
+// of the analytics; the answer counts what went.
+func (s *Server) eraseUser(w http.ResponseWriter, r *http.Request) error {
+	userID := r.PathValue("user_id")
+	if err := so.CheckUserID("user_id", userID); err != nil {
+		return err
+	}
+	var erased so.Erasure
+	err := s.Eraser.EraseUser(r.Context(), func(ctx context.Context, tx so.ErasureTx) error {
+		var err error
+		erased, err = analytics.Erase(ctx, tx, projectID(r), userID, so.Now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.Journeys.Forget(projectID(r), userID)
+	writeJSON(w, http.StatusOK, erased)
 	return nil
 }
 

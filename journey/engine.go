@@ -117,6 +117,10 @@ func (e *Engine) latest(ctx context.Context, projectID, flowKey string) (*so.Flo
 	return v, err
 }
 
+// Forget drops what the engine remembers of an erased user, so that their
+// next event stores them anew.
+func (e *Engine) Forget(projectID, userID string) { e.seen.forget(projectID, userID) }
+
 // Published drops the cached latest version of a flow that was just published.
 func (e *Engine) Published(v *so.FlowVersion) {
 	e.mu.Lock()

@@ -156,6 +156,10 @@ func (t *consumerTx) SaveRollups(ctx context.Context, r *so.Rollups) error {
 func saveRollups(ctx context.Context, tx pgx.Tx, r *so.Rollups) error {
 	b := &pgx.Batch{}
 	for _, a := range r.Activity {
+		if a.Empty() {
+			b.Queue(`DELETE FROM analytics_activity WHERE project_id = $1 AND unit = $2 AND start = $3`, a.ProjectID, string(a.Unit), a.Start)
+			continue
+		}
 		b.Queue(`INSERT INTO analytics_activity (`+activityColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (project_id, unit, start) DO UPDATE SET events = excluded.events, users = excluded.users,
 			abandoned = excluded.abandoned`, a.ProjectID, string(a.Unit), a.Start, a.Events, a.Users, a.Abandoned)
@@ -165,6 +169,11 @@ func saveRollups(ctx context.Context, tx pgx.Tx, r *so.Rollups) error {
 		rows []so.JourneyRollup
 	}{{"analytics_journeys", r.Journeys}, {"analytics_journey_days", r.JourneyDays}} { // one order: row locks too
 		for _, j := range table.rows {
+			if j.Empty() {
+				b.Queue(`DELETE FROM `+table.name+` WHERE project_id = $1 AND hour = $2 AND flow = $3 AND version = $4`,
+					j.ProjectID, j.Hour, j.Flow, j.Version)
+				continue
+			}
 			b.Queue(`INSERT INTO `+table.name+` (`+journeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 				ON CONFLICT (project_id, hour, flow, version) DO UPDATE SET started = excluded.started,
 				completed = excluded.completed, abandoned = excluded.abandoned, complete_seconds = excluded.complete_seconds,
@@ -173,6 +182,11 @@ func saveRollups(ctx context.Context, tx pgx.Tx, r *so.Rollups) error {
 		}
 	}
 	for _, s := range r.Steps {
+		if s.Empty() {
+			b.Queue(`DELETE FROM analytics_steps WHERE project_id = $1 AND hour = $2 AND flow = $3 AND version = $4 AND step = $5`,
+				s.ProjectID, s.Hour, s.Flow, s.Version, s.Step)
+			continue
+		}
 		b.Queue(`INSERT INTO analytics_steps (`+stepColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 			ON CONFLICT (project_id, hour, flow, version, step) DO UPDATE SET reached = excluded.reached,
 			started = excluded.started, completed = excluded.completed, skipped = excluded.skipped,
@@ -313,12 +327,21 @@ type rebuildTx struct {
 
 // RebuildAnalytics implements smartonboard.AnalyticsRebuilder.
 func (db *DB) RebuildAnalytics(ctx context.Context, fn func(context.Context, so.RebuildTx) error) error {
+	return db.holdingAnalytics(ctx, func(tx *consumerTx, upTo so.Cursor) error {
+		return fn(ctx, rebuildTx{consumerTx: tx, upTo: upTo})
+	})
+}
+
+// holdingAnalytics runs fn in a transaction that holds the analytics
+// cursor's row lock, so the consumer waits for it (ingestion goes on), with
+// that cursor.
+func (db *DB) holdingAnalytics(ctx context.Context, fn func(tx *consumerTx, upTo so.Cursor) error) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		c, err := cursorOf(ctx, tx, "analytics", "FOR UPDATE")
 		if err != nil {
 			return err
 		}
-		if err := fn(ctx, rebuildTx{consumerTx: &consumerTx{tx: tx, db: db}, upTo: c}); err != nil {
+		if err := fn(&consumerTx{tx: tx, db: db}, c); err != nil {
 			return callerError{err}
 		}
 		return nil

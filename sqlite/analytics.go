@@ -185,6 +185,13 @@ func (t consumerTx) SaveRollups(ctx context.Context, r *so.Rollups) error {
 
 func saveRollups(ctx context.Context, tx *stmtTx, r *so.Rollups) error {
 	for _, a := range r.Activity {
+		if a.Empty() {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM analytics_activity WHERE project_id = ? AND unit = ? AND start = ?`,
+				a.ProjectID, string(a.Unit), a.Start.UnixMilli()); err != nil {
+				return mapError(err)
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_activity (`+activityColumns+`) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, unit, start) DO UPDATE SET events = excluded.events, users = excluded.users,
 			abandoned = excluded.abandoned`, a.ProjectID, string(a.Unit), a.Start.UnixMilli(), a.Events, a.Users, a.Abandoned); err != nil {
@@ -196,6 +203,13 @@ func saveRollups(ctx context.Context, tx *stmtTx, r *so.Rollups) error {
 		rows []so.JourneyRollup
 	}{{"analytics_journeys", r.Journeys}, {"analytics_journey_days", r.JourneyDays}} {
 		for _, j := range table.rows {
+			if j.Empty() {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table.name+` WHERE project_id = ? AND hour = ? AND flow = ? AND version = ?`,
+					j.ProjectID, j.Hour.UnixMilli(), j.Flow, j.Version); err != nil {
+					return mapError(err)
+				}
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO `+table.name+` (`+journeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, hour, flow, version) DO UPDATE SET started = excluded.started,
 			completed = excluded.completed, abandoned = excluded.abandoned, complete_seconds = excluded.complete_seconds,
@@ -206,6 +220,13 @@ func saveRollups(ctx context.Context, tx *stmtTx, r *so.Rollups) error {
 		}
 	}
 	for _, s := range r.Steps {
+		if s.Empty() {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM analytics_steps WHERE project_id = ? AND hour = ? AND flow = ? AND version = ? AND step = ?`,
+				s.ProjectID, s.Hour.UnixMilli(), s.Flow, s.Version, s.Step); err != nil {
+				return mapError(err)
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO analytics_steps (`+stepColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, hour, flow, version, step) DO UPDATE SET reached = excluded.reached,
 			started = excluded.started, completed = excluded.completed, skipped = excluded.skipped,
@@ -337,12 +358,20 @@ type rebuildTx struct {
 
 // RebuildAnalytics implements smartonboard.AnalyticsRebuilder.
 func (db *DB) RebuildAnalytics(ctx context.Context, fn func(context.Context, so.RebuildTx) error) error {
+	return db.holdingAnalytics(ctx, func(tx consumerTx, upTo int64) error {
+		return fn(ctx, rebuildTx{consumerTx: tx, upTo: upTo})
+	})
+}
+
+// holdingAnalytics runs fn in a write transaction (SQLite's one writer, so
+// the analytics consumer waits for it) with the analytics cursor.
+func (db *DB) holdingAnalytics(ctx context.Context, fn func(tx consumerTx, upTo int64) error) error {
 	return db.inTx(ctx, func(tx *stmtTx) error {
 		c, err := cursorOf(ctx, tx, "analytics")
 		if err != nil {
 			return err
 		}
-		return fn(ctx, rebuildTx{consumerTx: consumerTx{tx: tx, db: db}, upTo: c.Seq})
+		return fn(consumerTx{tx: tx, db: db}, c.Seq)
 	})
 }
 

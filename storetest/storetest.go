@@ -24,6 +24,7 @@ type DB interface {
 	so.PipelineStore
 	so.BehaviourStore
 	so.AnalyticsStore
+	so.UserEraser
 	so.AlertStore
 	so.InsightStore
 	so.RejectionStore
@@ -56,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		"Pipeline":          func(t *testing.T) { testPipeline(t, open) },
 		"Behaviour":         func(t *testing.T) { testBehaviour(t, open) },
 		"Analytics":         func(t *testing.T) { testAnalytics(t, open) },
+		"Erasure":           func(t *testing.T) { testErasure(t, open) },
 		"Alerts":            func(t *testing.T) { testAlerts(t, open) },
 		"Rejections":        func(t *testing.T) { testRejections(t, open) },
 	} {

@@ -29,6 +29,7 @@ type database interface {
 	so.WebhookStore
 	so.AnalyticsStore
 	so.AnalyticsRebuilder
+	so.UserEraser
 	so.AlertStore
 	so.InsightStore
 	so.RejectionStore

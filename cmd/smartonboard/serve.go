@@ -228,6 +228,7 @@ func (m *Main) newHTTPServer() *http.Server {
 		Analytics: m.db,
 		Alerts:    m.db,
 		Insights:  m.db,
+		Eraser:    m.db,
 		Webhooks:  m.db,
 
 		Rejections:       m.db,
