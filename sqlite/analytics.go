@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
@@ -55,16 +56,25 @@ func (t consumerTx) SaveFacts(ctx context.Context, facts []*so.JourneyFact) erro
 	return saveFacts(ctx, t.tx, facts)
 }
 
+// factsPerInsert is how many facts one INSERT writes: one statement per
+// fact cost most of the consumer's writes on journey traffic.
+const factsPerInsert = 100
+
 func saveFacts(ctx context.Context, tx *stmtTx, facts []*so.JourneyFact) error {
-	for _, f := range facts {
-		doc, err := so.EncodeFact(f)
-		if err != nil {
-			return err
+	for start := 0; start < len(facts); start += factsPerInsert {
+		chunk := facts[start:min(start+factsPerInsert, len(facts))]
+		args := make([]any, 0, 8*len(chunk))
+		for _, f := range chunk {
+			doc, err := so.EncodeFact(f)
+			if err != nil {
+				return err
+			}
+			args = append(args, f.JourneyID, f.ProjectID, f.UserID, f.Flow, f.Version, f.StartHour.UnixMilli(), string(f.Status), string(doc))
 		}
+		values := strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk))
 		if _, err := tx.ExecContext(ctx, `INSERT INTO journey_facts (journey_id, project_id, user_id, flow, version,
-			start_hour, status, fact) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (journey_id) DO UPDATE SET fact = excluded.fact,
-			start_hour = excluded.start_hour, status = excluded.status`, f.JourneyID, f.ProjectID, f.UserID, f.Flow, f.Version,
-			f.StartHour.UnixMilli(), string(f.Status), string(doc)); err != nil {
+			start_hour, status, fact) VALUES `+values[:len(values)-2]+` ON CONFLICT (journey_id) DO UPDATE SET fact = excluded.fact,
+			start_hour = excluded.start_hour, status = excluded.status`, args...); err != nil {
 			return mapError(err)
 		}
 	}
