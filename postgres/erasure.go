@@ -16,9 +16,15 @@ type erasureTx struct {
 	upTo so.Cursor // the analytics cursor
 }
 
-// EraseUser implements smartonboard.UserEraser.
+// EraseUser implements smartonboard.UserEraser. It also holds the behaviour
+// consumer off: a batch of it in flight could otherwise write the user's
+// state, detections and interventions back after the erasure commits.
+// (Neither consumer locks the other's cursor, so the order cannot deadlock.)
 func (db *DB) EraseUser(ctx context.Context, fn func(context.Context, so.ErasureTx) error) error {
 	return db.holdingAnalytics(ctx, func(tx *consumerTx, upTo so.Cursor) error {
+		if _, err := tx.tx.Exec(ctx, `SELECT 1 FROM pipeline_cursors WHERE consumer = 'behaviour' FOR UPDATE`); err != nil {
+			return mapError(err, "pipeline cursor")
+		}
 		return fn(ctx, erasureTx{consumerTx: tx, upTo: upTo})
 	})
 }

@@ -14,7 +14,9 @@ type erasureTx struct {
 	upTo int64 // the analytics cursor
 }
 
-// EraseUser implements smartonboard.UserEraser.
+// EraseUser implements smartonboard.UserEraser. SQLite's one writer runs it
+// between two consumer batches, and a batch after it finds the user's events
+// gone from the log, even those it was handed in memory.
 func (db *DB) EraseUser(ctx context.Context, fn func(context.Context, so.ErasureTx) error) error {
 	return db.holdingAnalytics(ctx, func(tx consumerTx, upTo int64) error {
 		return fn(ctx, erasureTx{consumerTx: tx, upTo: upTo})
