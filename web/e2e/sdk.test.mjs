@@ -215,7 +215,8 @@ await run([
     async (browser) => {
       const ctx = await browser.newContext();
       const page = await ctx.newPage();
-      await open(page, "/one", { user: user("keys"), flow: "tour" });
+      const id = user("keys");
+      await open(page, "/one", { user: id, flow: "tour" });
       await stepShown(page, "connect");
       const active = () => page.evaluate(() => {
         const root = document.querySelector("[data-smartonboard]").shadowRoot;
@@ -234,6 +235,16 @@ await run([
       await page.keyboard.press("ArrowDown");
       assert.equal(await active(), "BUTTON:create", "ArrowDown moves to the next step");
       await shot(page, "checklist-open");
+      // A journey update redraws the open panel and keeps the reader's place
+      // (it once threw there, and Escape then lost the panel).
+      const res = await fetch(server + "/v1/events", {
+        method: "POST",
+        headers: { Authorization: "Bearer " + key, "Content-Type": "application/json" },
+        body: JSON.stringify({ events: [{ id: id + "-done", type: "step_completed", user_id: id, session_id: "s-" + id, flow: "tour", step: "connect", timestamp: new Date().toISOString() }] }),
+      });
+      assert.equal(res.status, 200, "posting the step's completion");
+      await until("the launcher to count the step done", () => page.evaluate(() => document.querySelector("[data-smartonboard]").shadowRoot.querySelector(".launcher").textContent.includes("1/")));
+      assert.equal(await active(), "BUTTON:create", "focus stays on the step the reader was on");
       await page.keyboard.press("Escape");
       await until("the panel to close", async () => !(await shadow(page, "#so-checklist")));
       assert.equal(await active(), "launcher", "focus returns to the launcher");

@@ -465,7 +465,7 @@ export const shutdown = guard(function shutdown() {
 });
 
 /** version is the SDK's version. */
-export const version = "1.0.0";
+export const version = "1.0.1";
 
 /** debug reports what the SDK holds, for tests and support. */
 export const debug = guard(function debug() {

@@ -257,7 +257,8 @@ export function createUI({ locale, t, guard, onStepAction, onChecklistPick, onIn
     const had = panel && panel.contains(root.activeElement) ? root.activeElement.dataset.step || "panel" : null;
     if (panel) panel.replaceWith(fresh);
     else wrap.append(fresh);
-    if (had) (fresh.querySelector(`[data-step="${CSS.escape(had)}"]`) || fresh).focus(); // an update keeps the reader's place
+    // An update keeps the reader's place. (CSS here is the stylesheet, not window.CSS: no selector escaping.)
+    if (had) ([...fresh.querySelectorAll("li button")].find((b) => b.dataset.step === had) || fresh).focus();
     panel = fresh;
     launcher.setAttribute("aria-expanded", "true");
     if (focus) (fresh.querySelector("[aria-current=step]") || fresh.querySelector("li button") || fresh).focus();
