@@ -447,3 +447,17 @@ func hasOptional(f Flow) bool {
 	}
 	return false
 }
+
+// TestTraitsValid: every user's traits are ones POST /v1/identify accepts.
+func TestTraitsValid(t *testing.T) {
+	t.Parallel()
+	for _, u := range run(t, Options{Seed: 5, Users: 300}) {
+		raw, err := json.Marshal(u.Traits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := so.ValidateTraits(raw); err != nil {
+			t.Fatalf("user %s traits %s: %v", u.ID, raw, err)
+		}
+	}
+}

@@ -2,12 +2,14 @@ package simulate
 
 import (
 	"math/rand/v2"
+
+	so "github.com/smartonboarding/smartonboard"
 )
 
 // Trait values an identify call may send.
 var (
 	plans        = []string{"free", "trial", "team", "enterprise"}
-	experiences  = []string{"beginner", "intermediate", "expert"}
+	experiences  = so.Experiences // the values the server accepts: none, some, expert
 	companySizes = []string{"1-10", "11-50", "51-200", "201-1000", "1000+"}
 	roles        = []string{"developer", "marketer", "manager", "founder", "designer", "analyst", "support"}
 	// personaRoles are the roles a persona most often has.

@@ -24,6 +24,7 @@ Usage:
   smartonboard admin create --email E --password-file F               create a dashboard account (owner of the default project)
   smartonboard analytics rebuild [--from 2026-11-01T00:00:00Z]        recompute the report rollups from stored events
   smartonboard seed --events N [--days 7] [--seed 1] [--force]        write invented onboarding history (demos, benchmarks)
+  smartonboard simulate [--users N] [--seed 1] [--out F | --url URL --key K]  simulate users going through a flow (JSONL or live)
   smartonboard version                                                print version, commit and build time
   smartonboard help                                                   this text
 
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		err = runAnalytics(ctx, args[1:], environ, stdout, stderr)
 	case "seed":
 		err = runSeed(ctx, args[1:], environ, stdout, stderr)
+	case "simulate":
+		err = runSimulate(ctx, args[1:], environ, stdout, stderr)
 	case "version":
 		printVersion(stdout)
 	case "help", "-h", "--help":
