@@ -10,6 +10,7 @@ import (
 	"iter"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smartonboarding/smartonboard/client"
@@ -20,6 +21,7 @@ import (
 type simulateSend struct {
 	api      *client.Client
 	secret   bool          // a secret key may set server-only traits
+	workers  int           // users sent at once
 	retries  int           // attempts after a 429 or 503
 	backoff  time.Duration // first wait before a retry; it doubles
 	progress io.Writer
@@ -41,11 +43,15 @@ func runSimulate(ctx context.Context, args []string, _ []string, stdout, stderr 
 	ago := fs.Duration("ago", 0, "start this long before now instead of at --start (for example 168h)")
 	spread := fs.Duration("spread", 7*24*time.Hour, "users arrive spread over this span")
 	prefix := fs.String("prefix", "sim-", "user ids start with this")
+	workers := fs.Int("concurrency", 4, "with --url, how many users are sent at once (1 to 64)")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2}
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (flags only; see smartonboard simulate -h)", fs.Arg(0))
+	}
+	if *workers < 1 || *workers > 64 {
+		return fmt.Errorf("--concurrency %d: give 1 to 64", *workers)
 	}
 	if *users < 1 {
 		return fmt.Errorf("--users %d: simulate at least one user", *users)
@@ -65,7 +71,7 @@ func runSimulate(ctx context.Context, args []string, _ []string, stdout, stderr 
 	if *key == "" {
 		return errors.New("--url needs --key: the project's public (pk_…) or secret (sk_…) key")
 	}
-	send := &simulateSend{api: client.New(*url, *key), secret: strings.HasPrefix(*key, "sk_"), retries: 6, backoff: time.Second, progress: stderr}
+	send := &simulateSend{api: client.New(*url, *key), secret: strings.HasPrefix(*key, "sk_"), workers: *workers, retries: 6, backoff: time.Second, progress: stderr}
 	if send.secret {
 		if err := send.ensureFlow(ctx, simulate.DefaultFlow()); err != nil {
 			return err
@@ -148,20 +154,47 @@ func writeSimulated(population iter.Seq[simulate.User], path string, stdout, std
 	return nil
 }
 
-// all sends each user's traits and events, printing progress every few
-// seconds and the summary at the end.
+// all sends each user's traits and events, a few users at once (each
+// user's requests stay in order), printing progress every few seconds and
+// the summary at the end. The first failure stops the run.
 func (s *simulateSend) all(ctx context.Context, population iter.Seq[simulate.User], total int) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	users, done := make(chan simulate.User), make(chan simulate.User)
+	var workers sync.WaitGroup
+	for range max(1, s.workers) {
+		workers.Go(func() {
+			for u := range users {
+				if err := s.user(ctx, u); err != nil {
+					cancel(fmt.Errorf("user %s: %w", u.ID, err))
+					continue
+				}
+				done <- u
+			}
+		})
+	}
+	go func() {
+		defer close(users)
+		for u := range population {
+			select {
+			case users <- u:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { workers.Wait(); close(done) }()
 	var sum simulateSummary
 	last := time.Now()
-	for u := range population {
-		if err := s.user(ctx, u); err != nil {
-			return fmt.Errorf("user %s: %w", u.ID, err)
-		}
+	for u := range done {
 		sum.add(u)
 		if time.Since(last) >= 2*time.Second {
 			fmt.Fprintf(s.progress, "… %d of %d users, %d events sent\n", sum.users, total, sum.events)
 			last = time.Now()
 		}
+	}
+	if err := context.Cause(ctx); err != nil {
+		return err
 	}
 	fmt.Fprintln(s.progress, sum)
 	return nil

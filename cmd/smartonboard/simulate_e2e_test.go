@@ -33,7 +33,8 @@ func TestSimulateJSONL(t *testing.T) {
 	if len(a) == 0 || !bytes.Equal(a, b) || bytes.Equal(a, c) {
 		t.Errorf("seed 7 twice gave %d and %d bytes (equal %v); seed 8 equal too: %v", len(a), len(b), bytes.Equal(a, b), bytes.Equal(a, c))
 	}
-	for _, bad := range [][]string{{"--users", "0"}, {"--start", "yesterday"}, {"--start", "2026-01-01T00:00:00Z", "--ago", "1h"}, {"--url", "http://127.0.0.1:1"}, {"extra"}} {
+	for _, bad := range [][]string{{"--users", "0"}, {"--start", "yesterday"}, {"--start", "2026-01-01T00:00:00Z", "--ago", "1h"}, {"--url", "http://127.0.0.1:1"}, {"extra"},
+		{"--concurrency", "0"}, {"--url", "http://127.0.0.1:1", "--key", "pk_nothing-listens-there"}} {
 		if code := run(context.Background(), append([]string{"simulate"}, bad...), nil, &bytes.Buffer{}, &bytes.Buffer{}); code == 0 {
 			t.Errorf("simulate %v exited 0; want a refusal", bad)
 		}
