@@ -20,24 +20,32 @@ func (t consumerTx) LoadFacts(ctx context.Context, projectID string, journeyIDs 
 		// By journey alone: with the project in the WHERE, SQLite reads every
 		// fact of the project through its user index once the list is long.
 		rows, err := t.tx.QueryContext(ctx, factsQuery(in), ids...)
-		if err != nil {
-			return mapError(err)
-		}
-		var doc string
-		var bad error
-		err = eachRow(rows, []any{&doc}, func() {
-			f, err := so.DecodeFact([]byte(doc))
-			if err != nil {
-				bad = err
-				return
-			}
+		return eachFact(rows, err, func(f *so.JourneyFact) {
 			if f.ProjectID == projectID {
 				out[f.JourneyID] = f
 			}
 		})
-		return cmp.Or(err, bad)
 	})
 	return out, err
+}
+
+// eachFact decodes the fact column of every row and calls fn with each; a
+// fact that does not decode is the error.
+func eachFact(rows *sql.Rows, err error, fn func(*so.JourneyFact)) error {
+	if err != nil {
+		return mapError(err)
+	}
+	var doc string
+	var bad error
+	err = eachRow(rows, []any{&doc}, func() {
+		f, err := so.DecodeFact([]byte(doc))
+		if err != nil {
+			bad = cmp.Or(bad, err)
+			return
+		}
+		fn(f)
+	})
+	return cmp.Or(err, bad)
 }
 
 // factsQuery reads the facts of the journeys whose ids fill the IN list.

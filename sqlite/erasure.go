@@ -27,24 +27,9 @@ func (db *DB) EraseUser(ctx context.Context, fn func(context.Context, so.Erasure
 func (t erasureTx) UserFacts(ctx context.Context, projectID, userID string) ([]*so.JourneyFact, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT fact FROM journey_facts WHERE project_id = ? AND user_id = ? ORDER BY journey_id`,
 		projectID, userID)
-	if err != nil {
-		return nil, mapError(err)
-	}
 	var out []*so.JourneyFact
-	var doc string
-	var bad error
-	err = eachRow(rows, []any{&doc}, func() {
-		f, err := so.DecodeFact([]byte(doc))
-		if err != nil {
-			bad = err
-			return
-		}
-		out = append(out, f)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, bad
+	err = eachFact(rows, err, func(f *so.JourneyFact) { out = append(out, f) })
+	return out, err
 }
 
 // CountedEvents implements smartonboard.ErasureTx, through the events' user index.
