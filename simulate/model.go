@@ -18,6 +18,9 @@ package simulate
 import (
 	"math"
 	"math/rand/v2"
+	"time"
+
+	so "github.com/smartonboarding/smartonboard"
 )
 
 // Flow is the flow a population goes through: its key and steps in order.
@@ -166,3 +169,24 @@ func lognormal(rng *rand.Rand, mu, sigma float64) float64 {
 
 // chance is a Bernoulli draw with probability p.
 func chance(rng *rand.Rand, p float64) bool { return rng.Float64() < p }
+
+// ProbabilityAt is the oracle asked at t: the chance of completing given the
+// latent traits and the steps the user's events show passed (completed, or
+// skipped) by then, in flow order.
+func (u User) ProbabilityAt(f Flow, t time.Time) float64 {
+	passed := map[string]bool{}
+	for _, e := range u.Events {
+		if ts, err := time.Parse(time.RFC3339Nano, e.Timestamp); err == nil && !ts.After(t) &&
+			(e.Type == so.EventStepCompleted || e.Type == so.EventStepSkipped) {
+			passed[e.Step] = true
+		}
+	}
+	k := 0
+	for k < len(f.Steps) && passed[f.Steps[k].Key] {
+		k++
+	}
+	if k >= len(u.Survival) {
+		return 1
+	}
+	return product(u.Survival[k:])
+}

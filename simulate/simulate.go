@@ -46,7 +46,10 @@ type User struct {
 	// Probability is the oracle: the chance of completing given everything
 	// about the user, including noise no event shows, as known at their start.
 	Probability float64
-	Completed   bool
+	// Survival is, per step up to the last required one, the chance of
+	// getting through it, so the oracle can be asked again later on.
+	Survival  []float64
+	Completed bool
 	// Traits are what an identify call would send (plan, role, experience,
 	// company_size): they carry some of the signal, never all of it.
 	Traits map[string]string
@@ -171,7 +174,7 @@ func (o Options) user(i int) User {
 	u := User{ID: o.UserPrefix + strconv.Itoa(i), Persona: p.Name,
 		Skill: t.skill, Motivation: t.motivation, TimePressure: t.hurry}
 	s := t.survival(o.Flow)
-	u.Probability = product(s)
+	u.Probability, u.Survival = product(s), s
 	u.Completed = chance(rng, u.Probability)
 	end := stop{step: len(o.Flow.Steps)}
 	if !u.Completed {
