@@ -11,36 +11,71 @@ import (
 // KindLogistic is the model kind this package trains.
 const KindLogistic = "logistic"
 
-// Params are what a trained model needs to score: the schema, the
-// standardization, the weights and the calibration, plus the training
-// distribution of each feature for drift.
+// Params are what a trained model needs to score: the schema, one linear
+// model per stage of a journey's life (early behaviour means something else
+// than late behaviour, and each stage is calibrated on its own), and the
+// training distribution of each feature for drift.
 type Params struct {
-	Schema Schema    `json:"schema"`
-	Mean   []float64 `json:"mean"`
-	Scale  []float64 `json:"scale"`
+	Schema Schema  `json:"schema"`
+	Stages []Stage `json:"stages"`
+	// Reference is each feature's distribution over the training samples.
+	Reference []Reference `json:"reference"`
+}
+
+// Stage is the model of journeys whose age at scoring is below UntilMinutes
+// (the last stage has 0: no bound).
+type Stage struct {
+	UntilMinutes float64 `json:"until_minutes"`
+	Linear
+}
+
+// Linear is a standardized logistic regression with Platt calibration.
+type Linear struct {
+	Mean  []float64 `json:"mean"`
+	Scale []float64 `json:"scale"`
 	// Weights are per standardized feature; Bias is the intercept.
 	Weights []float64 `json:"weights"`
 	Bias    float64   `json:"bias"`
 	// PlattA and PlattB map the raw logit s to the calibrated 1/(1+exp(-(A·s+B))).
 	PlattA float64 `json:"platt_a"`
 	PlattB float64 `json:"platt_b"`
-	// Reference is each feature's distribution over the training samples.
-	Reference []Reference `json:"reference"`
+	// Isotonic, when set, corrects the Platt probability's shape.
+	Isotonic Isotonic `json:"isotonic"`
 }
+
+// stageBounds are the journey ages, in minutes, where one stage hands over
+// to the next: between the horizons, so a cut-off never sits on a bound.
+var stageBounds = []float64{1.5, 3.5, 7.5, 15, 30, 60, 180, 480, 1080, 2880}
 
 // Check refuses parameters whose lengths disagree, so a stored model that
 // cannot score is found when it is loaded, not when a user is scored.
 func (p *Params) Check() error {
 	n := p.Schema.Len()
-	if n == 0 || len(p.Mean) != n || len(p.Scale) != n || len(p.Weights) != n {
+	if n == 0 || len(p.Stages) == 0 || len(p.Schema.Features) <= int(FElapsed) || p.Schema.Features[FElapsed] != featureNames[FElapsed] {
 		return errors.New("model parameters do not match their schema")
 	}
-	for _, v := range slices.Concat(p.Mean, p.Scale, p.Weights, []float64{p.Bias, p.PlattA, p.PlattB}) {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return errors.New("model parameters are not finite")
+	for _, st := range p.Stages {
+		if len(st.Mean) != n || len(st.Scale) != n || len(st.Weights) != n {
+			return errors.New("model parameters do not match their schema")
+		}
+		for _, v := range slices.Concat(st.Mean, st.Scale, st.Weights, []float64{st.Bias, st.PlattA, st.PlattB}) {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return errors.New("model parameters are not finite")
+			}
 		}
 	}
 	return nil
+}
+
+// stage is the linear model for vector x, by the journey's age in x.
+func (p *Params) stage(x []float64) *Linear {
+	age := math.Expm1(x[FElapsed])
+	for i := range p.Stages {
+		if st := &p.Stages[i]; st.UntilMinutes == 0 || age < st.UntilMinutes {
+			return &st.Linear
+		}
+	}
+	return &p.Stages[len(p.Stages)-1].Linear
 }
 
 // Contribution is one feature's push on a prediction, in words.
@@ -53,38 +88,41 @@ type Contribution struct {
 }
 
 // Score is the calibrated probability of vector x.
-func (p *Params) Score(x []float64) float64 {
-	return sigmoid(p.PlattA*p.logit(x) + p.PlattB)
+func (p *Params) Score(x []float64) float64 { return p.stage(x).score(x) }
+
+func (l *Linear) score(x []float64) float64 {
+	return l.Isotonic.apply(sigmoid(l.PlattA*l.logit(x) + l.PlattB))
 }
 
 // logit is the uncalibrated log-odds of x.
-func (p *Params) logit(x []float64) float64 {
-	s := p.Bias
+func (l *Linear) logit(x []float64) float64 {
+	s := l.Bias
 	for i, v := range x {
-		s += p.Weights[i] * p.z(i, v)
+		s += l.Weights[i] * l.z(i, v)
 	}
 	return s
 }
 
 // z standardizes feature i.
-func (p *Params) z(i int, v float64) float64 { return (v - p.Mean[i]) / p.Scale[i] }
+func (l *Linear) z(i int, v float64) float64 { return (v - l.Mean[i]) / l.Scale[i] }
 
 // Explain lists the n features that move x's prediction most, largest first.
 func (p *Params) Explain(x []float64, n int) []Contribution {
+	l := p.stage(x)
 	cs := make([]Contribution, 0, len(x))
 	for i, v := range x {
-		e := p.PlattA * p.Weights[i] * p.z(i, v)
+		e := l.PlattA * l.Weights[i] * l.z(i, v)
 		if math.Abs(e) < 0.01 {
 			continue
 		}
-		cs = append(cs, Contribution{Feature: p.Schema.Name(i), Value: v, Effect: e, Text: p.words(i, v, e)})
+		cs = append(cs, Contribution{Feature: p.Schema.Name(i), Value: v, Effect: e, Text: p.words(l, i, v, e)})
 	}
 	slices.SortFunc(cs, func(a, b Contribution) int { return cmp.Compare(math.Abs(b.Effect), math.Abs(a.Effect)) })
 	return cs[:min(n, len(cs))]
 }
 
 // words says how feature i's value moves the chance.
-func (p *Params) words(i int, v, effect float64) string {
+func (p *Params) words(l *Linear, i int, v, effect float64) string {
 	way := "raises"
 	if effect < 0 {
 		way = "lowers"
@@ -96,7 +134,7 @@ func (p *Params) words(i int, v, effect float64) string {
 		return fmt.Sprintf("%s, which %s the chance", p.Schema.Words(i), way)
 	}
 	level := "more"
-	if v < p.Mean[i] {
+	if v < l.Mean[i] {
 		level = "less"
 	}
 	return fmt.Sprintf("%s: %s than usual, which %s the chance", p.Schema.Words(i), level, way)

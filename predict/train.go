@@ -47,7 +47,7 @@ func (o Options) withDefaults() Options {
 		o.Lambda = 1
 	}
 	if o.PerJourney <= 0 {
-		o.PerJourney = 5
+		o.PerJourney = 11
 	}
 	if o.TrainShare <= 0 || o.CalibrateShare <= 0 || o.TrainShare+o.CalibrateShare >= 1 {
 		o.TrainShare, o.CalibrateShare = 0.6, 0.2
@@ -176,13 +176,21 @@ func (c *Collector) Train() (*Result, error) {
 	train, cal, hold := js[:a], js[a:b], js[b:]
 	schema := newSchema(train)
 	x, y := matrix(schema, train)
-	p := &Params{Schema: schema}
-	p.standardize(x, schema.Len())
-	p.Weights, p.Bias = fitLogistic(p.zscores(x), y, schema.Len(), c.o.Lambda)
-	p.PlattA, p.PlattB = 1, 0
 	cx, cy := matrix(schema, cal)
-	p.PlattA, p.PlattB = fitPlatt(p.logits(cx), cy)
-	p.Reference = references(x, schema.Len())
+	p := &Params{Schema: schema, Reference: references(x, schema.Len())}
+	pooled := fitLinear(x, y, cx, cy, schema.Len(), c.o.Lambda)
+	for i := range len(stageBounds) + 1 {
+		st := Stage{Linear: pooled}
+		if i < len(stageBounds) {
+			st.UntilMinutes = stageBounds[i]
+		}
+		sx, sy := stageRows(x, y, schema.Len(), i)
+		scx, scy := stageRows(cx, cy, schema.Len(), i)
+		if enoughRows(sy) && enoughRows(scy) {
+			st.Linear = fitLinear(sx, sy, scx, scy, schema.Len(), c.o.Lambda)
+		}
+		p.Stages = append(p.Stages, st)
+	}
 	r := &Result{Params: p, From: train[0].start, To: train[len(train)-1].start,
 		Train: len(train), Calibrate: len(cal), Holdout: len(hold)}
 	r.Samples = holdoutSamples(hold)
@@ -267,45 +275,96 @@ func (p *Params) Measure(ss []Sample) (Metrics, []Bin) {
 	return Measure(probs, ys), Calibration(probs, ys, eceBins)
 }
 
+// fitLinear trains one standardized logistic regression on (x, y) and
+// calibrates it on (cx, cy).
+func fitLinear(x []float64, y []bool, cx []float64, cy []bool, d int, lambda float64) Linear {
+	var l Linear
+	l.standardize(x, d)
+	l.Weights, l.Bias = fitLogistic(l.zscores(x), y, d, lambda)
+	logits := l.logits(cx)
+	l.PlattA, l.PlattB = fitPlatt(logits, cy)
+	{
+		ps := make([]float64, len(logits))
+		for i, s := range logits {
+			ps[i] = sigmoid(l.PlattA*s + l.PlattB)
+		}
+		l.Isotonic = fitIsotonic(ps, cy)
+	}
+	return l
+}
+
+// stageOf is the stage index of a journey age in minutes.
+func stageOf(age float64) int {
+	for i, b := range stageBounds {
+		if age < b {
+			return i
+		}
+	}
+	return len(stageBounds)
+}
+
+// stageRows picks the rows of stage i.
+func stageRows(x []float64, y []bool, d, i int) ([]float64, []bool) {
+	var sx []float64
+	var sy []bool
+	for r := range y {
+		if stageOf(math.Expm1(x[r*d+int(FElapsed)])) == i {
+			sx, sy = append(sx, x[r*d:(r+1)*d]...), append(sy, y[r])
+		}
+	}
+	return sx, sy
+}
+
+// enoughRows tells whether a stage has the data for a model of its own.
+func enoughRows(y []bool) bool {
+	pos := 0
+	for _, v := range y {
+		if v {
+			pos++
+		}
+	}
+	return len(y) >= MinSettled && pos >= MinPerClass && len(y)-pos >= MinPerClass
+}
+
 // standardize sets the mean and scale of each column; a constant column
 // keeps scale 1 so that its weight stays 0.
-func (p *Params) standardize(x []float64, d int) {
+func (l *Linear) standardize(x []float64, d int) {
 	n := len(x) / d
-	p.Mean, p.Scale = make([]float64, d), make([]float64, d)
+	l.Mean, l.Scale = make([]float64, d), make([]float64, d)
 	for r := range n {
 		for j := range d {
-			p.Mean[j] += x[r*d+j] / float64(n)
+			l.Mean[j] += x[r*d+j] / float64(n)
 		}
 	}
 	for r := range n {
 		for j := range d {
-			dv := x[r*d+j] - p.Mean[j]
-			p.Scale[j] += dv * dv / float64(n)
+			dv := x[r*d+j] - l.Mean[j]
+			l.Scale[j] += dv * dv / float64(n)
 		}
 	}
 	for j := range d {
-		if p.Scale[j] = math.Sqrt(p.Scale[j]); p.Scale[j] < 1e-9 {
-			p.Scale[j] = 1
+		if l.Scale[j] = math.Sqrt(l.Scale[j]); l.Scale[j] < 1e-9 {
+			l.Scale[j] = 1
 		}
 	}
 }
 
 // zscores standardizes a flat matrix.
-func (p *Params) zscores(x []float64) []float64 {
-	d := len(p.Mean)
+func (l *Linear) zscores(x []float64) []float64 {
+	d := len(l.Mean)
 	z := make([]float64, len(x))
 	for i, v := range x {
-		z[i] = p.z(i%d, v)
+		z[i] = l.z(i%d, v)
 	}
 	return z
 }
 
 // logits are the raw log-odds of each row.
-func (p *Params) logits(x []float64) []float64 {
-	d := len(p.Mean)
+func (l *Linear) logits(x []float64) []float64 {
+	d := len(l.Mean)
 	out := make([]float64, len(x)/d)
 	for r := range out {
-		out[r] = p.logit(x[r*d : (r+1)*d])
+		out[r] = l.logit(x[r*d : (r+1)*d])
 	}
 	return out
 }

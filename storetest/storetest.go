@@ -28,6 +28,8 @@ type DB interface {
 	so.AlertStore
 	so.InsightStore
 	so.RejectionStore
+	so.ModelStore
+	so.HistoryStore
 	Migrator() *migrate.Migrator
 	Ping(ctx context.Context) error
 }
@@ -60,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 		"Erasure":           func(t *testing.T) { testErasure(t, open) },
 		"Alerts":            func(t *testing.T) { testAlerts(t, open) },
 		"Rejections":        func(t *testing.T) { testRejections(t, open) },
+		"Models":            func(t *testing.T) { testModels(t, open) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
