@@ -3,6 +3,7 @@ package smartonboard
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -85,6 +86,8 @@ type ModelStore interface {
 	ListModels(ctx context.Context, projectID string) ([]*Model, error)
 	// FindModel returns one model.
 	FindModel(ctx context.Context, projectID, id string) (*Model, error)
+	// ActiveModels returns every project's active model (for readiness).
+	ActiveModels(ctx context.Context) ([]*Model, error)
 	// ActiveModel returns the project's active model, or NoActiveModel.
 	ActiveModel(ctx context.Context, projectID string) (*Model, error)
 	// ActivateModel makes the model active and the active one retired, in one
@@ -137,3 +140,24 @@ func GroupHistories(users []string, journeys []*Journey, traits map[string]json.
 	}
 	return out
 }
+
+// TrainingJob is a queued training of a project's model.
+type TrainingJob struct {
+	ID         int64      `json:"id"`
+	State      string     `json:"state"` // the queue's: available, running, completed, cancelled, retryable, …
+	Error      string     `json:"error,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+// TrainingQueue queues trainings on the job queue every instance works.
+type TrainingQueue interface {
+	// EnqueueTraining queues a training of the project's model, or returns
+	// the one already waiting or running.
+	EnqueueTraining(ctx context.Context, projectID string) (*TrainingJob, error)
+	// FindTrainingJob returns one of the project's training jobs.
+	FindTrainingJob(ctx context.Context, projectID string, id int64) (*TrainingJob, error)
+}
+
+// TrainingJobNotFound reports an unknown training job.
+func TrainingJobNotFound(id int64) *Error { return NotFound("training job", strconv.FormatInt(id, 10)) }

@@ -22,6 +22,7 @@ type ErrorDetail struct {
 type CheckResult struct {
 	Status    string `json:"status"`
 	Error     string `json:"error,omitempty"`
+	Detail    string `json:"detail,omitempty"`
 	ElapsedMS int64  `json:"elapsed_ms"`
 }
 

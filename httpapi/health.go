@@ -38,7 +38,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		wg.Go(func() {
 			start := time.Now()
 			res := api.CheckResult{Status: "ok"}
-			if err := c.Run(ctx); err != nil {
+			run := c.Run
+			if c.Detail != nil {
+				run = func(ctx context.Context) (err error) { res.Detail, err = c.Detail(ctx); return err }
+			}
+			if err := run(ctx); err != nil {
 				// The probe is public: say which check failed, keep the details (hosts,
 				// users, driver text) in the log.
 				s.Logger.WarnContext(ctx, "readiness check failed", "check", c.Name, "err", err)

@@ -14,6 +14,7 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/analytics"
 	"github.com/smartonboarding/smartonboard/journey"
+	"github.com/smartonboarding/smartonboard/predict"
 	"github.com/smartonboarding/smartonboard/stream"
 	"github.com/smartonboarding/smartonboard/web"
 )
@@ -25,6 +26,8 @@ const DefaultBodyLimit = 1 << 20
 type Check struct {
 	Name string
 	Run  func(ctx context.Context) error
+	// Detail, when set instead of Run, also says what it found.
+	Detail func(ctx context.Context) (string, error)
 }
 
 // BuildInfo identifies the running binary in /v1/status.
@@ -51,6 +54,10 @@ type Server struct {
 	Insights  analytics.InsightSource
 	// Eraser runs user erasures (DELETE /v1/users/{user_id}).
 	Eraser so.UserEraser
+	// Models trains, keeps and serves the success-prediction models.
+	Models *predict.Service
+	// Training queues trainings (POST /v1/models/train).
+	Training so.TrainingQueue
 	// Rejections keeps the counts of rejected events FlushRejections writes.
 	Rejections so.RejectionStore
 	// MaxRejectionKeys bounds the rejection counts held between flushes
@@ -183,6 +190,11 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/users", read, s.listUsers)
 	s.handle(mux, "GET /v1/users/{user_id}", read, s.getUser)
 	s.handle(mux, "DELETE /v1/users/{user_id}", adminScope, s.eraseUser)
+	s.handle(mux, "GET /v1/users/{user_id}/prediction", read, s.userPrediction)
+	s.handle(mux, "GET /v1/models", read, s.listModels)
+	s.handle(mux, "POST /v1/models/train", write, s.trainModel)
+	s.handle(mux, "GET /v1/models/jobs/{id}", read, s.getTrainingJob)
+	s.handle(mux, "POST /v1/models/{id}/activate", write, s.activateModel)
 	s.handle(mux, "POST /v1/users/{user_id}/journeys/{flow_key}", public, s.startJourney)
 	s.handle(mux, "GET /v1/users/{user_id}/journeys/{flow_key}", public, s.getJourney)
 	s.handle(mux, "GET /v1/users/{user_id}/next-step", public, s.nextStep)

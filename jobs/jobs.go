@@ -6,6 +6,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -170,3 +171,52 @@ func (w warnings) Enabled(ctx context.Context, l slog.Level) bool {
 func (w warnings) WithAttrs(as []slog.Attr) slog.Handler { return warnings{w.Handler.WithAttrs(as)} }
 
 func (w warnings) WithGroup(name string) slog.Handler { return warnings{w.Handler.WithGroup(name)} }
+
+// TrainModel trains a project's success-prediction model (POST
+// /v1/models/train, and the periodic retrain).
+type TrainModel struct {
+	ProjectID string `json:"project_id"`
+}
+
+// Kind implements river.JobArgs.
+func (TrainModel) Kind() string { return "train_model" }
+
+// InsertOpts keeps one training per project waiting or running: asking
+// again meanwhile answers the same job.
+func (TrainModel) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+}
+
+// TrainWorker runs TrainModel jobs; a refusal for want of data is final.
+type TrainWorker struct {
+	river.WorkerDefaults[TrainModel]
+	Train func(ctx context.Context, projectID string) error
+}
+
+// Timeout implements river.Worker: 100,000 journeys train in well under it.
+func (w *TrainWorker) Timeout(*river.Job[TrainModel]) time.Duration { return 15 * time.Minute }
+
+// Work implements river.Worker.
+func (w *TrainWorker) Work(ctx context.Context, job *river.Job[TrainModel]) error {
+	err := w.Train(ctx, job.Args.ProjectID)
+	if so.ErrorCode(err) == so.EINVALID {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// TrainingJob is a training job as the API shows it, or nil when the row is
+// not a training job of the project.
+func TrainingJob(row *rivertype.JobRow, projectID string) *so.TrainingJob {
+	var args TrainModel
+	if row == nil || row.Kind != (TrainModel{}).Kind() || json.Unmarshal(row.EncodedArgs, &args) != nil || args.ProjectID != projectID {
+		return nil
+	}
+	j := &so.TrainingJob{ID: row.ID, State: string(row.State), CreatedAt: row.CreatedAt.UTC(), FinishedAt: row.FinalizedAt}
+	if n := len(row.Errors); n > 0 {
+		j.Error = row.Errors[n-1].Error
+	}
+	return j
+}

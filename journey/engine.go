@@ -30,6 +30,9 @@ type Engine struct {
 	// Engagement, when set, returns the latest engagement score of journeys
 	// (the behaviour engine's), which views show as `engagement`.
 	Engagement func(ctx context.Context, journeyIDs []string) (map[string]float64, error)
+	// Success, when set, returns a journey's predicted chance of completing
+	// (nil when it has none), which Start and Get show as `predicted_success`.
+	Success func(ctx context.Context, j *so.Journey) *float64
 	// Present, when set, renders a flow version for the SDK; the answers to
 	// Start and Get carry it as `presentation`.
 	Present Presenter
@@ -231,6 +234,9 @@ func (e *Engine) view(ctx context.Context, j *so.Journey) (*View, error) {
 		return nil, err
 	}
 	e.fillEngagement(ctx, []*View{view})
+	if e.Success != nil {
+		view.PredictedSuccess = e.Success(ctx, j)
+	}
 	if e.Present != nil {
 		v, err := e.Version(ctx, j.ProjectID, j.FlowID, j.FlowVersion)
 		if err != nil {

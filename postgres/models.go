@@ -46,6 +46,12 @@ func (db *DB) FindModel(ctx context.Context, projectID, id string) (*so.Model, e
 	return oneModel(ctx, db.pool, so.ModelNotFound(id), `SELECT `+modelColumns+` FROM models WHERE project_id = $1 AND id = $2`, projectID, id)
 }
 
+// ActiveModels implements smartonboard.ModelStore.
+func (db *DB) ActiveModels(ctx context.Context) ([]*so.Model, error) {
+	rows, _ := db.pool.Query(ctx, `SELECT `+modelColumns+` FROM models WHERE status = 'active' ORDER BY project_id`)
+	return collectModels(rows)
+}
+
 // ActiveModel implements smartonboard.ModelStore.
 func (db *DB) ActiveModel(ctx context.Context, projectID string) (*so.Model, error) {
 	return oneModel(ctx, db.pool, so.NoActiveModel(), `SELECT `+modelColumns+` FROM models WHERE project_id = $1 AND status = 'active'`, projectID)

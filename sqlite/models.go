@@ -45,6 +45,15 @@ func (db *DB) FindModel(ctx context.Context, projectID, id string) (*so.Model, e
 	return db.oneModel(ctx, db.reader, so.ModelNotFound(id), `SELECT `+modelColumns+` FROM models WHERE project_id = ? AND id = ?`, projectID, id)
 }
 
+// ActiveModels implements smartonboard.ModelStore.
+func (db *DB) ActiveModels(ctx context.Context) ([]*so.Model, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+modelColumns+` FROM models WHERE status = 'active' ORDER BY project_id`)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return scanModels(rows)
+}
+
 // ActiveModel implements smartonboard.ModelStore.
 func (db *DB) ActiveModel(ctx context.Context, projectID string) (*so.Model, error) {
 	return db.oneModel(ctx, db.reader, so.NoActiveModel(), `SELECT `+modelColumns+` FROM models WHERE project_id = ? AND status = 'active'`, projectID)

@@ -75,6 +75,9 @@ func testModelRegistry(t *testing.T, db DB) {
 	if active, err := db.ActiveModel(ctx, "p1"); err != nil || active.ID != m1.ID || active.Note != "rollback" {
 		t.Errorf("active after the rollback = %+v, %v; want m1", active, err)
 	}
+	if all, err := db.ActiveModels(ctx); err != nil || len(all) != 1 || all[0].ID != m1.ID {
+		t.Errorf("active models = %v, %v; want p1's m1 only", modelIDs(all), err)
+	}
 	if _, err := db.ActiveModel(ctx, "p2"); so.ErrorCode(err) != so.ENOTFOUND {
 		t.Errorf("p2's active model: %v; want none", err)
 	}

@@ -33,6 +33,9 @@ type database interface {
 	so.AlertStore
 	so.InsightStore
 	so.RejectionStore
+	so.ModelStore
+	so.HistoryStore
+	so.TrainingQueue
 	StartQueue(ctx context.Context, cfg jobs.Config) error
 	StopQueue(ctx context.Context) error
 	Ping(ctx context.Context) error

@@ -31,6 +31,7 @@ func (m *Main) startQueue(ctx context.Context) error {
 	river.AddWorker(workers, &jobs.Func[jobs.AbandonIdle]{Run: m.abandonIdle})
 	river.AddWorker(workers, &jobs.Func[jobs.EvaluateAlerts]{Run: m.evaluateAlerts})
 	river.AddWorker(workers, &jobs.Func[jobs.RefreshInsights]{Run: m.refreshInsights})
+	river.AddWorker(workers, &jobs.TrainWorker{Train: m.trainModel})
 	periodic := []*river.PeriodicJob{jobs.Every(m.Config.PublishInterval, jobs.PublishScheduled{}),
 		jobs.Every(abandonEvery(m.Config.AbandonAfter), jobs.AbandonIdle{}),
 		jobs.Every(m.Config.AlertInterval, jobs.EvaluateAlerts{}), jobs.Every(insightEvery, jobs.RefreshInsights{})}

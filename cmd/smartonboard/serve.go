@@ -25,6 +25,7 @@ import (
 	"github.com/smartonboarding/smartonboard/live"
 	"github.com/smartonboarding/smartonboard/migrate"
 	"github.com/smartonboarding/smartonboard/pipeline"
+	"github.com/smartonboarding/smartonboard/predict"
 	"github.com/smartonboarding/smartonboard/render"
 	"github.com/smartonboarding/smartonboard/stream"
 )
@@ -44,6 +45,7 @@ type Main struct {
 	jobs      sync.WaitGroup
 	bus       *stream.Broker
 	engine    *journey.Engine
+	models    *predict.Service
 	ingester  *ingest.Ingester
 	publisher *streamPublisher
 	pipeline  *pipeline.Pipeline
@@ -230,13 +232,16 @@ func (m *Main) newHTTPServer() *http.Server {
 		Insights:  m.db,
 		Eraser:    m.db,
 		Webhooks:  m.db,
+		Models:    m.models,
+		Training:  m.db,
 
 		Rejections:       m.db,
 		MaxRejectionKeys: m.MaxRejectionKeys,
 
 		WebhookProduction: m.Config.Env == config.EnvProduction,
 		Bus:               m.bus,
-		ReadyChecks:       []httpapi.Check{{Name: "database", Run: m.db.Ping}, {Name: "migrations", Run: m.db.Migrator().Check}},
+		ReadyChecks: []httpapi.Check{{Name: "database", Run: m.db.Ping}, {Name: "migrations", Run: m.db.Migrator().Check},
+			{Name: "models", Detail: m.modelsReady}},
 		Build:             buildInfo(),
 		Engine:            m.db.Engine(),
 		StartedAt:         time.Now(),
@@ -269,6 +274,8 @@ func (m *Main) startIngest() {
 	m.bus = stream.NewBroker(stream.Options{MaxSubscribers: m.Config.MaxStreams})
 	m.engine = &journey.Engine{Flows: m.db, Journeys: m.db, Engagement: m.db.JourneyEngagement,
 		Present: journey.Present(m.db.FindContentItem, render.Markdown)}
+	m.models = &predict.Service{Store: m.db, Versions: m.engine, AbandonAfter: m.Config.AbandonAfter}
+	m.engine.Success = m.predictedSuccess
 	m.counters = &live.Counters{}
 	m.engine.OnStart = func(j *so.Journey) { m.counters.JourneyStarted(j.ProjectID) }
 	// SQLite has one writer: one committer, big batches. PostgreSQL overlaps two

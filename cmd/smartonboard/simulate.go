@@ -95,7 +95,8 @@ func (s *simulateSend) ensureFlow(ctx context.Context, f simulate.Flow) error {
 	}
 	var steps []map[string]any
 	for _, st := range f.Steps {
-		steps = append(steps, map[string]any{"key": st.Key, "title": st.Key, "kind": "task", "content_item_id": item.ID, "required": st.Required})
+		steps = append(steps, map[string]any{"key": st.Key, "title": st.Key, "kind": "task", "content_item_id": item.ID, "required": st.Required,
+			"estimated_seconds": int(st.ExpectedSeconds)})
 	}
 	if err := s.api.Do(ctx, "POST", "/v1/flows", map[string]any{"key": f.Key, "name": "Simulated onboarding", "steps": steps}, nil); err != nil {
 		return fmt.Errorf("create flow %s: %w", f.Key, err)
