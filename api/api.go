@@ -176,3 +176,29 @@ type AuditEntryView struct {
 	Changes   []string `json:"changes"`
 	RequestID string   `json:"request_id,omitempty"`
 }
+
+// ImportSummary is the answer to POST /v1/import: what became of the lines.
+type ImportSummary struct {
+	Lines      int `json:"lines"`
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	Rejected   int `json:"rejected"`
+	Identified int `json:"identified"` // user lines whose traits were stored
+	// LastLine is the last line of the request whose outcome is committed.
+	LastLine int `json:"last_line"`
+	// Errors are the first MaxImportErrors rejected lines, in order.
+	Errors          []ImportError `json:"errors"`
+	ErrorsTruncated bool          `json:"errors_truncated"`
+}
+
+// ImportError says why one line was not accepted.
+type ImportError struct {
+	Line    int    `json:"line"`
+	ID      string `json:"id,omitempty"`
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// MaxImportErrors bounds the errors an import summary lists.
+const MaxImportErrors = 100

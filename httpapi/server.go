@@ -200,6 +200,7 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/users/{user_id}/next-step", public, s.nextStep)
 
 	s.handle(mux, "POST /v1/events", public, s.postEvents)
+	s.handle(mux, "POST /v1/import", adminScope, s.importHistory)
 	s.handle(mux, "GET /v1/stream", public, s.userStream)
 	s.handle(mux, "GET /v1/analytics/stream", read, s.analyticsStream)
 	s.handle(mux, "GET /v1/analytics/interventions", read, s.interventionEffects)

@@ -96,10 +96,13 @@ func (c *Collector) Add(h *History) {
 	if now.IsZero() {
 		now = h.LastEvent().Add(c.o.AbandonAfter + time.Nanosecond) // judged again in Train
 	}
-	if !h.Settled(now, c.o.AbandonAfter) {
+	start, end := h.Start(), h.end(c.o.AbandonAfter)
+	// A journey that started within the window of now could have settled
+	// only by completing: keeping it would tilt the newest (holdout)
+	// journeys toward completers.
+	if !h.Settled(now, c.o.AbandonAfter) || (!c.o.Now.IsZero() && start.Add(c.o.AbandonAfter).After(c.o.Now)) {
 		return
 	}
-	start, end := h.Start(), h.end(c.o.AbandonAfter)
 	var cuts []cut
 	for _, d := range Horizons {
 		if t := start.Add(d); t.Before(end) && (c.o.Now.IsZero() || !t.After(c.o.Now)) {
@@ -155,9 +158,9 @@ type Sample struct {
 	Cutoff    time.Time
 	Horizon   time.Duration
 	features  [numFeatures]float32
-	traits   map[string]string
-	P        float64
-	Y        bool
+	traits    map[string]string
+	P         float64
+	Y         bool
 }
 
 // Journeys is the number of settled journeys collected.

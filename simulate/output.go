@@ -11,13 +11,23 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-// WriteJSONL writes every event of the users, one EventInput per line, each
-// user's events in time order; to stream, call it once per user.
+// UserLine is a user's line in JSONL: what POST /v1/identify takes.
+type UserLine struct {
+	UserID string            `json:"user_id"`
+	Traits map[string]string `json:"traits"`
+}
+
+// WriteJSONL writes each user as one line of traits (a UserLine), then their
+// events, one EventInput per line in time order: the format `smartonboard
+// import` and POST /v1/import read. To stream, call it once per user.
 func WriteJSONL(w io.Writer, users []User) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	for _, u := range users {
+		if err := enc.Encode(UserLine{u.ID, u.Traits}); err != nil {
+			return err
+		}
 		for _, e := range u.Events {
 			if err := enc.Encode(e); err != nil {
 				return err

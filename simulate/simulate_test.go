@@ -101,17 +101,28 @@ func TestJSONLLines(t *testing.T) {
 	t.Parallel()
 	users := run(t, Options{Seed: 3, Users: 50})
 	lines := strings.Split(strings.TrimSuffix(string(jsonl(t, users)), "\n"), "\n")
-	var want []so.EventInput
+	var want []string // user ids and event ids, in order
 	for _, u := range users {
-		want = append(want, u.Events...)
+		want = append(want, "user "+u.ID)
+		for _, e := range u.Events {
+			want = append(want, e.ID)
+		}
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d", len(lines), len(want))
 	}
 	for i, line := range lines {
-		var e so.EventInput
-		if err := json.Unmarshal([]byte(line), &e); err != nil || e.ID != want[i].ID {
-			t.Fatalf("line %d: %q (%v), want event %s", i, line, err, want[i].ID)
+		var e struct {
+			so.EventInput
+			Traits map[string]string `json:"traits"`
+		}
+		err := json.Unmarshal([]byte(line), &e)
+		got := e.ID
+		if e.Traits != nil {
+			got = "user " + e.UserID
+		}
+		if err != nil || got != want[i] {
+			t.Fatalf("line %d: %q (%v), want %s", i, line, err, want[i])
 		}
 	}
 }

@@ -22,7 +22,7 @@ func newModel(projectID string, at time.Time) *so.Model {
 	return &so.Model{ID: so.NewID(), ProjectID: projectID, Kind: "logistic", Status: so.ModelCandidate,
 		Features: []string{"progress", "errors"}, Params: json.RawMessage(`{"w":[1,2]}`),
 		TrainedFrom: at.Add(-time.Hour), TrainedTo: at, Journeys: so.ModelSplit{Train: 6, Calibrate: 2, Holdout: 2},
-		Metrics: so.ModelMetrics{N: 10, AUC: 0.8, LogLoss: 0.5, Brier: 0.2, ECE: 0.02, BaseRate: 0.5},
+		Metrics:     so.ModelMetrics{N: 10, AUC: 0.8, LogLoss: 0.5, Brier: 0.2, ECE: 0.02, BaseRate: 0.5},
 		Calibration: json.RawMessage(`[{"predicted":0.5,"observed":0.5,"n":10}]`), Note: "trained", CreatedAt: at}
 }
 

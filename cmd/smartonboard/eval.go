@@ -2,13 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/client"
 	"github.com/smartonboarding/smartonboard/predict"
 	"github.com/smartonboarding/smartonboard/simulate"
 )
@@ -17,12 +24,14 @@ import (
 // model on it in process exactly as the server does on stored journeys, and
 // prints the holdout's figures against the simulator's oracle, with
 // bootstrap intervals over journeys.
-func runEval(_ context.Context, args []string, _ []string, stdout, stderr io.Writer) error {
+func runEval(ctx context.Context, args []string, _ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := fs.Int64("seed", 1, "random seed of the simulated population")
 	users := fs.Int("users", 20000, "how many users to simulate")
 	rounds := fs.Int("bootstrap", 200, "bootstrap resamples for the intervals (0 for none)")
+	url := fs.String("url", "", "also import the population into this running server, train there, and compare")
+	key := fs.String("key", "", "with --url, a secret key with the admin scope")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2}
 	}
@@ -46,7 +55,9 @@ func runEval(_ context.Context, args []string, _ []string, stdout, stderr io.Wri
 		if err != nil {
 			return err
 		}
-		c.Add(h)
+		if h != nil {
+			c.Add(h)
+		}
 		u.Traits = nil
 		byID[u.ID] = u
 	}
@@ -58,11 +69,97 @@ func runEval(_ context.Context, args []string, _ []string, stdout, stderr io.Wri
 	}
 	fmt.Fprintf(stderr, "trained in %s\n", time.Since(trained).Round(time.Millisecond))
 	printEval(stdout, r, byID, flow, *seed, *rounds)
+	if *url == "" {
+		return nil
+	}
+	served, err := evalThroughAPI(ctx, *url, *key, o, flow, stderr)
+	if err != nil {
+		return fmt.Errorf("through the API: %w", err)
+	}
+	printSideBySide(stdout, r, served)
 	return nil
 }
 
+// evalThroughAPI imports the same population into a running server (its
+// project must not hold other journeys of the flow), trains there and
+// returns the model the server stored.
+func evalThroughAPI(ctx context.Context, url, key string, o simulate.Options, flow simulate.Flow, progress io.Writer) (*so.Model, error) {
+	if !strings.HasPrefix(key, "sk_") {
+		return nil, errors.New("--url needs --key: a secret key with the admin scope")
+	}
+	api := client.New(url, key)
+	send := &simulateSend{api: api, secret: true, progress: progress}
+	if err := send.ensureFlow(ctx, flow); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("smartonboard-eval-%d-%d.jsonl", o.Seed, o.Users))
+	defer os.Remove(path)
+	defer os.Remove(path + ".progress")
+	population, err := simulate.Stream(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeSimulated(population, path, io.Discard, progress); err != nil {
+		return nil, err
+	}
+	im := &importer{url: strings.TrimRight(url, "/"), key: key, chunk: 50000, path: path, out: progress}
+	if err := im.run(ctx, true); err != nil {
+		return nil, err
+	}
+	var queued struct{ Job so.TrainingJob }
+	if err := api.Do(ctx, "POST", "/v1/models/train", nil, &queued); err != nil {
+		return nil, err
+	}
+	if err := waitTraining(ctx, api, queued.Job.ID); err != nil {
+		return nil, err
+	}
+	var list struct{ Models []*so.Model }
+	if err := api.Do(ctx, "GET", "/v1/models", nil, &list); err != nil {
+		return nil, err
+	}
+	if len(list.Models) == 0 {
+		return nil, errors.New("the server lists no model after training")
+	}
+	return list.Models[0], nil
+}
+
+// waitTraining polls a training job until it ends, for at most ten minutes.
+func waitTraining(ctx context.Context, api *client.Client, id int64) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	for {
+		var got struct{ Job so.TrainingJob }
+		if err := api.Do(ctx, "GET", "/v1/models/jobs/"+strconv.FormatInt(id, 10), nil, &got); err != nil {
+			return err
+		}
+		switch got.Job.State {
+		case "completed":
+			return nil
+		case "cancelled", "discarded":
+			return fmt.Errorf("training job %d %s: %s", id, got.Job.State, got.Job.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("training job %d still %s: %w", id, got.Job.State, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// printSideBySide prints the in-process and the server's holdout figures.
+func printSideBySide(w io.Writer, r *predict.Result, m *so.Model) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "\nthe same population imported through POST /v1/import and trained by POST /v1/models/train:")
+	fmt.Fprintln(tw, "path\tjourneys (train/calibrate/holdout)\tpredictions\tAUC\tlog loss\tBrier\tECE\t")
+	fmt.Fprintf(tw, "in process\t%d/%d/%d\t%d\t%.4f\t%.4f\t%.4f\t%.4f\t\n", r.Train, r.Calibrate, r.Holdout, r.Metrics.N,
+		r.Metrics.AUC, r.Metrics.LogLoss, r.Metrics.Brier, r.Metrics.ECE)
+	fmt.Fprintf(tw, "server v%d\t%d/%d/%d\t%d\t%.4f\t%.4f\t%.4f\t%.4f\t\n", m.Version, m.Journeys.Train, m.Journeys.Calibrate,
+		m.Journeys.Holdout, m.Metrics.N, m.Metrics.AUC, m.Metrics.LogLoss, m.Metrics.Brier, m.Metrics.ECE)
+	tw.Flush()
+}
+
 // simulatedHistory is a simulated user's journey as the feature builder sees
-// a stored one.
+// a stored one, or nil for a user the server would start no journey for.
 func simulatedHistory(f simulate.Flow, u simulate.User) (*predict.History, error) {
 	h := &predict.History{JourneyID: u.ID, UserID: u.ID, Flow: f.Key, Traits: u.Traits, Completed: u.Completed}
 	for _, s := range f.Steps {
@@ -79,6 +176,9 @@ func simulatedHistory(f simulate.Flow, u simulate.User) (*predict.History, error
 		if u.Completed && e.Type == so.EventStepCompleted {
 			h.CompletedAt = ts
 		}
+	}
+	if !slices.ContainsFunc(h.Events, func(e so.Event) bool { return e.Flow == f.Key }) {
+		return nil, nil // left before the first step: the server starts no journey
 	}
 	return h, nil
 }

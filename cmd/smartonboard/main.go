@@ -68,6 +68,10 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		err = runSeed(ctx, args[1:], environ, stdout, stderr)
 	case "simulate":
 		err = runSimulate(ctx, args[1:], environ, stdout, stderr)
+	case "train":
+		err = runTrain(ctx, args[1:], environ, stdout, stderr)
+	case "import":
+		err = runImport(ctx, args[1:], environ, stdout, stderr)
 	case "eval":
 		err = runEval(ctx, args[1:], environ, stdout, stderr)
 	case "version":

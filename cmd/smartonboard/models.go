@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"time"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/journey"
 	"github.com/smartonboarding/smartonboard/predict"
 )
 
@@ -51,5 +55,46 @@ func (m *Main) trainModel(ctx context.Context, projectID string) error {
 	}
 	m.Logger.Info("model trained", "project", projectID, "version", t.Model.Version, "auc", t.Model.Metrics.AUC,
 		"ece", t.Model.Metrics.ECE, "activated", t.Activated, "note", t.Model.Note)
+	return nil
+}
+
+// runTrain runs `smartonboard train [--project ID]`: it trains the project's
+// model on the configured database in this process (as the training job
+// does), stores it, and prints its holdout figures and the registry's verdict.
+func runTrain(ctx context.Context, args []string, environ []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	project := fs.String("project", so.DefaultProjectID, "the project whose model to train")
+	if err := fs.Parse(args); err != nil {
+		return exitError{2}
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags only; see smartonboard train -h)", fs.Arg(0))
+	}
+	cfg, err := loadConfig("train", nil, environ, stderr)
+	if err != nil {
+		return err
+	}
+	db, closeDB, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if err := db.Migrator().Check(ctx); err != nil {
+		return fmt.Errorf("%w (run `smartonboard migrate up` first)", err)
+	}
+	svc := &predict.Service{Store: db, Versions: &journey.Engine{Flows: db, Journeys: db}, AbandonAfter: cfg.AbandonAfter}
+	began := time.Now()
+	t, err := svc.Train(ctx, *project)
+	if err != nil {
+		return err
+	}
+	md := t.Model
+	fmt.Fprintf(stdout, "trained model v%d (%s) in %s on %d settled journeys (train %d, calibrate %d, holdout %d) that started %s to %s\n",
+		md.Version, md.ID, time.Since(began).Round(time.Millisecond), md.Journeys.Train+md.Journeys.Calibrate+md.Journeys.Holdout,
+		md.Journeys.Train, md.Journeys.Calibrate, md.Journeys.Holdout, so.FormatTime(md.TrainedFrom), so.FormatTime(md.TrainedTo))
+	fmt.Fprintf(stdout, "holdout (%d predictions): AUC %.4f, log loss %.4f, Brier %.4f, ECE %.4f\n",
+		md.Metrics.N, md.Metrics.AUC, md.Metrics.LogLoss, md.Metrics.Brier, md.Metrics.ECE)
+	fmt.Fprintln(stdout, md.Note)
 	return nil
 }
