@@ -100,6 +100,7 @@ const (
 // Predictors that produced a low-success trigger's score.
 const (
 	PredictorHeuristic = "heuristic" // engagement and progress, until a model exists
+	PredictorModel     = "model"     // the project's active success-prediction model
 )
 
 // Action is a button an intervention offers.

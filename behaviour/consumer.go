@@ -39,6 +39,9 @@ type Consumer struct {
 	Fresh time.Duration
 	// Now is the clock for freshness (default time.Now).
 	Now func() time.Time
+	// Predict, when set, is the success model's chance that the user's
+	// journey completes as of at (false: no model; the heuristic answers).
+	Predict func(ctx context.Context, projectID, userID, journeyID string, at time.Time) (float64, bool)
 
 	// stateless are users found to have no state, valid while no other
 	// instance runs the consumer (only the consumer writes states); it spares
@@ -182,6 +185,11 @@ func (c *Consumer) observe(ctx context.Context, tx so.ConsumerTx, b *batch, ev *
 	j, bj, err := c.journey(ctx, b.journeys[ref], flow)
 	if err != nil {
 		return err
+	}
+	if c.Predict != nil {
+		s.score = func(journeyID string, at time.Time) (float64, bool) {
+			return c.Predict(ctx, ev.ProjectID, ev.UserID, journeyID, at)
+		}
 	}
 	obs := s.Observe(ev, bj, cfg)
 	b.detections = append(b.detections, obs.Detections...)

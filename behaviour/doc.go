@@ -63,10 +63,13 @@
 //
 // # Low-success prediction
 //
-// The heuristic predictor (so.PredictorHeuristic) estimates the chance of
-// finishing the journey as p = 0.2 + 0.6·engagement/100 + 0.2·Completed/len(Steps).
-// It is evaluated once per (journey, step, session), at the first event on the
-// step (of the kinds that can fire stuck) at least max(EstimatedSeconds, 30) s
-// after the step's start, and
-// triggers when p < SuccessThreshold.
+// When the project has an active success-prediction model (package
+// predict), the Consumer's Predict gives the chance of finishing the journey
+// from its events up to the triggering one (so.PredictorModel). Without one,
+// the heuristic predictor (so.PredictorHeuristic) estimates it as
+// p = 0.2 + 0.6·engagement/100 + 0.2·Completed/len(Steps).
+// Either is evaluated once per (journey, step, session), at the first event
+// on the step (of the kinds that can fire stuck) at least
+// max(EstimatedSeconds, 30) s after the step's start, and triggers when
+// p < SuccessThreshold.
 package behaviour

@@ -19,8 +19,9 @@ func Success(engagement float64, completed, steps int) float64 {
 	return 0.2 + 0.6*engagement/100 + 0.2*progress
 }
 
-// lowSuccess evaluates the predictor once per (journey, step, session), when
-// the step has been in progress long enough, and returns a trigger when low.
+// lowSuccess evaluates the predictor (the model when the state has one, else
+// the heuristic) once per (journey, step, session), when the step has been
+// in progress long enough, and returns a trigger when low.
 func (s *State) lowSuccess(x *input, sc *Scores) *Trigger {
 	if sc == nil || x.info == nil || !working(x.ev.Type) || x.ev.Type == so.EventStepCompleted || x.ev.Type == so.EventStepSkipped {
 		return nil
@@ -35,11 +36,16 @@ func (s *State) lowSuccess(x *input, sc *Scores) *Trigger {
 		return nil
 	}
 	s.markDone(key)
-	p := Success(sc.Journey, x.j.Completed, len(x.j.Steps))
+	p, predictor := Success(sc.Journey, x.j.Completed, len(x.j.Steps)), so.PredictorHeuristic
+	if s.score != nil {
+		if q, ok := s.score(x.j.ID, x.ev.Timestamp); ok {
+			p, predictor = q, so.PredictorModel
+		}
+	}
 	if p >= x.cfg.SuccessThreshold {
 		return nil
 	}
-	return &Trigger{Source: so.TriggerLowSuccess, Predictor: so.PredictorHeuristic, Score: &p, JourneyID: x.j.ID,
+	return &Trigger{Source: so.TriggerLowSuccess, Predictor: predictor, Score: &p, JourneyID: x.j.ID,
 		Flow: x.flow, Step: x.step, SessionID: x.session, At: x.ev.Timestamp}
 }
 

@@ -3,6 +3,7 @@ package behaviour
 import (
 	"slices"
 	"testing"
+	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 )
@@ -73,5 +74,46 @@ func TestLowSuccessScore(t *testing.T) {
 		if got := Success(c.eng, c.done, c.all); !near(got, c.want) {
 			t.Errorf("Success(%v, %d, %d) = %v, want %v", c.eng, c.done, c.all, got, c.want)
 		}
+	}
+}
+
+// TestLowSuccessPrefersTheModel: with a model the trigger follows its score
+// (asked at the event's time, for the journey), and without one (false) the
+// heuristic answers as before.
+func TestLowSuccessPrefersTheModel(t *testing.T) {
+	t.Parallel()
+	events := []*so.Event{e("v", so.EventStepViewed, 0, on("a")), e("c", so.EventCustom, 60)}
+	for _, c := range []struct {
+		name      string
+		score     float64
+		ok        bool
+		predictor string // "" for no trigger
+	}{{"model low", 0.1, true, so.PredictorModel}, {"model high", 0.95, true, ""}, {"no model", 0.95, false, so.PredictorHeuristic}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			j := journeyF()
+			j.Completed = 1
+			s := &State{}
+			var asked []string
+			s.score = func(journeyID string, when time.Time) (float64, bool) {
+				asked = append(asked, journeyID+"@"+so.FormatTime(when))
+				return c.score, c.ok
+			}
+			var trig []Trigger
+			for _, ev := range events {
+				trig = append(trig, s.Observe(ev, j, so.BehaviourDefaults).Triggers...)
+			}
+			if !slices.Equal(asked, []string{"j1@" + so.FormatTime(at(60))}) {
+				t.Errorf("the model was asked %v; want once, for j1 at 60 s", asked)
+			}
+			switch {
+			case c.predictor == "" && len(trig) != 0:
+				t.Errorf("triggers %+v; want none", trig)
+			case c.predictor != "" && (len(trig) != 1 || trig[0].Predictor != c.predictor):
+				t.Errorf("triggers %+v; want one by %s", trig, c.predictor)
+			case c.predictor == so.PredictorModel && *trig[0].Score != c.score:
+				t.Errorf("score %v, want the model's %v", *trig[0].Score, c.score)
+			}
+		})
 	}
 }

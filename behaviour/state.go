@@ -67,6 +67,11 @@ type State struct {
 	Journeys []JourneyEngagement `json:"journeys,omitempty"`  // least recently used first
 	Sent     []Sent              `json:"sent,omitempty"`      // oldest first
 	Runs     []DismissalRun      `json:"runs,omitempty"`      // oldest first
+
+	// score, when set, is the model's chance that a journey completes as of
+	// a time (false: no model), which the low-success trigger prefers to the
+	// heuristic; the consumer sets it for each event.
+	score func(journeyID string, at time.Time) (float64, bool)
 }
 
 // StepCounters are the struggle counters of one step in one session.

@@ -152,3 +152,22 @@ func (s *Service) successes() *expirable.LRU[string, float64] {
 	s.once.Do(func() { s.cache = expirable.NewLRU[string, float64](successEntries, nil, successTTL) })
 	return s.cache
 }
+
+// ScoreAt is the active model's chance that the journey completes, from its
+// events up to at (the behaviour engine asks when a step drags on); false
+// when the project has no active model or the journey is not found.
+func (s *Service) ScoreAt(ctx context.Context, projectID, userID, journeyID string, at time.Time) (float64, bool, error) {
+	_, p, err := s.Active(ctx, projectID)
+	if err != nil || p == nil {
+		return 0, false, err
+	}
+	var score float64
+	found := false
+	err = s.Histories(ctx, projectID, userID, func(h *History, j *so.Journey) error {
+		if j.ID == journeyID {
+			score, found = p.Score(p.Schema.Vector(h, at)), true
+		}
+		return nil
+	})
+	return score, found && err == nil, err
+}

@@ -45,6 +45,16 @@ func (m *Main) predictedSuccess(ctx context.Context, j *so.Journey) *float64 {
 	return p
 }
 
+// scoreAt gives the behaviour engine the active model's chance for a
+// journey; a failure is logged and the heuristic answers.
+func (m *Main) scoreAt(ctx context.Context, projectID, userID, journeyID string, at time.Time) (float64, bool) {
+	p, ok, err := m.models.ScoreAt(ctx, projectID, userID, journeyID, at)
+	if err != nil {
+		m.Logger.WarnContext(ctx, "scoring a journey for the low-success trigger", "journey", journeyID, "err", err)
+	}
+	return p, ok
+}
+
 // trainModel trains a project's model (the training job's work) and logs the verdict.
 func (m *Main) trainModel(ctx context.Context, projectID string) error {
 	t, err := m.models.Train(ctx, projectID)

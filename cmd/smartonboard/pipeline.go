@@ -80,7 +80,8 @@ func (m *Main) newPipeline() *pipeline.Pipeline {
 		Publish: func(projectID, userID, event string, data any) {
 			_ = m.bus.Publish(stream.UserTopic(projectID, userID), event, data)
 		},
-		Fresh: freshTriggers,
+		Fresh:   freshTriggers,
+		Predict: m.scoreAt,
 	})
 	if m.Config.Rollups == "on" {
 		p.AddConsumer(&analytics.Consumer{Version: m.engine.Version})
