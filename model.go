@@ -48,7 +48,10 @@ type Model struct {
 	// Calibration is the holdout's calibration plot.
 	Calibration json.RawMessage `json:"calibration"`
 	// Note says why the model is or is not active (auto-activation's verdict).
-	Note        string     `json:"note"`
+	Note string `json:"note"`
+	// Health is the monitor's latest reading of the model on recent and
+	// newly settled journeys (predict.Health), null until it ran.
+	Health      json.RawMessage `json:"health"`
 	CreatedAt   time.Time  `json:"created_at"`
 	ActivatedAt *time.Time `json:"activated_at"`
 }
@@ -90,6 +93,8 @@ type ModelStore interface {
 	ActiveModels(ctx context.Context) ([]*Model, error)
 	// ActiveModel returns the project's active model, or NoActiveModel.
 	ActiveModel(ctx context.Context, projectID string) (*Model, error)
+	// SaveModelHealth stores the monitor's latest reading of a model.
+	SaveModelHealth(ctx context.Context, projectID, id string, health json.RawMessage) error
 	// ActivateModel makes the model active and the active one retired, in one
 	// transaction; note replaces the model's note.
 	ActivateModel(ctx context.Context, projectID, id, note string, at time.Time) (*Model, error)

@@ -29,7 +29,7 @@ func EvaluateAlerts(ctx context.Context, db AlertSource, now time.Time) ([]*so.A
 		if err != nil {
 			return opened, err
 		}
-		as, err := reconcileProject(ctx, db, p, Checks(w), now)
+		as, err := ReconcileProject(ctx, db, p, Checks(w), now)
 		if err != nil {
 			return opened, err
 		}
@@ -66,8 +66,9 @@ func alertWindow(ctx context.Context, db so.AnalyticsStore, projectID string, no
 	return w, w.Activity.Load(&so.Rollups{Activity: hours})
 }
 
-// reconcileProject moves one project's alerts by the checks, in one transaction.
-func reconcileProject(ctx context.Context, db so.AlertStore, projectID string, checks []Check, now time.Time) ([]*so.Alert, error) {
+// ReconcileProject moves the project's alerts of the checks' keys in one
+// transaction and announces the ones it opens.
+func ReconcileProject(ctx context.Context, db so.AlertStore, projectID string, checks []Check, now time.Time) ([]*so.Alert, error) {
 	var opened []*so.Alert
 	err := db.EvaluateAlerts(ctx, projectID, func(ctx context.Context, tx so.AlertsTx) error {
 		latest, err := tx.LatestAlerts(ctx, projectID)

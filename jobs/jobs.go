@@ -220,3 +220,11 @@ func TrainingJob(row *rivertype.JobRow, projectID string) *so.TrainingJob {
 	}
 	return j
 }
+
+// MonitorModels measures every active model's drift and live AUC (opening
+// alerts past their thresholds) and queues a retrain where enough new
+// settled journeys exist.
+type MonitorModels struct{}
+
+// Kind implements river.JobArgs.
+func (MonitorModels) Kind() string { return "monitor_models" }

@@ -11,7 +11,7 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-const modelColumns = `id, project_id, version, status, note, body, activated_at`
+const modelColumns = `id, project_id, version, status, note, body, activated_at, health`
 
 // SaveModel implements smartonboard.ModelStore; the project row's lock
 // orders concurrent saves, so versions never collide.
@@ -95,12 +95,25 @@ func oneModel(ctx context.Context, q querier, missing error, query string, args 
 	return ms[0], nil
 }
 
+// SaveModelHealth implements smartonboard.ModelStore.
+func (db *DB) SaveModelHealth(ctx context.Context, projectID, id string, health json.RawMessage) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE models SET health = $1 WHERE project_id = $2 AND id = $3`, string(health), projectID, id)
+	if err != nil {
+		return mapError(err, "model")
+	}
+	if tag.RowsAffected() == 0 {
+		return so.ModelNotFound(id)
+	}
+	return nil
+}
+
 func collectModels(rows pgx.Rows) ([]*so.Model, error) {
 	ms, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*so.Model, error) {
 		var id, project, status, note, body string
 		var version int
 		var activated *time.Time
-		if err := row.Scan(&id, &project, &version, &status, &note, &body, &activated); err != nil {
+		var health *string
+		if err := row.Scan(&id, &project, &version, &status, &note, &body, &activated, &health); err != nil {
 			return nil, err
 		}
 		var m so.Model
@@ -112,6 +125,10 @@ func collectModels(rows pgx.Rows) ([]*so.Model, error) {
 			activated = &t
 		}
 		m.ID, m.ProjectID, m.Version, m.Status, m.Note, m.ActivatedAt = id, project, version, so.ModelStatus(status), note, activated
+		m.Health = nil
+		if health != nil {
+			m.Health = json.RawMessage(*health)
+		}
 		return &m, nil
 	})
 	if err != nil {

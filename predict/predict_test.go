@@ -270,3 +270,29 @@ func TestPrior(t *testing.T) {
 		t.Errorf("prior before any step = %v, want 1/5", p)
 	}
 }
+
+// TestChecks: each rule fires past its threshold only, and says why.
+func TestChecks(t *testing.T) {
+	t.Parallel()
+	m := &so.Model{Version: 3}
+	low, fine := 0.70, 0.79
+	for _, c := range []struct {
+		h            Health
+		drift, decay bool
+	}{
+		{Health{Recent: 500, MaxPSI: 0.3, Drift: []FeatureDrift{{"errors", 0.3}}, HoldoutAUC: 0.8}, true, false},
+		{Health{Recent: 50, MaxPSI: 0.9, Drift: []FeatureDrift{{"errors", 0.9}}, HoldoutAUC: 0.8}, false, false},
+		{Health{Recent: 500, MaxPSI: 0.1, HoldoutAUC: 0.8, LiveAUC: &low, LiveJourneys: 300}, false, true},
+		{Health{Recent: 500, MaxPSI: 0.1, HoldoutAUC: 0.8, LiveAUC: &fine, LiveJourneys: 300}, false, false},
+	} {
+		cs := Checks(m, &c.h)
+		if len(cs) != 2 || cs[0].Firing != c.drift || cs[1].Firing != c.decay {
+			t.Errorf("health %+v: drift %v decay %v; want %v %v", c.h, cs[0].Firing, cs[1].Firing, c.drift, c.decay)
+		}
+		for _, ck := range cs {
+			if ck.Firing && (ck.Message == "" || ck.Key == "") {
+				t.Errorf("firing check %+v says nothing", ck)
+			}
+		}
+	}
+}

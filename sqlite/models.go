@@ -11,7 +11,7 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 )
 
-const modelColumns = `id, project_id, version, status, note, body, activated_at`
+const modelColumns = `id, project_id, version, status, note, body, activated_at, health`
 
 // SaveModel implements smartonboard.ModelStore.
 func (db *DB) SaveModel(ctx context.Context, m *so.Model) error {
@@ -80,6 +80,18 @@ func (db *DB) ActivateModel(ctx context.Context, projectID, id, note string, at 
 	return m, err
 }
 
+// SaveModelHealth implements smartonboard.ModelStore.
+func (db *DB) SaveModelHealth(ctx context.Context, projectID, id string, health json.RawMessage) error {
+	res, err := db.writer.ExecContext(ctx, `UPDATE models SET health = ? WHERE project_id = ? AND id = ?`, string(health), projectID, id)
+	if err != nil {
+		return mapError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return so.ModelNotFound(id)
+	}
+	return nil
+}
+
 // querier is a connection pool or a transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -106,14 +118,19 @@ func scanModels(rows *sql.Rows) ([]*so.Model, error) {
 	var id, project, status, note, body string
 	var version int
 	var activated sql.NullInt64
+	var health sql.NullString
 	var bad error
-	err := eachRow(rows, []any{&id, &project, &version, &status, &note, &body, &activated}, func() {
+	err := eachRow(rows, []any{&id, &project, &version, &status, &note, &body, &activated, &health}, func() {
 		m, err := decodeModel(body)
 		if err != nil {
 			bad = errors.Join(bad, fmt.Errorf("model %s: %w", id, err))
 			return
 		}
 		m.ID, m.ProjectID, m.Version, m.Status, m.Note, m.ActivatedAt = id, project, version, so.ModelStatus(status), note, nullMillis(activated)
+		m.Health = nil
+		if health.Valid {
+			m.Health = json.RawMessage(health.String)
+		}
 		out = append(out, m)
 	})
 	if err == nil {

@@ -81,6 +81,18 @@ func testModelRegistry(t *testing.T, db DB) {
 	if _, err := db.ActiveModel(ctx, "p2"); so.ErrorCode(err) != so.ENOTFOUND {
 		t.Errorf("p2's active model: %v; want none", err)
 	}
+	if err := db.SaveModelHealth(ctx, "p1", m1.ID, json.RawMessage(`{"max_psi":0.3}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.FindModel(ctx, "p1", m1.ID); err != nil || string(got.Health) != `{"max_psi":0.3}` {
+		t.Errorf("health = %s, %v", got.Health, err)
+	}
+	if m2, err := db.FindModel(ctx, "p1", m2.ID); err != nil || m2.Health != nil {
+		t.Errorf("an unmonitored model's health = %s, %v; want null", m2.Health, err)
+	}
+	if err := db.SaveModelHealth(ctx, "p2", m1.ID, json.RawMessage(`{}`)); so.ErrorCode(err) != so.ENOTFOUND {
+		t.Errorf("saving health across projects: %v; want not_found", err)
+	}
 	if _, err := db.FindModel(ctx, "p1", "nope"); so.ErrorCode(err) != so.ENOTFOUND {
 		t.Errorf("unknown model: %v; want not_found", err)
 	}

@@ -32,9 +32,11 @@ func (m *Main) startQueue(ctx context.Context) error {
 	river.AddWorker(workers, &jobs.Func[jobs.EvaluateAlerts]{Run: m.evaluateAlerts})
 	river.AddWorker(workers, &jobs.Func[jobs.RefreshInsights]{Run: m.refreshInsights})
 	river.AddWorker(workers, &jobs.TrainWorker{Train: m.trainModel})
+	river.AddWorker(workers, &jobs.Func[jobs.MonitorModels]{Run: m.monitorModels})
 	periodic := []*river.PeriodicJob{jobs.Every(m.Config.PublishInterval, jobs.PublishScheduled{}),
 		jobs.Every(abandonEvery(m.Config.AbandonAfter), jobs.AbandonIdle{}),
-		jobs.Every(m.Config.AlertInterval, jobs.EvaluateAlerts{}), jobs.Every(insightEvery, jobs.RefreshInsights{})}
+		jobs.Every(m.Config.AlertInterval, jobs.EvaluateAlerts{}), jobs.Every(insightEvery, jobs.RefreshInsights{}),
+		jobs.Every(monitorEvery, jobs.MonitorModels{})}
 	if err := m.db.StartQueue(context.WithoutCancel(ctx), jobs.Config{Workers: workers, Periodic: periodic, Logger: m.Logger}); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/analytics"
 	"github.com/smartonboarding/smartonboard/journey"
 	"github.com/smartonboarding/smartonboard/predict"
 )
@@ -107,4 +109,50 @@ func runTrain(ctx context.Context, args []string, environ []string, stdout, stde
 		md.Metrics.N, md.Metrics.AUC, md.Metrics.LogLoss, md.Metrics.Brier, md.Metrics.ECE)
 	fmt.Fprintln(stdout, md.Note)
 	return nil
+}
+
+// monitorEvery is how often models are monitored: a pass reads every
+// history of each project with an active model.
+const monitorEvery = time.Hour
+
+// monitorModels is the periodic model check: health stored on the model,
+// drift and decay alerts reconciled, a retrain queued when due.
+func (m *Main) monitorModels(ctx context.Context) error {
+	active, err := m.db.ActiveModels(ctx)
+	if err != nil {
+		return err
+	}
+	var errs error
+	for _, md := range active {
+		_, err := m.monitorProject(ctx, m.models, md.ProjectID)
+		errs = errors.Join(errs, err)
+	}
+	return errs
+}
+
+// monitorProject checks one project's active model with svc's clock.
+func (m *Main) monitorProject(ctx context.Context, svc *predict.Service, projectID string) (*predict.Health, error) {
+	md, h, err := svc.Monitor(ctx, projectID)
+	if err != nil || md == nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.db.SaveModelHealth(ctx, projectID, md.ID, raw); err != nil {
+		return nil, err
+	}
+	opened, err := analytics.ReconcileProject(ctx, m.db, projectID, predict.Checks(md, h), h.At)
+	if err != nil {
+		return nil, err
+	}
+	m.logJob("open model alerts", len(opened))
+	if h.Retrain {
+		if _, err := m.db.EnqueueTraining(ctx, projectID); err != nil {
+			return nil, err
+		}
+		m.Logger.Info("retrain queued", "project", projectID, "new_settled_journeys", h.NewSettled, "model", md.Version)
+	}
+	return h, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -286,5 +287,76 @@ func TestImportResumes(t *testing.T) {
 	out.Reset()
 	if code := run(context.Background(), []string{"import", "--url", in.url, "--key", in.secret, path}, nil, &out, &out); code == 0 || !strings.Contains(out.String(), "--restart") {
 		t.Errorf("import of a changed file over an old checkpoint: %d %s; want a refusal naming --restart", code, out.String())
+	}
+}
+
+// TestModelMonitoring: journeys of a different population than the model
+// learned from open a drift alert; once they settle, the model's live AUC is
+// measured on them and a retrain is queued; the health is on the model.
+func TestModelMonitoring(t *testing.T) {
+	t.Parallel()
+	in := start(t, testConfig(t, "sqlite"))
+	ctx := t.Context()
+	importSimulated(t, in, 600)
+	now := time.Now()
+	clock := now.Add(-20 * 24 * time.Hour)
+	svc := &predict.Service{Store: in.m.db, Versions: in.m.engine, AbandonAfter: in.m.Config.AbandonAfter,
+		Now: func() time.Time { return clock }}
+	trained, err := svc.Train(ctx, so.DefaultProjectID)
+	if err != nil || !trained.Activated {
+		t.Fatalf("train = %+v, %v", trained, err)
+	}
+	strugglers := []simulate.Persona{{Name: "struggler", Share: 1, Skill: simulate.Range{Mean: 0.1, Spread: 0.05},
+		Motivation: simulate.Range{Mean: 0.3, Spread: 0.1}, TimePressure: simulate.Range{Mean: 0.9, Spread: 0.05}}}
+	users, err := simulate.Run(simulate.Options{Seed: 8, Users: 300, Personas: strugglers, UserPrefix: "new-",
+		Start: now.Add(-5 * 24 * time.Hour), Spread: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "recent.jsonl")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := simulate.WriteJSONL(f, users); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var out bytes.Buffer
+	if code := run(ctx, []string{"import", "--url", in.url, "--key", in.secret, path}, nil, &out, &out); code != 0 {
+		t.Fatalf("import: %s", out.String())
+	}
+
+	clock = now
+	h, err := in.m.monitorProject(ctx, svc, so.DefaultProjectID)
+	if err != nil || h == nil {
+		t.Fatalf("monitor = %+v, %v", h, err)
+	}
+	if h.Recent < 250 || h.MaxPSI <= predict.DriftPSI || len(h.Drift) == 0 || h.LiveAUC != nil {
+		t.Fatalf("health of a shifted population = %+v; want drift over %v and no live AUC yet", h, predict.DriftPSI)
+	}
+	alerts := decode[struct{ Alerts []so.Alert }](t, in.admin("GET", "/v1/alerts?status=open", ""), 200).Alerts
+	if len(alerts) != 1 || alerts[0].Key != "model_drift" || !strings.Contains(alerts[0].Message, h.Drift[0].Feature) {
+		t.Fatalf("open alerts = %+v; want model_drift naming %s", alerts, h.Drift[0].Feature)
+	}
+	if ms := models(t, in); !strings.Contains(string(ms[0].Health), `"max_psi"`) {
+		t.Errorf("model health = %s", ms[0].Health)
+	}
+
+	clock = now.Add(30 * 24 * time.Hour) // the recent journeys have settled, and are no longer recent
+	h, err = in.m.monitorProject(ctx, svc, so.DefaultProjectID)
+	if err != nil || h == nil || h.LiveAUC == nil || h.LiveJourneys < 250 || !h.Retrain || h.Recent != 0 {
+		t.Fatalf("health a month on = %+v, %v; want a live AUC on the settled newcomers and a retrain", h, err)
+	}
+	if open := decode[struct{ Alerts []so.Alert }](t, in.admin("GET", "/v1/alerts?status=open", ""), 200).Alerts; slices.ContainsFunc(open,
+		func(a so.Alert) bool { return a.Key == "model_drift" }) {
+		t.Errorf("model_drift still open with no recent journeys: %+v", open)
+	}
+	deadline := time.Now().Add(hangGuard)
+	for len(models(t, in)) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the queued retrain stored no model")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -1,7 +1,8 @@
 -- +goose Up
 -- The success-prediction model registry: body is the model as JSON (schema,
 -- parameters, training window, metrics, calibration); the columns are what
--- changes (status, note, activation) and what is looked up.
+-- changes (status, note, activation, the monitor's latest health) and
+-- what is looked up.
 CREATE TABLE models (
     id           text COLLATE "C" PRIMARY KEY,
     project_id   text COLLATE "C" NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
@@ -9,6 +10,7 @@ CREATE TABLE models (
     status       text NOT NULL,
     note         text NOT NULL DEFAULT '',
     body         text NOT NULL,
+    health       text,
     created_at   timestamptz NOT NULL,
     activated_at timestamptz,
     UNIQUE (project_id, version)
