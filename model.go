@@ -52,8 +52,8 @@ type Model struct {
 	// Health is the monitor's latest reading of the model on recent and
 	// newly settled journeys (predict.Health), null until it ran.
 	Health      json.RawMessage `json:"health"`
-	CreatedAt   time.Time  `json:"created_at"`
-	ActivatedAt *time.Time `json:"activated_at"`
+	CreatedAt   time.Time       `json:"created_at"`
+	ActivatedAt *time.Time      `json:"activated_at"`
 }
 
 // ModelSplit counts journeys by split.

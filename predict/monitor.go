@@ -111,7 +111,7 @@ func bothClasses(y []bool) bool {
 func Checks(m *so.Model, h *Health) []analytics.Check {
 	query := "/v1/models"
 	drift := analytics.Check{Key: "model_drift", Rule: "model_drift", Severity: "warning", Query: query,
-		Firing: h.Recent >= minMonitored && h.MaxPSI > DriftPSI,
+		Firing:  h.Recent >= minMonitored && h.MaxPSI > DriftPSI,
 		Numbers: map[string]float64{"max_psi": h.MaxPSI, "threshold": DriftPSI, "recent_journeys": float64(h.Recent)}}
 	if len(h.Drift) > 0 {
 		drift.Message = fmt.Sprintf("Recent journeys differ from model v%d's training data: %s has a stability index of %.2f (above %.2f means a shift); retrain on recent journeys",
