@@ -133,11 +133,47 @@ func (p *Params) words(l *Linear, i int, v, effect float64) string {
 		}
 		return fmt.Sprintf("%s, which %s the chance", p.Schema.Words(i), way)
 	}
-	level := "more"
-	if v < l.Mean[i] {
-		level = "less"
+	name := p.Schema.Features[i]
+	return fmt.Sprintf("%s: %s (usually %s), which %s the chance", p.Schema.Words(i), display(name, v), display(name, l.Mean[i]), way)
+}
+
+// display renders a feature's value in the unit an admin reads: counts,
+// durations, ratios to the estimate, shares.
+func display(name string, v float64) string {
+	f := slices.Index(featureNames[:], name)
+	switch Feature(f) {
+	case FProgress:
+		return fmt.Sprintf("%.0f%%", 100*v)
+	case FStalled:
+		if v >= 0.5 {
+			return "yes"
+		}
+		return "no"
+	case FStepsCompleted, FStepsSkipped:
+		return fmt.Sprintf("%.1f", v)
+	case FElapsed, FSinceLast:
+		return humanMinutes(math.Expm1(v))
+	case FMaxGap:
+		return humanMinutes(60 * math.Expm1(v))
+	case FOnStep, FPace, FSlowest:
+		return fmt.Sprintf("%.1f× the estimate", math.Exp(v))
+	case -1:
+		return fmt.Sprintf("%.2f", v)
 	}
-	return fmt.Sprintf("%s: %s than usual, which %s the chance", p.Schema.Words(i), level, way)
+	return fmt.Sprintf("%.2g", math.Expm1(v)) // the log1p counts
+}
+
+// humanMinutes prints a duration given in minutes.
+func humanMinutes(m float64) string {
+	switch {
+	case m < 1:
+		return fmt.Sprintf("%.0f s", 60*m)
+	case m < 90:
+		return fmt.Sprintf("%.0f min", m)
+	case m < 48*60:
+		return fmt.Sprintf("%.1f h", m/60)
+	}
+	return fmt.Sprintf("%.1f days", m/(24*60))
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
