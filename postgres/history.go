@@ -13,6 +13,9 @@ import (
 // in pages of so.HistoryBatch, each page's journeys, traits and events read
 // in one query apiece.
 func (db *DB) VisitHistories(ctx context.Context, projectID, userID string, fn func(*so.UserHistory) error) error {
+	if userID != "" {
+		return db.visitUser(ctx, projectID, userID, fn)
+	}
 	after := ""
 	for {
 		var rows pgx.Rows
@@ -62,4 +65,14 @@ func (db *DB) histories(ctx context.Context, projectID string, users []string) (
 		return nil, mapError(err, "events")
 	}
 	return so.GroupHistories(users, js, traits, events), nil
+}
+
+// visitUser reads one user's history (scoring's path: no page of users to
+// find first); a user without journeys is not visited.
+func (db *DB) visitUser(ctx context.Context, projectID, userID string, fn func(*so.UserHistory) error) error {
+	hs, err := db.histories(ctx, projectID, []string{userID})
+	if err != nil || len(hs[0].Journeys) == 0 {
+		return err
+	}
+	return fn(hs[0])
 }

@@ -11,6 +11,9 @@ import (
 // in pages of so.HistoryBatch, each page's journeys, traits and events read
 // in one query apiece.
 func (db *DB) VisitHistories(ctx context.Context, projectID, userID string, fn func(*so.UserHistory) error) error {
+	if userID != "" {
+		return db.visitUser(ctx, projectID, userID, fn)
+	}
 	after := ""
 	for {
 		users, err := db.historyUsers(ctx, projectID, userID, after)
@@ -96,4 +99,14 @@ func anys(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// visitUser reads one user's history (scoring's path: no page of users to
+// find first); a user without journeys is not visited.
+func (db *DB) visitUser(ctx context.Context, projectID, userID string, fn func(*so.UserHistory) error) error {
+	hs, err := db.histories(ctx, projectID, []string{userID})
+	if err != nil || len(hs[0].Journeys) == 0 {
+		return err
+	}
+	return fn(hs[0])
 }
