@@ -197,6 +197,16 @@ func newModel(projectID string, r *Result, now time.Time) (*so.Model, error) {
 		Metrics:  so.ModelMetrics{N: m.N, AUC: m.AUC, LogLoss: m.LogLoss, Brier: m.Brier, ECE: m.ECE, BaseRate: m.BaseRate}}, nil
 }
 
+// CheckModel tells whether a stored model can score (its kind is known and
+// its parameters read and agree with their schema).
+func CheckModel(m *so.Model) error {
+	if m.Kind != KindLogistic {
+		return fmt.Errorf("model kind %q is not one this version scores", m.Kind)
+	}
+	_, err := decodeParams(m.Params)
+	return err
+}
+
 // decodeParams reads and checks a stored model's parameters.
 func decodeParams(raw json.RawMessage) (*Params, error) {
 	var p Params

@@ -19,6 +19,7 @@ import (
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/migrate"
+	"github.com/smartonboarding/smartonboard/predict"
 )
 
 // Report phases and statuses, as the deployment tooling of the earlier system named them.
@@ -73,6 +74,7 @@ type Database interface {
 	Migrator() *migrate.Migrator
 	Engine() string
 	FindProject(ctx context.Context, id string) (*so.Project, error)
+	ActiveModels(ctx context.Context) ([]*so.Model, error)
 }
 
 // Inputs are the configuration and a way to open its database.
@@ -199,7 +201,12 @@ func (r *Report) checkDatabase(ctx context.Context, in Inputs) {
 	}
 	defer closeDB()
 	r.Add("database", "ok", db.Engine()+" reachable")
-	if r.checkMigrations(ctx, in.Config, db.Migrator()) && in.Config.Env == config.EnvProduction {
+	if !r.checkMigrations(ctx, in.Config, db.Migrator()) {
+		r.Add("models", "skipped", "migrations not current")
+		return
+	}
+	r.checkModels(ctx, db)
+	if in.Config.Env == config.EnvProduction {
 		r.checkIdentity(ctx, db)
 	}
 }
@@ -293,6 +300,31 @@ func (r *Report) checkIdentity(ctx context.Context, db Database) {
 	default:
 		r.Add(check, "ok", "identity verification is on for the default project")
 	}
+}
+
+// checkModels reports success prediction's availability: every active
+// model must be readable; a project without one is answered by the prior.
+func (r *Report) checkModels(ctx context.Context, db Database) {
+	const check = "models"
+	ms, err := db.ActiveModels(ctx)
+	if err != nil {
+		r.Add(check, StatusError, "cannot read the model registry", Issue{Type: TypeDatabase, Severity: StatusError,
+			Message: "cannot read the model registry: " + err.Error(), Suggestion: "check that the database user may read the models table", Check: check})
+		return
+	}
+	for _, m := range ms {
+		if err := predict.CheckModel(m); err != nil {
+			r.Add(check, StatusError, fmt.Sprintf("active model v%d of project %s cannot score", m.Version, m.ProjectID), Issue{Type: TypeService,
+				Severity: StatusError, Message: fmt.Sprintf("active model %s of project %s: %v", m.ID, m.ProjectID, err),
+				Suggestion: "activate another model (POST /v1/models/{id}/activate) or train a new one (POST /v1/models/train)", Check: check})
+			return
+		}
+	}
+	if len(ms) == 0 {
+		r.Add(check, "ok", "no active model: predictions come from the prior until one is trained (POST /v1/models/train)")
+		return
+	}
+	r.Add(check, "ok", fmt.Sprintf("%d active model(s), all readable; other projects are answered by the prior", len(ms)))
 }
 
 // checkListen binds the address and releases it at once.

@@ -181,8 +181,11 @@ func TestPreflight(t *testing.T) {
 type report struct {
 	Phase, Status string
 	Errors        []struct{ Type, Severity, Message, Suggestion, Variable string }
-	Checks        []struct{ Name, Status string }
+	Checks        []reportCheck
 }
+
+// reportCheck is one check of a report.
+type reportCheck struct{ Name, Status, Detail string }
 
 func decodeReport(t *testing.T, out string) report {
 	t.Helper()

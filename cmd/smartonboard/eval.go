@@ -193,7 +193,7 @@ func printEval(w io.Writer, r *predict.Result, users map[string]simulate.User, f
 	}
 	fmt.Fprintf(w, "population: %d users (seed %d); journeys by start: train %d, calibrate %d, holdout %d\n",
 		len(users), seed, r.Train, r.Calibrate, r.Holdout)
-	fmt.Fprintf(w, "holdout: %d predictions (each journey at up to 5 of the horizons %s); %.1f%% completed\n\n",
+	fmt.Fprintf(w, "holdout: %d predictions (each journey at every horizon it was still open at: %s); %.1f%% completed\n\n",
 		len(ss), horizonList(), 100*r.Metrics.BaseRate)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "horizon\tpredictions\tmodel AUC\toracle AUC\tratio\tECE\tlog loss\tBrier\t")

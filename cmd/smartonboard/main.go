@@ -25,6 +25,9 @@ Usage:
   smartonboard analytics rebuild [--from 2026-11-01T00:00:00Z]        recompute the report rollups from stored events
   smartonboard seed --events N [--days 7] [--seed 1] [--force]        write invented onboarding history (demos, benchmarks)
   smartonboard simulate [--users N] [--seed 1] [--out F | --url URL --key K]  simulate users going through a flow (JSONL or live)
+  smartonboard import [--url URL] [--key sk_…] FILE                    load a JSON-lines history through POST /v1/import (resumable)
+  smartonboard train [--project ID]                                   train the success model on the configured database
+  smartonboard eval [--users N] [--seed 1] [--url URL --key K]        simulate, train and measure the model against the oracle
   smartonboard version                                                print version, commit and build time
   smartonboard help                                                   this text
 

@@ -115,6 +115,16 @@ func TestModelLifecycle(t *testing.T) {
 		if !strings.Contains(readyz.Checks["models"].Detail, "1 active model") {
 			t.Errorf("readyz models = %+v", readyz.Checks["models"])
 		}
+		env := []string{"SMARTONBOARD_DATA_DIR=" + cfg.DataDir, "SMARTONBOARD_ADDR=127.0.0.1:0"}
+		if cfg.DatabaseURL != "" {
+			env = append(env, "DATABASE_URL="+cfg.DatabaseURL)
+		}
+		code, out, _ := cli(t, env, "preflight", "--json")
+		if rep := decodeReport(t, out); code != 0 || !slices.ContainsFunc(rep.Checks, func(c reportCheck) bool {
+			return c.Name == "models" && c.Status == "ok" && strings.Contains(c.Detail, "1 active model")
+		}) {
+			t.Errorf("preflight (%d) does not report the active model:\n%s", code, out)
+		}
 
 		if j := train(t, in); j.State != "completed" {
 			t.Fatalf("retraining: %+v", j)
