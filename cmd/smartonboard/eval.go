@@ -214,7 +214,17 @@ func printEval(w io.Writer, r *predict.Result, users map[string]simulate.User, f
 		}
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\noracle: the simulator's true probability of completing, given the latent traits and the steps passed by the cut-off;")
+	start, y, seen := []float64{}, []bool{}, map[string]bool{}
+	for _, smp := range ss {
+		if u := users[smp.JourneyID]; !seen[u.ID] {
+			seen[u.ID] = true
+			start, y = append(start, u.Probability), append(y, u.Completed)
+		}
+	}
+	at := predict.AUC(start, y)
+	fmt.Fprintf(w, "\nthe simulator's own oracle AUC (its probability at each holdout journey's start): %.3f; model AUC over the holdout ÷ it: %.3f\n",
+		at, r.Metrics.AUC/at)
+	fmt.Fprintln(w, "oracle: the simulator's true probability of completing, given the latent traits and the steps passed by the cut-off;")
 	fmt.Fprintln(w, "intervals: 95% bootstrap percentiles over holdout journeys; targets: ratio ≥ 0.95, ECE ≤ 0.03")
 }
 

@@ -370,3 +370,40 @@ func TestModelMonitoring(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestEvalThroughTheAPI: eval prints the holdout's figures against the
+// oracle, and a server fed the same population through the API trains a
+// model with the same figures as the in-process path.
+func TestEvalThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	in := start(t, testConfig(t, "sqlite"))
+	var out, errs bytes.Buffer
+	code := run(t.Context(), []string{"eval", "--users", "1500", "--seed", "3", "--bootstrap", "20", "--url", in.url, "--key", in.secret}, nil, &out, &errs)
+	if code != 0 {
+		t.Fatalf("eval: %d %s %s", code, out.String(), errs.String())
+	}
+	text := out.String()
+	for _, want := range []string{"model AUC", "oracle AUC", "ratio", "the simulator's own oracle AUC", "in process", "server v1"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("eval output lacks %q:\n%s", want, text)
+		}
+	}
+	var inProcess, served string
+	for _, line := range strings.Split(text, "\n") {
+		fields := strings.Fields(line)
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(line), "in process"):
+			inProcess = strings.Join(fields[2:], " ")
+		case strings.HasPrefix(strings.TrimSpace(line), "server v1"):
+			served = strings.Join(fields[2:], " ")
+		}
+	}
+	if inProcess == "" || inProcess != served {
+		t.Errorf("in process %q, through the server %q; want the same figures", inProcess, served)
+	}
+	for _, bad := range [][]string{{"--users", "10"}, {"extra"}, {"--url", in.url}} {
+		if code := run(t.Context(), append([]string{"eval", "--bootstrap", "0"}, bad...), nil, io.Discard, io.Discard); code == 0 {
+			t.Errorf("eval %v exited 0", bad)
+		}
+	}
+}
