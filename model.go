@@ -25,7 +25,7 @@ type ModelMetrics struct {
 	LogLoss  float64 `json:"log_loss"`
 	Brier    float64 `json:"brier"`
 	ECE      float64 `json:"ece"`
-	BaseRate float64 `json:"base_rate"`
+	BaseRate float64 `json:"base_rate"` // the share of positive labels, for reading the others
 }
 
 // Model is one trained success-prediction model of a project.
@@ -166,3 +166,36 @@ type TrainingQueue interface {
 
 // TrainingJobNotFound reports an unknown training job.
 func TrainingJobNotFound(id int64) *Error { return NotFound("training job", strconv.FormatInt(id, 10)) }
+
+// VisitHistoryPages is the engines' shared walk of VisitHistories: one named
+// user (visited when they have a journey), or every user with journeys in
+// pages of HistoryBatch after the last id of the page before.
+func VisitHistoryPages(userID string, page func(after string) ([]string, error), load func(users []string) ([]*UserHistory, error),
+	fn func(*UserHistory) error) error {
+	if userID != "" {
+		hs, err := load([]string{userID})
+		if err != nil || len(hs) == 0 || len(hs[0].Journeys) == 0 {
+			return err
+		}
+		return fn(hs[0])
+	}
+	for after := ""; ; {
+		users, err := page(after)
+		if err != nil || len(users) == 0 {
+			return err
+		}
+		hs, err := load(users)
+		if err != nil {
+			return err
+		}
+		for _, h := range hs {
+			if err := fn(h); err != nil {
+				return err
+			}
+		}
+		if len(users) < HistoryBatch {
+			return nil
+		}
+		after = users[len(users)-1]
+	}
+}

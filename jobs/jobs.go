@@ -228,3 +228,27 @@ type MonitorModels struct{}
 
 // Kind implements river.JobArgs.
 func (MonitorModels) Kind() string { return "monitor_models" }
+
+// EnqueueTraining queues a project's training on an engine's queue client.
+func EnqueueTraining[TTx any](ctx context.Context, queue *river.Client[TTx], projectID string) (*so.TrainingJob, error) {
+	res, err := queue.Insert(ctx, TrainModel{ProjectID: projectID}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return TrainingJob(res.Job, projectID), nil
+}
+
+// FindTrainingJob reads one of a project's training jobs from an engine's
+// queue client; another project's job, or another kind, is not found.
+func FindTrainingJob[TTx any](ctx context.Context, queue *river.Client[TTx], projectID string, id int64) (*so.TrainingJob, error) {
+	row, err := queue.JobGet(ctx, id)
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return nil, so.TrainingJobNotFound(id)
+	} else if err != nil {
+		return nil, err
+	}
+	if j := TrainingJob(row, projectID); j != nil {
+		return j, nil
+	}
+	return nil, so.TrainingJobNotFound(id)
+}

@@ -13,36 +13,12 @@ import (
 // in pages of so.HistoryBatch, each page's journeys, traits and events read
 // in one query apiece.
 func (db *DB) VisitHistories(ctx context.Context, projectID, userID string, fn func(*so.UserHistory) error) error {
-	if userID != "" {
-		return db.visitUser(ctx, projectID, userID, fn)
-	}
-	after := ""
-	for {
-		var rows pgx.Rows
-		if userID != "" {
-			rows, _ = db.pool.Query(ctx, `SELECT DISTINCT user_id FROM journeys WHERE project_id = $1 AND user_id = $2`, projectID, userID)
-		} else {
-			rows, _ = db.pool.Query(ctx, `SELECT DISTINCT user_id FROM journeys WHERE project_id = $1 AND user_id > $2
-				ORDER BY user_id LIMIT $3`, projectID, after, so.HistoryBatch)
-		}
+	return so.VisitHistoryPages(userID, func(after string) ([]string, error) {
+		rows, _ := db.pool.Query(ctx, `SELECT DISTINCT user_id FROM journeys WHERE project_id = $1 AND user_id > $2
+			ORDER BY user_id LIMIT $3`, projectID, after, so.HistoryBatch)
 		users, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil || len(users) == 0 {
-			return mapError(err, "journeys")
-		}
-		hs, err := db.histories(ctx, projectID, users)
-		if err != nil {
-			return err
-		}
-		for _, h := range hs {
-			if err := fn(h); err != nil {
-				return err
-			}
-		}
-		if userID != "" || len(users) < so.HistoryBatch {
-			return nil
-		}
-		after = users[len(users)-1]
-	}
+		return users, mapError(err, "journeys")
+	}, func(users []string) ([]*so.UserHistory, error) { return db.histories(ctx, projectID, users) }, fn)
 }
 
 // histories reads the journeys, traits and events of the users.
@@ -65,14 +41,4 @@ func (db *DB) histories(ctx context.Context, projectID string, users []string) (
 		return nil, mapError(err, "events")
 	}
 	return so.GroupHistories(users, js, traits, events), nil
-}
-
-// visitUser reads one user's history (scoring's path: no page of users to
-// find first); a user without journeys is not visited.
-func (db *DB) visitUser(ctx context.Context, projectID, userID string, fn func(*so.UserHistory) error) error {
-	hs, err := db.histories(ctx, projectID, []string{userID})
-	if err != nil || len(hs[0].Journeys) == 0 {
-		return err
-	}
-	return fn(hs[0])
 }

@@ -2,9 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
-
-	"github.com/riverqueue/river/rivertype"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/jobs"
@@ -15,11 +12,7 @@ func (db *DB) EnqueueTraining(ctx context.Context, projectID string) (*so.Traini
 	if db.queue == nil {
 		return nil, errNoQueue
 	}
-	res, err := db.queue.Insert(ctx, jobs.TrainModel{ProjectID: projectID}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return jobs.TrainingJob(res.Job, projectID), nil
+	return jobs.EnqueueTraining(ctx, db.queue, projectID)
 }
 
 // FindTrainingJob implements smartonboard.TrainingQueue.
@@ -27,14 +20,5 @@ func (db *DB) FindTrainingJob(ctx context.Context, projectID string, id int64) (
 	if db.queue == nil {
 		return nil, errNoQueue
 	}
-	row, err := db.queue.JobGet(ctx, id)
-	if errors.Is(err, rivertype.ErrNotFound) {
-		return nil, so.TrainingJobNotFound(id)
-	} else if err != nil {
-		return nil, err
-	}
-	if j := jobs.TrainingJob(row, projectID); j != nil {
-		return j, nil
-	}
-	return nil, so.TrainingJobNotFound(id)
+	return jobs.FindTrainingJob(ctx, db.queue, projectID, id)
 }

@@ -5,18 +5,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	so "github.com/smartonboarding/smartonboard"
 )
 
-// Metrics are a model's quality on a set of predictions.
-type Metrics struct {
-	N       int     `json:"n"`
-	AUC     float64 `json:"auc"`
-	LogLoss float64 `json:"log_loss"`
-	Brier   float64 `json:"brier"`
-	ECE     float64 `json:"ece"`
-	// BaseRate is the share of positive labels, for reading the others.
-	BaseRate float64 `json:"base_rate"`
-}
+// Metrics are a model's quality on a set of predictions, as the registry
+// stores them.
+type Metrics = so.ModelMetrics
 
 // Measure computes the metrics of probabilities p against labels y.
 func Measure(p []float64, y []bool) Metrics {

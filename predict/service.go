@@ -190,11 +190,10 @@ func newModel(projectID string, r *Result, now time.Time) (*so.Model, error) {
 	for i := range names {
 		names[i] = r.Params.Schema.Name(i)
 	}
-	m := r.Metrics
 	return &so.Model{ID: so.NewID(), ProjectID: projectID, Kind: KindLogistic, Status: so.ModelCandidate, Features: names,
 		Params: params, TrainedFrom: r.From, TrainedTo: r.To, Calibration: calibration, CreatedAt: now.UTC(),
 		Journeys: so.ModelSplit{Train: r.Train, Calibrate: r.Calibrate, Holdout: r.Holdout},
-		Metrics:  so.ModelMetrics{N: m.N, AUC: m.AUC, LogLoss: m.LogLoss, Brier: m.Brier, ECE: m.ECE, BaseRate: m.BaseRate}}, nil
+		Metrics:  r.Metrics}, nil
 }
 
 // CheckModel tells whether a stored model can score (its kind is known and

@@ -11,39 +11,14 @@ import (
 // in pages of so.HistoryBatch, each page's journeys, traits and events read
 // in one query apiece.
 func (db *DB) VisitHistories(ctx context.Context, projectID, userID string, fn func(*so.UserHistory) error) error {
-	if userID != "" {
-		return db.visitUser(ctx, projectID, userID, fn)
-	}
-	after := ""
-	for {
-		users, err := db.historyUsers(ctx, projectID, userID, after)
-		if err != nil || len(users) == 0 {
-			return err
-		}
-		hs, err := db.histories(ctx, projectID, users)
-		if err != nil {
-			return err
-		}
-		for _, h := range hs {
-			if err := fn(h); err != nil {
-				return err
-			}
-		}
-		if userID != "" || len(users) < so.HistoryBatch {
-			return nil
-		}
-		after = users[len(users)-1]
-	}
+	return so.VisitHistoryPages(userID, func(after string) ([]string, error) { return db.historyUsers(ctx, projectID, after) },
+		func(users []string) ([]*so.UserHistory, error) { return db.histories(ctx, projectID, users) }, fn)
 }
 
 // historyUsers is the next page of users with journeys after `after`.
-func (db *DB) historyUsers(ctx context.Context, projectID, userID, after string) ([]string, error) {
-	q, args := `SELECT DISTINCT user_id FROM journeys WHERE project_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`,
-		[]any{projectID, after, so.HistoryBatch}
-	if userID != "" {
-		q, args = `SELECT DISTINCT user_id FROM journeys WHERE project_id = ? AND user_id = ?`, []any{projectID, userID}
-	}
-	rows, err := db.reader.QueryContext(ctx, q, args...)
+func (db *DB) historyUsers(ctx context.Context, projectID, after string) ([]string, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT DISTINCT user_id FROM journeys WHERE project_id = ? AND user_id > ?
+		ORDER BY user_id LIMIT ?`, projectID, after, so.HistoryBatch)
 	if err != nil {
 		return nil, mapError(err)
 	}
@@ -99,14 +74,4 @@ func anys(ss []string) []any {
 		out[i] = s
 	}
 	return out
-}
-
-// visitUser reads one user's history (scoring's path: no page of users to
-// find first); a user without journeys is not visited.
-func (db *DB) visitUser(ctx context.Context, projectID, userID string, fn func(*so.UserHistory) error) error {
-	hs, err := db.histories(ctx, projectID, []string{userID})
-	if err != nil || len(hs[0].Journeys) == 0 {
-		return err
-	}
-	return fn(hs[0])
 }

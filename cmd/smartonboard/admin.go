@@ -41,14 +41,11 @@ func runAdmin(ctx context.Context, args []string, environ []string, stdout, stde
 	if err != nil {
 		return err
 	}
-	db, closeDB, err := openDatabase(ctx, cfg)
+	db, closeDB, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	if err := db.Migrator().Check(ctx); err != nil {
-		return fmt.Errorf("%w (run `smartonboard migrate up` first)", err)
-	}
 	accounts := &so.AccountService{Store: db, Projects: db}
 	if _, err := accounts.CreateAccount(ctx, *email, password); err != nil {
 		return fmt.Errorf("%s", describe(err))

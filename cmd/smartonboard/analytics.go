@@ -36,14 +36,11 @@ func runAnalytics(ctx context.Context, args []string, environ []string, stdout, 
 	if err != nil {
 		return err
 	}
-	db, closeDB, err := openDatabase(ctx, cfg)
+	db, closeDB, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	if err := db.Migrator().Check(ctx); err != nil {
-		return fmt.Errorf("%w (run `smartonboard migrate up` first)", err)
-	}
 	st, err := rebuildAnalytics(ctx, db, from, stdout)
 	if err != nil {
 		return fmt.Errorf("analytics rebuild: %w", err)

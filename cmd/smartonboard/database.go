@@ -100,3 +100,17 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		panic(fmt.Sprintf("poolCollector: unknown engine %T", db))
 	}
 }
+
+// openMigrated opens the configured database for a subcommand that needs
+// its schema current, and says how to make it so when it is not.
+func openMigrated(ctx context.Context, cfg config.Config) (database, func(), error) {
+	db, closeDB, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.Migrator().Check(ctx); err != nil {
+		closeDB()
+		return nil, nil, fmt.Errorf("%w (run `smartonboard migrate up` first)", err)
+	}
+	return db, closeDB, nil
+}

@@ -87,14 +87,11 @@ func runTrain(ctx context.Context, args []string, environ []string, stdout, stde
 	if err != nil {
 		return err
 	}
-	db, closeDB, err := openDatabase(ctx, cfg)
+	db, closeDB, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	if err := db.Migrator().Check(ctx); err != nil {
-		return fmt.Errorf("%w (run `smartonboard migrate up` first)", err)
-	}
 	svc := &predict.Service{Store: db, Versions: &journey.Engine{Flows: db, Journeys: db}, AbandonAfter: cfg.AbandonAfter}
 	began := time.Now()
 	t, err := svc.Train(ctx, *project)
