@@ -63,7 +63,6 @@ var ErrTooLittleData = errors.New("too little data")
 type Collector struct {
 	o        Options
 	journeys []collected
-	latest   time.Time
 }
 
 // collected is what training keeps of one journey.
@@ -91,7 +90,6 @@ func (c *Collector) Add(h *History) {
 	if len(h.Events) == 0 {
 		return
 	}
-	c.latest = later(c.latest, h.LastEvent())
 	now := c.o.Now
 	if now.IsZero() {
 		now = h.LastEvent().Add(c.o.AbandonAfter + time.Nanosecond) // judged again in Train
@@ -120,13 +118,6 @@ func (c *Collector) Add(h *History) {
 	if len(k.samples) > 0 {
 		c.journeys = append(c.journeys, k)
 	}
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 func hashString(s string) uint64 {
