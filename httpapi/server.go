@@ -156,6 +156,9 @@ func (s *Server) register(mux *http.ServeMux) {
 	}
 	mux.Handle("GET /demo", demo)
 	mux.Handle("GET /demo/", demo)
+	admin := web.Admin()
+	mux.Handle("GET /admin", admin)
+	mux.Handle("GET /admin/", admin)
 
 	s.handle(mux, "POST /v1/content-items", write, s.createContent)
 	s.handle(mux, "GET /v1/content-items", read, s.listContent)

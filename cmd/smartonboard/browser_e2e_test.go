@@ -307,3 +307,37 @@ func setupBrowserFlows(t *testing.T, in *instance) {
 		}
 	}
 }
+
+// TestBrowserAdmin runs the dashboard in headless Chromium
+// (web/e2e/admin.test.mjs): sign-in, live counters moved by the demo in
+// another tab, the models page, a viewer's view and refused forgeries.
+func TestBrowserAdmin(t *testing.T) {
+	t.Parallel()
+	needBrowser(t)
+	cfg := testConfig(t, config.EngineSQLite)
+	cfg.Demo = "on"
+	cfg.OwnerEmail, cfg.OwnerPassword = "owner@example.com", "owner password 1"
+	in := start(t, cfg)
+	viewer, err := in.m.accounts.CreateAccount(t.Context(), "viewer@example.com", "viewer password 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.m.db.PutMember(t.Context(), &so.Member{ProjectID: so.DefaultProjectID, AccountID: viewer.ID, Role: so.RoleViewer, CreatedAt: so.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	shots := filepath.Join(os.TempDir(), "smartonboard-screenshots", "admin")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	results := runDriver(t, "admin.test.mjs", map[string]string{"server": in.url, "shots": shots,
+		"ownerEmail": cfg.OwnerEmail, "ownerPassword": cfg.OwnerPassword, "viewerEmail": "viewer@example.com", "viewerPassword": "viewer password 1"})
+	t.Logf("screenshots: %s", shots)
+	for _, want := range []string{"owner", "viewer"} {
+		if !slices.ContainsFunc(results, func(r browserResult) bool { return r.Scenario == want }) {
+			t.Errorf("the driver reported no %s scenario (got %+v)", want, results)
+		}
+	}
+	if ms, err := in.m.db.ListModels(t.Context(), so.DefaultProjectID); err != nil || len(ms) != 0 {
+		t.Errorf("models after the viewer's forged training: %d, %v", len(ms), err)
+	}
+}

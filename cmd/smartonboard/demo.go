@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/config"
@@ -26,11 +27,37 @@ func (m *Main) startDemo(ctx context.Context) error {
 		Flows: &so.FlowService{Store: m.db, Content: m.db, OnPublish: m.engine.Published}})
 	var key string
 	if err == nil {
+		err = m.shareDemo(ctx)
+	}
+	if err == nil {
 		key, err = demo.PageKey(ctx, m.db)
 	}
 	if err != nil {
 		return fmt.Errorf("seed the demo (set SMARTONBOARD_DEMO=off to start without it): %s", describe(err))
 	}
 	m.demo = web.Demo(key)
+	return nil
+}
+
+// shareDemo makes the default project's owners owners of the demo project
+// too, so that the dashboard shows the demo's users to whoever signs in
+// (development only, as the demo is); a membership already there is kept.
+func (m *Main) shareDemo(ctx context.Context) error {
+	owners, err := m.db.ListMembers(ctx, so.DefaultProjectID)
+	if err != nil {
+		return err
+	}
+	have, err := m.db.ListMembers(ctx, demo.ProjectID)
+	if err != nil {
+		return err
+	}
+	for _, o := range owners {
+		if o.Role != so.RoleOwner || slices.ContainsFunc(have, func(h *so.Member) bool { return h.AccountID == o.AccountID }) {
+			continue
+		}
+		if err := m.db.PutMember(ctx, &so.Member{ProjectID: demo.ProjectID, AccountID: o.AccountID, Role: so.RoleOwner, CreatedAt: so.Now()}); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -1,0 +1,103 @@
+package web
+
+import (
+	"embed"
+	"html/template"
+	"net/http"
+	"strings"
+)
+
+//go:embed admin
+var adminFiles embed.FS
+
+// adminCSP is the dashboard's policy: its own scripts, styles and API only,
+// no inline script or style, and no framing.
+const adminCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// snippetOrigin stands for the server's origin in the install snippet; the
+// page puts its own origin there (the server may sit behind any proxy).
+const snippetOrigin = "ORIGIN"
+
+// adminPage is one page of the dashboard.
+type adminPage struct {
+	Path, Page, Title string
+	Nav               bool // shows the header: every page but sign-in
+}
+
+// adminPages lists the pages in menu order.
+var adminPages = []adminPage{
+	{"/admin/", "overview", "Overview", true},
+	{"/admin/models", "models", "Models", true},
+	{"/admin/login", "login", "Sign in", false},
+}
+
+// navLink is one entry of the header's menu.
+type navLink struct {
+	Path, Title string
+	Current     bool
+}
+
+// Admin serves the dashboard at /admin/: server-rendered pages whose ES
+// modules call the JSON API with the session cookie (the API enforces
+// roles and CSRF; the pages only hide what the role may not use).
+func Admin() http.Handler {
+	pages := map[string]*template.Template{}
+	for _, p := range adminPages {
+		pages[p.Path] = template.Must(template.ParseFS(adminFiles, "admin/layout.html", "admin/"+p.Page+".html"))
+	}
+	integrity, err := Integrity("smartonboard.js")
+	if err != nil {
+		panic(err) // the SDK is embedded in the binary
+	}
+	snippet := "<script src=\"" + snippetOrigin + "/sdk/v1/smartonboard.js\"\n        integrity=\"" + integrity +
+		"\" crossorigin=\"anonymous\"></script>\n<script>\n  SmartOnboarding.init({ key: \"pk_…\", userId: currentUser.id });\n</script>"
+	static := http.FileServerFS(adminFiles)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", adminCSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		switch {
+		case r.URL.Path == "/admin":
+			http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
+		case strings.HasPrefix(r.URL.Path, "/admin/static/") && !strings.HasSuffix(r.URL.Path, "/"):
+			h.Set("Cache-Control", "no-cache")
+			static.ServeHTTP(w, r)
+		default:
+			t, ok := pages[r.URL.Path]
+			if !ok {
+				http.Error(w, "no such dashboard page: the dashboard starts at /admin/", http.StatusNotFound)
+				return
+			}
+			renderAdmin(w, t, r.URL.Path, snippet)
+		}
+	})
+}
+
+// renderAdmin writes one page; pages carry no data, so they are never cached.
+func renderAdmin(w http.ResponseWriter, t *template.Template, path, snippet string) {
+	var page adminPage
+	var nav []navLink
+	for _, p := range adminPages {
+		if p.Path == path {
+			page = p
+		}
+		if p.Nav {
+			nav = append(nav, navLink{p.Path, p.Title, p.Path == path})
+		}
+	}
+	data := struct {
+		Title, Page, Snippet string
+		Nav                  []navLink
+	}{page.Title, page.Page, snippet, nil}
+	if page.Nav {
+		data.Nav = nav
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := t.ExecuteTemplate(w, "layout", data); err != nil {
+		http.Error(w, "dashboard: "+err.Error(), http.StatusInternalServerError)
+	}
+}

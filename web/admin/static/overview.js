@@ -1,0 +1,56 @@
+// The overview: live counters over the analytics stream, the week's
+// journey numbers, open alerts and the top insights.
+import { api, session, shell, status, stream, text } from "./api.js";
+
+const me = await session();
+if (me) {
+  shell();
+  const ctl = new AbortController();
+  addEventListener("pagehide", () => ctl.abort());
+  stream("/v1/analytics/stream", (event, data) => {
+    if (event === "open") text("live-state", "(live)");
+    else if (event === "error") text("live-state", "(reconnecting…)");
+    else if (event === "metrics") {
+      for (const k of ["active_users", "events_per_minute", "journeys_started_per_minute", "journeys_completed_per_minute"]) text("live-" + k, String(data[k]));
+    }
+  }, ctl.signal);
+  load().catch((err) => status("Could not load the overview: " + err.message));
+}
+
+async function load() {
+  const [ov, alerts, insights] = await Promise.all([
+    api("GET", "/v1/analytics/overview"),
+    api("GET", "/v1/alerts?status=open"),
+    api("GET", "/v1/analytics/insights"),
+  ]);
+  text("ov-active_users", String(ov.active_users));
+  text("ov-journeys_started", String(ov.journeys_started));
+  text("ov-completion_rate", ov.completion_rate == null ? "–" : Math.round(ov.completion_rate * 100) + "%");
+  text("ov-median_seconds_to_complete", ov.median_seconds_to_complete == null ? "–" : duration(ov.median_seconds_to_complete));
+  if (ov.events === 0) await showSnippet();
+  list("alerts", alerts.alerts, (a) => `${a.severity}: ${a.message}`, "No open alerts.");
+  list("insights", (insights.insights || []).slice(0, 5), (i) => `${i.title} ${i.detail}`, "No insights yet: they need a week of journeys.");
+}
+
+function list(id, items, line, empty) {
+  const ul = document.getElementById(id);
+  ul.replaceChildren(...(items.length ? items : [null]).map((x) => {
+    const li = document.createElement("li");
+    li.textContent = x ? line(x) : empty;
+    return li;
+  }));
+}
+
+function duration(s) {
+  return s < 90 ? Math.round(s) + " s" : s < 5400 ? Math.round(s / 60) + " min" : (s / 3600).toFixed(1) + " h";
+}
+
+async function showSnippet() {
+  const section = document.getElementById("empty");
+  section.hidden = false;
+  const pre = document.getElementById("snippet");
+  pre.textContent = pre.textContent.replace("ORIGIN", location.origin);
+  document.getElementById("copy").addEventListener("click", async () => {
+    await navigator.clipboard.writeText(pre.textContent).then(() => status("The snippet is copied."), () => status("Select the snippet and copy it."));
+  });
+}

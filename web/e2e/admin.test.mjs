@@ -1,0 +1,103 @@
+// The dashboard, used as an admin would: signing in (a wrong password is
+// refused with a message), the overview's live counters moving while the
+// demo is used in another tab, the models page, and a viewer who sees no
+// edit controls and whose forged requests the API refuses; no console error
+// and no serious axe finding on any page; a screenshot of every page. Run by
+// cmd/smartonboard/browser_e2e_test.go against `serve` with the demo on.
+
+import assert from "node:assert/strict";
+import { axe, consoleErrors, result, run, settings, until } from "./lib.mjs";
+
+const { server, shots, ownerEmail, ownerPassword, viewerEmail, viewerPassword } = settings;
+const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+
+// unexpected drops the error answers a scenario provokes on purpose (each
+// also logs Chrome's "Failed to load resource", which names no URL; the
+// response lines, which do, are matched by URL).
+const unexpected = (errors, status, ...allowed) =>
+  errors.filter((e) => !allowed.some((a) => e.includes(a)) && !e.includes(`responded with a status of ${status}`));
+
+async function signIn(page, email, password) {
+  await page.goto(server + "/admin/login");
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await page.click("#login button[type=submit]");
+}
+
+await run([
+  [
+    "sign-in refuses a wrong password, then the owner watches the demo move the live counters",
+    async (browser) => {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await ctx.newPage();
+      const errors = consoleErrors(page);
+      await page.goto(server + "/admin/");
+      await until("the sign-in page", () => page.url().includes("/admin/login"));
+      assert.deepEqual(await axe(page), [], "axe-core on the sign-in page");
+      await shot(page, "admin-login");
+      await signIn(page, ownerEmail, "not the password");
+      await until("the refusal", async () => (await page.textContent("#error")).includes("Wrong email or password"));
+      await shot(page, "admin-login-refused");
+
+      await page.fill("#password", ownerPassword);
+      await page.click("#login button[type=submit]");
+      await until("the overview", () => page.url().endsWith("/admin/") && page.locator("#account").textContent());
+      assert.equal(await page.textContent("#account"), ownerEmail);
+      await page.selectOption("#project", "demo");
+      await until("the demo project's overview", async () => (await page.inputValue("#project")) === "demo" && (await page.textContent("#live-state")) === "(live)");
+      assert.deepEqual(await axe(page), [], "axe-core on the overview");
+
+      const before = Number((await page.textContent("#live-events_per_minute")) || "0") || 0;
+      const demo = await ctx.newPage();
+      await demo.goto(server + "/demo/");
+      await until("the demo's SDK", () => demo.evaluate(() => !!(window.SmartOnboarding && window.SmartOnboarding.debug())));
+      await demo.click("#connect");
+      const moved = await until("the live counter to move", async () => {
+        const n = Number(await page.textContent("#live-events_per_minute"));
+        return n > before ? n : 0;
+      }, 20000);
+      await shot(page, "admin-overview-live");
+      await demo.close();
+
+      await page.click("nav >> text=Models");
+      await until("the models page", () => page.locator("#models tbody tr").count());
+      assert.ok(await page.locator("#train").count(), "the owner sees the train button");
+      assert.deepEqual(await axe(page), [], "axe-core on the models page");
+      await shot(page, "admin-models");
+      assert.deepEqual(unexpected(errors, 401, "401 from POST " + server + "/v1/auth/login", "401 from GET " + server + "/v1/auth/me"), [], "console errors");
+      result({ scenario: "owner", outcome: String(moved) });
+      await ctx.close();
+    },
+  ],
+  [
+    "a viewer sees no edit controls, and the API refuses forged edits and a request without its CSRF token",
+    async (browser) => {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await ctx.newPage();
+      const errors = consoleErrors(page);
+      await signIn(page, viewerEmail, viewerPassword);
+      await until("the overview", () => page.url().endsWith("/admin/") && page.locator("#account").textContent());
+      await page.click("nav >> text=Models");
+      await until("the models page", () => page.locator("#models tbody tr").count());
+      assert.equal(await page.locator("#train").count(), 0, "a viewer is offered training");
+      assert.equal(await page.locator("#models button").count(), 0, "a viewer is offered activation");
+      await shot(page, "admin-models-viewer");
+      const forged = await page.evaluate(async () => {
+        const me = await (await fetch("/v1/auth/me")).json();
+        const withToken = await fetch("/v1/models/train", { method: "POST", headers: { "X-Project": "default", "X-CSRF-Token": me.csrf_token } });
+        const flow = await fetch("/v1/flows", { method: "POST", headers: { "X-Project": "default", "X-CSRF-Token": me.csrf_token, "Content-Type": "application/json" }, body: JSON.stringify({ key: "forged", name: "Forged", steps: [] }) });
+        return [withToken.status, flow.status];
+      });
+      assert.deepEqual(forged, [403, 403], "a viewer's forged edits");
+      await ctx.close();
+
+      const owner = await (await browser.newContext()).newPage();
+      await signIn(owner, ownerEmail, ownerPassword);
+      await until("the owner's overview", () => owner.url().endsWith("/admin/"));
+      const noToken = await owner.evaluate(async () => (await fetch("/v1/models/train", { method: "POST", headers: { "X-Project": "default" } })).status);
+      assert.equal(noToken, 403, "an owner's request without the CSRF token");
+      assert.deepEqual(unexpected(errors, 403, "403 from POST " + server + "/v1/models/train", "403 from POST " + server + "/v1/flows"), [], "console errors");
+      result({ scenario: "viewer" });
+    },
+  ],
+]);
