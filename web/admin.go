@@ -28,7 +28,10 @@ type adminPage struct {
 // adminPages lists the pages in menu order.
 var adminPages = []adminPage{
 	{"/admin/", "overview", "Overview", true},
+	{"/admin/users", "users", "Users", true},
 	{"/admin/models", "models", "Models", true},
+	{"/admin/alerts", "alerts", "Alerts", true},
+	{"/admin/keys", "keys", "API keys", true},
 	{"/admin/login", "login", "Sign in", false},
 }
 

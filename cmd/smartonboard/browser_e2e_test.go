@@ -325,6 +325,13 @@ func TestBrowserAdmin(t *testing.T) {
 	if err := in.m.db.PutMember(t.Context(), &so.Member{ProjectID: so.DefaultProjectID, AccountID: viewer.ID, Role: so.RoleViewer, CreatedAt: so.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	alert := &so.Alert{ID: so.NewID(), ProjectID: so.DefaultProjectID, Key: "completion:setup", Rule: "completion_drop", Severity: "warning",
+		Status: so.AlertOpen, Message: "Completion of setup fell to 40%", Numbers: map[string]float64{}, OpenedAt: so.Now(), UpdatedAt: so.Now()}
+	if err := in.m.db.EvaluateAlerts(t.Context(), so.DefaultProjectID, func(ctx context.Context, tx so.AlertsTx) error {
+		return tx.SaveAlert(ctx, alert)
+	}); err != nil {
+		t.Fatal(err)
+	}
 	shots := filepath.Join(os.TempDir(), "smartonboard-screenshots", "admin")
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
@@ -339,5 +346,12 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 	if ms, err := in.m.db.ListModels(t.Context(), so.DefaultProjectID); err != nil || len(ms) != 0 {
 		t.Errorf("models after the viewer's forged training: %d, %v", len(ms), err)
+	}
+	if a, err := in.m.db.FindAlert(t.Context(), so.DefaultProjectID, alert.ID); err != nil || a.Status != so.AlertAcknowledged {
+		t.Errorf("the alert after the UI acknowledged it: %+v, %v", a, err)
+	}
+	keys, err := in.m.db.ListAPIKeys(t.Context(), so.DefaultProjectID)
+	if err != nil || !slices.ContainsFunc(keys, func(k *so.APIKey) bool { return k.Name == "ui-made" && k.RevokedAt != nil }) {
+		t.Errorf("the key made and revoked in the UI is not stored revoked: %v", err)
 	}
 }

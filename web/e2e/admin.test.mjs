@@ -51,6 +51,7 @@ await run([
       const demo = await ctx.newPage();
       await demo.goto(server + "/demo/");
       await until("the demo's SDK", () => demo.evaluate(() => !!(window.SmartOnboarding && window.SmartOnboarding.debug())));
+      const demoUser = await demo.evaluate(() => window.SmartOnboarding.debug().userId);
       await demo.click("#connect");
       const moved = await until("the live counter to move", async () => {
         const n = Number(await page.textContent("#live-events_per_minute"));
@@ -64,8 +65,42 @@ await run([
       assert.ok(await page.locator("#train").count(), "the owner sees the train button");
       assert.deepEqual(await axe(page), [], "axe-core on the models page");
       await shot(page, "admin-models");
-      assert.deepEqual(unexpected(errors, 401, "401 from POST " + server + "/v1/auth/login", "401 from GET " + server + "/v1/auth/me"), [], "console errors");
-      result({ scenario: "owner", outcome: String(moved) });
+
+      await page.click("nav >> text=Users");
+      await page.fill("#q-id", demoUser);
+      await page.click("#search button[type=submit]");
+      await until("the demo user's journey", async () => (await page.textContent("#journeys")).includes("Predicted success"));
+      assert.match(await page.textContent("#journeys"), /connect: completed/, "the timeline shows the step done in the demo");
+      assert.deepEqual(await axe(page), [], "axe-core on a user's page");
+      await shot(page, "admin-user");
+
+      await page.goto(server + "/admin/"); // switching on the user's page would look for the demo user in the other project
+      await page.selectOption("#project", "default");
+      await until("the default project", async () => (await page.inputValue("#project")) === "default");
+      await page.click("nav >> text=Alerts");
+      const ack = page.locator("#alerts button", { hasText: "Acknowledge" });
+      await until("the open alert", () => ack.count());
+      assert.deepEqual(await axe(page), [], "axe-core on the alerts page");
+      await shot(page, "admin-alerts");
+      await ack.first().click();
+      await until("the alert acknowledged", async () => (await page.textContent("#status")).includes("acknowledged"));
+
+      await page.click("nav >> text=API keys");
+      await page.fill("#name", "ui-made");
+      await page.selectOption("#kind", "secret");
+      await page.click("#create button[type=submit]");
+      const key = await until("the new key's value", async () => (await page.textContent("#created-key")).trim());
+      const callWith = (k) => page.evaluate(async (k) => (await fetch("/v1/flows", { headers: { Authorization: "Bearer " + k } })).status, k);
+      assert.equal(await callWith(key), 200, "the key made in the UI works");
+      assert.deepEqual(await axe(page), [], "axe-core on the keys page");
+      await shot(page, "admin-keys");
+      page.once("dialog", (d) => d.accept());
+      await page.click('#keys button[aria-label="Revoke ui-made"]');
+      await until("the key revoked", async () => (await page.textContent("#status")).includes("revoked"));
+      await until("the revoked key refused", async () => (await callWith(key)) === 401, 10000);
+      assert.deepEqual(unexpected(errors, 401, "401 from POST " + server + "/v1/auth/login", "401 from GET " + server + "/v1/auth/me",
+        "401 from GET " + server + "/v1/flows"), [], "console errors");
+      result({ scenario: "owner", outcome: String(moved), user: demoUser });
       await ctx.close();
     },
   ],

@@ -1,0 +1,46 @@
+// Alerts: acknowledge or resolve (editors and owners).
+import { api, can, session, shell, status } from "./api.js";
+
+const me = await session();
+if (me) {
+  shell();
+  const filter = document.getElementById("filter");
+  filter.addEventListener("change", () => refresh().catch((err) => status(err.message)));
+  refresh().catch((err) => status("Could not load the alerts: " + err.message));
+}
+
+async function refresh() {
+  const st = document.getElementById("filter").value;
+  const { alerts } = await api("GET", "/v1/alerts" + (st ? "?status=" + st : ""));
+  const body = document.querySelector("#alerts tbody");
+  body.replaceChildren(...alerts.map(row));
+  if (!alerts.length) {
+    const tr = document.createElement("tr");
+    Object.assign(tr.insertCell(), { colSpan: 5, textContent: "No alerts here." });
+    body.replaceChildren(tr);
+  }
+}
+
+function row(a) {
+  const tr = document.createElement("tr");
+  for (const c of [new Date(a.opened_at).toLocaleString(), a.severity, a.status, a.message]) tr.insertCell().textContent = c;
+  const actions = tr.insertCell();
+  if (can("write")) {
+    for (const [verb, label, allowed] of [["acknowledge", "Acknowledge", a.status === "open"], ["resolve", "Resolve", a.status !== "resolved"]]) {
+      if (!allowed) continue;
+      const b = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: label });
+      b.setAttribute("aria-label", `${label}: ${a.message}`);
+      b.addEventListener("click", async () => {
+        try {
+          await api("POST", `/v1/alerts/${a.id}/${verb}`);
+          status(`Alert ${verb === "resolve" ? "resolved" : "acknowledged"}.`);
+          await refresh();
+        } catch (err) {
+          status(err.message);
+        }
+      });
+      actions.append(b, " ");
+    }
+  }
+  return tr;
+}
