@@ -22,17 +22,19 @@ const snippetOrigin = "ORIGIN"
 // adminPage is one page of the dashboard.
 type adminPage struct {
 	Path, Page, Title string
-	Nav               bool // shows the header: every page but sign-in
+	Nav               bool     // shows the header: every page but sign-in
+	Styles            []string // style sheets besides admin.css (a vendored chart's)
 }
 
 // adminPages lists the pages in menu order.
 var adminPages = []adminPage{
-	{"/admin/", "overview", "Overview", true},
-	{"/admin/users", "users", "Users", true},
-	{"/admin/models", "models", "Models", true},
-	{"/admin/alerts", "alerts", "Alerts", true},
-	{"/admin/keys", "keys", "API keys", true},
-	{"/admin/login", "login", "Sign in", false},
+	{"/admin/", "overview", "Overview", true, nil},
+	{"/admin/funnel", "funnel", "Funnel", true, []string{"/admin/static/vendor/uplot/uPlot.min.css"}},
+	{"/admin/users", "users", "Users", true, nil},
+	{"/admin/models", "models", "Models", true, nil},
+	{"/admin/alerts", "alerts", "Alerts", true, nil},
+	{"/admin/keys", "keys", "API keys", true, nil},
+	{"/admin/login", "login", "Sign in", false, nil},
 }
 
 // navLink is one entry of the header's menu.
@@ -93,8 +95,9 @@ func renderAdmin(w http.ResponseWriter, t *template.Template, path, snippet stri
 	}
 	data := struct {
 		Title, Page, Snippet string
+		Styles               []string
 		Nav                  []navLink
-	}{page.Title, page.Page, snippet, nil}
+	}{page.Title, page.Page, snippet, page.Styles, nil}
 	if page.Nav {
 		data.Nav = nav
 	}

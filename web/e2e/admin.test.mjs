@@ -74,6 +74,15 @@ await run([
       assert.deepEqual(await axe(page), [], "axe-core on a user's page");
       await shot(page, "admin-user");
 
+      await page.click("nav >> text=Funnel");
+      await until("the funnel table", () => page.locator("#steps tbody tr").count());
+      assert.ok(await page.locator("#chart canvas").count(), "the funnel chart draws");
+      const first = await page.locator("#steps tbody tr").first().locator("td").allTextContents();
+      assert.equal(first[0], "connect");
+      assert.ok(Number(first[1]) >= 1 && Number(first[2]) >= 1, `the demo user reached and completed connect: ${first}`);
+      assert.deepEqual(await axe(page), [], "axe-core on the funnel");
+      await shot(page, "admin-funnel");
+
       await page.goto(server + "/admin/"); // switching on the user's page would look for the demo user in the other project
       await page.selectOption("#project", "default");
       await until("the default project", async () => (await page.inputValue("#project")) === "default");
