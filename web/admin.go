@@ -31,6 +31,7 @@ var adminPages = []adminPage{
 	{"/admin/", "overview", "Overview", true, nil},
 	{"/admin/funnel", "funnel", "Funnel", true, []string{"/admin/static/vendor/uplot/uPlot.min.css"}},
 	{"/admin/users", "users", "Users", true, nil},
+	{"/admin/flows", "flows", "Flows", true, nil},
 	{"/admin/models", "models", "Models", true, nil},
 	{"/admin/alerts", "alerts", "Alerts", true, nil},
 	{"/admin/keys", "keys", "API keys", true, nil},

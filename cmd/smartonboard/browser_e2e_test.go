@@ -339,7 +339,7 @@ func TestBrowserAdmin(t *testing.T) {
 	results := runDriver(t, "admin.test.mjs", map[string]string{"server": in.url, "shots": shots,
 		"ownerEmail": cfg.OwnerEmail, "ownerPassword": cfg.OwnerPassword, "viewerEmail": "viewer@example.com", "viewerPassword": "viewer password 1"})
 	t.Logf("screenshots: %s", shots)
-	for _, want := range []string{"owner", "viewer"} {
+	for _, want := range []string{"owner", "flow-edit", "viewer"} {
 		if !slices.ContainsFunc(results, func(r browserResult) bool { return r.Scenario == want }) {
 			t.Errorf("the driver reported no %s scenario (got %+v)", want, results)
 		}
@@ -349,6 +349,9 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 	if a, err := in.m.db.FindAlert(t.Context(), so.DefaultProjectID, alert.ID); err != nil || a.Status != so.AlertAcknowledged {
 		t.Errorf("the alert after the UI acknowledged it: %+v, %v", a, err)
+	}
+	if f, err := in.m.db.FindFlow(t.Context(), "demo", "getting-started"); err != nil || f.PublishedVersion < 2 || f.Steps[0].Title != "Connect your warehouse" {
+		t.Errorf("the demo flow after the editor published it: %+v, %v", f, err)
 	}
 	keys, err := in.m.db.ListAPIKeys(t.Context(), so.DefaultProjectID)
 	if err != nil || !slices.ContainsFunc(keys, func(k *so.APIKey) bool { return k.Name == "ui-made" && k.RevokedAt != nil }) {

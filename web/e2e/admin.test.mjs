@@ -6,7 +6,7 @@
 // cmd/smartonboard/browser_e2e_test.go against `serve` with the demo on.
 
 import assert from "node:assert/strict";
-import { axe, consoleErrors, result, run, settings, until } from "./lib.mjs";
+import { axe, consoleErrors, result, run, settings, shadow, until } from "./lib.mjs";
 
 const { server, shots, ownerEmail, ownerPassword, viewerEmail, viewerPassword } = settings;
 const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
@@ -114,6 +114,41 @@ await run([
     },
   ],
   [
+    "the owner edits and publishes the demo's flow, a field error shown at its field, and the demo shows the change",
+    async (browser) => {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await ctx.newPage();
+      const errors = consoleErrors(page);
+      await signIn(page, ownerEmail, ownerPassword);
+      await until("the overview", () => page.url().endsWith("/admin/") && page.locator("#account").textContent());
+      await page.selectOption("#project", "demo");
+      await until("the demo project", async () => (await page.inputValue("#project")) === "demo");
+      await page.click("nav >> text=Flows");
+      await page.click("#flows a");
+      await until("the draft's steps", () => page.locator("#steps fieldset").count());
+      assert.deepEqual(await axe(page), [], "axe-core on the flow editor");
+      await page.fill("#s1-key", "Not A Key");
+      await page.click("#draft button[type=submit]");
+      await until("the error at the step's key", async () => (await page.textContent("#s1-key-err")).includes("is not a key"));
+      assert.equal(await page.getAttribute("#s1-key", "aria-invalid"), "true");
+      await shot(page, "admin-flow-error");
+      await page.fill("#s1-key", "create-item");
+      await page.fill("#s0-title", "Connect your warehouse");
+      await page.click("#publish");
+      await until("the new version", async () => (await page.textContent("#status")).includes("Published version"));
+      assert.match(await page.textContent("#versions"), /connect: Connect your warehouse/);
+      await shot(page, "admin-flows");
+      assert.deepEqual(unexpected(errors, 400, "400 from PATCH " + server + "/v1/flows/"), [], "console errors");
+
+      const visitor = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage(); // a new demo user: the new version
+      await visitor.goto(server + "/demo/");
+      const title = await until("the edited step in the demo", () => shadow(visitor, '[data-step="connect"]', "el => el.textContent.includes('Connect your warehouse') && el.textContent"));
+      assert.ok(title);
+      result({ scenario: "flow-edit" });
+      await ctx.close();
+    },
+  ],
+  [
     "a viewer sees no edit controls, and the API refuses forged edits and a request without its CSRF token",
     async (browser) => {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -125,6 +160,9 @@ await run([
       await until("the models page", () => page.locator("#models tbody tr").count());
       assert.equal(await page.locator("#train").count(), 0, "a viewer is offered training");
       assert.equal(await page.locator("#models button").count(), 0, "a viewer is offered activation");
+      await page.click("nav >> text=Flows");
+      await until("the flow list", () => page.locator("#flows li").count());
+      assert.equal(await page.locator("#new").count(), 0, "a viewer is offered a new flow");
       await shot(page, "admin-models-viewer");
       const forged = await page.evaluate(async () => {
         const me = await (await fetch("/v1/auth/me")).json();

@@ -1,0 +1,198 @@
+// Flows: the list, the draft's editor (steps, prerequisites, targets, URLs,
+// required/basic, help links) with the API's validation errors shown at the
+// field, publishing, the versions side by side, and a preview in the demo.
+import { api, can, session, shell, status } from "./api.js";
+
+const KINDS = ["tour", "checklist", "task", "article", "video", "quiz", "form"];
+let flow = null;
+
+const me = await session();
+if (me) {
+  shell();
+  const content = await api("GET", "/v1/content-items?limit=200").catch(() => ({ items: [] }));
+  document.getElementById("content-items").replaceChildren(...content.items.map((c) => new Option(`${c.title} (${c.kind}, ${c.status})`, c.id)));
+  await list();
+  const key = new URLSearchParams(location.search).get("key");
+  if (key) await open(key);
+  const form = document.getElementById("new");
+  if (form) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      try {
+        const f = await api("POST", "/v1/flows", { key: form.key.value.trim(), name: form.name.value.trim(), steps: [] });
+        form.reset();
+        await list();
+        await open(f.key);
+      } catch (err) {
+        showError(form, err, "new-err");
+      }
+    });
+  }
+  document.getElementById("draft").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    save().catch(() => {});
+  });
+  document.getElementById("add-step")?.addEventListener("click", () => {
+    flow.steps.push({ key: "", title: "", kind: "task", content_item_id: "", required: true, basic: false, prerequisites: [], estimated_seconds: 60, help_content_ids: [] });
+    renderSteps();
+  });
+  document.getElementById("publish")?.addEventListener("click", publish);
+}
+
+async function list() {
+  const { items } = await api("GET", "/v1/flows");
+  const ul = document.getElementById("flows");
+  ul.replaceChildren(...items.map((f) => {
+    const li = document.createElement("li");
+    const a = Object.assign(document.createElement("a"), { href: "/admin/flows?key=" + encodeURIComponent(f.key), textContent: f.name || f.key });
+    a.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      open(f.key);
+    });
+    li.append(a, ` — ${f.published_version ? "published v" + f.published_version : "draft only"}`);
+    return li;
+  }));
+  if (!items.length) ul.replaceChildren(Object.assign(document.createElement("li"), { textContent: "No flow yet: create one, add its steps, publish it." }));
+}
+
+async function open(key) {
+  flow = await api("GET", "/v1/flows/" + encodeURIComponent(key));
+  history.replaceState(null, "", "/admin/flows?key=" + encodeURIComponent(key));
+  document.getElementById("editor").hidden = false;
+  document.getElementById("editor-h").textContent = `Draft of ${flow.key}`;
+  document.getElementById("editor-meta").textContent = `Draft revision ${flow.revision}; ${flow.published_version ? "published version " + flow.published_version : "never published"}.`;
+  document.getElementById("f-name").value = flow.name;
+  renderSteps();
+  await versions();
+}
+
+function field(label, name, value, i, type = "text") {
+  const id = `s${i}-${name}`;
+  const wrap = document.createElement("div");
+  const input = document.createElement("input");
+  Object.assign(input, { id, type, name });
+  input.dataset.field = `steps[${i}].${name}`;
+  input.setAttribute("aria-describedby", id + "-err");
+  if (type === "checkbox") input.checked = !!value;
+  else input.value = value == null ? "" : String(value);
+  if (name === "content_item_id") input.setAttribute("list", "content-items");
+  const l = Object.assign(document.createElement("label"), { htmlFor: id, textContent: label });
+  const err = Object.assign(document.createElement("p"), { id: id + "-err", className: "error" });
+  if (type === "checkbox") {
+    l.prepend(input);
+    wrap.append(l, err);
+  } else wrap.append(l, input, err);
+  return wrap;
+}
+
+function renderSteps() {
+  const box = document.getElementById("steps");
+  const editable = can("write");
+  box.replaceChildren(...flow.steps.map((s, i) => {
+    const fs = document.createElement("fieldset");
+    fs.className = "step";
+    fs.append(Object.assign(document.createElement("legend"), { textContent: `Step ${i + 1}${s.key ? ": " + s.key : ""}` }));
+    const grid = document.createElement("div");
+    grid.className = "fields";
+    grid.append(field("Key", "key", s.key, i), field("Title", "title", s.title, i), field("Content item", "content_item_id", s.content_item_id, i),
+      field("Estimated seconds", "estimated_seconds", s.estimated_seconds, i, "number"), field("Target (CSS selector)", "target", s.target, i),
+      field("Page URL pattern", "url", s.url, i), field("Prerequisites (step keys, comma-separated)", "prerequisites", (s.prerequisites || []).join(", "), i),
+      field("Help content ids (comma-separated)", "help_content_ids", (s.help_content_ids || []).join(", "), i));
+    const kind = document.createElement("select");
+    Object.assign(kind, { id: `s${i}-kind`, name: "kind" });
+    kind.dataset.field = `steps[${i}].kind`;
+    kind.replaceChildren(...KINDS.map((k) => new Option(k, k, false, k === s.kind)));
+    const kw = document.createElement("div");
+    kw.append(Object.assign(document.createElement("label"), { htmlFor: kind.id, textContent: "Kind" }), kind, Object.assign(document.createElement("p"), { className: "error" }));
+    grid.append(kw, field("Required", "required", s.required, i, "checkbox"), field("Basic (shown to novices)", "basic", s.basic, i, "checkbox"));
+    fs.append(grid);
+    const preview = Object.assign(document.createElement("a"), { href: "/demo/", target: "_blank", rel: "noopener",
+      textContent: `Preview ${s.key || "step " + (i + 1)} in the demo` });
+    fs.append(preview);
+    if (editable) {
+      const rm = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: `Remove ${s.key || "step " + (i + 1)}` });
+      rm.addEventListener("click", () => {
+        read();
+        flow.steps.splice(i, 1);
+        renderSteps();
+      });
+      fs.append(" ", rm);
+    } else for (const el of fs.querySelectorAll("input, select")) el.disabled = true;
+    return fs;
+  }));
+  if (!editable) document.getElementById("f-name").disabled = true;
+}
+
+// read copies the form into the draft, keeping the fields the form does not show.
+function read() {
+  const list = (v) => v.split(",").map((x) => x.trim()).filter(Boolean);
+  flow.name = document.getElementById("f-name").value;
+  flow.steps.forEach((s, i) => {
+    const v = (n) => document.getElementById(`s${i}-${n}`);
+    Object.assign(s, { key: v("key").value.trim(), title: v("title").value, content_item_id: v("content_item_id").value.trim(),
+      estimated_seconds: Number(v("estimated_seconds").value) || 0, kind: v("kind").value, required: v("required").checked, basic: v("basic").checked,
+      prerequisites: list(v("prerequisites").value), help_content_ids: list(v("help_content_ids").value) });
+    const target = v("target").value.trim(), url = v("url").value.trim();
+    if (target) s.target = target; else delete s.target;
+    if (url) s.url = url; else delete s.url;
+  });
+}
+
+async function save() {
+  const form = document.getElementById("draft");
+  clearErrors(form);
+  read();
+  try {
+    flow = await api("PATCH", "/v1/flows/" + encodeURIComponent(flow.key), { revision: flow.revision, name: flow.name, steps: flow.steps });
+    status(`Draft saved (revision ${flow.revision}).`);
+    document.getElementById("editor-meta").textContent = `Draft revision ${flow.revision}; ${flow.published_version ? "published version " + flow.published_version : "never published"}.`;
+    return flow;
+  } catch (err) {
+    showError(form, err, "draft-err");
+    throw err;
+  }
+}
+
+async function publish() {
+  try {
+    await save();
+    const v = await api("POST", `/v1/flows/${encodeURIComponent(flow.key)}/publish`);
+    status(`Published version ${v.version}: new journeys follow it.`);
+    await open(flow.key);
+    await list();
+  } catch (err) {
+    if (!document.getElementById("draft-err").textContent) status("Publishing failed: " + err.message);
+  }
+}
+
+async function versions() {
+  const box = document.getElementById("versions");
+  const shown = (flow.versions || []).slice(-2);
+  const vs = await Promise.all(shown.map((v) => api("GET", `/v1/flows/${encodeURIComponent(flow.key)}/versions/${v.version}`)));
+  box.replaceChildren(...vs.map((v) => {
+    const col = document.createElement("div");
+    col.append(Object.assign(document.createElement("h4"), { textContent: `Version ${v.version}, ${new Date(v.published_at).toLocaleString()}` }));
+    const ol = document.createElement("ol");
+    for (const s of v.steps) ol.append(Object.assign(document.createElement("li"), { textContent: `${s.key}: ${s.title}${s.required ? "" : " (optional)"}` }));
+    col.append(ol);
+    return col;
+  }));
+  if (!vs.length) box.textContent = "Not published yet.";
+}
+
+function clearErrors(form) {
+  for (const el of form.querySelectorAll(".error")) el.textContent = "";
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
+
+// showError puts the API's message at the field it names, or at the form's foot.
+function showError(form, err, fallback) {
+  const el = err.field && form.querySelector(`[data-field="${CSS.escape(err.field)}"]`);
+  if (el) {
+    el.setAttribute("aria-invalid", "true");
+    const msg = document.getElementById(el.getAttribute("aria-describedby")) || el.parentElement.querySelector(".error");
+    msg.textContent = err.message;
+    el.focus();
+  } else document.getElementById(fallback).textContent = (err.field ? err.field + ": " : "") + err.message;
+}
