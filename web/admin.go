@@ -32,9 +32,11 @@ var adminPages = []adminPage{
 	{"/admin/funnel", "funnel", "Funnel", true, []string{"/admin/static/vendor/uplot/uPlot.min.css"}},
 	{"/admin/users", "users", "Users", true, nil},
 	{"/admin/flows", "flows", "Flows", true, nil},
+	{"/admin/interventions", "interventions", "Interventions", true, nil},
 	{"/admin/models", "models", "Models", true, nil},
 	{"/admin/alerts", "alerts", "Alerts", true, nil},
 	{"/admin/keys", "keys", "API keys", true, nil},
+	{"/admin/settings", "settings", "Settings", true, nil},
 	{"/admin/login", "login", "Sign in", false, nil},
 }
 

@@ -333,13 +333,16 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	shots := filepath.Join(os.TempDir(), "smartonboard-screenshots", "admin")
+	if err := os.RemoveAll(shots); err != nil { // only this run's pages
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	results := runDriver(t, "admin.test.mjs", map[string]string{"server": in.url, "shots": shots,
 		"ownerEmail": cfg.OwnerEmail, "ownerPassword": cfg.OwnerPassword, "viewerEmail": "viewer@example.com", "viewerPassword": "viewer password 1"})
 	t.Logf("screenshots: %s", shots)
-	for _, want := range []string{"owner", "flow-edit", "viewer"} {
+	for _, want := range []string{"owner", "flow-edit", "settings", "viewer"} {
 		if !slices.ContainsFunc(results, func(r browserResult) bool { return r.Scenario == want }) {
 			t.Errorf("the driver reported no %s scenario (got %+v)", want, results)
 		}
@@ -352,6 +355,11 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 	if f, err := in.m.db.FindFlow(t.Context(), "demo", "getting-started"); err != nil || f.PublishedVersion < 2 || f.Steps[0].Title != "Connect your warehouse" {
 		t.Errorf("the demo flow after the editor published it: %+v, %v", f, err)
+	}
+	p, err := in.m.db.FindProject(t.Context(), so.DefaultProjectID)
+	if err != nil || p.Settings.Behaviour.HoldoutPercent == nil || *p.Settings.Behaviour.HoldoutPercent != 10 ||
+		p.Settings.Analytics.ValuePerActivatedUser == nil || *p.Settings.Analytics.ValuePerActivatedUser != 120 {
+		t.Errorf("settings after the UI saved them: %+v, %v; want holdout 10%% and a value of 120", p.Settings, err)
 	}
 	keys, err := in.m.db.ListAPIKeys(t.Context(), so.DefaultProjectID)
 	if err != nil || !slices.ContainsFunc(keys, func(k *so.APIKey) bool { return k.Name == "ui-made" && k.RevokedAt != nil }) {

@@ -149,6 +149,46 @@ await run([
     },
   ],
   [
+    "the owner prices interventions and changes settings (an out-of-range value refused at its field); every page reads at 200% zoom",
+    async (browser) => {
+      const ctx = await browser.newContext({ viewport: { width: 640, height: 900 } }); // a 1280-wide laptop at 200%
+      const page = await ctx.newPage();
+      const errors = consoleErrors(page);
+      await signIn(page, ownerEmail, ownerPassword);
+      await until("the overview", () => page.url().endsWith("/admin/") && page.locator("#account").textContent());
+      for (const [path, ready] of [["/admin/", "#ov-journeys_started"], ["/admin/funnel", "#steps"], ["/admin/users", "#results li"],
+        ["/admin/flows", "#flows li"], ["/admin/interventions", "#effects tbody tr"], ["/admin/models", "#models tbody tr"],
+        ["/admin/alerts", "#alerts tbody tr"], ["/admin/keys", "#keys tbody tr"], ["/admin/settings", "#audit tbody tr"]]) {
+        await page.goto(server + path);
+        await until(`${path} loaded`, () => page.locator(ready).count());
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+        assert.ok(wide <= 1, `${path} scrolls sideways by ${wide}px at 200% zoom`);
+        assert.deepEqual(await axe(page), [], `axe-core on ${path}`);
+        await shot(page, "zoom200" + path.replaceAll("/", "-"));
+      }
+
+      await page.goto(server + "/admin/interventions");
+      await until("the ROI", async () => (await page.textContent("#roi")).length > 0);
+      await page.fill("#vpu", "120");
+      await page.click("#value button[type=submit]");
+      await until("the value saved", async () => (await page.textContent("#status")).includes("saved"));
+
+      await page.goto(server + "/admin/settings");
+      await until("the settings", () => page.locator("#b-holdout_percent").count());
+      await page.fill("#b-holdout_percent", "80");
+      await page.click("#settings button[type=submit]");
+      await until("the error at the holdout share", async () => (await page.textContent("#b-holdout_percent-err")).length > 0);
+      await shot(page, "admin-settings-error");
+      await page.fill("#b-holdout_percent", "10");
+      await page.click("#settings button[type=submit]");
+      await until("the settings saved", async () => (await page.textContent("#status")).includes("Settings saved"));
+      await until("the change in the audit log", async () => (await page.textContent("#audit")).includes("project"));
+      assert.deepEqual(unexpected(errors, 400, "400 from PATCH " + server + "/v1/project"), [], "console errors");
+      result({ scenario: "settings" });
+      await ctx.close();
+    },
+  ],
+  [
     "a viewer sees no edit controls, and the API refuses forged edits and a request without its CSRF token",
     async (browser) => {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -62,7 +62,7 @@ function draw(steps) {
   const left = uPlot.paths.bars({ size: [0.35, 60], align: -1 });
   const right = uPlot.paths.bars({ size: [0.35, 60], align: 1 });
   const opts = {
-    width: Math.min(el.clientWidth || 800, 1100),
+    width: Math.max(280, Math.min(el.clientWidth || 800, 1100)),
     height: 260,
     scales: { x: { time: false, range: [-0.5, Math.max(steps.length - 0.5, 0.5)] } },
     axes: [{ values: (u, vals) => vals.map((v) => (Number.isInteger(v) && steps[v] ? steps[v].key : "")), splits: () => x }, {}],
