@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"github.com/smartonboarding/smartonboard/render"
 	"net/http"
 	"net/url"
 	"slices"
@@ -136,4 +137,26 @@ func limitParam(q url.Values) (int, error) {
 		return 0, so.FieldErrorf(so.EINVALID, "limit", "must be a whole number between 1 and %d", so.MaxListLimit)
 	}
 	return n, nil
+}
+
+// previewContent renders markdown as the SDK will receive it (goldmark,
+// then bluemonday), for the dashboard's editor; nothing is stored.
+func (s *Server) previewContent(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Body string `json:"body"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if len(in.Body) > so.MaxBodyBytes {
+		return so.FieldErrorf(so.ETOOLARGE, "body", "is longer than %d bytes", so.MaxBodyBytes)
+	}
+	html, err := render.Markdown(in.Body)
+	if err != nil {
+		return so.FieldErrorf(so.EINVALID, "body", "cannot be rendered: %v", err)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		HTML string `json:"html"`
+	}{html})
+	return nil
 }

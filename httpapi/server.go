@@ -161,6 +161,7 @@ func (s *Server) register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/", admin)
 
 	s.handle(mux, "POST /v1/content-items", write, s.createContent)
+	s.handle(mux, "POST /v1/content-preview", write, s.previewContent)
 	s.handle(mux, "GET /v1/content-items", read, s.listContent)
 	s.handle(mux, "GET /v1/content-items/{id}", read, s.getContent)
 	s.handle(mux, "PATCH /v1/content-items/{id}", write, s.updateContent)

@@ -32,6 +32,7 @@ var adminPages = []adminPage{
 	{"/admin/funnel", "funnel", "Funnel", true, []string{"/admin/static/vendor/uplot/uPlot.min.css"}},
 	{"/admin/users", "users", "Users", true, nil},
 	{"/admin/flows", "flows", "Flows", true, nil},
+	{"/admin/content", "content", "Content", true, nil},
 	{"/admin/interventions", "interventions", "Interventions", true, nil},
 	{"/admin/models", "models", "Models", true, nil},
 	{"/admin/alerts", "alerts", "Alerts", true, nil},
