@@ -85,6 +85,9 @@ type WebhookStore interface {
 	ListWebhooks(ctx context.Context, projectID string) ([]*Webhook, error)
 	// DeleteWebhook removes a webhook and its deliveries, or is WebhookNotFound.
 	DeleteWebhook(ctx context.Context, projectID, id string) error
+	// DisableWebhook stops deliveries to a webhook (at, with the reason), or
+	// with at nil enables it again with its failure count reset.
+	DisableWebhook(ctx context.Context, projectID, id string, at *time.Time, reason string) error
 	// ListDeliveries returns up to limit of a webhook's deliveries, newest
 	// first, after the id `after`; a webhook that is not the project's is
 	// WebhookNotFound.

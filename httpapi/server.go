@@ -223,6 +223,8 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/webhooks", read, s.listWebhooks)
 	s.handle(mux, "POST /v1/webhooks", adminScope, s.createWebhook)
 	s.handle(mux, "DELETE /v1/webhooks/{id}", adminScope, s.deleteWebhook)
+	s.handle(mux, "POST /v1/webhooks/{id}/disable", adminScope, s.disableWebhook)
+	s.handle(mux, "POST /v1/webhooks/{id}/enable", adminScope, s.enableWebhook)
 	s.handle(mux, "GET /v1/webhooks/{id}/deliveries", read, s.listDeliveries)
 }
 

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/webhook"
@@ -83,6 +84,39 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// disableWebhook stops deliveries to a webhook until it is enabled again;
+// pending deliveries end as failed when they come due.
+func (s *Server) disableWebhook(w http.ResponseWriter, r *http.Request) error {
+	at := so.Now()
+	return s.switchWebhook(w, r, &at, "disabled by "+principalFrom(r.Context()).Actor())
+}
+
+// enableWebhook resumes deliveries to a webhook, its failure count reset.
+func (s *Server) enableWebhook(w http.ResponseWriter, r *http.Request) error {
+	return s.switchWebhook(w, r, nil, "")
+}
+
+func (s *Server) switchWebhook(w http.ResponseWriter, r *http.Request, at *time.Time, reason string) error {
+	if r.ContentLength > 0 {
+		return so.Errorf(so.EINVALID, "this action takes no body")
+	}
+	id := r.PathValue("id")
+	if err := s.Webhooks.DisableWebhook(r.Context(), projectID(r), id, at, reason); err != nil {
+		return err
+	}
+	hooks, err := s.Webhooks.ListWebhooks(r.Context(), projectID(r))
+	if err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		if h.ID == id {
+			writeJSON(w, http.StatusOK, h)
+			return nil
+		}
+	}
+	return so.WebhookNotFound(id)
 }
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {

@@ -101,6 +101,19 @@ func (db *DB) DeleteWebhook(ctx context.Context, projectID, id string) error {
 	return nil
 }
 
+// DisableWebhook implements smartonboard.WebhookStore.
+func (db *DB) DisableWebhook(ctx context.Context, projectID, id string, at *time.Time, reason string) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE webhooks SET disabled_at = $1, disabled_reason = $2, failures = 0
+		WHERE project_id = $3 AND id = $4`, at, reason, projectID, id)
+	if err != nil {
+		return mapError(err, "webhooks")
+	}
+	if tag.RowsAffected() == 0 {
+		return so.WebhookNotFound(id)
+	}
+	return nil
+}
+
 const deliveryColumns = `id, webhook_id, project_id, type, payload, created_at, status, attempts, last_attempt_at,
 	last_status, last_error, delivered_at`
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -99,6 +100,18 @@ func scanWebhook(row scanner) (*so.Webhook, error) {
 // DeleteWebhook implements smartonboard.WebhookStore; its deliveries go with it.
 func (db *DB) DeleteWebhook(ctx context.Context, projectID, id string) error {
 	res, err := db.writer.ExecContext(ctx, `DELETE FROM webhooks WHERE project_id = ? AND id = ?`, projectID, id)
+	if err := affectedOne(res, err, ""); so.ErrorCode(err) == so.ENOTFOUND {
+		return so.WebhookNotFound(id)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// DisableWebhook implements smartonboard.WebhookStore.
+func (db *DB) DisableWebhook(ctx context.Context, projectID, id string, at *time.Time, reason string) error {
+	res, err := db.writer.ExecContext(ctx, `UPDATE webhooks SET disabled_at = ?, disabled_reason = ?, failures = 0
+		WHERE project_id = ? AND id = ?`, optionalMillis(at), reason, projectID, id)
 	if err := affectedOne(res, err, ""); so.ErrorCode(err) == so.ENOTFOUND {
 		return so.WebhookNotFound(id)
 	} else if err != nil {

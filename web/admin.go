@@ -37,6 +37,7 @@ var adminPages = []adminPage{
 	{"/admin/models", "models", "Models", true, nil},
 	{"/admin/alerts", "alerts", "Alerts", true, nil},
 	{"/admin/keys", "keys", "API keys", true, nil},
+	{"/admin/webhooks", "webhooks", "Webhooks", true, nil},
 	{"/admin/settings", "settings", "Settings", true, nil},
 	{"/admin/login", "login", "Sign in", false, nil},
 }

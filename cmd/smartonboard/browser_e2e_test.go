@@ -356,6 +356,9 @@ func TestBrowserAdmin(t *testing.T) {
 	if f, err := in.m.db.FindFlow(t.Context(), "demo", "getting-started"); err != nil || f.PublishedVersion < 2 || f.Steps[0].Title != "Connect your warehouse" {
 		t.Errorf("the demo flow after the editor published it: %+v, %v", f, err)
 	}
+	if hooks, err := in.m.db.ListWebhooks(t.Context(), so.DefaultProjectID); err != nil || len(hooks) != 1 || hooks[0].DisabledAt == nil {
+		t.Errorf("the webhook added and disabled in the UI: %+v, %v", hooks, err)
+	}
 	p, err := in.m.db.FindProject(t.Context(), so.DefaultProjectID)
 	if err != nil || p.Settings.Behaviour.HoldoutPercent == nil || *p.Settings.Behaviour.HoldoutPercent != 10 ||
 		p.Settings.Analytics.ValuePerActivatedUser == nil || *p.Settings.Analytics.ValuePerActivatedUser != 120 {

@@ -209,3 +209,31 @@ func TestIdleJourneyAbandonedOnceAcrossInstances(t *testing.T) {
 		t.Fatalf("journey = %+v", j)
 	}
 }
+
+// TestWebhookDisableEnable: an admin stops and resumes a webhook's
+// deliveries; the state is stored, and an unknown webhook is a 404.
+func TestWebhookDisableEnable(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		in := start(t, testConfig(t, engine))
+		hook := decode[struct{ ID string }](t, in.admin("POST", "/v1/webhooks", `{"url":"http://127.0.0.1:9/hook","events":["journey.completed"]}`), 201)
+		type state struct {
+			DisabledAt     *string `json:"disabled_at"`
+			DisabledReason string  `json:"disabled_reason"`
+		}
+		off := decode[state](t, in.admin("POST", "/v1/webhooks/"+hook.ID+"/disable", ""), 200)
+		if off.DisabledAt == nil || !strings.Contains(off.DisabledReason, "disabled by") {
+			t.Errorf("after disable: %+v", off)
+		}
+		list := decode[struct{ Items []state }](t, in.admin("GET", "/v1/webhooks", ""), 200)
+		if len(list.Items) != 1 || list.Items[0].DisabledAt == nil {
+			t.Errorf("listed after disable: %+v", list)
+		}
+		if on := decode[state](t, in.admin("POST", "/v1/webhooks/"+hook.ID+"/enable", ""), 200); on.DisabledAt != nil || on.DisabledReason != "" {
+			t.Errorf("after enable: %+v", on)
+		}
+		if r := in.admin("POST", "/v1/webhooks/"+"no-such-hook/disable", ""); r.status != 404 {
+			t.Errorf("disabling an unknown webhook: %d %s", r.status, r.body)
+		}
+	})
+}

@@ -158,7 +158,7 @@ await run([
       await until("the overview", () => page.url().endsWith("/admin/") && page.locator("#account").textContent());
       for (const [path, ready] of [["/admin/", "#ov-journeys_started"], ["/admin/funnel", "#steps"], ["/admin/users", "#results li"],
         ["/admin/flows", "#flows li"], ["/admin/content", "#items li"], ["/admin/interventions", "#effects tbody tr"], ["/admin/models", "#models tbody tr"],
-        ["/admin/alerts", "#alerts tbody tr"], ["/admin/keys", "#keys tbody tr"], ["/admin/settings", "#audit tbody tr"]]) {
+        ["/admin/alerts", "#alerts tbody tr"], ["/admin/keys", "#keys tbody tr"], ["/admin/webhooks", "#hooks tbody tr"], ["/admin/settings", "#audit tbody tr"]]) {
         await page.goto(server + path);
         await until(`${path} loaded`, () => page.locator(ready).count());
         const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
@@ -191,6 +191,17 @@ await run([
       assert.match(await page.textContent("#items"), /Welcome, simply — article, scheduled, basic \(variant\)/);
       assert.deepEqual(await axe(page), [], "axe-core on the content editor");
       await shot(page, "admin-content");
+
+      await page.goto(server + "/admin/webhooks");
+      await page.fill("#w-url", "http://127.0.0.1:9/hook");
+      await page.click("#create button[type=submit]");
+      await until("the signing secret", async () => (await page.textContent("#w-secret")).startsWith("whsec_"));
+      await page.click('#hooks button:has-text("Disable")');
+      await until("the webhook disabled", async () => (await page.textContent("#hooks")).includes("disabled (disabled by"));
+      await page.click('#hooks button:has-text("Deliveries")');
+      await until("the deliveries", () => page.locator("#deliveries tbody tr").count());
+      assert.deepEqual(await axe(page), [], "axe-core on the webhooks page");
+      await shot(page, "admin-webhooks");
 
       await page.goto(server + "/admin/interventions");
       await until("the ROI", async () => (await page.textContent("#roi")).length > 0);
