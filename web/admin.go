@@ -34,7 +34,7 @@ var adminPages = []adminPage{
 	{"/admin/flows", "flows", "Flows", true, nil},
 	{"/admin/content", "content", "Content", true, nil},
 	{"/admin/interventions", "interventions", "Interventions", true, nil},
-	{"/admin/models", "models", "Models", true, nil},
+	{"/admin/models", "models", "Models", true, []string{"/admin/static/vendor/uplot/uPlot.min.css"}},
 	{"/admin/alerts", "alerts", "Alerts", true, nil},
 	{"/admin/keys", "keys", "API keys", true, nil},
 	{"/admin/webhooks", "webhooks", "Webhooks", true, nil},

@@ -19,6 +19,8 @@ import (
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/predict"
+	"github.com/smartonboarding/smartonboard/simulate"
 )
 
 // chromiumPath is Debian's chromium, which scripts/browser-deps installs.
@@ -332,6 +334,7 @@ func TestBrowserAdmin(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	activeModel(t, in)
 	shots := filepath.Join(os.TempDir(), "smartonboard-screenshots", "admin")
 	if err := os.RemoveAll(shots); err != nil { // only this run's pages
 		t.Fatal(err)
@@ -347,8 +350,8 @@ func TestBrowserAdmin(t *testing.T) {
 			t.Errorf("the driver reported no %s scenario (got %+v)", want, results)
 		}
 	}
-	if ms, err := in.m.db.ListModels(t.Context(), so.DefaultProjectID); err != nil || len(ms) != 0 {
-		t.Errorf("models after the viewer's forged training: %d, %v", len(ms), err)
+	if ms, err := in.m.db.ListModels(t.Context(), so.DefaultProjectID); err != nil || len(ms) != 1 {
+		t.Errorf("models after the viewer's forged training: %d, %v; want only the one activeModel stored", len(ms), err)
 	}
 	if a, err := in.m.db.FindAlert(t.Context(), so.DefaultProjectID, alert.ID); err != nil || a.Status != so.AlertAcknowledged {
 		t.Errorf("the alert after the UI acknowledged it: %+v, %v", a, err)
@@ -367,5 +370,46 @@ func TestBrowserAdmin(t *testing.T) {
 	keys, err := in.m.db.ListAPIKeys(t.Context(), so.DefaultProjectID)
 	if err != nil || !slices.ContainsFunc(keys, func(k *so.APIKey) bool { return k.Name == "ui-made" && k.RevokedAt != nil }) {
 		t.Errorf("the key made and revoked in the UI is not stored revoked: %v", err)
+	}
+}
+
+// activeModel trains a model on a simulated population in process (as eval
+// does) and makes it the default project's active one, for the models page.
+func activeModel(t *testing.T, in *instance) {
+	t.Helper()
+	users, err := simulate.Run(simulate.Options{Seed: 2, Users: 800})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := predict.NewCollector(predict.Options{})
+	for _, u := range users {
+		h, err := simulatedHistory(simulate.DefaultFlow(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h != nil {
+			c.Add(h)
+		}
+	}
+	r, err := c.Train()
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, err := json.Marshal(r.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calibration, err := json.Marshal(r.Calibration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &so.Model{ID: so.NewID(), ProjectID: so.DefaultProjectID, Kind: predict.KindLogistic, Status: so.ModelCandidate,
+		Features: r.Params.Schema.Features, Params: params, TrainedFrom: r.From, TrainedTo: r.To, Calibration: calibration,
+		Journeys: so.ModelSplit{Train: r.Train, Calibrate: r.Calibrate, Holdout: r.Holdout}, Metrics: r.Metrics, CreatedAt: so.Now()}
+	if err := in.m.db.SaveModel(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.m.models.Activate(t.Context(), so.DefaultProjectID, m.ID, "for the browser test"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -124,7 +124,16 @@ await run([
       await page.selectOption("#project", "demo");
       await until("the demo project", async () => (await page.inputValue("#project")) === "demo");
       await page.click("nav >> text=Flows");
-      await page.click("#flows a");
+      await until("the flow list", () => page.locator("#flows a").count());
+      await page.fill("#new-key", "Bad key");
+      await page.fill("#new-name", "Second tour");
+      await page.click("#new button[type=submit]");
+      await until("the error at the new flow's key", async () => (await page.textContent("#new-key-err")).includes("is not a key"));
+      await page.fill("#new-key", "second-tour");
+      await page.click("#new button[type=submit]");
+      await until("the new flow's draft", async () => (await page.textContent("#editor-h")) === "Draft of second-tour");
+      assert.match(await page.textContent("#flows"), /Second tour — draft only/);
+      await page.click("#flows a >> text=Getting started");
       await until("the draft's steps", () => page.locator("#steps fieldset").count());
       assert.deepEqual(await axe(page), [], "axe-core on the flow editor");
       await page.fill("#s1-key", "Not A Key");
@@ -138,7 +147,7 @@ await run([
       await until("the new version", async () => (await page.textContent("#status")).includes("Published version"));
       assert.match(await page.textContent("#versions"), /connect: Connect your warehouse/);
       await shot(page, "admin-flows");
-      assert.deepEqual(unexpected(errors, 400, "400 from PATCH " + server + "/v1/flows/"), [], "console errors");
+      assert.deepEqual(unexpected(errors, 400, "400 from PATCH " + server + "/v1/flows/", "400 from POST " + server + "/v1/flows"), [], "console errors");
 
       const visitor = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage(); // a new demo user: the new version
       await visitor.goto(server + "/demo/");
@@ -191,6 +200,12 @@ await run([
       assert.match(await page.textContent("#items"), /Welcome, simply — article, scheduled, basic \(variant\)/);
       assert.deepEqual(await axe(page), [], "axe-core on the content editor");
       await shot(page, "admin-content");
+
+      await page.goto(server + "/admin/models");
+      await until("the active model's calibration plot", () => page.locator("#calibration canvas").count());
+      assert.match(await page.textContent("#active-summary"), /^v1, trained on journeys/);
+      assert.match(await page.textContent("#calib-text"), /predicted \d+% → observed \d+%/);
+      await shot(page, "admin-models-active");
 
       await page.goto(server + "/admin/webhooks");
       await page.fill("#w-url", "http://127.0.0.1:9/hook");

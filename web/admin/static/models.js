@@ -1,5 +1,8 @@
 // The model registry: metrics, drift, training and activation (rollback).
+import uPlot from "./vendor/uplot/uPlot.esm.js";
 import { api, can, session, shell, status } from "./api.js";
+
+let plot = null;
 
 const me = await session();
 if (me) {
@@ -49,6 +52,30 @@ async function refresh() {
     return;
   }
   body.replaceChildren(...models.map(row));
+  const active = models.find((m) => m.status === "active");
+  document.getElementById("active-card").hidden = !active;
+  if (active) showActive(active);
+}
+
+// showActive draws the active model's calibration plot and lists its drift.
+function showActive(m) {
+  const bins = (m.calibration || []).filter((b) => b.n > 0);
+  document.getElementById("active-summary").textContent = `v${m.version}, trained on journeys that started ${new Date(m.trained_from).toLocaleDateString()} to ${new Date(m.trained_to).toLocaleDateString()}: ` +
+    `AUC ${m.metrics.auc.toFixed(3)}, log loss ${m.metrics.log_loss.toFixed(3)}, Brier ${m.metrics.brier.toFixed(3)}, calibration error ${m.metrics.ece.toFixed(3)} on ${m.metrics.n} holdout predictions.`;
+  document.getElementById("calib-text").textContent = bins.map((b) => `predicted ${Math.round(b.predicted * 100)}% → observed ${Math.round(b.observed * 100)}% (${b.n})`).join("; ");
+  const el = document.getElementById("calibration");
+  if (plot) plot.destroy();
+  plot = new uPlot({
+    width: Math.max(280, Math.min(el.clientWidth || 600, 640)), height: 280,
+    scales: { x: { time: false, range: [0, 1] }, y: { range: [0, 1] } },
+    series: [{ label: "Predicted" }, { label: "Observed", stroke: "#0b5cad", width: 2, points: { size: 7 } }, { label: "Perfect", stroke: "#999", dash: [4, 4], points: { show: false } }],
+  }, [bins.map((b) => b.predicted), bins.map((b) => b.observed), bins.map((b) => b.predicted)], el);
+  const h = m.health;
+  const drift = document.getElementById("drift");
+  drift.replaceChildren(...(h && h.drift && h.drift.length
+    ? h.drift.map((d) => Object.assign(document.createElement("li"), { textContent: `${d.feature}: stability index ${d.psi.toFixed(3)}${d.psi > 0.25 ? " (shifted)" : ""}` }))
+    : [Object.assign(document.createElement("li"), { textContent: h ? `Checked ${new Date(h.at).toLocaleString()}: too few recent journeys (${h.recent_journeys}) to compare.` : "Not checked yet: the monitor runs hourly." })]));
+  if (h && h.live_auc != null) drift.append(Object.assign(document.createElement("li"), { textContent: `Live AUC on ${h.live_journeys} journeys settled since training: ${h.live_auc.toFixed(3)}` }));
 }
 
 function row(m) {
