@@ -263,6 +263,9 @@ await run([
         return [withToken.status, flow.status];
       });
       assert.deepEqual(forged, [403, 403], "a viewer's forged edits");
+      await page.click("#signout");
+      await until("the sign-in page after signing out", () => page.url().includes("/admin/login"));
+      assert.equal(await page.evaluate(async () => (await fetch("/v1/auth/me")).status), 401, "the session after signing out");
       await ctx.close();
 
       const owner = await (await browser.newContext()).newPage();
@@ -270,7 +273,8 @@ await run([
       await until("the owner's overview", () => owner.url().endsWith("/admin/"));
       const noToken = await owner.evaluate(async () => (await fetch("/v1/models/train", { method: "POST", headers: { "X-Project": "default" } })).status);
       assert.equal(noToken, 403, "an owner's request without the CSRF token");
-      assert.deepEqual(unexpected(errors, 403, "403 from POST " + server + "/v1/models/train", "403 from POST " + server + "/v1/flows"), [], "console errors");
+      assert.deepEqual(unexpected(errors, 403, "403 from POST " + server + "/v1/models/train", "403 from POST " + server + "/v1/flows",
+        "401 from GET " + server + "/v1/auth/me", "status of 401"), [], "console errors");
       result({ scenario: "viewer" });
     },
   ],
