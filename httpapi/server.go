@@ -195,6 +195,8 @@ func (s *Server) register(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/users/{user_id}", read, s.getUser)
 	s.handle(mux, "DELETE /v1/users/{user_id}", adminScope, s.eraseUser)
 	s.handle(mux, "GET /v1/users/{user_id}/prediction", read, s.userPrediction)
+	s.handle(mux, "GET /v1/users/{user_id}/detections", read, s.userDetections)
+	s.handle(mux, "GET /v1/users/{user_id}/journeys/{flow_key}/engagement", read, s.journeyEngagement)
 	s.handle(mux, "GET /v1/models", read, s.listModels)
 	s.handle(mux, "POST /v1/models/train", write, s.trainModel)
 	s.handle(mux, "GET /v1/models/jobs/{id}", read, s.getTrainingJob)

@@ -143,3 +143,52 @@ func (s *Server) checkClientTraits(r *http.Request, traits json.RawMessage) erro
 	}
 	return so.CheckClientTraits(p.Settings, traits)
 }
+
+// Bounds of the behaviour a user's page reads.
+const (
+	maxDetections      = 100
+	maxEngagementShown = 1440 // a day of minutes
+)
+
+// userDetections answers a user's struggle detections, newest first.
+func (s *Server) userDetections(w http.ResponseWriter, r *http.Request) error {
+	if _, err := queryParams(r); err != nil {
+		return err
+	}
+	userID := r.PathValue("user_id")
+	if err := so.CheckUserID("user_id", userID); err != nil {
+		return err
+	}
+	ds, err := s.Behaviour.ListDetections(r.Context(), projectID(r), userID, maxDetections)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Detections []*so.Detection `json:"detections"`
+	}{ds})
+	return nil
+}
+
+// journeyEngagement answers a journey's engagement score by minute, the
+// latest day of it.
+func (s *Server) journeyEngagement(w http.ResponseWriter, r *http.Request) error {
+	if _, err := queryParams(r); err != nil {
+		return err
+	}
+	userID, flow := r.PathValue("user_id"), r.PathValue("flow_key")
+	if err := so.CheckUserID("user_id", userID); err != nil {
+		return err
+	}
+	j, err := s.Journeys.Journeys.FindJourney(r.Context(), projectID(r), userID, flow)
+	if err != nil {
+		return err
+	}
+	points, err := s.Behaviour.EngagementSeries(r.Context(), projectID(r), j.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Points []so.EngagementPoint `json:"points"`
+	}{points[max(0, len(points)-maxEngagementShown):]})
+	return nil
+}

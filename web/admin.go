@@ -30,7 +30,7 @@ type adminPage struct {
 var adminPages = []adminPage{
 	{"/admin/", "overview", "Overview", true, nil},
 	{"/admin/funnel", "funnel", "Funnel", true, []string{"/admin/static/vendor/uplot/uPlot.min.css"}},
-	{"/admin/users", "users", "Users", true, nil},
+	{"/admin/users", "users", "Users", true, []string{"/admin/static/vendor/uplot/uPlot.min.css"}},
 	{"/admin/flows", "flows", "Flows", true, nil},
 	{"/admin/content", "content", "Content", true, nil},
 	{"/admin/interventions", "interventions", "Interventions", true, nil},

@@ -71,6 +71,7 @@ await run([
       await page.click("#search button[type=submit]");
       await until("the demo user's journey", async () => (await page.textContent("#journeys")).includes("Predicted success"));
       assert.match(await page.textContent("#journeys"), /connect: completed/, "the timeline shows the step done in the demo");
+      await until("the user's struggle and engagement", async () => (await page.locator("#detections li").count()) && (await page.locator(".engagement").count()));
       assert.deepEqual(await axe(page), [], "axe-core on a user's page");
       await shot(page, "admin-user");
 

@@ -1,5 +1,6 @@
 // Users: search by id or traits; one user's journeys with a step timeline,
 // the predicted success with its reasons, and the interventions received.
+import uPlot from "./vendor/uplot/uPlot.esm.js";
 import { ApiError, api, session, shell, status } from "./api.js";
 
 const me = await session();
@@ -54,6 +55,10 @@ async function showUser(id) {
     if (j && j.status && j.started_at) journeys.append(await journeyView(id, j));
   }
   if (!journeys.children.length) journeys.textContent = "No journey yet.";
+  const { detections } = await api("GET", `/v1/users/${encodeURIComponent(id)}/detections`);
+  document.getElementById("detections").replaceChildren(...(detections.length ? detections.map((d) =>
+    Object.assign(document.createElement("li"), { textContent: `${new Date(d.detected_at).toLocaleString()}: ${d.rule} on ${d.flow} / ${d.step}` }))
+    : [Object.assign(document.createElement("li"), { textContent: "No struggle detected." })]));
   const { items } = await api("GET", "/v1/interventions?limit=50&user_id=" + encodeURIComponent(id));
   const body = document.querySelector("#interventions tbody");
   body.replaceChildren(...items.map((iv) => {
@@ -97,5 +102,24 @@ async function journeyView(id, j) {
     pred.append(head, ul);
   }
   section.append(pred);
+  section.append(await engagementView(id, j));
   return section;
+}
+
+// engagementView charts the journey's engagement by minute.
+async function engagementView(id, j) {
+  const box = document.createElement("div");
+  const label = `Engagement over time in ${j.flow}`;
+  const { points } = await api("GET", `/v1/users/${encodeURIComponent(id)}/journeys/${j.flow}/engagement`).catch(() => ({ points: [] }));
+  box.className = "engagement";
+  if (points.length < 2) {
+    box.textContent = points.length ? `Engagement: ${Math.round(points[0].score)} (${points[0].level}).` : "No engagement score yet.";
+    return box;
+  }
+  box.setAttribute("role", "img");
+  box.setAttribute("aria-label", `${label}: from ${Math.round(points[0].score)} to ${Math.round(points[points.length - 1].score)}`);
+  queueMicrotask(() => new uPlot({ width: Math.max(280, Math.min(box.clientWidth || 600, 700)), height: 160, scales: { y: { range: [0, 100] } },
+    series: [{}, { label: "Engagement", stroke: "#0b5cad", width: 2 }] },
+    [points.map((p) => new Date(p.minute).getTime() / 1000), points.map((p) => p.score)], box));
+  return box;
 }
