@@ -17,6 +17,11 @@ const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, ful
 const unexpected = (errors, status, ...allowed) =>
   errors.filter((e) => !allowed.some((a) => e.includes(a)) && !e.includes(`responded with a status of ${status}`));
 
+// PAGES are every page with what shows it has loaded its data.
+const PAGES = [["/admin/", "#ov-journeys_started"], ["/admin/funnel", "#steps"], ["/admin/users", "#results li"],
+  ["/admin/flows", "#flows li"], ["/admin/content", "#items li"], ["/admin/interventions", "#effects tbody tr"], ["/admin/models", "#models tbody tr"],
+  ["/admin/alerts", "#alerts tbody tr"], ["/admin/keys", "#keys tbody tr"], ["/admin/webhooks", "#hooks tbody tr"], ["/admin/settings", "#audit tbody tr"]];
+
 async function signIn(page, email, password) {
   await page.goto(server + "/admin/login");
   await page.fill("#email", email);
@@ -166,9 +171,7 @@ await run([
       const errors = consoleErrors(page);
       await signIn(page, ownerEmail, ownerPassword);
       await until("the overview", () => page.url().endsWith("/admin/") && page.locator("#account").textContent());
-      for (const [path, ready] of [["/admin/", "#ov-journeys_started"], ["/admin/funnel", "#steps"], ["/admin/users", "#results li"],
-        ["/admin/flows", "#flows li"], ["/admin/content", "#items li"], ["/admin/interventions", "#effects tbody tr"], ["/admin/models", "#models tbody tr"],
-        ["/admin/alerts", "#alerts tbody tr"], ["/admin/keys", "#keys tbody tr"], ["/admin/webhooks", "#hooks tbody tr"], ["/admin/settings", "#audit tbody tr"]]) {
+      for (const [path, ready] of PAGES) {
         await page.goto(server + path);
         await until(`${path} loaded`, () => page.locator(ready).count());
         const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
@@ -256,6 +259,13 @@ await run([
       await page.click("nav >> text=Flows");
       await until("the flow list", () => page.locator("#flows li").count());
       assert.equal(await page.locator("#new").count(), 0, "a viewer is offered a new flow");
+      for (const [path, ready] of PAGES) {
+        await page.goto(server + path);
+        await until(`${path} for a viewer`, () => page.locator(ready).count());
+        const offered = await page.evaluate(() => [...document.querySelectorAll("[data-needs], #alerts button, #keys button, #hooks button, #models button, #steps button")]
+          .filter((b) => !b.textContent.startsWith("Deliveries")).map((b) => b.id || b.textContent));
+        assert.deepEqual(offered, [], `${path} offers a viewer edit controls`);
+      }
       await shot(page, "admin-models-viewer");
       const forged = await page.evaluate(async () => {
         const me = await (await fetch("/v1/auth/me")).json();
