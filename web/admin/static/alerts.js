@@ -1,5 +1,5 @@
 // Alerts: acknowledge or resolve (editors and owners).
-import { api, can, session, shell, status } from "./api.js";
+import { api, can, session, shell, status, emptyRow } from "./api.js";
 
 const me = await session();
 if (me) {
@@ -15,9 +15,7 @@ async function refresh() {
   const body = document.querySelector("#alerts tbody");
   body.replaceChildren(...alerts.map(row));
   if (!alerts.length) {
-    const tr = document.createElement("tr");
-    Object.assign(tr.insertCell(), { colSpan: 5, textContent: "No alerts here." });
-    body.replaceChildren(tr);
+    emptyRow(body, 5, "No alerts here.");
   }
 }
 

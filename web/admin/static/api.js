@@ -118,3 +118,27 @@ export function text(id, value) {
   const el = document.getElementById(id);
   if (el) el.textContent = value;
 }
+
+/** clearErrors empties a form's error messages and unmarks its fields. */
+export function clearErrors(form) {
+  for (const el of form.querySelectorAll(".error")) el.textContent = "";
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
+
+/** showError puts the API's message at the field it names (data-field), or in the element fallback. */
+export function showError(form, err, fallback) {
+  const el = err.field && form.querySelector(`[data-field="${CSS.escape(err.field)}"]`);
+  const msg = el && (document.getElementById(el.getAttribute("aria-describedby") || "") || el.parentElement.querySelector(".error"));
+  if (msg) {
+    el.setAttribute("aria-invalid", "true");
+    msg.textContent = err.message;
+    el.focus();
+  } else document.getElementById(fallback).textContent = (err.field ? err.field + ": " : "") + err.message;
+}
+
+/** emptyRow shows a table body's one row saying there is nothing. */
+export function emptyRow(tbody, columns, text) {
+  const tr = document.createElement("tr");
+  Object.assign(tr.insertCell(), { colSpan: columns, textContent: text });
+  tbody.replaceChildren(tr);
+}

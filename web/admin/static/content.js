@@ -1,6 +1,6 @@
 // The content library: filters, an editor with the sanitized markdown
 // preview the server renders, scheduling and complexity variants.
-import { api, can, session, shell, status } from "./api.js";
+import { api, can, clearErrors, session, shell, showError, status } from "./api.js";
 
 let item = null;
 let previewTimer = 0;
@@ -74,8 +74,7 @@ async function preview() {
 
 async function save() {
   const form = $("editor");
-  for (const el of form.querySelectorAll(".error")) el.textContent = "";
-  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  clearErrors(form);
   const sched = $("c-scheduled").value;
   const body = { title: $("c-title").value, kind: $("c-kind").value, status: $("c-status").value, complexity: $("c-complexity").value,
     body: $("c-body").value, scheduled_at: sched ? new Date(sched).toISOString() : null, variant_of: $("c-variant").value.trim() };
@@ -85,12 +84,6 @@ async function save() {
     await list();
     await edit(item);
   } catch (err) {
-    const el = err.field && form.querySelector(`[data-field="${CSS.escape(err.field)}"]`);
-    const msg = el && $(el.getAttribute("aria-describedby") || "");
-    if (msg) {
-      msg.textContent = err.message;
-      el.setAttribute("aria-invalid", "true");
-      el.focus();
-    } else $("c-err").textContent = (err.field ? err.field + ": " : "") + err.message;
+    showError(form, err, "c-err");
   }
 }

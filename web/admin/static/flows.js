@@ -1,7 +1,7 @@
 // Flows: the list, the draft's editor (steps, prerequisites, targets, URLs,
 // required/basic, help links) with the API's validation errors shown at the
 // field, publishing, the versions side by side, and a preview in the demo.
-import { api, can, session, shell, status } from "./api.js";
+import { api, can, clearErrors, session, shell, showError, status } from "./api.js";
 
 const KINDS = ["tour", "checklist", "task", "article", "video", "quiz", "form"];
 let flow = null;
@@ -179,20 +179,4 @@ async function versions() {
     return col;
   }));
   if (!vs.length) box.textContent = "Not published yet.";
-}
-
-function clearErrors(form) {
-  for (const el of form.querySelectorAll(".error")) el.textContent = "";
-  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-}
-
-// showError puts the API's message at the field it names, or at the form's foot.
-function showError(form, err, fallback) {
-  const el = err.field && form.querySelector(`[data-field="${CSS.escape(err.field)}"]`);
-  if (el) {
-    el.setAttribute("aria-invalid", "true");
-    const msg = document.getElementById(el.getAttribute("aria-describedby")) || el.parentElement.querySelector(".error");
-    msg.textContent = err.message;
-    el.focus();
-  } else document.getElementById(fallback).textContent = (err.field ? err.field + ": " : "") + err.message;
 }

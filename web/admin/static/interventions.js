@@ -1,6 +1,6 @@
 // Interventions: effect against the holdout by kind and step, with
 // intervals, and the ROI with an editable value per activated user.
-import { api, session, shell, status } from "./api.js";
+import { api, session, shell, status, emptyRow } from "./api.js";
 
 const pct = (x) => (x * 100).toFixed(1) + " pts";
 const me = await session();
@@ -40,9 +40,7 @@ async function load() {
     return tr;
   }));
   if (!fx.groups.length) {
-    const tr = document.createElement("tr");
-    Object.assign(tr.insertCell(), { colSpan: 7, textContent: "No interventions in the last 30 days." });
-    body.replaceChildren(tr);
+    emptyRow(body, 7, "No interventions in the last 30 days.");
   }
   const vpu = document.getElementById("vpu");
   if (vpu) vpu.value = roi.value_per_activated_user == null ? "" : String(roi.value_per_activated_user);

@@ -1,6 +1,6 @@
 // The model registry: metrics, drift, training and activation (rollback).
 import uPlot from "./vendor/uplot/uPlot.esm.js";
-import { api, can, session, shell, status } from "./api.js";
+import { api, can, emptyRow, session, shell, status } from "./api.js";
 
 let plot = null;
 
@@ -44,11 +44,7 @@ async function refresh() {
   const { models } = await api("GET", "/v1/models");
   const body = document.querySelector("#models tbody");
   if (!models.length) {
-    const tr = body.insertRow();
-    const td = tr.insertCell();
-    td.colSpan = 8;
-    td.textContent = "No model yet: predictions come from the prior. Train one once 200 journeys have settled.";
-    body.replaceChildren(tr);
+    emptyRow(body, 8, "No model yet: predictions come from the prior. Train one once 200 journeys have settled.");
     return;
   }
   body.replaceChildren(...models.map(row));

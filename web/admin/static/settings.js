@@ -1,6 +1,6 @@
 // Project settings (struggle thresholds, intervention caps and holdout,
 // identity verification, allowed origins), members and the audit log.
-import { api, can, session, shell, status } from "./api.js";
+import { api, can, clearErrors, session, shell, showError, status } from "./api.js";
 
 const BEHAVIOUR = [
   ["hesitation_seconds", "Hesitation that counts as struggle (s)"], ["stuck_seconds", "Stuck on a step (s)"],
@@ -39,7 +39,7 @@ async function loadProject() {
 async function save(ev) {
   ev.preventDefault();
   const form = ev.target;
-  for (const el of form.querySelectorAll(".error")) el.textContent = "";
+  clearErrors(form);
   const behaviour = {};
   for (const [k] of BEHAVIOUR) {
     const v = document.getElementById("b-" + k).value;
@@ -53,13 +53,7 @@ async function save(ev) {
     status("Settings saved.");
     await loadAudit();
   } catch (err) {
-    const el = err.field && form.querySelector(`[data-field="${CSS.escape(err.field)}"]`);
-    const msg = el && document.getElementById(el.getAttribute("aria-describedby"));
-    if (msg) {
-      msg.textContent = err.message;
-      el.setAttribute("aria-invalid", "true");
-      el.focus();
-    } else document.getElementById("settings-err").textContent = (err.field ? err.field + ": " : "") + err.message;
+    showError(form, err, "settings-err");
   }
 }
 

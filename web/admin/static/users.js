@@ -1,7 +1,7 @@
 // Users: search by id or traits; one user's journeys with a step timeline,
 // the predicted success with its reasons, and the interventions received.
 import uPlot from "./vendor/uplot/uPlot.esm.js";
-import { ApiError, api, session, shell, status } from "./api.js";
+import { ApiError, api, session, shell, status, emptyRow } from "./api.js";
 
 const me = await session();
 if (me) {
@@ -69,9 +69,7 @@ async function showUser(id) {
     return tr;
   }));
   if (!items.length) {
-    const tr = document.createElement("tr");
-    Object.assign(tr.insertCell(), { colSpan: 5, textContent: "None yet." });
-    body.replaceChildren(tr);
+    emptyRow(body, 5, "None yet.");
   }
   status("");
 }

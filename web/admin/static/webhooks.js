@@ -1,6 +1,6 @@
 // Webhooks: add (the signing secret shown once), deliveries, disable and
 // enable, delete; owners only change them.
-import { api, can, session, shell, status } from "./api.js";
+import { api, can, emptyRow, session, shell, status } from "./api.js";
 
 const TYPES = ["journey.completed", "journey.abandoned", "struggle.detected", "intervention.triggered", "intervention.escalated", "alert.opened"];
 const $ = (id) => document.getElementById(id);
@@ -41,9 +41,7 @@ async function refresh() {
   const { items } = await api("GET", "/v1/webhooks");
   $("hooks").querySelector("tbody").replaceChildren(...items.map(row));
   if (!items.length) {
-    const tr = document.createElement("tr");
-    Object.assign(tr.insertCell(), { colSpan: 4, textContent: "No webhook: add one to tell your systems of completions, struggle and alerts." });
-    $("hooks").querySelector("tbody").replaceChildren(tr);
+    emptyRow($("hooks").querySelector("tbody"), 4, "No webhook: add one to tell your systems of completions, struggle and alerts.");
   }
 }
 
@@ -84,8 +82,6 @@ async function deliveries(h) {
     return tr;
   }));
   if (!items.length) {
-    const tr = document.createElement("tr");
-    Object.assign(tr.insertCell(), { colSpan: 5, textContent: "Nothing delivered yet." });
-    body.replaceChildren(tr);
+    emptyRow(body, 5, "Nothing delivered yet.");
   }
 }
