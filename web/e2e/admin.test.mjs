@@ -151,7 +151,7 @@ await run([
       await page.fill("#s0-title", "Connect your warehouse");
       await page.click("#publish");
       await until("the new version", async () => (await page.textContent("#status")).includes("Published version"));
-      assert.match(await page.textContent("#versions"), /connect: Connect your warehouse/);
+      await until("the new version beside the old", async () => /connect: Connect your warehouse/.test(await page.textContent("#versions")));
       await shot(page, "admin-flows");
       assert.deepEqual(unexpected(errors, 400, "400 from PATCH " + server + "/v1/flows/", "400 from POST " + server + "/v1/flows"), [], "console errors");
 
@@ -191,7 +191,7 @@ await run([
       await page.selectOption("#c-status", "published");
       await page.click("#editor button[type=submit]");
       await until("the item saved", async () => (await page.textContent("#status")).includes("Saved Welcome article"));
-      const parent = new URL(page.url()).searchParams.get("id");
+      const parent = await until("the saved item's id in the address", () => new URL(page.url()).searchParams.get("id"));
       await page.click("#new-item");
       await page.fill("#c-title", "Welcome, simply");
       await page.fill("#c-body", "Short and plain.");
@@ -201,7 +201,7 @@ await run([
       await page.fill("#c-scheduled", "2030-01-01T09:00");
       await page.click("#editor button[type=submit]");
       await until("the variant saved", async () => (await page.textContent("#status")).includes("Saved Welcome, simply"));
-      assert.match(await page.textContent("#items"), /Welcome, simply — article, scheduled, basic \(variant\)/);
+      await until("the variant listed", async () => /Welcome, simply — article, scheduled, basic \(variant\)/.test(await page.textContent("#items")));
       assert.deepEqual(await axe(page), [], "axe-core on the content editor");
       await shot(page, "admin-content");
 
