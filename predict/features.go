@@ -106,11 +106,12 @@ const (
 )
 
 // NewSchema lays out the behavioural features and the indicators of the
-// traits common in the histories, in a stable order.
-func NewSchema(hs []*History) Schema {
+// traits common among the journeys' users (one map per journey), in a
+// stable order.
+func NewSchema(traits []map[string]string) Schema {
 	counts := map[string]map[string]int{}
-	for _, h := range hs {
-		for k, v := range h.Traits {
+	for _, t := range traits {
+		for k, v := range t {
 			if counts[k] == nil {
 				counts[k] = map[string]int{}
 			}
@@ -123,7 +124,7 @@ func NewSchema(hs []*History) Schema {
 			continue
 		}
 		for _, v := range sortedKeys(counts[k]) {
-			if cleanTrait(v) && float64(counts[k][v]) >= minTraitShare*float64(len(hs)) && len(s.Traits) < maxTraitColumns {
+			if cleanTrait(v) && float64(counts[k][v]) >= minTraitShare*float64(len(traits)) && len(s.Traits) < maxTraitColumns {
 				s.Traits = append(s.Traits, TraitValue{k, v})
 			}
 		}
@@ -156,7 +157,7 @@ func (s Schema) Vector(h *History, cutoff time.Time) []float64 {
 // observe computes the behavioural features of h at cutoff.
 func observe(h *History, cutoff time.Time) [numFeatures]float32 {
 	var x [numFeatures]float64
-	b := newBuilder(h)
+	b := newBuilder(h, cutoff)
 	for i := range h.Events {
 		if e := &h.Events[i]; !e.Timestamp.After(cutoff) && !e.Timestamp.Before(b.start) {
 			b.add(e)
@@ -178,14 +179,17 @@ type builder struct {
 	done, skipped        map[string]bool
 	counts               [numFeatures]float64
 	paces                []float64
-	recent               []time.Time
+	cutoff               time.Time
+	recent               int // events within recentWindow of the cut-off
 	sessions             map[string]bool
 	maxGap               time.Duration
 	stepErrs, stepHesits float64
 }
 
-func newBuilder(h *History) *builder {
-	return &builder{h: h, start: h.Start(), done: map[string]bool{}, skipped: map[string]bool{}, sessions: map[string]bool{}}
+// newBuilder starts a journey's builder for a cut-off (events after it are
+// the caller's to leave out).
+func newBuilder(h *History, cutoff time.Time) *builder {
+	return &builder{h: h, start: h.Start(), cutoff: cutoff, done: map[string]bool{}, skipped: map[string]bool{}, sessions: map[string]bool{}}
 }
 
 // add counts one event.
@@ -194,7 +198,9 @@ func (b *builder) add(e *so.Event) {
 		b.maxGap = max(b.maxGap, e.Timestamp.Sub(b.last))
 	}
 	b.last = e.Timestamp
-	b.recent = append(b.recent, e.Timestamp)
+	if b.cutoff.Sub(e.Timestamp) <= recentWindow {
+		b.recent++
+	}
 	if e.SessionID != "" {
 		b.sessions[e.SessionID] = true
 	}
@@ -290,13 +296,7 @@ func (b *builder) fill(x []float64, cutoff time.Time) {
 		x[f] = math.Log1p(b.counts[f])
 	}
 	x[FErrorsStep], x[FHesitationsStep] = math.Log1p(b.stepErrs), math.Log1p(b.stepHesits)
-	recent := 0
-	for _, t := range b.recent {
-		if cutoff.Sub(t) <= recentWindow {
-			recent++
-		}
-	}
-	x[FRecent] = math.Log1p(float64(recent))
+	x[FRecent] = math.Log1p(float64(b.recent))
 	x[FSessions] = math.Log1p(float64(len(b.sessions)))
 	x[FMaxGap] = math.Log1p(b.maxGap.Hours())
 }

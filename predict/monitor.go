@@ -47,10 +47,7 @@ func (s *Service) Monitor(ctx context.Context, projectID string) (*so.Model, *He
 	var recent [][]float64
 	var live []float64
 	var liveY []bool
-	window := s.AbandonAfter
-	if window <= 0 {
-		window = 7 * 24 * time.Hour
-	}
+	window := Options{AbandonAfter: s.AbandonAfter}.withDefaults().AbandonAfter
 	err = s.Histories(ctx, projectID, "", func(hist *History, _ *so.Journey) error {
 		if len(hist.Events) == 0 {
 			return ctx.Err()

@@ -52,7 +52,11 @@ func histories(t *testing.T, o simulate.Options) ([]*History, []simulate.User) {
 func TestLaterEventsChangeNothing(t *testing.T) {
 	t.Parallel()
 	hs, _ := histories(t, simulate.Options{Seed: 4, Users: 300})
-	s := NewSchema(hs)
+	traits := make([]map[string]string, len(hs))
+	for i, h := range hs {
+		traits[i] = h.Traits
+	}
+	s := NewSchema(traits)
 	rng := rand.New(rand.NewPCG(1, 2))
 	checked := 0
 	for _, h := range hs {

@@ -32,12 +32,13 @@ const explained = 3
 // Predict scores the user's journey of the flow, or, with flow empty, their
 // one journey in progress, with the active model or, without one, the prior.
 func (s *Service) Predict(ctx context.Context, projectID, userID, flow string) (*Prediction, error) {
-	var open, named []*History
-	var journeys []*so.Journey
+	var open []*History
+	var named *History
+	journeys := 0
 	err := s.Histories(ctx, projectID, userID, func(h *History, j *so.Journey) error {
-		journeys = append(journeys, j)
+		journeys++
 		if flow != "" && j.FlowKey == flow {
-			named = append(named, h)
+			named = h
 		}
 		if j.Status == so.JourneyActive || j.Status == so.JourneyPaused {
 			open = append(open, h)
@@ -55,12 +56,12 @@ func (s *Service) Predict(ctx context.Context, projectID, userID, flow string) (
 }
 
 // pick chooses the journey a prediction is about.
-func pick(userID, flow string, named, open []*History, journeys []*so.Journey) (*History, error) {
+func pick(userID, flow string, named *History, open []*History, journeys int) (*History, error) {
 	switch {
-	case flow != "" && len(named) == 0:
+	case flow != "" && named == nil:
 		return nil, so.NotFound("journey of user "+userID+" in flow", flow)
 	case flow != "":
-		return named[0], nil
+		return named, nil
 	case len(open) == 1:
 		return open[0], nil
 	case len(open) > 1:
@@ -70,7 +71,7 @@ func pick(userID, flow string, named, open []*History, journeys []*so.Journey) (
 		}
 		return nil, so.FieldErrorf(so.EINVALID, "flow", "user %s has %d journeys in progress (%s): name one with ?flow=",
 			userID, len(open), strings.Join(flows, ", "))
-	case len(journeys) == 0:
+	case journeys == 0:
 		return nil, so.NotFound("journey of user", userID)
 	}
 	return nil, so.FieldErrorf(so.EINVALID, "flow", "user %s has no journey in progress: name the flow with ?flow=", userID)
@@ -107,7 +108,7 @@ var priorWords = fmt.Sprintf("no model is active yet (training needs %d settled 
 // Prior is the documented answer without a model: the journey's share of
 // steps done as of now, smoothed so it is never 0 or 1.
 func Prior(h *History, now time.Time) float64 {
-	b := newBuilder(h)
+	b := newBuilder(h, now)
 	for i := range h.Events {
 		if e := &h.Events[i]; !e.Timestamp.After(now) {
 			b.add(e)
@@ -126,16 +127,12 @@ func (s *Service) Success(ctx context.Context, j *so.Journey) (*float64, error) 
 	if v, ok := s.successes().Get(key); ok {
 		return &v, nil
 	}
-	var p *Prediction
-	err := s.Histories(ctx, j.ProjectID, j.UserID, func(h *History, k *so.Journey) error {
-		if k.ID != j.ID {
-			return nil
-		}
-		var err error
-		p, err = s.score(ctx, j.ProjectID, h)
-		return err
-	})
-	if err != nil || p == nil {
+	h, err := s.journey(ctx, j.ProjectID, j.UserID, j.ID)
+	if err != nil || h == nil {
+		return nil, err
+	}
+	p, err := s.score(ctx, j.ProjectID, h)
+	if err != nil {
 		return nil, err
 	}
 	s.successes().Add(key, p.Probability)
@@ -161,13 +158,21 @@ func (s *Service) ScoreAt(ctx context.Context, projectID, userID, journeyID stri
 	if err != nil || p == nil {
 		return 0, false, err
 	}
-	var score float64
-	found := false
-	err = s.Histories(ctx, projectID, userID, func(h *History, j *so.Journey) error {
+	h, err := s.journey(ctx, projectID, userID, journeyID)
+	if err != nil || h == nil {
+		return 0, false, err
+	}
+	return p.Score(p.Schema.Vector(h, at)), true, nil
+}
+
+// journey is the history of one of the user's journeys, or nil.
+func (s *Service) journey(ctx context.Context, projectID, userID, journeyID string) (*History, error) {
+	var found *History
+	err := s.Histories(ctx, projectID, userID, func(h *History, j *so.Journey) error {
 		if j.ID == journeyID {
-			score, found = p.Score(p.Schema.Vector(h, at)), true
+			found = h
 		}
 		return nil
 	})
-	return score, found && err == nil, err
+	return found, err
 }

@@ -3,7 +3,6 @@ package predict
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -222,8 +221,8 @@ func (s *Service) Activate(ctx context.Context, projectID, id, note string) (*so
 	if err != nil {
 		return nil, err
 	}
-	if _, err := decodeParams(m.Params); err != nil || m.Kind != KindLogistic {
-		return nil, so.FieldErrorf(so.EINVALID, "id", "model %s cannot score (kind %q): %v", id, m.Kind, err)
+	if err := CheckModel(m); err != nil {
+		return nil, so.FieldErrorf(so.EINVALID, "id", "model %s cannot score: %v", id, err)
 	}
 	m, err = s.Store.ActivateModel(ctx, projectID, id, note, s.now().UTC())
 	s.forget(projectID)
@@ -271,6 +270,3 @@ func (s *Service) Active(ctx context.Context, projectID string) (*so.Model, *Par
 	s.mu.Unlock()
 	return c.model, c.params, nil
 }
-
-// ErrNoJourney is returned when the user has no journey to predict.
-var ErrNoJourney = errors.New("no journey")

@@ -30,10 +30,10 @@ const (
 
 // Options are the training settings; zero fields take the defaults named.
 type Options struct {
-	Now          time.Time     // judges settling (default: the latest event seen plus AbandonAfter)
+	Now          time.Time     // judges settling; zero counts every journey as settled (a finished simulation)
 	AbandonAfter time.Duration // the abandonment window (default 7 days)
 	Lambda       float64       // L2 penalty on standardized weights (default 1)
-	PerJourney   int           // cut-offs kept per journey (default 5)
+	PerJourney   int           // cut-offs kept per journey (default 11: every horizon)
 	// Shares of the journeys, oldest first, for training and calibration;
 	// the newest rest is the holdout (defaults 0.6 and 0.2).
 	TrainShare, CalibrateShare float64
@@ -90,15 +90,11 @@ func (c *Collector) Add(h *History) {
 	if len(h.Events) == 0 {
 		return
 	}
-	now := c.o.Now
-	if now.IsZero() {
-		now = h.LastEvent().Add(c.o.AbandonAfter + time.Nanosecond) // judged again in Train
-	}
 	start, end := h.Start(), h.end(c.o.AbandonAfter)
 	// A journey that started within the window of now could have settled
 	// only by completing: keeping it would tilt the newest (holdout)
 	// journeys toward completers.
-	if !h.Settled(now, c.o.AbandonAfter) || (!c.o.Now.IsZero() && start.Add(c.o.AbandonAfter).After(c.o.Now)) {
+	if !c.o.Now.IsZero() && (!h.Settled(c.o.Now, c.o.AbandonAfter) || start.Add(c.o.AbandonAfter).After(c.o.Now)) {
 		return
 	}
 	var cuts []cut
@@ -168,7 +164,11 @@ func (c *Collector) Train() (*Result, error) {
 	a := int(c.o.TrainShare * float64(len(js)))
 	b := a + int(c.o.CalibrateShare*float64(len(js)))
 	train, cal, hold := js[:a], js[a:b], js[b:]
-	schema := newSchema(train)
+	traits := make([]map[string]string, len(train))
+	for i := range train {
+		traits[i] = train[i].traits
+	}
+	schema := NewSchema(traits)
 	x, y := matrix(schema, train)
 	cx, cy := matrix(schema, cal)
 	p := &Params{Schema: schema, Reference: references(x, schema.Len())}
@@ -205,15 +205,6 @@ func enough(js []collected) error {
 			ErrTooLittleData, len(js), pos, len(js)-pos, MinSettled, MinPerClass)
 	}
 	return nil
-}
-
-// newSchema lays out the features for the training journeys' traits.
-func newSchema(js []collected) Schema {
-	hs := make([]*History, len(js))
-	for i := range js {
-		hs[i] = &History{Traits: js[i].traits}
-	}
-	return NewSchema(hs)
 }
 
 // vector assembles a sample's full vector under a schema.
@@ -277,13 +268,11 @@ func fitLinear(x []float64, y []bool, cx []float64, cy []bool, d int, lambda flo
 	l.Weights, l.Bias = fitLogistic(l.zscores(x), y, d, lambda)
 	logits := l.logits(cx)
 	l.PlattA, l.PlattB = fitPlatt(logits, cy)
-	{
-		ps := make([]float64, len(logits))
-		for i, s := range logits {
-			ps[i] = sigmoid(l.PlattA*s + l.PlattB)
-		}
-		l.Isotonic = fitIsotonic(ps, cy)
+	ps := make([]float64, len(logits))
+	for i, s := range logits {
+		ps[i] = sigmoid(l.PlattA*s + l.PlattB)
 	}
+	l.Isotonic = fitIsotonic(ps, cy)
 	return l
 }
 

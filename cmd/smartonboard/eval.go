@@ -197,11 +197,7 @@ func printEval(w io.Writer, r *predict.Result, users map[string]simulate.User, f
 		len(ss), horizonList(), 100*r.Metrics.BaseRate)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "horizon\tpredictions\tmodel AUC\toracle AUC\tratio\tECE\tlog loss\tBrier\t")
-	all := make([]int, len(ss))
-	for i := range all {
-		all[i] = i
-	}
-	evalRow(tw, "all", ss, oracle, groups, all, seed, rounds)
+	evalRow(tw, "all", ss, oracle, groups, indices(len(ss)), seed, rounds)
 	for _, h := range predict.Horizons {
 		var idx []int
 		for i, s := range ss {
@@ -248,13 +244,14 @@ func evalRow(w io.Writer, name string, ss []predict.Sample, oracle []float64, gr
 	orc := stat(func(_, o []float64, y []bool) float64 { return predict.AUC(o, y) })
 	ratio := stat(func(p, o []float64, y []bool) float64 { return predict.AUC(p, y) / predict.AUC(o, y) })
 	ece := stat(func(p, _ []float64, y []bool) float64 { return predict.Measure(p, y).ECE })
-	p, _, y := pick(all(len(idx)))
+	p, _, y := pick(indices(len(idx)))
 	m := predict.Measure(p, y)
 	fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%.4f\t%.4f\t\n", name, len(idx), ival(model, rounds), ival(orc, rounds),
 		ival(ratio, rounds), ival(ece, rounds), m.LogLoss, m.Brier)
 }
 
-func all(n int) []int {
+// indices is 0, 1, …, n-1.
+func indices(n int) []int {
 	out := make([]int, n)
 	for i := range out {
 		out[i] = i

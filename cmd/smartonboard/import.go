@@ -21,9 +21,8 @@ import (
 // importCheckpoint is what `import` remembers of a file between runs: the
 // last line the server committed, and the file's size to notice a new file.
 type importCheckpoint struct {
-	Line int    `json:"line"`
-	Size int64  `json:"size"`
-	URL  string `json:"url"`
+	Line int   `json:"line"`
+	Size int64 `json:"size"`
 }
 
 // runImport runs `smartonboard import FILE`: it sends a JSON-lines history
@@ -99,7 +98,7 @@ func (im *importer) run(ctx context.Context, restart bool) error {
 	if err != nil {
 		return err
 	}
-	cp := importCheckpoint{Size: st.Size(), URL: im.url}
+	cp := importCheckpoint{Size: st.Size()}
 	if !restart {
 		if cp, err = im.resume(st.Size()); err != nil {
 			return err
@@ -145,7 +144,7 @@ func (im *importer) run(ctx context.Context, restart bool) error {
 
 // resume reads the checkpoint of the file, if it has one for this size.
 func (im *importer) resume(size int64) (importCheckpoint, error) {
-	cp := importCheckpoint{Size: size, URL: im.url}
+	cp := importCheckpoint{Size: size}
 	b, err := os.ReadFile(im.progressPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return cp, nil

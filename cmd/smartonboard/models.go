@@ -24,8 +24,8 @@ func (m *Main) modelsReady(ctx context.Context) (string, error) {
 	}
 	var bad error
 	for _, md := range ms {
-		if _, _, err := m.models.Active(ctx, md.ProjectID); err != nil {
-			bad = errors.Join(bad, err)
+		if err := predict.CheckModel(md); err != nil {
+			bad = errors.Join(bad, fmt.Errorf("active model %s of project %s: %w", md.ID, md.ProjectID, err))
 		}
 	}
 	if bad != nil {
