@@ -72,6 +72,7 @@ await run([
       await shot(page, "admin-models");
 
       await page.click("nav >> text=Users");
+      await until("the users page", () => page.locator("#results li").count());
       await page.fill("#q-id", demoUser);
       await page.click("#search button[type=submit]");
       await until("the demo user's journey", async () => (await page.textContent("#journeys")).includes("Predicted success"));
@@ -101,6 +102,7 @@ await run([
       await until("the alert acknowledged", async () => (await page.textContent("#status")).includes("acknowledged"));
 
       await page.click("nav >> text=API keys");
+      await until("the keys page", () => page.locator("#keys tbody tr").count());
       await page.fill("#name", "ui-made");
       await page.selectOption("#kind", "secret");
       await page.click("#create button[type=submit]");
@@ -181,6 +183,7 @@ await run([
       }
 
       await page.goto(server + "/admin/content");
+      await until("the content page", () => page.locator("#items li").count());
       await page.click("#new-item");
       await page.fill("#c-title", "Welcome article");
       await page.fill("#c-body", "# Hello\n\n<script>window.pwned = 1</script>\n\nSome <img src=x onerror=\"window.pwned = 2\"> **bold** [docs](https://example.com)");
@@ -212,6 +215,7 @@ await run([
       await shot(page, "admin-models-active");
 
       await page.goto(server + "/admin/webhooks");
+      await until("the webhooks page", () => page.locator("#hooks tbody tr").count());
       await page.fill("#w-url", "http://127.0.0.1:9/hook");
       await page.click("#create button[type=submit]");
       await until("the signing secret", async () => (await page.textContent("#w-secret")).startsWith("whsec_"));

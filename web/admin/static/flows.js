@@ -9,11 +9,6 @@ let flow = null;
 const me = await session();
 if (me) {
   shell();
-  const content = await api("GET", "/v1/content-items?limit=200").catch(() => ({ items: [] }));
-  document.getElementById("content-items").replaceChildren(...content.items.map((c) => new Option(`${c.title} (${c.kind}, ${c.status})`, c.id)));
-  await list();
-  const key = new URLSearchParams(location.search).get("key");
-  if (key) await open(key);
   const form = document.getElementById("new");
   if (form) {
     form.addEventListener("submit", async (ev) => {
@@ -38,6 +33,12 @@ if (me) {
     renderSteps();
   });
   document.getElementById("publish")?.addEventListener("click", publish);
+  // the data loads once every control has its handler
+  const content = await api("GET", "/v1/content-items?limit=200").catch(() => ({ items: [] }));
+  document.getElementById("content-items").replaceChildren(...content.items.map((c) => new Option(`${c.title} (${c.kind}, ${c.status})`, c.id)));
+  await list();
+  const key = new URLSearchParams(location.search).get("key");
+  if (key) await open(key);
 }
 
 async function list() {

@@ -13,9 +13,9 @@ let loaded = null;
 const me = await session();
 if (me) {
   shell();
-  await Promise.all([loadProject(), loadMembers(), loadAudit()]).catch((err) => status(err.message));
-  document.getElementById("settings").addEventListener("submit", save);
+  document.getElementById("settings").addEventListener("submit", save); // before anything shows, so no form submits natively
   document.getElementById("member")?.addEventListener("submit", addMember);
+  await Promise.all([loadProject(), loadMembers(), loadAudit()]).catch((err) => status(err.message));
   if (!can("admin")) for (const el of document.querySelectorAll("#settings input, #settings textarea")) el.disabled = true;
 }
 
