@@ -156,7 +156,7 @@ func (s *Server) register(mux *http.ServeMux) {
 	}
 	mux.Handle("GET /demo", demo)
 	mux.Handle("GET /demo/", demo)
-	admin := web.Admin()
+	admin := web.Admin(web.AdminOptions{SecureCookies: !s.Development})
 	mux.Handle("GET /admin", admin)
 	mux.Handle("GET /admin/", admin)
 

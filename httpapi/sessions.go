@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"crypto/subtle"
 	"net/http"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/api"
+	"github.com/smartonboarding/smartonboard/web"
 )
 
 // login checks a password and sets the session cookie: HttpOnly so scripts
@@ -18,6 +20,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
+	if err := s.checkLoginCSRF(r); err != nil {
+		return err
+	}
 	if err := s.throttleLogin(w, r, in.Email); err != nil {
 		return err
 	}
@@ -28,6 +33,25 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
 		Secure: !s.Development, SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt})
 	return s.writeMe(w, r, &so.Principal{Kind: so.PrincipalSession, Account: a, Session: sess})
+}
+
+// checkLoginCSRF refuses a browser's sign-in from another site, or without the
+// token the sign-in page put in its form and cookie (login CSRF would sign
+// the visitor into the attacker's account). Clients that are not browsers
+// send neither Origin nor Sec-Fetch-Site and sign in with the password alone.
+func (s *Server) checkLoginCSRF(r *http.Request) error {
+	if r.Header.Get("Origin") == "" && r.Header.Get("Sec-Fetch-Site") == "" {
+		return nil
+	}
+	if err := s.crossOrigin.Check(r); err != nil {
+		return so.Errorf(so.EFORBIDDEN, "cross-origin sign-in refused: sign in on the dashboard's own sign-in page")
+	}
+	c, err := r.Cookie(web.LoginCookie)
+	got := r.Header.Get("X-CSRF-Token")
+	if err != nil || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(c.Value)) != 1 {
+		return so.FieldErrorf(so.EFORBIDDEN, "X-CSRF-Token", "missing or wrong sign-in token: reload the sign-in page (/admin/login) and try again")
+	}
+	return nil
 }
 
 // logout revokes the session and clears the cookie.

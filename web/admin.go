@@ -1,10 +1,14 @@
 package web
 
 import (
+	"crypto/rand"
 	"embed"
+	"encoding/base64"
 	"html/template"
 	"net/http"
+	"regexp"
 	"strings"
+	"time"
 )
 
 //go:embed admin
@@ -48,10 +52,23 @@ type navLink struct {
 	Current     bool
 }
 
+// LoginCookie holds the sign-in form's CSRF token: the sign-in page sets it
+// and writes the same value into its form, and POST /v1/auth/login from a
+// browser must send both, so another site cannot sign a visitor in.
+const LoginCookie = "so_login_csrf"
+
+// loginTokenPattern is the shape of the tokens newLoginToken makes.
+var loginTokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+
+// AdminOptions configures the dashboard.
+type AdminOptions struct {
+	SecureCookies bool // mark the sign-in cookie Secure (off only in development over plain HTTP)
+}
+
 // Admin serves the dashboard at /admin/: server-rendered pages whose ES
 // modules call the JSON API with the session cookie (the API enforces
 // roles and CSRF; the pages only hide what the role may not use).
-func Admin() http.Handler {
+func Admin(opts AdminOptions) http.Handler {
 	pages := map[string]*template.Template{}
 	for _, p := range adminPages {
 		pages[p.Path] = template.Must(template.ParseFS(adminFiles, "admin/layout.html", "admin/"+p.Page+".html"))
@@ -81,13 +98,32 @@ func Admin() http.Handler {
 				http.Error(w, "no such dashboard page: the dashboard starts at /admin/", http.StatusNotFound)
 				return
 			}
-			renderAdmin(w, t, r.URL.Path, snippet)
+			token := ""
+			if r.URL.Path == "/admin/login" {
+				token = loginToken(w, r, opts.SecureCookies)
+			}
+			renderAdmin(w, t, r.URL.Path, snippet, token)
 		}
 	})
 }
 
-// renderAdmin writes one page; pages carry no data, so they are never cached.
-func renderAdmin(w http.ResponseWriter, t *template.Template, path, snippet string) {
+// loginToken returns the browser's sign-in token, setting a new one unless
+// it holds a well-formed one (so two open sign-in tabs share it).
+func loginToken(w http.ResponseWriter, r *http.Request, secure bool) string {
+	if c, err := r.Cookie(LoginCookie); err == nil && loginTokenPattern.MatchString(c.Value) {
+		return c.Value
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	token := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: LoginCookie, Value: token, Path: "/", MaxAge: int((12 * time.Hour).Seconds()),
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
+	return token
+}
+
+// renderAdmin writes one page; pages carry no data but the sign-in token, so
+// they are never cached.
+func renderAdmin(w http.ResponseWriter, t *template.Template, path, snippet, loginToken string) {
 	var page adminPage
 	var nav []navLink
 	for _, p := range adminPages {
@@ -99,10 +135,10 @@ func renderAdmin(w http.ResponseWriter, t *template.Template, path, snippet stri
 		}
 	}
 	data := struct {
-		Title, Page, Snippet string
-		Styles               []string
-		Nav                  []navLink
-	}{page.Title, page.Page, snippet, page.Styles, nil}
+		Title, Page, Snippet, LoginToken string
+		Styles                           []string
+		Nav                              []navLink
+	}{page.Title, page.Page, snippet, loginToken, page.Styles, nil}
 	if page.Nav {
 		data.Nav = nav
 	}

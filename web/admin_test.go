@@ -12,7 +12,7 @@ import (
 // unknown page is a 404.
 func TestAdminPages(t *testing.T) {
 	t.Parallel()
-	h := Admin()
+	h := Admin(AdminOptions{})
 	for _, c := range []struct {
 		path, want string
 		status     int

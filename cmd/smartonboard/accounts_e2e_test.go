@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smartonboarding/smartonboard/config"
+	"github.com/smartonboarding/smartonboard/web"
 )
 
 const (
@@ -93,12 +95,37 @@ func (b *browser) login(email, password string) me {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	m := decode[me](b.t, b.do("POST", "/v1/auth/login", "", string(body)), 200)
+	m := decode[me](b.t, b.signIn(string(body)), 200)
 	if m.CSRFToken == "" || m.Account.Email != email {
 		b.t.Fatalf("login answered %+v", m)
 	}
 	b.csrf = m.CSRFToken
 	return m
+}
+
+// signInForm is what the sign-in page hands a browser: the form's token and
+// the Set-Cookie header carrying it.
+type signInForm struct{ token, setCookie string }
+
+var signInToken = regexp.MustCompile(`<input type="hidden" name="csrf_token" value="([A-Za-z0-9_-]+)">`)
+
+// signIn posts credentials as the sign-in page does: with the page's token in
+// its cookie and in X-CSRF-Token.
+func (b *browser) signIn(body string) response {
+	b.t.Helper()
+	form := b.signInPage()
+	return b.do("POST", "/v1/auth/login", "", body, "Cookie", web.LoginCookie+"="+form.token, "X-CSRF-Token", form.token)
+}
+
+// signInPage loads the sign-in page as a browser would before signing in.
+func (b *browser) signInPage() signInForm {
+	b.t.Helper()
+	r := b.do("GET", "/admin/login", "", "")
+	found := signInToken.FindSubmatch(r.body)
+	if r.status != 200 || found == nil {
+		b.t.Fatalf("sign-in page: %d, no token in %s", r.status, truncate(r.body))
+	}
+	return signInForm{string(found[1]), r.header.Get("Set-Cookie")}
 }
 
 func ownerConfig(t *testing.T, engine string) config.Config {
@@ -153,7 +180,7 @@ func TestOwnerWalk(t *testing.T) {
 		if r.status != 403 || r.apiErr(t).Field != "password" {
 			t.Errorf("new account from another project: %d %s", r.status, r.body)
 		}
-		if r := owner.do("POST", "/v1/auth/login", "", `{"email":"newhire@victim.example","password":"chosen by someone else"}`); r.status != 401 {
+		if r := owner.signIn(`{"email":"newhire@victim.example","password":"chosen by someone else"}`); r.status != 401 {
 			t.Errorf("the refused account signs in: %d %s", r.status, r.body)
 		}
 		if r := owner.do("POST", "/v1/members", "default", `{"email":"colleague@example.com","role":"viewer","password":"colleague password"}`); r.status != 200 {
@@ -261,7 +288,26 @@ func TestSessionDefences(t *testing.T) {
 		in := start(t, cfg)
 		owner := newBrowser(t, in)
 		owner.client.Jar = nil // a plain-HTTP jar would drop a Secure cookie; read it by hand
-		r := owner.do("POST", "/v1/auth/login", "", `{"email":"OWNER@example.com","password":"`+ownerPassword+`"}`)
+		form := owner.signInPage()
+		for _, attr := range []string{web.LoginCookie + "=" + form.token, "HttpOnly", "Secure", "SameSite=Strict", "Path=/"} {
+			if !strings.Contains(form.setCookie, attr) {
+				t.Errorf("sign-in page's Set-Cookie %q lacks %s", form.setCookie, attr)
+			}
+		}
+		credentials := `{"email":"OWNER@example.com","password":"` + ownerPassword + `"}`
+		signInCookie := web.LoginCookie + "=" + form.token
+		for name, h := range map[string][]string{
+			"no token":           {"Cookie", signInCookie},
+			"no cookie":          {"X-CSRF-Token", form.token},
+			"another's token":    {"Cookie", web.LoginCookie + "=" + strings.Repeat("A", 43), "X-CSRF-Token", form.token},
+			"from another site":  {"Cookie", signInCookie, "X-CSRF-Token", form.token, "Origin", "https://evil.example"},
+			"fetched cross-site": {"Cookie", signInCookie, "X-CSRF-Token", form.token, "Sec-Fetch-Site", "cross-site"},
+		} {
+			if r := owner.do("POST", "/v1/auth/login", "", credentials, h...); r.status != 403 || r.header.Get("Set-Cookie") != "" {
+				t.Errorf("browser sign-in with %s: %d %s", name, r.status, r.body)
+			}
+		}
+		r := owner.do("POST", "/v1/auth/login", "", credentials, "Cookie", signInCookie, "X-CSRF-Token", form.token)
 		if r.status != 200 {
 			t.Fatalf("login: %d %s", r.status, r.body)
 		}
@@ -308,7 +354,7 @@ func TestSessionDefences(t *testing.T) {
 		}
 		viewer := newBrowser(t, in)
 		viewer.client.Jar = nil
-		r = viewer.do("POST", "/v1/auth/login", "", `{"email":"viewer@example.com","password":"viewer password 123"}`)
+		r = viewer.signIn(`{"email":"viewer@example.com","password":"viewer password 123"}`)
 		if r.status != 200 {
 			t.Fatalf("viewer login: %d %s", r.status, r.body)
 		}
@@ -350,7 +396,7 @@ func TestSessionDefences(t *testing.T) {
 		var statuses []int
 		started := time.Now()
 		for len(statuses) < 14 && !slices.Contains(statuses, 429) {
-			statuses = append(statuses, guesser.do("POST", "/v1/auth/login", "", `{"email":"owner@example.com","password":"wrong password!"}`).status)
+			statuses = append(statuses, guesser.signIn(`{"email":"owner@example.com","password":"wrong password!"}`).status)
 		}
 		refilled := int(time.Since(started) / (6 * time.Second))
 		if n := len(statuses) - 1; statuses[n] != 429 || slices.ContainsFunc(statuses[:n], func(s int) bool { return s != 401 }) ||
@@ -479,4 +525,49 @@ func TestAuditLogPages(t *testing.T) {
 			t.Errorf("bad since: %d", r.status)
 		}
 	})
+}
+
+// TestGeneratedOwner: a first start with no owner configured makes one and
+// prints its password once; the account signs in as owner, and a restart
+// neither prints nor makes another.
+func TestGeneratedOwner(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		cfg := testConfig(t, engine)
+		in := start(t, cfg)
+		out := in.stdout.String()
+		found := regexp.MustCompile(`(?m)^  email:    (\S+)\n  password: (\S+)$`).FindStringSubmatch(out)
+		if found == nil {
+			t.Fatalf("first start printed no owner account:\n%s", out)
+		}
+		if found[1] != in.m.GeneratedOwner.Email || found[2] != in.m.GeneratedOwner.Password || len(found[2]) < 20 {
+			t.Fatalf("printed %q / %q, made %+v", found[1], found[2], in.m.GeneratedOwner)
+		}
+		b := newBrowser(t, in)
+		if r := b.signIn(`{"email":"` + found[1] + `","password":"not the password"}`); r.status != 401 {
+			t.Errorf("a wrong password: %d %s", r.status, r.body)
+		}
+		m := b.login(found[1], found[2])
+		if len(m.Projects) != 1 || m.Projects[0].ID != "default" || m.Projects[0].Role != "owner" {
+			t.Errorf("the generated owner's projects: %+v", m.Projects)
+		}
+		if err := in.m.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		again := start(t, cfg)
+		if strings.Contains(again.stdout.String(), "password") || again.m.GeneratedOwner.Email != "" {
+			t.Errorf("a second start made or printed an owner again:\n%s", again.stdout)
+		}
+		newBrowser(t, again).login(found[1], found[2])
+	})
+}
+
+// TestConfiguredOwnerIsNotGenerated: with SMARTONBOARD_OWNER_EMAIL set, the
+// first start makes that account and prints no password.
+func TestConfiguredOwnerIsNotGenerated(t *testing.T) {
+	t.Parallel()
+	in := start(t, ownerConfig(t, config.EngineSQLite))
+	if strings.Contains(in.stdout.String(), "password:") || in.m.GeneratedOwner.Email != "" {
+		t.Errorf("a configured owner's start printed a generated one:\n%s", in.stdout)
+	}
 }

@@ -51,7 +51,7 @@ func sessionOf(t *testing.T, in *instance, email, password, project string, noCS
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := b.do("POST", "/v1/auth/login", "", string(body))
+	r := b.signIn(string(body))
 	m := decode[me](t, r, 200)
 	cookie := strings.SplitN(r.header.Get("Set-Cookie"), ";", 2)[0]
 	return func(req *http.Request) {

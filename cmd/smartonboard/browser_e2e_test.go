@@ -318,8 +318,11 @@ func TestBrowserAdmin(t *testing.T) {
 	needBrowser(t)
 	cfg := testConfig(t, config.EngineSQLite)
 	cfg.Demo = "on"
-	cfg.OwnerEmail, cfg.OwnerPassword = "owner@example.com", "owner password 1"
-	in := start(t, cfg)
+	in := start(t, cfg) // no owner configured: the first start makes one and prints it, as a new user's does
+	owner := in.m.GeneratedOwner
+	if owner.Email == "" || !strings.Contains(in.stdout.String(), "password: "+owner.Password) {
+		t.Fatalf("the first start printed no owner account:\n%s", in.stdout)
+	}
 	viewer, err := in.m.accounts.CreateAccount(t.Context(), "viewer@example.com", "viewer password 1")
 	if err != nil {
 		t.Fatal(err)
@@ -343,7 +346,7 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	results := runDriver(t, "admin.test.mjs", map[string]string{"server": in.url, "shots": shots,
-		"ownerEmail": cfg.OwnerEmail, "ownerPassword": cfg.OwnerPassword, "viewerEmail": "viewer@example.com", "viewerPassword": "viewer password 1"})
+		"ownerEmail": owner.Email, "ownerPassword": owner.Password, "viewerEmail": "viewer@example.com", "viewerPassword": "viewer password 1"})
 	t.Logf("screenshots: %s", shots)
 	for _, want := range []string{"owner", "flow-edit", "settings", "viewer"} {
 		if !slices.ContainsFunc(results, func(r browserResult) bool { return r.Scenario == want }) {

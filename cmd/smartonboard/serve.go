@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -61,6 +62,9 @@ type Main struct {
 	pipelineBatches *prometheus.HistogramVec
 	// Bootstrap reports the keys generated on first start, for tests.
 	Bootstrap *so.BootstrapResult
+	// GeneratedOwner is the owner account a first start made because none was
+	// configured; its password is printed once and stored only as a hash.
+	GeneratedOwner struct{ Email, Password string }
 	// WebhookBackoff, when set, replaces the webhook retry schedule (tests).
 	WebhookBackoff func(attempt int) time.Duration
 	// MaxRejectionKeys, when set, replaces the cap on rejection counts held
@@ -177,18 +181,29 @@ func (m *Main) bootstrap(ctx context.Context) (err error) {
 		m.Logger.Warn(w)
 	}
 	m.accounts = &so.AccountService{Store: m.db, Projects: m.db, IdleTimeout: m.Config.SessionIdleTimeout, MaxAge: m.Config.SessionMaxAge}
-	if m.Config.OwnerEmail == "" {
-		return nil
+	email, password := m.Config.OwnerEmail, m.Config.OwnerPassword
+	if email == "" {
+		if !m.Bootstrap.CreatedProject {
+			return nil // an owner is generated on the first start only, as the keys are
+		}
+		email, password = generatedOwnerEmail, rand.Text()
 	}
-	created, err := m.accounts.EnsureOwner(ctx, m.Config.OwnerEmail, m.Config.OwnerPassword)
+	created, err := m.accounts.EnsureOwner(ctx, email, password)
 	if err != nil {
 		return fmt.Errorf("create the owner account (SMARTONBOARD_OWNER_EMAIL): %s", describe(err))
 	}
 	if created {
-		m.Logger.Info("created the owner account of the default project", "email", so.NormalizeEmail(m.Config.OwnerEmail))
+		m.Logger.Info("created the owner account of the default project", "email", so.NormalizeEmail(email))
+		if m.Config.OwnerEmail == "" {
+			m.GeneratedOwner.Email, m.GeneratedOwner.Password = email, password
+		}
 	}
 	return nil
 }
+
+// generatedOwnerEmail names the owner a first start makes when
+// SMARTONBOARD_OWNER_EMAIL is not set.
+const generatedOwnerEmail = "owner@localhost"
 
 // prepareSchema applies pending migrations in development (or with --migrate) and
 // otherwise refuses to serve a schema that is not exactly current.
@@ -373,6 +388,11 @@ func (m *Main) printWelcome() {
 			"stored only as hashes; save them now (or set SMARTONBOARD_ADMIN_KEY / SMARTONBOARD_PUBLIC_KEY):\n")
 		fmt.Fprintf(m.Stdout, "  secret key (admin API):  %s\n", b.GeneratedSecretKey)
 		fmt.Fprintf(m.Stdout, "  public key (browser SDK): %s\n\n", b.GeneratedPublicKey)
+	}
+	if o := m.GeneratedOwner; o.Email != "" {
+		fmt.Fprintf(m.Stdout, "First start: created the owner account of the dashboard (%s/admin/). Its password is\n"+
+			"shown ONCE; sign in and keep it, or make another account with `smartonboard admin create`:\n", u)
+		fmt.Fprintf(m.Stdout, "  email:    %s\n  password: %s\n\n", o.Email, o.Password)
 	}
 }
 

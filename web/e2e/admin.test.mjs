@@ -1,7 +1,8 @@
-// The dashboard, used as an admin would: signing in (a wrong password is
-// refused with a message), the overview's live counters moving while the
-// demo is used in another tab, the models page, and a viewer who sees no
-// edit controls and whose forged requests the API refuses; no console error
+// The dashboard, used as an admin would: signing in as the owner the first
+// start printed (a wrong password is refused with a message, a sign-in
+// without the form's token refused), the overview's live counters moving
+// while the demo is used in another tab, the models page, and a viewer who
+// sees no edit controls and whose forged requests the API refuses; no console error
 // and no serious axe finding on any page; a screenshot of every page. Run by
 // cmd/smartonboard/browser_e2e_test.go against `serve` with the demo on.
 
@@ -281,6 +282,10 @@ await run([
       await page.click("#signout");
       await until("the sign-in page after signing out", () => page.url().includes("/admin/login"));
       assert.equal(await page.evaluate(async () => (await fetch("/v1/auth/me")).status), 401, "the session after signing out");
+      const tokenless = await page.evaluate(async ([email, password]) => (await fetch("/v1/auth/login", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) })).status, [viewerEmail, viewerPassword]);
+      assert.equal(tokenless, 403, "a sign-in without the sign-in form's CSRF token");
+      assert.equal(await page.evaluate(async () => (await fetch("/v1/auth/me")).status), 401, "the session after the refused sign-in");
       await ctx.close();
 
       const owner = await (await browser.newContext()).newPage();
@@ -289,6 +294,7 @@ await run([
       const noToken = await owner.evaluate(async () => (await fetch("/v1/models/train", { method: "POST", headers: { "X-Project": "default" } })).status);
       assert.equal(noToken, 403, "an owner's request without the CSRF token");
       assert.deepEqual(unexpected(errors, 403, "403 from POST " + server + "/v1/models/train", "403 from POST " + server + "/v1/flows",
+        "403 from POST " + server + "/v1/auth/login",
         "401 from GET " + server + "/v1/auth/me", "status of 401"), [], "console errors");
       result({ scenario: "viewer" });
     },

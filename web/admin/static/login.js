@@ -1,4 +1,5 @@
-// The sign-in page: POST /v1/auth/login, then on to where the visitor was going.
+// The sign-in page: POST /v1/auth/login with the form's CSRF token, then on
+// to where the visitor was going.
 const form = document.getElementById("login");
 const error = document.getElementById("error");
 
@@ -10,7 +11,7 @@ form.addEventListener("submit", async (ev) => {
   try {
     const res = await fetch("/v1/auth/login", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": form.csrf_token.value },
       credentials: "same-origin",
       body: JSON.stringify({ email: form.email.value, password: form.password.value }),
     });
