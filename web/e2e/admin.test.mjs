@@ -155,7 +155,31 @@ await run([
       await page.click("#publish");
       await until("the new version", async () => (await page.textContent("#status")).includes("Published version"));
       await until("the new version beside the old", async () => /connect: Connect your warehouse/.test(await page.textContent("#versions")));
+      const cols = page.locator("#version-cols > div");
+      assert.match(await cols.nth(0).textContent(), /^Version 1,.*connect: Connect your account — changed/, "the old version, its changed step marked");
+      assert.match(await cols.nth(1).textContent(), /^Version 2,.*connect: Connect your warehouse — changed/, "the new version, its changed step marked");
+      assert.equal(await page.locator("#version-cols li.differs").count(), 2, "only the changed step is marked, on both sides");
+      await page.selectOption("#v-left", "2");
+      await until("version 2 beside itself", async () => /^Version 2,/.test(await cols.nth(0).textContent()));
+      assert.doesNotMatch(await page.textContent("#version-cols"), /— changed/, "a version compared with itself shows changes");
       await shot(page, "admin-flows");
+
+      await page.fill("#s1-title", "Name your first card"); // unsaved: the preview shows the form as it is
+      const [shown] = await Promise.all([ctx.waitForEvent("page"), page.click("text=Preview create-item in the demo")]);
+      await until("the step's page in the demo", () => shown.locator("#step-preview").count());
+      assert.equal(new URL(shown.url()).pathname, "/demo/items", "the preview opens the step's page");
+      assert.match(await shown.textContent("#step-preview"), /Preview: Name your first card.*Step create-item of flow getting-started \(task\).*Shown on #item-name/s);
+      assert.ok(await shown.locator("#item-name.previewed").count(), "the step's target is outlined");
+      assert.match(await shown.textContent("#journey-steps"), /starts no journey/);
+      assert.deepEqual(await axe(shown), [], "axe-core on a step preview");
+      await shot(shown, "demo-step-preview");
+      const crafted = { title: '<img src=x onerror="window.pwned = 1">', key: "k", target: "<<not a selector" };
+      await shown.goto(server + "/demo/team#so-preview=" + encodeURIComponent(JSON.stringify(crafted)));
+      await until("the crafted preview", () => shown.locator("#step-preview").count());
+      assert.equal(await shown.locator("#step-preview img").count(), 0, "a crafted preview injected markup");
+      assert.match(await shown.textContent("#step-preview"), /Preview: <img src=x.*Its target <<not a selector is not on this page/s);
+      assert.equal(await shown.evaluate(() => window.pwned), undefined, "a crafted preview ran a script");
+      await shown.close();
       assert.deepEqual(unexpected(errors, 400, "400 from PATCH " + server + "/v1/flows/", "400 from POST " + server + "/v1/flows"), [], "console errors");
 
       const visitor = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage(); // a new demo user: the new version

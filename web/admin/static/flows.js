@@ -108,8 +108,12 @@ function renderSteps() {
     kw.append(Object.assign(document.createElement("label"), { htmlFor: kind.id, textContent: "Kind" }), kind, Object.assign(document.createElement("p"), { className: "error" }));
     grid.append(kw, field("Required", "required", s.required, i, "checkbox"), field("Basic (shown to novices)", "basic", s.basic, i, "checkbox"));
     fs.append(grid);
-    const preview = Object.assign(document.createElement("a"), { href: "/demo/", target: "_blank", rel: "noopener",
+    const preview = Object.assign(document.createElement("a"), { href: previewURL(s), target: "_blank", rel: "noopener",
       textContent: `Preview ${s.key || "step " + (i + 1)} in the demo` });
+    preview.addEventListener("click", () => {
+      read(); // the step as the form has it now, saved or not
+      preview.href = previewURL(flow.steps[i]);
+    });
     fs.append(preview);
     if (editable) {
       const rm = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: `Remove ${s.key || "step " + (i + 1)}` });
@@ -123,6 +127,14 @@ function renderSteps() {
     return fs;
   }));
   if (!editable) document.getElementById("f-name").disabled = true;
+}
+
+// previewURL opens a step in the demo: on its page when its URL is one of the
+// demo's, with the step in the address for the demo to draw (as text).
+function previewURL(step) {
+  const page = step.url && step.url.startsWith("/demo/") && !step.url.includes("*") ? step.url : "/demo/";
+  const shown = { flow: flow.key, key: step.key, title: step.title, kind: step.kind, target: step.target || "" };
+  return page + "#so-preview=" + encodeURIComponent(JSON.stringify(shown));
 }
 
 // read copies the form into the draft, keeping the fields the form does not show.
@@ -167,17 +179,51 @@ async function publish() {
   }
 }
 
+// versions shows two published versions side by side, the two latest unless
+// the pickers choose others, marking the steps that differ.
 async function versions() {
   const box = document.getElementById("versions");
-  const shown = (flow.versions || []).slice(-2);
-  const vs = await Promise.all(shown.map((v) => api("GET", `/v1/flows/${encodeURIComponent(flow.key)}/versions/${v.version}`)));
-  box.replaceChildren(...vs.map((v) => {
+  const all = (flow.versions || []).map((v) => v.version);
+  if (!all.length) {
+    box.textContent = "Not published yet.";
+    return;
+  }
+  const picks = [all[Math.max(0, all.length - 2)], all[all.length - 1]];
+  const bar = document.createElement("div");
+  bar.className = "version-pickers";
+  const pickers = picks.map((n, side) => {
+    const sel = Object.assign(document.createElement("select"), { id: side ? "v-right" : "v-left" });
+    sel.replaceChildren(...all.map((v) => new Option(`Version ${v}`, v, false, v === n)));
+    sel.addEventListener("change", () => compare(pickers.map((p) => Number(p.value))).catch((err) => status("Versions: " + err.message)));
+    bar.append(Object.assign(document.createElement("label"), { htmlFor: sel.id, textContent: side ? "with" : "Compare" }), sel);
+    return sel;
+  });
+  const cols = Object.assign(document.createElement("div"), { id: "version-cols", className: "versions" });
+  box.replaceChildren(bar, cols);
+  await compare(picks);
+}
+
+// compare draws the two versions, each step marked when the other lacks or changes it.
+async function compare(picks) {
+  const vs = await Promise.all(picks.map((n) => api("GET", `/v1/flows/${encodeURIComponent(flow.key)}/versions/${n}`)));
+  const line = (s) => `${s.key}: ${s.title}${s.required ? "" : " (optional)"}`;
+  const sig = (s) => JSON.stringify(s);
+  document.getElementById("version-cols").replaceChildren(...vs.map((v, side) => {
+    const other = new Map(vs[1 - side].steps.map((s) => [s.key, s]));
     const col = document.createElement("div");
     col.append(Object.assign(document.createElement("h4"), { textContent: `Version ${v.version}, ${new Date(v.published_at).toLocaleString()}` }));
     const ol = document.createElement("ol");
-    for (const s of v.steps) ol.append(Object.assign(document.createElement("li"), { textContent: `${s.key}: ${s.title}${s.required ? "" : " (optional)"}` }));
+    for (const s of v.steps) {
+      const li = Object.assign(document.createElement("li"), { textContent: line(s) });
+      const o = other.get(s.key);
+      const mark = !o ? "only here" : sig(o) !== sig(s) ? "changed" : "";
+      if (mark && vs[0].version !== vs[1].version) {
+        li.className = "differs";
+        li.append(Object.assign(document.createElement("em"), { textContent: ` — ${mark}` }));
+      }
+      ol.append(li);
+    }
     col.append(ol);
     return col;
   }));
-  if (!vs.length) box.textContent = "Not published yet.";
 }

@@ -41,8 +41,44 @@
   SO.on("intervention", (iv) => log(iv.outcome ? "help " + iv.outcome : "help arrived: " + iv.title));
   SO.on("error", (e) => log("SDK: " + e.message));
 
-  const start = SO.startFlow(FLOW);
-  if (start && start.then) start.then((j) => j && log("journey " + j.status.replace("_", " ")));
+  // preview draws a step the dashboard's flow editor sent in the address
+  // (#so-preview={flow,key,title,kind,target}): its target outlined and its
+  // title beside it, as text only, so a crafted link can inject nothing.
+  function preview() {
+    const m = /^#so-preview=(.+)$/.exec(location.hash);
+    if (!m) return false;
+    let p = null;
+    try {
+      p = JSON.parse(decodeURIComponent(m[1]));
+    } catch (_) {
+      /* not a preview the editor made */
+    }
+    if (!p || typeof p !== "object") return false;
+    const text = (v) => (typeof v === "string" ? v.slice(0, 200) : "");
+    let target = null;
+    try {
+      target = text(p.target) ? document.querySelector(text(p.target)) : null;
+    } catch (_) {
+      /* a selector the page cannot parse is reported below as not found */
+    }
+    const el = (tag, content) => Object.assign(document.createElement(tag), { textContent: content });
+    const card = document.createElement("section");
+    Object.assign(card, { id: "step-preview", className: "preview" });
+    card.setAttribute("aria-label", "Step preview");
+    card.append(el("h2", "Preview: " + (text(p.title) || text(p.key) || "untitled step")),
+      el("p", `Step ${text(p.key) || "?"} of flow ${text(p.flow) || "?"}${text(p.kind) ? " (" + text(p.kind) + ")" : ""}, as the editor has it.`),
+      el("p", target ? `Shown on ${text(p.target)}, outlined below.` : text(p.target) ? `Its target ${text(p.target)} is not on this page.` : "No target: the SDK shows it as a modal."));
+    $("main").prepend(card);
+    if (target) target.classList.add("previewed"), target.scrollIntoView({ block: "center" });
+    const steps = $("journey-steps");
+    if (steps) steps.replaceChildren(el("li", "Previewing a step: this visit starts no journey."));
+    return true;
+  }
+
+  if (!preview()) {
+    const start = SO.startFlow(FLOW);
+    if (start && start.then) start.then((j) => j && log("journey " + j.status.replace("_", " ")));
+  }
 
   const page = document.body.dataset.page;
   if (page === "home") {
