@@ -7,7 +7,7 @@
 // cmd/smartonboard/browser_e2e_test.go against `serve` with the demo on.
 
 import assert from "node:assert/strict";
-import { axe, consoleErrors, result, run, settings, shadow, until } from "./lib.mjs";
+import { acceptHelp, axe, consoleErrors, result, run, settings, shadow, struggleOnInvite, until } from "./lib.mjs";
 
 const { server, shots, ownerEmail, ownerPassword, viewerEmail, viewerPassword } = settings;
 const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
@@ -64,6 +64,14 @@ await run([
         return n > before ? n : 0;
       }, 20000);
       await shot(page, "admin-overview-live");
+      await demo.click("nav >> text=Items");
+      await demo.fill("#item-name", "Quarterly plan");
+      await demo.click("#item-form button[type=submit]");
+      await until("two steps done in the demo", async () => (await demo.locator('#journey-steps li[data-status="completed"]').count()) === 2, 10000);
+      await demo.click("nav >> text=Team");
+      await until("the demo's SDK on the team page", () => demo.evaluate(() => !!(window.SmartOnboarding && window.SmartOnboarding.debug())));
+      await struggleOnInvite(demo);
+      assert.equal(await acceptHelp(demo), 200, "the demo user's accepted help is stored");
       await demo.close();
 
       await page.click("nav >> text=Models");
@@ -79,6 +87,8 @@ await run([
       await until("the demo user's journey", async () => (await page.textContent("#journeys")).includes("Predicted success"));
       assert.match(await page.textContent("#journeys"), /connect: completed/, "the timeline shows the step done in the demo");
       await until("the user's struggle and engagement", async () => (await page.locator("#detections li").count()) && (await page.locator(".engagement").count()));
+      assert.match(await page.textContent("#detections"), /on getting-started \/ invite/, "the struggle on the invite step");
+      assert.match(await page.textContent("#interventions tbody"), /getting-started \/ invite.*struggle: .*accepted/s, "the help the demo user accepted");
       assert.deepEqual(await axe(page), [], "axe-core on a user's page");
       await shot(page, "admin-user");
 
@@ -317,6 +327,20 @@ await run([
       await until("the owner's overview", () => owner.url().endsWith("/admin/"));
       const noToken = await owner.evaluate(async () => (await fetch("/v1/models/train", { method: "POST", headers: { "X-Project": "default" } })).status);
       assert.equal(noToken, 403, "an owner's request without the CSRF token");
+      const fresh = await owner.evaluate(async () => {
+        const me = await (await fetch("/v1/auth/me")).json();
+        const res = await fetch("/v1/projects", { method: "POST", headers: { "X-CSRF-Token": me.csrf_token, "Content-Type": "application/json" }, body: JSON.stringify({ name: "Brand new" }) });
+        return res.status === 201 ? (await res.json()).id : "status " + res.status;
+      });
+      await owner.reload();
+      await until("the new project in the switcher", () => owner.locator(`#project option[value="${fresh}"]`).count());
+      await owner.selectOption("#project", fresh);
+      await until("a new project's first steps", () => owner.locator("#empty:not([hidden]) #next-snippet:not([hidden])").count());
+      assert.ok(await owner.locator("#next-flow:not([hidden])").count(), "a new project is told to publish a flow");
+      const snippet = await owner.textContent("#snippet");
+      assert.ok(snippet.includes(server + "/sdk/v1/smartonboard.js") && /integrity="sha384-/.test(snippet), `the snippet to copy: ${snippet}`);
+      assert.deepEqual(await axe(owner), [], "axe-core on a new project's overview");
+      await shot(owner, "admin-overview-new-project");
       assert.deepEqual(unexpected(errors, 403, "403 from POST " + server + "/v1/models/train", "403 from POST " + server + "/v1/flows",
         "403 from POST " + server + "/v1/auth/login",
         "401 from GET " + server + "/v1/auth/me", "status of 401"), [], "console errors");

@@ -4,7 +4,7 @@
 // cmd/smartonboard/browser_e2e_test.go against `serve` with the demo on.
 
 import assert from "node:assert/strict";
-import { axe, consoleErrors, result, run, settings, shadow, until, watchEvents } from "./lib.mjs";
+import { acceptHelp, axe, consoleErrors, result, run, settings, shadow, struggleOnInvite, until, watchEvents } from "./lib.mjs";
 
 const { server, shots } = settings;
 const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png` });
@@ -43,18 +43,9 @@ await run([
       await page.click("nav >> text=Team");
       await ready(page);
       await stepShown(page, "invite");
-      await page.hover("#invite-email");
-      await page.waitForTimeout(5600); // resting on the step's target: hesitation
-      for (let i = 0; i < 3 && !(await shadow(page, "[data-intervention]")); i++) {
-        await page.fill("#invite-email", "pat@gmail.com");
-        await page.click("#invite-form button[type=submit]"); // refused: not the company's domain
-        await page.waitForTimeout(300);
-      }
-      await until("help on the invite step", () => shadow(page, "[data-intervention]"), 15000);
+      await struggleOnInvite(page);
       await shot(page, "demo-intervention");
-      const answered = page.waitForResponse((r) => r.url().includes("/outcome") && r.request().postData()?.includes("accepted"), { timeout: 10000 });
-      await page.evaluate(() => document.querySelector("[data-smartonboard]").shadowRoot.querySelector("[data-intervention] button.primary").click());
-      assert.equal((await answered).status(), 200, "the accepted outcome is stored");
+      assert.equal(await acceptHelp(page), 200, "the accepted outcome is stored");
       await page.fill("#invite-email", "pat@example.com");
       await page.click("#invite-form button[type=submit]");
       await until("three steps done", async () => (await page.locator('#journey-steps li[data-status="completed"]').count()) === 3, 10000);

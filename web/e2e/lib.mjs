@@ -126,3 +126,23 @@ export async function run(list) {
   console.log(failed ? `${failed} of ${list.length} scenarios failed` : `all ${list.length} scenarios passed`);
   process.exit(failed ? 1 : 0);
 }
+
+/** struggleOnInvite hesitates on the demo's invite field and fails its form
+ * until Smart Onboarding sends help, which it waits for. */
+export async function struggleOnInvite(page) {
+  await page.hover("#invite-email");
+  await page.waitForTimeout(5600); // resting on the step's target: hesitation
+  for (let i = 0; i < 3 && !(await shadow(page, "[data-intervention]")); i++) {
+    await page.fill("#invite-email", "pat@gmail.com");
+    await page.click("#invite-form button[type=submit]"); // refused: not the company's domain
+    await page.waitForTimeout(300);
+  }
+  await until("help on the invite step", () => shadow(page, "[data-intervention]"), 15000);
+}
+
+/** acceptHelp clicks the help's primary button and returns the status of the stored outcome. */
+export async function acceptHelp(page) {
+  const answered = page.waitForResponse((r) => r.url().includes("/outcome") && r.request().postData()?.includes("accepted"), { timeout: 10000 });
+  await page.evaluate(() => document.querySelector("[data-smartonboard]").shadowRoot.querySelector("[data-intervention] button.primary").click());
+  return (await answered).status();
+}
