@@ -64,6 +64,12 @@ await run([
         return n > before ? n : 0;
       }, 20000);
       await shot(page, "admin-overview-live");
+      let flip = false;
+      await until("today's journeys in the overview's window", async () => {
+        await page.selectOption("#days", (flip = !flip) ? "1" : "30");
+        await page.waitForTimeout(300);
+        return Number(await page.textContent("#ov-journeys_started")) >= 1;
+      }, 20000);
       await demo.click("nav >> text=Items");
       await demo.fill("#item-name", "Quarterly plan");
       await demo.click("#item-form button[type=submit]");

@@ -142,3 +142,10 @@ export function emptyRow(tbody, columns, text) {
   Object.assign(tr.insertCell(), { colSpan: columns, textContent: text });
   tbody.replaceChildren(tr);
 }
+
+/** windowParams is the API's from and to for the last `days` days, to the second. */
+export function windowParams(days) {
+  const to = new Date();
+  const iso = (d) => d.toISOString().slice(0, 19) + "Z";
+  return { from: iso(new Date(to.getTime() - Number(days) * 86400e3)), to: iso(to) };
+}

@@ -2,7 +2,7 @@
 // completing each step (uPlot), and a table with drop-off, time on step and
 // struggle, with a window and a trait segment.
 import uPlot from "./vendor/uplot/uPlot.esm.js";
-import { api, session, shell, status } from "./api.js";
+import { api, session, shell, status, windowParams } from "./api.js";
 
 let plot = null;
 const me = await session();
@@ -29,9 +29,7 @@ if (me) {
 async function show() {
   document.getElementById("controls-error").textContent = "";
   const form = document.getElementById("controls");
-  const to = new Date();
-  const from = new Date(to.getTime() - Number(form.days.value) * 86400e3);
-  const q = new URLSearchParams({ flow: form.flow.value, from: from.toISOString().slice(0, 19) + "Z", to: to.toISOString().slice(0, 19) + "Z" });
+  const q = new URLSearchParams({ flow: form.flow.value, ...windowParams(form.days.value) });
   if (form.version.value) q.set("version", form.version.value);
   const seg = form.segment.value.trim();
   if (seg) {

@@ -1,6 +1,6 @@
-// The overview: live counters over the analytics stream, the week's
+// The overview: live counters over the analytics stream, the window's
 // journey numbers, open alerts, the top insights, and a new project's first steps.
-import { api, session, shell, status, stream, text } from "./api.js";
+import { api, session, shell, status, stream, text, windowParams } from "./api.js";
 
 const me = await session();
 if (me) {
@@ -20,12 +20,13 @@ if (me) {
   document.getElementById("copy").addEventListener("click", () => {
     navigator.clipboard.writeText(document.getElementById("snippet").textContent).then(() => status("The snippet is copied."), () => status("Select the snippet and copy it."));
   });
+  document.getElementById("days").addEventListener("change", () => load().catch((err) => status("Could not load the overview: " + err.message)));
   load().catch((err) => status("Could not load the overview: " + err.message));
 }
 
 async function load() {
   const [ov, alerts, insights, flows] = await Promise.all([
-    api("GET", "/v1/analytics/overview"),
+    api("GET", "/v1/analytics/overview?" + new URLSearchParams(windowParams(document.getElementById("days").value))),
     api("GET", "/v1/alerts?status=open"),
     api("GET", "/v1/analytics/insights"),
     api("GET", "/v1/flows"),
