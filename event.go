@@ -136,6 +136,15 @@ type EventInput struct {
 	Properties json.RawMessage `json:"properties"`
 }
 
+// PastEvent is how long before its arrival an event may have happened and
+// still count as live: history imported today (POST /v1/import) happened
+// days ago, and a client clock is rarely an hour slow.
+const PastEvent = time.Hour
+
+// Historic tells an event that arrived over PastEvent after it happened: it
+// counts in history, but is neither live activity nor help's moment.
+func (e *Event) Historic() bool { return e.ReceivedAt.Sub(e.Timestamp) > PastEvent }
+
 // NewEvent validates client input received at `received` and builds the event.
 func NewEvent(projectID string, in EventInput, received time.Time) (*Event, error) {
 	e := &Event{ProjectID: projectID, ID: in.ID, Type: in.Type, UserID: in.UserID, SessionID: in.SessionID,

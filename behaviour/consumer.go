@@ -34,7 +34,7 @@ type Consumer struct {
 	Policy Policy
 	// Fresh is how recent an event must be (by received_at) for its triggers to
 	// send help; older ones (a backlog after an outage), and events that
-	// happened over pastEvent before they arrived (imported history), are
+	// happened over so.PastEvent before they arrived (imported history), are
 	// still detected and scored, but nobody is interrupted for a past struggle.
 	Fresh time.Duration
 	// Now is the clock for freshness (default time.Now).
@@ -227,13 +227,8 @@ func (c *Consumer) fresh(ev *so.Event) bool {
 	if c.Now != nil {
 		now = c.Now
 	}
-	return c.Fresh <= 0 || (now().Sub(ev.ReceivedAt) <= c.Fresh && ev.ReceivedAt.Sub(ev.Timestamp) <= pastEvent)
+	return c.Fresh <= 0 || (now().Sub(ev.ReceivedAt) <= c.Fresh && !ev.Historic())
 }
-
-// pastEvent is how long before its arrival an event may have happened and
-// still be help's moment: history imported today (POST /v1/import) happened
-// days ago, and a client clock is rarely an hour slow.
-const pastEvent = time.Hour
 
 // journey finds the user's journey in the flow and describes its steps.
 func (c *Consumer) journey(ctx context.Context, js []*so.Journey, flow string) (*so.Journey, *Journey, error) {

@@ -47,6 +47,7 @@ type Config struct {
 	Consumers              string        // SMARTONBOARD_CONSUMERS
 	Rollups                string        // SMARTONBOARD_ROLLUPS
 	Demo                   string        // SMARTONBOARD_DEMO: on (development only) or off
+	DemoHistory            int           // SMARTONBOARD_DEMO_HISTORY: simulated users seeded into a new demo project
 	MaxStreams             int           // SMARTONBOARD_MAX_STREAMS
 	MaxStreamsPerProject   int           // SMARTONBOARD_MAX_STREAMS_PER_PROJECT
 	MaxStreamsPerIP        int           // SMARTONBOARD_MAX_STREAMS_PER_IP
@@ -83,6 +84,7 @@ func Default() Config {
 		Consumers:              "on",
 		Rollups:                "on",
 		Demo:                   "on",
+		DemoHistory:            800,
 		MaxStreams:             10000,
 		MaxStreamsPerProject:   5000,
 		MaxStreamsPerIP:        200,

@@ -134,6 +134,7 @@ func TestLoadOverlaysEnvironment(t *testing.T) {
 		"SMARTONBOARD_SESSION_MAX_AGE=24h",
 		"SMARTONBOARD_OWNER_EMAIL=owner@example.com",
 		"SMARTONBOARD_OWNER_PASSWORD=correct horse battery",
+		"SMARTONBOARD_DEMO_HISTORY=50",
 		"SMARTONBOARD_ADDR=:1", // repeated: the first wins, as with os.Getenv
 		"HOME=/root",
 		"not-a-pair",
@@ -146,7 +147,7 @@ func TestLoadOverlaysEnvironment(t *testing.T) {
 		DatabaseSSLRootCert: rootCert, Env: EnvProduction, AdminKey: adminKey, PublicKey: publicKey,
 		AllowedOrigins: []string{"https://app.example.com", "http://localhost:3000"},
 		LogFormat:      "json", LogLevel: "debug", MetricsToken: "scrape-token",
-		ShutdownTimeout: 45 * time.Second, PublishInterval: 2 * time.Minute, AlertInterval: time.Minute, AbandonAfter: 72 * time.Hour, Consumers: "off", Rollups: "off", Demo: "on",
+		ShutdownTimeout: 45 * time.Second, PublishInterval: 2 * time.Minute, AlertInterval: time.Minute, AbandonAfter: 72 * time.Hour, Consumers: "off", Rollups: "off", Demo: "on", DemoHistory: 50,
 		MaxStreams: 500, MaxStreamsPerProject: 400, MaxStreamsPerIP: 30, StreamLifetime: 30 * time.Minute,
 		TrustedProxies:    []string{"10.0.0.0/8", "192.0.2.7"},
 		RateEventsPerUser: 0, RatePerIP: 100, RatePerPublicKey: 5000, RateAdmin: 60,

@@ -167,6 +167,7 @@ func (c Config) checkRanges() Problems {
 		{"SMARTONBOARD_RATE_PER_IP", c.RatePerIP, 0, 100_000_000, def.RatePerIP},
 		{"SMARTONBOARD_RATE_PER_PUBLIC_KEY", c.RatePerPublicKey, 0, 100_000_000, def.RatePerPublicKey},
 		{"SMARTONBOARD_RATE_ADMIN", c.RateAdmin, 0, 100_000_000, def.RateAdmin},
+		{"SMARTONBOARD_DEMO_HISTORY", c.DemoHistory, 0, 100_000, def.DemoHistory},
 	} {
 		if r.v < r.lo || r.v > r.hi {
 			ps = append(ps, Problem{Variable: r.name, Message: fmt.Sprintf("is %d; must be from %d to %d", r.v, r.lo, r.hi),

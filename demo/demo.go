@@ -8,8 +8,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/simulate"
 )
 
 // ProjectID is the demo's project.
@@ -37,37 +39,46 @@ type step struct {
 	kind                          so.StepKind
 	required                      bool
 	seconds                       int
-	help                          string // markdown of a help item, if any
+	help                          string  // markdown of a help item, if any
+	difficulty                    float64 // how hard the simulated history finds it (0..1)
 }
 
 var steps = []step{
-	{key: "connect", title: "Connect your account", kind: so.StepTour, required: true, seconds: 20, target: "#connect", url: "/demo/",
+	{key: "connect", difficulty: 0.45, title: "Connect your account", kind: so.StepTour, required: true, seconds: 20, target: "#connect", url: "/demo/",
 		body: "Start by connecting the account your data comes from. Press **Connect account**."},
-	{key: "create-item", title: "Create your first item", kind: so.StepTask, required: true, seconds: 40, target: "#item-name", url: "/demo/items", placement: "right",
+	{key: "create-item", difficulty: 0.35, title: "Create your first item", kind: so.StepTask, required: true, seconds: 40, target: "#item-name", url: "/demo/items", placement: "right",
 		body: "Give your first item a name and press **Create**."},
-	{key: "invite", title: "Invite a teammate", kind: so.StepTask, required: true, seconds: 30, target: "#invite-email", url: "/demo/team", placement: "right",
+	{key: "invite", difficulty: 0.55, title: "Invite a teammate", kind: so.StepTask, required: true, seconds: 30, target: "#invite-email", url: "/demo/team", placement: "right",
 		body: "Onboarding goes faster with company. Invite a teammate by email.",
 		help: "Teammates need an address at your company's domain: use **name@example.com**. Other domains are refused."},
-	{key: "billing", title: "Set up billing", kind: so.StepTask, seconds: 30, target: "#plan", url: "/demo/billing", placement: "right",
+	{key: "billing", difficulty: 0.6, title: "Set up billing", kind: so.StepTask, seconds: 30, target: "#plan", url: "/demo/billing", placement: "right",
 		body: "Pick a plan. You can change it at any time; the demo never charges anyone."},
 }
 
 // Ensure creates the demo project and publishes its flow if they are not
 // there yet (a start cut short is finished by the next); a flow that exists
-// is left as it is, since an admin may have edited it.
-func Ensure(ctx context.Context, s Stores) error {
-	_, err := s.Projects.FindProject(ctx, ProjectID)
+// is left as it is, since an admin may have edited it. It tells whether this
+// call created the project, so that one instance alone seeds its history.
+func Ensure(ctx context.Context, s Stores) (created bool, err error) {
+	_, err = s.Projects.FindProject(ctx, ProjectID)
 	if so.ErrorCode(err) == so.ENOTFOUND {
 		none := 0.0 // everyone who struggles in the demo gets help: it shows the loop
 		p := &so.Project{ID: ProjectID, Name: "Demo", CreatedAt: so.Now()}
 		p.Settings.Behaviour.HoldoutPercent = &none
-		if err = s.Projects.CreateProject(ctx, p); so.ErrorCode(err) == so.ECONFLICT {
+		err = s.Projects.CreateProject(ctx, p)
+		created = err == nil
+		if so.ErrorCode(err) == so.ECONFLICT {
 			err = nil // another instance made it
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("the demo project: %w", err)
+		return false, fmt.Errorf("the demo project: %w", err)
 	}
+	return created, ensureFlow(ctx, s)
+}
+
+// ensureFlow publishes the demo's flow unless it is there.
+func ensureFlow(ctx context.Context, s Stores) error {
 	f, err := s.Flows.Find(ctx, ProjectID, FlowKey)
 	switch {
 	case so.ErrorCode(err) == so.ENOTFOUND:
@@ -138,4 +149,16 @@ func PageKey(ctx context.Context, projects so.ProjectStore) (string, error) {
 		return "", fmt.Errorf("store the demo key: %w", err)
 	}
 	return key, nil
+}
+
+// HistoryOptions simulates n users of the demo's flow arriving over the four
+// weeks before now: most journeys settled, so a model can be trained on them,
+// and the last week's still in progress, as a live product's are.
+func HistoryOptions(n int, now time.Time) simulate.Options {
+	f := simulate.Flow{Key: FlowKey}
+	for _, st := range steps {
+		f.Steps = append(f.Steps, simulate.Step{Key: st.key, Required: st.required, ExpectedSeconds: float64(st.seconds) * 3, Difficulty: st.difficulty})
+	}
+	const weeks = 4 * 7 * 24 * time.Hour
+	return simulate.Options{Seed: 1, Users: n, Flow: f, Start: now.Add(-weeks).UTC(), Spread: weeks - 24*time.Hour, UserPrefix: "sim-"}
 }

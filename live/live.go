@@ -145,12 +145,16 @@ func (c *Counters) forgetIdle(now time.Time) {
 	}
 }
 
-// Observe counts newly stored events and the journeys they started or completed.
+// Observe counts newly stored events and the journeys they started or
+// completed; historic events (an import) are not live activity.
 func (c *Counters) Observe(stored []*so.Event, outcome *so.Outcome) {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ev := range stored {
+		if ev.Historic() {
+			continue
+		}
 		p := c.project(ev.ProjectID, now)
 		p.events.add(now, 1)
 		p.eventsT++

@@ -97,3 +97,19 @@ func TestIdleProjectsForgotten(t *testing.T) {
 		t.Fatalf("Snapshot brought a forgotten project back: %v", got)
 	}
 }
+
+// TestHistoricEventsAreNotLive: imported history (events that arrived over an
+// hour after they happened) adds no events or active users; a slow clock's
+// recent event does.
+func TestHistoricEventsAreNotLive(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	c := &live.Counters{Now: func() time.Time { return now }}
+	c.Observe([]*so.Event{
+		{ProjectID: "p", UserID: "old", Timestamp: now.Add(-3 * 24 * time.Hour), ReceivedAt: now},
+		{ProjectID: "p", UserID: "slow-clock", Timestamp: now.Add(-so.PastEvent + time.Second), ReceivedAt: now},
+	}, nil)
+	if s := c.Snapshot("p"); s.EventsPerMinute != 1 || s.ActiveUsers != 1 || s.EventsTotal != 1 {
+		t.Fatalf("snapshot = %+v, want only the recent event", s)
+	}
+}

@@ -317,7 +317,7 @@ func TestBrowserAdmin(t *testing.T) {
 	t.Parallel()
 	needBrowser(t)
 	cfg := testConfig(t, config.EngineSQLite)
-	cfg.Demo = "on"
+	cfg.Demo, cfg.DemoHistory = "on", 400
 	in := start(t, cfg) // no owner configured: the first start makes one and prints it, as a new user's does
 	owner := in.m.GeneratedOwner
 	if owner.Email == "" || !strings.Contains(in.stdout.String(), "password: "+owner.Password) {
@@ -338,6 +338,7 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	activeModel(t, in)
+	waitDemoModel(t, in) // the demo's users are predicted by the model trained on its seeded history
 	shots := filepath.Join(os.TempDir(), "smartonboard-screenshots", "admin")
 	if err := os.RemoveAll(shots); err != nil { // only this run's pages
 		t.Fatal(err)

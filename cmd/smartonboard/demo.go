@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/demo"
+	"github.com/smartonboarding/smartonboard/simulate"
 	"github.com/smartonboarding/smartonboard/web"
 )
 
@@ -23,8 +26,9 @@ func (m *Main) startDemo(ctx context.Context) error {
 	if !m.demoOn() {
 		return nil
 	}
-	err := demo.Ensure(ctx, demo.Stores{Projects: m.db, Content: &so.ContentService{Store: m.db, Usage: m.db},
+	created, err := demo.Ensure(ctx, demo.Stores{Projects: m.db, Content: &so.ContentService{Store: m.db, Usage: m.db},
 		Flows: &so.FlowService{Store: m.db, Content: m.db, OnPublish: m.engine.Published}})
+	m.demoCreated = created
 	var key string
 	if err == nil {
 		err = m.shareDemo(ctx)
@@ -57,6 +61,113 @@ func (m *Main) shareDemo(ctx context.Context) error {
 		}
 		if err := m.db.PutMember(ctx, &so.Member{ProjectID: demo.ProjectID, AccountID: o.AccountID, Role: so.RoleOwner, CreatedAt: so.Now()}); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// seedDemoHistory gives a new demo project a past: simulated users of its
+// flow over the last four weeks, stored as an import stores them (their
+// events arrive too late to trigger help), then its first model trained, so
+// the demo's funnel, users and predictions have something real to show.
+func (m *Main) seedDemoHistory(ctx context.Context, n int) error {
+	started := time.Now()
+	m.Logger.Info("seeding the demo's history in the background", "users", n)
+	users, err := simulate.Stream(demo.HistoryOptions(n, so.Now()))
+	if err != nil {
+		return err
+	}
+	identities := &so.UserService{Store: m.db}
+	h := &historySeed{m: m, received: so.Now()}
+	for u := range users {
+		traits, err := json.Marshal(u.Traits)
+		if err == nil {
+			_, err = identities.Identify(ctx, demo.ProjectID, so.IdentifyInput{UserID: u.ID, Traits: traits})
+		}
+		if err != nil {
+			return fmt.Errorf("identify %s: %w", u.ID, err)
+		}
+		if err := h.add(ctx, u.Events); err != nil {
+			return err
+		}
+	}
+	if err := h.submit(ctx); err != nil {
+		return err
+	}
+	if err := m.waitForConsumers(ctx); err != nil {
+		return err
+	}
+	job, err := m.db.EnqueueTraining(ctx, demo.ProjectID)
+	if err != nil {
+		return fmt.Errorf("queue the demo's first training: %w", err)
+	}
+	m.Logger.Info("seeded the demo's history; its first model is training", "users", n, "events", h.stored,
+		"took", time.Since(started).Round(time.Millisecond), "job", job.ID)
+	return nil
+}
+
+// historySeed batches simulated events into the ingester.
+type historySeed struct {
+	m        *Main
+	received time.Time
+	batch    []*so.Event
+	stored   int
+}
+
+// add queues one user's events up to now: the rest of a journey that is
+// still going on has not happened yet.
+func (h *historySeed) add(ctx context.Context, events []so.EventInput) error {
+	for _, in := range events {
+		if ts, err := time.Parse(time.RFC3339Nano, in.Timestamp); err == nil && ts.After(h.received) {
+			return nil
+		}
+		e, err := so.NewEvent(demo.ProjectID, in, h.received)
+		if err != nil {
+			return fmt.Errorf("a simulated event: %w", err)
+		}
+		if h.batch = append(h.batch, e); len(h.batch) == so.MaxEventsPerBatch {
+			if err := h.submit(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (h *historySeed) submit(ctx context.Context) error {
+	if len(h.batch) == 0 {
+		return nil
+	}
+	res, err := h.m.ingester.Submit(ctx, h.batch)
+	if err != nil {
+		return fmt.Errorf("store the demo's history: %w", err)
+	}
+	for _, ok := range res.Inserted {
+		if ok {
+			h.stored++
+		}
+	}
+	h.batch = h.batch[:0]
+	return nil
+}
+
+// waitForConsumers returns once every consumer has read every committed
+// event, so that journeys exist before a model is trained on them.
+func (m *Main) waitForConsumers(ctx context.Context) error {
+	for _, c := range m.pipeline.Consumers() {
+		for {
+			n, err := m.pipeline.Lag(ctx, c, 1)
+			if err != nil {
+				return fmt.Errorf("consumer %s: %w", c, err)
+			}
+			if n == 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
 		}
 	}
 	return nil

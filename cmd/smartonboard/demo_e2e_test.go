@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	so "github.com/smartonboarding/smartonboard"
 	"github.com/smartonboarding/smartonboard/config"
@@ -121,4 +122,72 @@ func demoKeyOf(t *testing.T, r response) string {
 		t.Fatalf("no key in the demo page (%d): %s", r.status, r.body)
 	}
 	return string(m[1])
+}
+
+// waitDemoModel waits for the demo project's first model, which the first
+// start trains in the background once it has seeded the demo's history. Its
+// guard is longer than hangGuard: seeding and training run under the race
+// detector on a shared machine.
+func waitDemoModel(t *testing.T, in *instance) *so.Model {
+	t.Helper()
+	deadline := time.Now().Add(3 * hangGuard)
+	for {
+		ms, err := in.m.db.ListModels(t.Context(), demo.ProjectID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Status == so.ModelActive {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo project has no active model after %s: %+v", 3*hangGuard, ms)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestDemoHistory: a new demo project gets simulated users' last four weeks
+// and then a model trained on them, whose predictions the demo's users get;
+// a second start seeds nothing again.
+func TestDemoHistory(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		cfg := testConfig(t, engine)
+		cfg.Demo, cfg.DemoHistory = "on", 300
+		in, logs := startLogged(t, cfg)
+		model := waitDemoModel(t, in)
+		if n := model.Journeys.Train + model.Journeys.Calibrate + model.Journeys.Holdout; n < 200 || model.Metrics.AUC < 0.6 {
+			t.Errorf("the demo's model trained on %d journeys, AUC %.3f: want at least 200 and better than chance", n, model.Metrics.AUC)
+		}
+		if !model.TrainedTo.Before(so.Now()) || model.TrainedFrom.Before(so.Now().Add(-29*24*time.Hour)) {
+			t.Errorf("the demo's model trained on journeys from %s to %s: want the last four weeks", model.TrainedFrom, model.TrainedTo)
+		}
+		if s := logs.String(); !strings.Contains(s, "seeded the demo's history") || strings.Contains(s, "level=ERROR") {
+			t.Errorf("the seeding's log:\n%s", s)
+		}
+		key := demoKeyOf(t, in.request("GET", "/demo/", "", "", nil))
+		if r := in.request("POST", "/v1/users/demo-00000000000000aa/journeys/"+demo.FlowKey, key, "", nil); r.status != 201 {
+			t.Fatalf("a demo visitor's journey: %d %s", r.status, r.body)
+		}
+		secret := so.GenerateKey(so.KeySecret)
+		if err := in.m.db.CreateAPIKey(t.Context(), so.NewAPIKey(demo.ProjectID, so.KeySecret, "test", secret)); err != nil {
+			t.Fatal(err)
+		}
+		p := decode[struct {
+			ModelID string `json:"model_id"`
+			Prior   bool   `json:"prior"`
+		}](t, in.request("GET", "/v1/users/demo-00000000000000aa/prediction", secret, "", nil), 200)
+		if p.Prior || p.ModelID != model.ID {
+			t.Errorf("a demo visitor's prediction: %+v, want model %s's", p, model.ID)
+		}
+		if err := in.m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_, again := startLogged(t, cfg)
+		if strings.Contains(again.String(), "seeding the demo's history") {
+			t.Errorf("a second start seeded the demo's history again:\n%s", again)
+		}
+	})
 }

@@ -26,7 +26,8 @@ func testConfig(t testing.TB, engine string) config.Config {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.PublishInterval = 50 * time.Millisecond
-	cfg.Demo = "off" // the demo's tests turn it on
+	cfg.Demo = "off"    // the demo's tests turn it on
+	cfg.DemoHistory = 0 // and the ones that want its history ask for it
 	// More than the 5 s net/http waits before it treats a connection that never
 	// sent a request as idle (clients dial spares under concurrency).
 	cfg.ShutdownTimeout = 15 * time.Second

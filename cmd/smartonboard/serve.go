@@ -51,10 +51,15 @@ type Main struct {
 	publisher *streamPublisher
 	pipeline  *pipeline.Pipeline
 	demo      http.Handler // the demo pages, when the demo is on
-	counters  *live.Counters
-	accounts  *so.AccountService
-	api       *httpapi.Server
-	registry  *prometheus.Registry
+	// demoCreated says this start made the demo project, whose history it
+	// seeds until done or stopSeed; seeding ends before the ingester closes.
+	demoCreated bool
+	stopSeed    context.CancelFunc
+	seeding     sync.WaitGroup
+	counters    *live.Counters
+	accounts    *so.AccountService
+	api         *httpapi.Server
+	registry    *prometheus.Registry
 	// ingestMetrics and the pipeline's histograms are kept so that
 	// benchmarks can read the backlog without asking the database.
 	ingestMetrics   *ingestMetrics
@@ -343,6 +348,15 @@ func (m *Main) startJobs() {
 			_ = m.bus.Publish(stream.ProjectTopic(projectID), "metrics", s)
 		})
 	})
+	if m.demoCreated && m.Config.DemoHistory > 0 {
+		seedCtx, stop := context.WithCancel(ctx)
+		m.stopSeed = stop
+		m.seeding.Go(func() {
+			if err := m.seedDemoHistory(seedCtx, m.Config.DemoHistory); err != nil && seedCtx.Err() == nil {
+				m.Logger.Error("seed the demo's history", "err", err)
+			}
+		})
+	}
 }
 
 // every runs job now and then every interval until ctx ends, logging what it did.
@@ -407,6 +421,11 @@ func (m *Main) Close() error {
 		}
 		cancel()
 		m.server = nil
+	}
+	if m.stopSeed != nil {
+		m.stopSeed()
+		m.seeding.Wait() // it writes through the ingester
+		m.stopSeed = nil
 	}
 	if m.ingester != nil {
 		m.ingester.Close() // commits what was queued before the database closes

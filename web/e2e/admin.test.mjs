@@ -92,6 +92,7 @@ await run([
       await page.click("#search button[type=submit]");
       await until("the demo user's journey", async () => (await page.textContent("#journeys")).includes("Predicted success"));
       assert.match(await page.textContent("#journeys"), /connect: completed/, "the timeline shows the step done in the demo");
+      assert.match(await page.textContent("#journeys"), /Predicted success: \d+% \(model v\d+\)/, "the demo user is predicted by the demo's model");
       await until("the user's struggle and engagement", async () => (await page.locator("#detections li").count()) && (await page.locator(".engagement").count()));
       assert.match(await page.textContent("#detections"), /on getting-started \/ invite/, "the struggle on the invite step");
       assert.match(await page.textContent("#interventions tbody"), /getting-started \/ invite.*struggle: .*accepted/s, "the help the demo user accepted");
