@@ -243,8 +243,11 @@ type Outcome struct {
 	Seen      map[UserRef]Sighting // sightings written, remembered by the journey engine once committed
 	Notices   map[*Event]*Notice
 	Changed   []*Journey
-	Started   map[string]int // journeys the events started, by project
-	Completed map[string]int // journeys the events completed, by project
+	Started   map[string]int // journeys live events started, by project (the live counters')
+	Completed map[string]int // journeys live events completed, by project
+	// Backfilled counts the journeys historic events (an import, a seed)
+	// started or completed: history, not live activity.
+	Backfilled struct{ Started, Completed int }
 }
 
 // UserRef names one end user of one project.

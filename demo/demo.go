@@ -157,7 +157,7 @@ func PageKey(ctx context.Context, projects so.ProjectStore) (string, error) {
 func HistoryOptions(n int, now time.Time) simulate.Options {
 	f := simulate.Flow{Key: FlowKey}
 	for _, st := range steps {
-		f.Steps = append(f.Steps, simulate.Step{Key: st.key, Required: st.required, ExpectedSeconds: float64(st.seconds) * 3, Difficulty: st.difficulty})
+		f.Steps = append(f.Steps, simulate.Step{Key: st.key, Required: st.required, ExpectedSeconds: float64(st.seconds), Difficulty: st.difficulty})
 	}
 	const weeks = 4 * 7 * 24 * time.Hour
 	return simulate.Options{Seed: 1, Users: n, Flow: f, Start: now.Add(-weeks).UTC(), Spread: weeks - 24*time.Hour, UserPrefix: "sim-"}

@@ -110,6 +110,7 @@ func (e *Engine) startMissing(ctx context.Context, tx so.IngestTx, b *projectBat
 		return cmp.Or(cmp.Compare(a.user, c.user), cmp.Compare(a.flow, c.flow))
 	})
 	var fresh []*so.Journey
+	var starters []*so.Event // the event that started each fresh journey
 	for _, p := range pairs {
 		v, err := e.latest(ctx, b.projectID, p.flow)
 		if c := so.ErrorCode(err); c == so.ENOTFOUND || c == so.ECONFLICT {
@@ -117,9 +118,14 @@ func (e *Engine) startMissing(ctx context.Context, tx so.IngestTx, b *projectBat
 		} else if err != nil {
 			return err
 		}
-		j := so.NewJourney(b.projectID, p.user, v, first[p].ReceivedAt)
-		j.LastEventAt = first[p].Timestamp // a backfilled event must not make the journey look idle
-		fresh = append(fresh, j)
+		ev := first[p]
+		start := ev.ReceivedAt // the server's clock, not the client's
+		if ev.Historic() {
+			start = ev.Timestamp // imported history began when it happened
+		}
+		j := so.NewJourney(b.projectID, p.user, v, start)
+		j.LastEventAt = ev.Timestamp // a backfilled event must not make the journey look idle
+		fresh, starters = append(fresh, j), append(starters, ev)
 	}
 	if len(fresh) == 0 {
 		return nil
@@ -129,7 +135,11 @@ func (e *Engine) startMissing(ctx context.Context, tx so.IngestTx, b *projectBat
 		return err
 	}
 	for i, j := range stored {
-		if j.ID == fresh[i].ID {
+		switch {
+		case j.ID != fresh[i].ID: // another transaction started it first
+		case starters[i].Historic():
+			out.Backfilled.Started++
+		default:
 			out.Started[b.projectID]++
 		}
 		b.journeys[j.UserID] = append(b.journeys[j.UserID], j)
@@ -176,7 +186,9 @@ func (e *Engine) applyEvent(ctx context.Context, b *projectBatch, ev *so.Event, 
 		}
 		wasDone := j.Status == so.JourneyCompleted
 		changed, notice := j.Apply(v, ev)
-		if !wasDone && j.Status == so.JourneyCompleted {
+		if !wasDone && j.Status == so.JourneyCompleted && ev.Historic() {
+			out.Backfilled.Completed++
+		} else if !wasDone && j.Status == so.JourneyCompleted {
 			out.Completed[b.projectID]++
 		}
 		if changed {

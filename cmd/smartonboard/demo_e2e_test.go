@@ -158,6 +158,9 @@ func TestDemoHistory(t *testing.T) {
 		cfg.Demo, cfg.DemoHistory = "on", 300
 		in, logs := startLogged(t, cfg)
 		model := waitDemoModel(t, in)
+		if live := in.m.counters.Snapshot(demo.ProjectID); live.EventsTotal != 0 || live.JourneysStartedTotal != 0 || live.ActiveUsers != 0 {
+			t.Errorf("the demo's live counters with only its history stored: %+v; want nothing live", live)
+		}
 		if n := model.Journeys.Train + model.Journeys.Calibrate + model.Journeys.Holdout; n < 200 || model.Metrics.AUC < 0.6 {
 			t.Errorf("the demo's model trained on %d journeys, AUC %.3f: want at least 200 and better than chance", n, model.Metrics.AUC)
 		}
@@ -181,6 +184,14 @@ func TestDemoHistory(t *testing.T) {
 		}](t, in.request("GET", "/v1/users/demo-00000000000000aa/prediction", secret, "", nil), 200)
 		if p.Prior || p.ModelID != model.ID {
 			t.Errorf("a demo visitor's prediction: %+v, want model %s's", p, model.ID)
+		}
+		// The first simulated user arrived four weeks ago: the journey starts
+		// then, not when the history was stored.
+		j := decode[struct {
+			StartedAt time.Time `json:"started_at"`
+		}](t, in.request("GET", "/v1/users/sim-0/journeys/"+demo.FlowKey, secret, "", nil), 200)
+		if age := so.Now().Sub(j.StartedAt); age < 27*24*time.Hour || age > 29*24*time.Hour {
+			t.Errorf("the first simulated journey started %s ago; want about four weeks", age)
 		}
 		if err := in.m.Close(); err != nil {
 			t.Fatal(err)

@@ -215,8 +215,8 @@ func ingestSeedBatch(ctx context.Context, db database, engine *journey.Engine, b
 		}
 	}
 	st.batches++
-	st.journeysStarted += outcome.Started[so.DefaultProjectID]
-	st.completed += outcome.Completed[so.DefaultProjectID]
+	st.journeysStarted += outcome.Started[so.DefaultProjectID] + outcome.Backfilled.Started // seeds write the default project alone
+	st.completed += outcome.Completed[so.DefaultProjectID] + outcome.Backfilled.Completed
 	return nil
 }
 

@@ -37,7 +37,7 @@ async function load() {
   text("ov-median_seconds_to_complete", ov.median_seconds_to_complete == null ? "–" : duration(ov.median_seconds_to_complete));
   nextSteps(ov.events === 0, !flows.items.some((f) => f.published_version));
   list("alerts", alerts.alerts, (a) => `${a.severity}: ${a.message}`, "No open alerts.");
-  list("insights", (insights.insights || []).slice(0, 5), (i) => `${i.title} ${i.detail}`, "No insights yet: they need a week of journeys.");
+  list("insights", (insights.insights || []).slice(0, 5), (i) => `${/[.!?]$/.test(i.title) ? i.title : i.title + "."} ${i.detail}`, "No insights yet: they need a week of journeys.");
 }
 
 function list(id, items, line, empty) {
