@@ -60,14 +60,21 @@ func StartedEvent(j *Journey) *Event {
 }
 
 // AbandonedEvent is the journey_abandoned event of a journey the job
-// abandoned at `at`; its id is derived, so a retried job logs it once.
-func AbandonedEvent(j *Journey, at time.Time) *Event {
+// abandoned at now for no activity since before. It happened once the journey
+// had been idle that long (at most now), so that imported history's
+// abandonments fall on their own days; its id is derived, so a retried job
+// logs it once.
+func AbandonedEvent(j *Journey, before, now time.Time) *Event {
+	at := j.LastActivityAt.Add(now.Sub(before))
+	if at.After(now) {
+		at = now
+	}
 	props, _ := json.Marshal(struct {
 		JourneyID string `json:"journey_id"`
 		Revision  int    `json:"revision"`
 	}{j.ID, j.Revision})
 	return &Event{ProjectID: j.ProjectID, ID: DerivedID(at, j.ProjectID, j.ID, string(EventJourneyAbandoned), strconv.Itoa(j.Revision)),
-		Type: EventJourneyAbandoned, UserID: j.UserID, Flow: j.FlowKey, Step: j.CurrentStep, Timestamp: at, ReceivedAt: at,
+		Type: EventJourneyAbandoned, UserID: j.UserID, Flow: j.FlowKey, Step: j.CurrentStep, Timestamp: at, ReceivedAt: now,
 		Properties: props}
 }
 

@@ -79,7 +79,7 @@ type Journey struct {
 	Sessions       int           `json:"sessions"`
 	Returning      bool          `json:"returning"`
 	StartedAt      time.Time     `json:"started_at"`
-	LastActivityAt time.Time     `json:"last_activity_at"` // server clock: abandonment is judged on it
+	LastActivityAt time.Time     `json:"last_activity_at"` // server clock (history's own): abandonment is judged on it
 	LastEventAt    time.Time     `json:"last_event_at"`    // client clock: session gaps are judged on it
 	CompletedAt    *time.Time    `json:"completed_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`

@@ -154,15 +154,30 @@ func TestFlowValidation(t *testing.T) {
 }
 
 // TestActivityUsesServerTime: abandonment is judged on when the server received
-// events, so a backfilled or clock-skewed event cannot make a journey look idle.
+// live events, so a client clock a little slow cannot make a journey look idle,
+// and on when history happened, so imported journeys idle since then are
+// abandoned as they were; an old event never moves activity back.
 func TestActivityUsesServerTime(t *testing.T) {
 	t.Parallel()
 	v := flowV1()
 	j := so.NewJourney("p", "u", v, t0)
-	e := ev(so.EventStepStarted, "connect", -30*24*time.Hour) // the client clock says a month ago
-	e.ReceivedAt = t0.Add(time.Minute)
-	j.Apply(v, e)
+	slow := ev(so.EventStepStarted, "connect", -so.PastEvent+2*time.Minute) // the client clock is almost an hour slow
+	slow.ReceivedAt = t0.Add(time.Minute)
+	j.Apply(v, slow)
 	if !j.LastActivityAt.Equal(t0.Add(time.Minute)) || !j.LastEventAt.Equal(t0) {
-		t.Fatalf("last activity %s, last event %s", j.LastActivityAt, j.LastEventAt)
+		t.Fatalf("after a live event: last activity %s, last event %s", j.LastActivityAt, j.LastEventAt)
+	}
+	old := ev(so.EventStepCompleted, "connect", -30*24*time.Hour) // history of a month ago
+	old.ReceivedAt = t0.Add(2 * time.Minute)
+	j.Apply(v, old)
+	if !j.LastActivityAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("a month-old event moved the last activity to %s", j.LastActivityAt)
+	}
+	imported := so.NewJourney("p", "v", v, old.Timestamp)
+	later := ev(so.EventStepCompleted, "connect", -29*24*time.Hour)
+	later.ReceivedAt = t0
+	imported.Apply(v, later)
+	if !imported.LastActivityAt.Equal(later.Timestamp) {
+		t.Fatalf("imported history's last activity %s, want when it happened (%s)", imported.LastActivityAt, later.Timestamp)
 	}
 }

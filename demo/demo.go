@@ -151,14 +151,33 @@ func PageKey(ctx context.Context, projects so.ProjectStore) (string, error) {
 	return key, nil
 }
 
-// HistoryOptions simulates n users of the demo's flow arriving over the four
-// weeks before now: most journeys settled, so a model can be trained on them,
-// and the last week's still in progress, as a live product's are.
-func HistoryOptions(n int, now time.Time) simulate.Options {
+// History is the demo's past, as simulations to store in order: n users of
+// its flow arriving over the four weeks before now (most journeys settled, so
+// a model can be trained on them), then, over the last two days, a rush of
+// n/5 sign-ups meeting an invite step a release made harder, so that the demo
+// opens with a completion drop to look into, as a live product might.
+func History(n int, now time.Time) []simulate.Options {
+	const day, weeks = 24 * time.Hour, 4 * 7 * 24 * time.Hour
+	steady := simulate.Options{Seed: 1, Users: n, Flow: historyFlow(""), Start: now.Add(-weeks).UTC(),
+		Spread: weeks - 2*day, UserPrefix: "sim-"}
+	rush := simulate.Options{Seed: 2, Users: n / 5, Flow: historyFlow(IncidentStep), Start: now.Add(-2 * day).UTC(),
+		Spread: 2*day - time.Hour, UserPrefix: "sim-new-"}
+	return []simulate.Options{steady, rush}
+}
+
+// IncidentStep is the step the demo's history makes harder in its last two days.
+const IncidentStep = "invite"
+
+// historyFlow is the demo's flow as the simulator sees it, with the step
+// named harder made much harder.
+func historyFlow(harder string) simulate.Flow {
 	f := simulate.Flow{Key: FlowKey}
 	for _, st := range steps {
-		f.Steps = append(f.Steps, simulate.Step{Key: st.key, Required: st.required, ExpectedSeconds: float64(st.seconds), Difficulty: st.difficulty})
+		d := st.difficulty
+		if st.key == harder {
+			d = 0.95
+		}
+		f.Steps = append(f.Steps, simulate.Step{Key: st.key, Required: st.required, ExpectedSeconds: float64(st.seconds), Difficulty: d})
 	}
-	const weeks = 4 * 7 * 24 * time.Hour
-	return simulate.Options{Seed: 1, Users: n, Flow: f, Start: now.Add(-weeks).UTC(), Spread: weeks - 24*time.Hour, UserPrefix: "sim-"}
+	return f
 }

@@ -79,7 +79,7 @@ func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time, th
 		if len(js) == 0 {
 			return nil
 		}
-		if _, err := insertNewEvents(ctx, tx, abandonedEvents(js, now)); err != nil {
+		if _, err := insertNewEvents(ctx, tx, abandonedEvents(js, before, now)); err != nil {
 			return mapError(err, "events")
 		}
 		if then == nil {
@@ -263,10 +263,10 @@ func scanJourney(row pgx.Row) (*so.Journey, error) {
 }
 
 // abandonedEvents are the journey_abandoned events of the journeys.
-func abandonedEvents(js []*so.Journey, at time.Time) []*so.Event {
+func abandonedEvents(js []*so.Journey, before, now time.Time) []*so.Event {
 	events := make([]*so.Event, len(js))
 	for i, j := range js {
-		events[i] = so.AbandonedEvent(j, at)
+		events[i] = so.AbandonedEvent(j, before, now)
 	}
 	return events
 }

@@ -54,7 +54,7 @@ func (db *DB) AbandonIdleJourneys(ctx context.Context, before, now time.Time, th
 		if js, err = scanJourneys(rows); err != nil || len(js) == 0 {
 			return err
 		}
-		if _, _, err := insertEvents(ctx, tx, abandonedEvents(js, now)); err != nil {
+		if _, _, err := insertEvents(ctx, tx, abandonedEvents(js, before, now)); err != nil {
 			return err
 		}
 		if then == nil {
@@ -218,10 +218,10 @@ func unique(ids []string) []string {
 }
 
 // abandonedEvents are the journey_abandoned events of the journeys.
-func abandonedEvents(js []*so.Journey, at time.Time) []*so.Event {
+func abandonedEvents(js []*so.Journey, before, now time.Time) []*so.Event {
 	events := make([]*so.Event, len(js))
 	for i, j := range js {
-		events[i] = so.AbandonedEvent(j, at)
+		events[i] = so.AbandonedEvent(j, before, now)
 	}
 	return events
 }

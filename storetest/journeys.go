@@ -121,10 +121,12 @@ func testJourneyAbandon(t *testing.T, db DB) {
 		t.Fatal(err)
 	}
 	logged = slices.DeleteFunc(logged, func(e *so.Event) bool { return e.Type == so.EventJourneyStarted })
-	want := so.AbandonedEvent(abandoned[0], now)
+	// Idle for eight days with a seven-day window: abandoned a day ago.
+	want := so.AbandonedEvent(abandoned[0], now.Add(-so.DefaultAbandonAfter), now)
+	at := old.LastActivityAt.Add(so.DefaultAbandonAfter).Truncate(time.Millisecond)
 	if len(logged) != 1 || logged[0].ID != want.ID || logged[0].Type != so.EventJourneyAbandoned ||
-		logged[0].Flow != "idle" || !logged[0].Timestamp.Equal(now.Truncate(time.Millisecond)) {
-		t.Fatalf("the log holds %+v, want one journey_abandoned event %s", logged, want.ID)
+		logged[0].Flow != "idle" || !logged[0].Timestamp.Equal(at) || !logged[0].ReceivedAt.Equal(now.Truncate(time.Millisecond)) {
+		t.Fatalf("the log holds %+v, want one journey_abandoned event %s at %s, received %s", logged, want.ID, at, now)
 	}
 	if others, err := db.ListUserEvents(ctx, "p1", "recent", 10); err != nil || len(others) != 1 || others[0].Type != so.EventJourneyStarted {
 		t.Fatalf("a journey left alone logged %+v, %v; want its start only", others, err)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/analytics"
 	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/predict"
 	"github.com/smartonboarding/smartonboard/simulate"
@@ -330,13 +331,6 @@ func TestBrowserAdmin(t *testing.T) {
 	if err := in.m.db.PutMember(t.Context(), &so.Member{ProjectID: so.DefaultProjectID, AccountID: viewer.ID, Role: so.RoleViewer, CreatedAt: so.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	alert := &so.Alert{ID: so.NewID(), ProjectID: so.DefaultProjectID, Key: "completion:setup", Rule: "completion_drop", Severity: "warning",
-		Status: so.AlertOpen, Message: "Completion of setup fell to 40%", Numbers: map[string]float64{}, OpenedAt: so.Now(), UpdatedAt: so.Now()}
-	if err := in.m.db.EvaluateAlerts(t.Context(), so.DefaultProjectID, func(ctx context.Context, tx so.AlertsTx) error {
-		return tx.SaveAlert(ctx, alert)
-	}); err != nil {
-		t.Fatal(err)
-	}
 	activeModel(t, in)
 	waitDemoModel(t, in) // the demo's users are predicted by the model trained on its seeded history
 	shots := filepath.Join(os.TempDir(), "smartonboard-screenshots", "admin")
@@ -357,8 +351,8 @@ func TestBrowserAdmin(t *testing.T) {
 	if ms, err := in.m.db.ListModels(t.Context(), so.DefaultProjectID); err != nil || len(ms) != 1 {
 		t.Errorf("models after the viewer's forged training: %d, %v; want only the one activeModel stored", len(ms), err)
 	}
-	if a, err := in.m.db.FindAlert(t.Context(), so.DefaultProjectID, alert.ID); err != nil || a.Status != so.AlertAcknowledged {
-		t.Errorf("the alert after the UI acknowledged it: %+v, %v", a, err)
+	if a := demoAlert(t, in, analytics.RuleCompletionDrop); a == nil || a.Status != so.AlertAcknowledged {
+		t.Errorf("the demo's completion-drop alert after the UI acknowledged it: %+v", a)
 	}
 	if f, err := in.m.db.FindFlow(t.Context(), "demo", "getting-started"); err != nil || f.PublishedVersion < 2 || f.Steps[0].Title != "Connect your warehouse" {
 		t.Errorf("the demo flow after the editor published it: %+v, %v", f, err)

@@ -73,21 +73,9 @@ func (m *Main) shareDemo(ctx context.Context) error {
 func (m *Main) seedDemoHistory(ctx context.Context, n int) error {
 	started := time.Now()
 	m.Logger.Info("seeding the demo's history in the background", "users", n)
-	users, err := simulate.Stream(demo.HistoryOptions(n, so.Now()))
-	if err != nil {
-		return err
-	}
-	identities := &so.UserService{Store: m.db}
-	h := &historySeed{m: m, received: so.Now()}
-	for u := range users {
-		traits, err := json.Marshal(u.Traits)
-		if err == nil {
-			_, err = identities.Identify(ctx, demo.ProjectID, so.IdentifyInput{UserID: u.ID, Traits: traits})
-		}
-		if err != nil {
-			return fmt.Errorf("identify %s: %w", u.ID, err)
-		}
-		if err := h.add(ctx, u.Events); err != nil {
+	h := &historySeed{m: m, identities: &so.UserService{Store: m.db}, received: so.Now()}
+	for _, sim := range demo.History(n, h.received) {
+		if err := h.simulate(ctx, sim); err != nil {
 			return err
 		}
 	}
@@ -96,6 +84,14 @@ func (m *Main) seedDemoHistory(ctx context.Context, n int) error {
 	}
 	if err := m.waitForConsumers(ctx); err != nil {
 		return err
+	}
+	// Idle journeys are abandoned, and the alert rules and insights read what
+	// was just stored, now rather than at their next periodic runs, so that
+	// the demo opens with them.
+	for _, run := range []func(context.Context) error{m.abandonIdle, m.evaluateAlerts, m.refreshInsights} {
+		if err := run(ctx); err != nil {
+			return err
+		}
 	}
 	job, err := m.db.EnqueueTraining(ctx, demo.ProjectID)
 	if err != nil {
@@ -106,19 +102,43 @@ func (m *Main) seedDemoHistory(ctx context.Context, n int) error {
 	return nil
 }
 
-// historySeed batches simulated events into the ingester.
+// historySeed identifies simulated users and batches their events into the ingester.
 type historySeed struct {
-	m        *Main
-	received time.Time
-	batch    []*so.Event
-	stored   int
+	m          *Main
+	identities *so.UserService
+	received   time.Time
+	batch      []*so.Event
+	stored     int
 }
 
-// add queues one user's events up to now: the rest of a journey that is
+// simulate stores one simulation's users: their traits, then their events.
+func (h *historySeed) simulate(ctx context.Context, sim simulate.Options) error {
+	users, err := simulate.Stream(sim)
+	if err != nil {
+		return err
+	}
+	for u := range users {
+		traits, err := json.Marshal(u.Traits)
+		if err == nil {
+			_, err = h.identities.Identify(ctx, demo.ProjectID, so.IdentifyInput{UserID: u.ID, Traits: traits})
+		}
+		if err != nil {
+			return fmt.Errorf("identify %s: %w", u.ID, err)
+		}
+		if err := h.add(ctx, u.Events); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// add queues one user's events up to an hour ago: later ones would be live
+// activity (counted, helped) rather than history, and the rest of a journey
 // still going on has not happened yet.
 func (h *historySeed) add(ctx context.Context, events []so.EventInput) error {
+	cutoff := h.received.Add(-so.PastEvent - time.Minute)
 	for _, in := range events {
-		if ts, err := time.Parse(time.RFC3339Nano, in.Timestamp); err == nil && ts.After(h.received) {
+		if ts, err := time.Parse(time.RFC3339Nano, in.Timestamp); err == nil && ts.After(cutoff) {
 			return nil
 		}
 		e, err := so.NewEvent(demo.ProjectID, in, h.received)

@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	so "github.com/smartonboarding/smartonboard"
+	"github.com/smartonboarding/smartonboard/analytics"
 	"github.com/smartonboarding/smartonboard/config"
 	"github.com/smartonboarding/smartonboard/demo"
 )
@@ -148,16 +151,41 @@ func waitDemoModel(t *testing.T, in *instance) *so.Model {
 	}
 }
 
-// TestDemoHistory: a new demo project gets simulated users' last four weeks
-// and then a model trained on them, whose predictions the demo's users get;
-// a second start seeds nothing again.
+// demoAlert is the demo project's alert of the rule, or nil.
+func demoAlert(t *testing.T, in *instance, rule string) *so.Alert {
+	t.Helper()
+	as, err := in.m.db.ListAlerts(t.Context(), demo.ProjectID, so.AlertFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		if a.Rule == rule {
+			return a
+		}
+	}
+	return nil
+}
+
+// TestDemoHistory: a new demo project gets simulated users' last four weeks,
+// ending in a release that made a step harder; its idle journeys are
+// abandoned as of when they went idle, the alert rules see the drop, and a
+// model is trained on them, whose predictions the demo's users get; a second
+// start seeds nothing again.
 func TestDemoHistory(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		cfg := testConfig(t, engine)
-		cfg.Demo, cfg.DemoHistory = "on", 300
+		cfg.Demo, cfg.DemoHistory = "on", 400 // 80 in the last two days: enough for the alert rules
 		in, logs := startLogged(t, cfg)
 		model := waitDemoModel(t, in)
+		if a := demoAlert(t, in, analytics.RuleCompletionDrop); a == nil || a.Status != so.AlertOpen {
+			t.Errorf("the demo's completion-drop alert: %+v; want one open", a)
+		} else if !strings.Contains(a.Message, `"getting-started"`) || a.Numbers["recent_journeys"] < 30 {
+			t.Errorf("the demo's alert: %s %v", a.Message, a.Numbers)
+		}
+		if a := demoAlert(t, in, analytics.RuleAbandonmentSpike); a != nil {
+			t.Errorf("the demo's history abandoned its idle journeys all at once: %s", a.Message)
+		}
 		if live := in.m.counters.Snapshot(demo.ProjectID); live.EventsTotal != 0 || live.JourneysStartedTotal != 0 || live.ActiveUsers != 0 {
 			t.Errorf("the demo's live counters with only its history stored: %+v; want nothing live", live)
 		}
@@ -193,6 +221,7 @@ func TestDemoHistory(t *testing.T) {
 		if age := so.Now().Sub(j.StartedAt); age < 27*24*time.Hour || age > 29*24*time.Hour {
 			t.Errorf("the first simulated journey started %s ago; want about four weeks", age)
 		}
+		checkHistoricAbandonment(t, in)
 		if err := in.m.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -201,4 +230,32 @@ func TestDemoHistory(t *testing.T) {
 			t.Errorf("a second start seeded the demo's history again:\n%s", again)
 		}
 	})
+}
+
+// checkHistoricAbandonment: the first abandoned journey among the demo's
+// earliest simulated users was abandoned, in the event log, a week after it
+// went idle (weeks ago), not when the seeding stored it.
+func checkHistoricAbandonment(t *testing.T, in *instance) {
+	t.Helper()
+	for i := range 100 {
+		user := fmt.Sprintf("sim-%d", i)
+		j, err := in.m.db.FindJourney(t.Context(), demo.ProjectID, user, demo.FlowKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status != so.JourneyAbandoned {
+			continue
+		}
+		events, err := in.m.db.ListUserEvents(t.Context(), demo.ProjectID, user, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := j.LastActivityAt.Add(in.m.Config.AbandonAfter).Truncate(time.Millisecond)
+		i := slices.IndexFunc(events, func(e *so.Event) bool { return e.Type == so.EventJourneyAbandoned })
+		if i < 0 || !events[i].Timestamp.Equal(want) || so.Now().Sub(want) < 7*24*time.Hour {
+			t.Fatalf("%s's journey, idle since %s, abandoned: %+v; want a journey_abandoned event at %s", user, j.LastActivityAt, events, want)
+		}
+		return
+	}
+	t.Fatal("none of the first 100 simulated journeys was abandoned")
 }

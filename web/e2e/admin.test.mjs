@@ -108,16 +108,30 @@ await run([
       assert.deepEqual(await axe(page), [], "axe-core on the funnel");
       await shot(page, "admin-funnel");
 
+      // The demo's history ends with a release that made its invite step
+      // harder: the alert rules found the drop when it was stored.
+      await page.click("nav >> text=Alerts");
+      const ack = page.locator("#alerts tr", { hasText: 'Completion of "getting-started"' }).locator("button", { hasText: "Acknowledge" });
+      await until("the demo's completion-drop alert", () => ack.count());
+      assert.deepEqual(await axe(page), [], "axe-core on the alerts page");
+      await shot(page, "admin-alerts");
+      const alertRow = page.locator("#alerts tr", { hasText: 'Completion of "getting-started"' });
+      const recent = Number((await alertRow.textContent()).match(/of the (\d+) journeys started/)[1]);
+      await alertRow.locator("a", { hasText: "See the funnel" }).click();
+      await until("the funnel behind the alert", () => page.locator("#steps tbody tr").count());
+      assert.equal(await page.inputValue("#flow"), "getting-started", "the alert's flow");
+      assert.equal(await page.inputValue("#days"), "linked", "the alert's window");
+      const reached = Number((await page.locator("#steps tbody tr").first().locator("td").allTextContents())[1]);
+      // The alert counts whole hours inside its window; the funnel also counts the hours at either end.
+      assert.ok(reached >= recent && reached <= recent * 1.2, `the funnel over the alert's window: ${reached} journeys, the alert's ${recent}`);
+      await page.goBack();
+      await until("the demo's completion-drop alert again", () => ack.count());
+      await ack.first().click();
+      await until("the alert acknowledged", async () => (await page.textContent("#status")).includes("acknowledged"));
+
       await page.goto(server + "/admin/"); // switching on the user's page would look for the demo user in the other project
       await page.selectOption("#project", "default");
       await until("the default project", async () => (await page.inputValue("#project")) === "default");
-      await page.click("nav >> text=Alerts");
-      const ack = page.locator("#alerts button", { hasText: "Acknowledge" });
-      await until("the open alert", () => ack.count());
-      assert.deepEqual(await axe(page), [], "axe-core on the alerts page");
-      await shot(page, "admin-alerts");
-      await ack.first().click();
-      await until("the alert acknowledged", async () => (await page.textContent("#status")).includes("acknowledged"));
 
       await page.click("nav >> text=API keys");
       await until("the keys page", () => page.locator("#keys tbody tr").count());

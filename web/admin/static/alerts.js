@@ -22,6 +22,8 @@ async function refresh() {
 function row(a) {
   const tr = document.createElement("tr");
   for (const c of [new Date(a.opened_at).toLocaleString(), a.severity, a.status, a.message]) tr.insertCell().textContent = c;
+  const funnel = funnelLink(a.query);
+  if (funnel) tr.cells[3].append(" ", funnel);
   const actions = tr.insertCell();
   if (can("write")) {
     for (const [verb, label, allowed] of [["acknowledge", "Acknowledge", a.status === "open"], ["resolve", "Resolve", a.status !== "resolved"]]) {
@@ -41,4 +43,15 @@ function row(a) {
     }
   }
   return tr;
+}
+
+// funnelLink opens the funnel page on the flow and window the alert was
+// judged on, when its report is a funnel.
+function funnelLink(query) {
+  const prefix = "/v1/analytics/funnel?";
+  if (!query || !query.startsWith(prefix)) return null;
+  const q = new URLSearchParams(query.slice(prefix.length));
+  const link = Object.assign(document.createElement("a"), { href: "/admin/funnel?" + q, textContent: "See the funnel" });
+  link.setAttribute("aria-label", `See the funnel of ${q.get("flow")} behind this alert`);
+  return link;
 }

@@ -5,6 +5,7 @@ import uPlot from "./vendor/uplot/uPlot.esm.js";
 import { api, session, shell, status, windowParams } from "./api.js";
 
 let plot = null;
+let linked = null; // the window a link (an alert's "See the funnel") asked for
 const me = await session();
 if (me) {
   shell();
@@ -17,6 +18,7 @@ if (me) {
     document.getElementById("version").replaceChildren(new Option("all", ""), ...((f && f.versions) || []).map((v) => new Option("v" + v.version, String(v.version))));
   };
   flowSel.addEventListener("change", versions);
+  fromLink(flowSel, flows);
   versions();
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -29,7 +31,7 @@ if (me) {
 async function show() {
   document.getElementById("controls-error").textContent = "";
   const form = document.getElementById("controls");
-  const q = new URLSearchParams({ flow: form.flow.value, ...windowParams(form.days.value) });
+  const q = new URLSearchParams({ flow: form.flow.value, ...(linked && form.days.value === "linked" ? linked : windowParams(form.days.value)) });
   if (form.version.value) q.set("version", form.version.value);
   const seg = form.segment.value.trim();
   if (seg) {
@@ -51,6 +53,19 @@ async function show() {
     return tr;
   }));
   status(steps.length ? "" : "No journeys in this window.");
+}
+
+// fromLink selects the flow and window of ?flow=&from=&to= when the page was
+// opened with them, adding the window to the choices.
+function fromLink(flowSel, flows) {
+  const q = new URLSearchParams(location.search);
+  if (flows.some((f) => f.key === q.get("flow"))) flowSel.value = q.get("flow");
+  const from = new Date(q.get("from") || ""), to = new Date(q.get("to") || "");
+  if (isNaN(from) || isNaN(to) || from >= to) return;
+  linked = { from: from.toISOString(), to: to.toISOString() };
+  const days = document.getElementById("days");
+  days.append(new Option(`${from.toLocaleString()} to ${to.toLocaleString()}`, "linked"));
+  days.value = "linked";
 }
 
 function draw(steps) {
