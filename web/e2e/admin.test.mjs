@@ -64,6 +64,7 @@ await run([
         return n > before ? n : 0;
       }, 20000);
       await shot(page, "admin-overview-live");
+      assert.match(await page.textContent("#alerts"), /critical: Completion of "getting-started" within a day fell/, "the overview lists the demo's open alert");
       let flip = false;
       await until("today's journeys in the overview's window", async () => {
         await page.selectOption("#days", (flip = !flip) ? "1" : "30");
@@ -95,7 +96,8 @@ await run([
       assert.match(await page.textContent("#journeys"), /Predicted success: \d+% \(model v\d+\)/, "the demo user is predicted by the demo's model");
       await until("the user's struggle and engagement", async () => (await page.locator("#detections li").count()) && (await page.locator(".engagement").count()));
       assert.match(await page.textContent("#detections"), /on getting-started \/ invite/, "the struggle on the invite step");
-      assert.match(await page.textContent("#interventions tbody"), /getting-started \/ invite.*struggle: .*accepted/s, "the help the demo user accepted");
+      const accepted = /getting-started \/ invite.*struggle: .*accepted/s;
+      await until("the help the demo user accepted", async () => accepted.test(await page.textContent("#interventions tbody")));
       assert.deepEqual(await axe(page), [], "axe-core on a user's page");
       await shot(page, "admin-user");
 

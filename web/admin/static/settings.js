@@ -1,6 +1,6 @@
 // Project settings (struggle thresholds, intervention caps and holdout,
 // identity verification, allowed origins), members and the audit log.
-import { api, can, clearErrors, session, shell, showError, status } from "./api.js";
+import { api, can, clearErrors, emptyRow, session, shell, showError, status } from "./api.js";
 
 const BEHAVIOUR = [
   ["hesitation_seconds", "Hesitation that counts as struggle (s)"], ["stuck_seconds", "Stuck on a step (s)"],
@@ -90,9 +90,11 @@ async function addMember(ev) {
 
 async function loadAudit() {
   const { items } = await api("GET", "/v1/audit-log?limit=20");
-  document.querySelector("#audit tbody").replaceChildren(...items.map((e) => {
+  const body = document.querySelector("#audit tbody");
+  body.replaceChildren(...items.map((e) => {
     const tr = document.createElement("tr");
     for (const c of [new Date(e.at).toLocaleString(), e.actor, e.action, e.target, (e.changes || []).join(", ")]) tr.insertCell().textContent = c;
     return tr;
   }));
+  if (!items.length) emptyRow(body, 5, "No changes recorded yet.");
 }
