@@ -152,6 +152,16 @@ const PastEvent = time.Hour
 // counts in history, but is neither live activity nor help's moment.
 func (e *Event) Historic() bool { return e.ReceivedAt.Sub(e.Timestamp) > PastEvent }
 
+// ActiveAt is when the server takes the event's user to have been active: on
+// its own clock, which a client cannot move, for a live event, and when it
+// happened for history, which only ever makes a journey older.
+func (e *Event) ActiveAt() time.Time {
+	if e.Historic() {
+		return e.Timestamp
+	}
+	return e.ReceivedAt
+}
+
 // NewEvent validates client input received at `received` and builds the event.
 func NewEvent(projectID string, in EventInput, received time.Time) (*Event, error) {
 	e := &Event{ProjectID: projectID, ID: in.ID, Type: in.Type, UserID: in.UserID, SessionID: in.SessionID,

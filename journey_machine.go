@@ -71,11 +71,7 @@ func (j *Journey) touch(e *Event) {
 	if e.Timestamp.After(j.LastEventAt) {
 		j.LastEventAt = e.Timestamp
 	}
-	active := e.ReceivedAt // the server's clock, which a client cannot move
-	if e.Historic() {
-		active = e.Timestamp // history was active when it happened; this only ever makes it older
-	}
-	if active.After(j.LastActivityAt) {
+	if active := e.ActiveAt(); active.After(j.LastActivityAt) {
 		j.LastActivityAt = active
 	}
 	switch {

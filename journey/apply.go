@@ -119,11 +119,7 @@ func (e *Engine) startMissing(ctx context.Context, tx so.IngestTx, b *projectBat
 			return err
 		}
 		ev := first[p]
-		start := ev.ReceivedAt // the server's clock, not the client's
-		if ev.Historic() {
-			start = ev.Timestamp // imported history began when it happened
-		}
-		j := so.NewJourney(b.projectID, p.user, v, start)
+		j := so.NewJourney(b.projectID, p.user, v, ev.ActiveAt())
 		j.LastEventAt = ev.Timestamp // a backfilled event must not make the journey look idle
 		fresh, starters = append(fresh, j), append(starters, ev)
 	}
@@ -186,10 +182,12 @@ func (e *Engine) applyEvent(ctx context.Context, b *projectBatch, ev *so.Event, 
 		}
 		wasDone := j.Status == so.JourneyCompleted
 		changed, notice := j.Apply(v, ev)
-		if !wasDone && j.Status == so.JourneyCompleted && ev.Historic() {
-			out.Backfilled.Completed++
-		} else if !wasDone && j.Status == so.JourneyCompleted {
-			out.Completed[b.projectID]++
+		if !wasDone && j.Status == so.JourneyCompleted {
+			if ev.Historic() {
+				out.Backfilled.Completed++
+			} else {
+				out.Completed[b.projectID]++
+			}
 		}
 		if changed {
 			b.changed[j] = true
